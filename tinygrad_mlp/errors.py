@@ -1,0 +1,38 @@
+"""The library's own exceptions.
+
+Each subclasses the built-in a user would expect to catch (a shape error is a
+``ValueError``), so ``except ValueError`` keeps working, while
+``except TinygradMLPError`` catches everything this library raises on purpose.
+"""
+
+
+class TinygradMLPError(Exception):
+    """Base class of every error raised deliberately by tinygrad_mlp."""
+
+
+class ShapeError(TinygradMLPError, ValueError):
+    """Operands whose shapes do not fit the operation (broadcasting, matmul, reshape, ...)."""
+
+
+class DTypeError(TinygradMLPError, TypeError):
+    """An array of a dtype the operation does not accept (e.g. float32 given to gradcheck)."""
+
+
+class GraphError(TinygradMLPError, RuntimeError):
+    """Misuse of the computation graph: backward on a released graph, non-scalar seed, ..."""
+
+
+class GradcheckError(TinygradMLPError, AssertionError):
+    """Analytic and numerical gradients disagree."""
+
+
+class DataError(TinygradMLPError, ValueError):
+    """A data file is missing, truncated, corrupt, or fails its checksum."""
+
+
+class CheckpointError(TinygradMLPError, ValueError):
+    """A file is not a checkpoint this version can load, or does not fit the model."""
+
+
+class AnomalyError(TinygradMLPError, FloatingPointError):
+    """An operation produced NaN or infinity while anomaly detection was on."""

@@ -1,0 +1,417 @@
+"""The primitive operations: each one's forward next to its backward.
+
+A primitive is a small class with two methods:
+
+* ``forward(*xs)`` computes the result from the inputs' numpy arrays;
+* ``backward(g, out, *xs)`` is the op's vector-Jacobian product: given ``g``, the
+  gradient of the final scalar with respect to ``out``, it returns the gradient
+  with respect to each input (``None`` where an input needs none).
+
+Every other operation of :class:`~tinygrad_mlp.tensor.Tensor` (``sub``, ``mean``,
+``softmax``, ``sqrt``, ``abs``, ``clip``, ``stack`` ...) is composed from these, so
+the graph a reader inspects is made only of the ops in this file.
+
+Each backward is written once, with operators and methods that numpy arrays and
+Tensors share (``*``, ``@``, ``.sum``, ``.reshape`` ...). The engine calls it with
+arrays on the ordinary first-order path (fast), or with Tensors when asked for
+``create_graph=True``, so the backward pass is itself recorded and can be
+differentiated again. The few helpers below (``_exp``, ``_log``, ``_expand``,
+``_scatter``, ``_value``) are where the two kinds need different spellings.
+
+A backward may return a gradient in the broadcast shape of ``out``; the engine
+sums it back to the input's shape (:func:`tinygrad_mlp.tensor._unbroadcast`), the
+one place where broadcasting is undone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_ARRAY_TYPES = (np.ndarray, np.generic)
+
+
+def _is_array(v) -> bool:
+    return isinstance(v, _ARRAY_TYPES)
+
+
+def _value(v) -> np.ndarray:
+    """The plain array behind ``v``: used for masks and other non-differentiable factors."""
+    return v if _is_array(v) else v.data
+
+
+def _exp(v):
+    return np.exp(v) if _is_array(v) else v.exp()
+
+
+def _log(v):
+    return np.log(v) if _is_array(v) else v.log()
+
+
+def _expand(v, shape: tuple[int, ...]):
+    return np.broadcast_to(v, shape) if _is_array(v) else type(v)._apply(Expand(shape), v)
+
+
+def _scatter(g, index, shape: tuple[int, ...]):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices add up)."""
+    if _is_array(g):
+        return IndexAdd(index, shape).forward(g)
+    return type(g)._apply(IndexAdd(index, shape), g)
+
+
+def _swap_last_two(v):
+    axes = (*range(v.ndim - 2), v.ndim - 1, v.ndim - 2)
+    return v.transpose(axes)
+
+
+def _normalize_axis(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(out)
+
+
+def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Function:
+    """Base class of the primitives. ``parents`` holds the input Tensors while the graph is alive."""
+
+    __slots__ = ("parents",)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, g, out, *xs):
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+# ---------------------------------------------------------------- elementwise, two inputs (broadcasting)
+
+
+class Add(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g, out, x, y):
+        return g, g
+
+
+class Mul(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, out, x, y):
+        return g * y, g * x
+
+
+class Div(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, g, out, x, y):
+        # d(x/y)/dy = -x/y^2 = -out/y
+        return g / y, -(g * out) / y
+
+
+class Pow(Function):
+    """``x ** y``. The gradient for ``y`` (``out * log x``) is only formed when ``y`` needs one."""
+
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x**y
+
+    def backward(self, g, out, x, y):
+        gx = g * y * x ** (y - 1)
+        gy = g * out * _log(x) if self.parents[1].requires_grad else None
+        return gx, gy
+
+
+class Maximum(Function):
+    """Elementwise maximum; at ties the gradient is split equally between the two inputs."""
+
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.maximum(x, y)
+
+    def backward(self, g, out, x, y):
+        xv, yv = _value(x), _value(y)
+        dtype = _value(out).dtype
+        to_x = ((xv > yv) + 0.5 * (xv == yv)).astype(dtype)
+        return g * to_x, g * (1 - to_x)
+
+
+# ---------------------------------------------------------------- elementwise, one input
+
+
+class Neg(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, out, x):
+        return (-g,)
+
+
+class Exp(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, g, out, x):
+        return (g * out,)
+
+
+class Log(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, out, x):
+        return (g / x,)
+
+
+class Sigmoid(Function):
+    """``1 / (1 + exp(-x))``: a primitive (not a composite) for speed; exp(-x) may overflow to inf, giving exactly 0."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        with np.errstate(over="ignore"):
+            out = np.exp(-x)
+        out += 1
+        return np.reciprocal(out, out=out)
+
+    def backward(self, g, out, x):
+        return (g * out * (1 - out),)
+
+
+class Tanh(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, g, out, x):
+        return (g * (1 - out * out),)
+
+
+class Relu(Function):
+    """``max(x, 0)``; the derivative at 0 is taken as 0."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g, out, x):
+        return (g * (_value(x) > 0),)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+class Sum(Function):
+    __slots__ = ("axis", "keepdims", "kept_shape")
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        axes = _normalize_axis(self.axis, x.ndim)
+        self.kept_shape = _keepdims_shape(x.shape, axes)
+        return np.sum(x, axis=axes, keepdims=self.keepdims)
+
+    def backward(self, g, out, x):
+        # every input element contributed once to its sum: copy g back over the summed axes
+        return (_expand(g.reshape(self.kept_shape), x.shape),)
+
+
+class Max(Function):
+    """Maximum over axes; tied maxima share the gradient equally."""
+
+    __slots__ = ("axis", "keepdims", "kept_shape")
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        axes = _normalize_axis(self.axis, x.ndim)
+        self.kept_shape = _keepdims_shape(x.shape, axes)
+        return np.max(x, axis=axes, keepdims=self.keepdims)
+
+    def backward(self, g, out, x):
+        xv = _value(x)
+        is_max = xv == _value(out).reshape(self.kept_shape)
+        share = (is_max / is_max.sum(axis=_normalize_axis(self.axis, xv.ndim), keepdims=True)).astype(xv.dtype)
+        return (_expand(g.reshape(self.kept_shape), xv.shape) * share,)
+
+
+class LogSoftmax(Function):
+    """``x - log(sum(exp(x)))`` along ``axis``, computed after subtracting the max so no exp overflows.
+
+    Fused into one primitive for numerical stability; it is gradchecked like every other op.
+    """
+
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = x - np.max(x, axis=self.axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
+
+    def backward(self, g, out, x):
+        # Jacobian of log-softmax is I - softmax: g - softmax * sum(g)
+        return (g - _exp(out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+# ---------------------------------------------------------------- linear algebra
+
+
+class MatMul(Function):
+    """``x @ y`` for arrays of 2 or more dimensions (leading dimensions broadcast)."""
+
+    __slots__ = ()
+
+    def forward(self, x, y):
+        if x.ndim < 2 or y.ndim < 2:
+            raise ValueError("matmul primitive needs 2-D or higher operands")
+        return x @ y
+
+    def backward(self, g, out, x, y):
+        return g @ _swap_last_two(y), _swap_last_two(x) @ g
+
+
+# ---------------------------------------------------------------- movement (no arithmetic)
+
+
+class Reshape(Function):
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, g, out, x):
+        return (g.reshape(x.shape),)
+
+
+class Transpose(Function):
+    __slots__ = ("axes",)
+
+    def __init__(self, axes: tuple[int, ...]):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, g, out, x):
+        return (g.transpose(tuple(int(a) for a in np.argsort(self.axes))),)
+
+
+class Expand(Function):
+    """Broadcast ``x`` to ``shape``. Its backward returns ``g`` as is: the engine sums it back down."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, g, out, x):
+        return (g,)
+
+
+class GetItem(Function):
+    """``x[index]``: basic slicing and integer-array indexing."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, g, out, x):
+        return (_scatter(g, self.index, _value(x).shape),)
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with ``x`` added at ``index``: the adjoint of :class:`GetItem`."""
+
+    __slots__ = ("index", "shape")
+
+    def __init__(self, index, shape: tuple[int, ...]):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        out = np.zeros(self.shape, dtype=x.dtype)
+        np.add.at(out, self.index, x)  # not out[index] += x: repeated indices must add up
+        return out
+
+    def backward(self, g, out, x):
+        return (g[self.index],)
+
+
+class Where(Function):
+    """``cond ? x : y`` elementwise, with a constant boolean ``cond``."""
+
+    __slots__ = ("cond",)
+
+    def __init__(self, cond: np.ndarray):
+        self.cond = cond
+
+    def forward(self, x, y):
+        return np.where(self.cond, x, y)
+
+    def backward(self, g, out, x, y):
+        dtype = _value(out).dtype
+        return g * self.cond.astype(dtype), g * (~self.cond).astype(dtype)
+
+
+class Concatenate(Function):
+    """Join inputs along an existing ``axis``; the backward cuts ``g`` back into the pieces."""
+
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: int = 0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, g, out, *xs):
+        axis = self.axis % g.ndim
+        grads, start = [], 0
+        for x in xs:
+            stop = start + x.shape[axis]
+            grads.append(g[(slice(None),) * axis + (slice(start, stop),)])
+            start = stop
+        return tuple(grads)

@@ -1,0 +1,560 @@
+"""The Tensor: a numpy array that remembers how it was made, and the reverse-mode engine.
+
+Every operation on Tensors goes through :func:`Tensor._apply`, which runs one
+primitive's forward (see :mod:`tinygrad_mlp.primitives`) and, when gradients are
+wanted, records the primitive and its input Tensors on the result. Those records
+form the computation graph. :meth:`Tensor.backward` walks it from the output back
+to the leaves, calling each primitive's vector-Jacobian product (the chain rule,
+one node at a time) and adding the results into the leaves' ``.grad``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from . import primitives as P
+from .errors import DTypeError, GraphError, ShapeError
+
+DEFAULT_DTYPE = np.float32
+
+_grad_enabled = True
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (or decorator) inside which no graph is recorded: results have ``requires_grad=False``."""
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :class:`no_grad`."""
+    return _grad_enabled
+
+
+def _as_float_array(data, dtype) -> np.ndarray:
+    """Convert user data to a floating ndarray following the library's dtype rules."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise DTypeError(f"Tensor: dtype must be a floating type, got {dtype}")
+        return np.asarray(data, dtype=dtype)
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f":
+        # Python floats become the default float32; numpy floats keep their precision.
+        return arr if from_numpy else arr.astype(DEFAULT_DTYPE)
+    if arr.dtype.kind in "biu":
+        return arr.astype(DEFAULT_DTYPE)
+    raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
+
+
+class Tensor:
+    """A float ndarray with an optional gradient and a record of the op that produced it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a Python scalar,
+    a nested list or an ndarray. Python data becomes float32; a floating ndarray
+    keeps its dtype and is used as is (no copy, like ``np.asarray``); integer or
+    boolean data becomes float32. Arithmetic with Python scalars keeps the dtype.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__ instead of numpy broadcasting
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        self.data: np.ndarray = _as_float_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx: P.Function | None = None
+        self.name = name
+
+    @staticmethod
+    def _make(data: np.ndarray, requires_grad: bool = False, ctx: P.Function | None = None) -> Tensor:
+        """Wrap an array without any checks (the fast path used by ``_apply``)."""
+        t = object.__new__(Tensor)
+        t.data, t.grad, t.requires_grad, t._ctx, t.name = data, None, requires_grad, ctx, None
+        return t
+
+    @staticmethod
+    def _apply(fn: P.Function, *parents: Tensor) -> Tensor:
+        """Run primitive ``fn`` on ``parents`` and, if any parent requires grad, record it on the result."""
+        try:
+            out = fn.forward(*[p.data for p in parents])
+        except ValueError as e:  # numpy's complaints about shapes, re-said with the op's name and shapes
+            shapes = " and ".join(str(p.shape) for p in parents)
+            raise ShapeError(f"{fn.name.lower()}: incompatible shapes {shapes} ({e})") from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if _grad_enabled and any(p.requires_grad for p in parents):
+            fn.parents = parents
+            return Tensor._make(out, True, fn)
+        return Tensor._make(out)
+
+    # ------------------------------------------------------------------ attributes
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by an op that records a graph."""
+        return self._ctx is None
+
+    @property
+    def op(self) -> str | None:
+        """Name of the primitive that produced this tensor (``None`` for a leaf)."""
+        return None if self._ctx is None else self._ctx.name
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ShapeError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf; returns self."""
+        if self._ctx is not None:
+            raise GraphError("requires_grad_: only leaf tensors can change requires_grad; use detach() first")
+        self.requires_grad = requires_grad
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
+        extra = "" if self.dtype == DEFAULT_DTYPE else f", dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", op={self._ctx.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # ------------------------------------------------------------------ constructors
+
+    @staticmethod
+    def zeros(*shape: int, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+        return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad)
+
+    @staticmethod
+    def ones(*shape: int, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+        return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad)
+
+    @staticmethod
+    def randn(*shape: int, seed: int | None = None, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+        """Standard normal values, from ``np.random.default_rng(seed)``."""
+        rng = np.random.default_rng(seed)
+        return Tensor(rng.standard_normal(_shape_arg(shape)).astype(dtype), requires_grad)
+
+    # ------------------------------------------------------------------ arithmetic
+
+    def _lift(self, other) -> Tensor:
+        """Turn a scalar or array operand into a constant Tensor. Python numbers take this tensor's dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, int, float)):
+            return Tensor._make(np.asarray(other, dtype=self.data.dtype))
+        arr = np.asarray(other)
+        if arr.dtype.kind != "f":
+            if arr.dtype.kind not in "biu":
+                raise DTypeError(f"cannot combine a tensor with data of dtype {arr.dtype}")
+            arr = arr.astype(self.data.dtype)
+        return Tensor._make(arr)
+
+    def __add__(self, other) -> Tensor:
+        return Tensor._apply(P.Add(), self, self._lift(other))
+
+    def __radd__(self, other) -> Tensor:
+        return Tensor._apply(P.Add(), self._lift(other), self)
+
+    def __sub__(self, other) -> Tensor:
+        return self + -self._lift(other)
+
+    def __rsub__(self, other) -> Tensor:
+        return self._lift(other) + -self
+
+    def __mul__(self, other) -> Tensor:
+        return Tensor._apply(P.Mul(), self, self._lift(other))
+
+    def __rmul__(self, other) -> Tensor:
+        return Tensor._apply(P.Mul(), self._lift(other), self)
+
+    def __truediv__(self, other) -> Tensor:
+        return Tensor._apply(P.Div(), self, self._lift(other))
+
+    def __rtruediv__(self, other) -> Tensor:
+        return Tensor._apply(P.Div(), self._lift(other), self)
+
+    def __pow__(self, other) -> Tensor:
+        return Tensor._apply(P.Pow(), self, self._lift(other))
+
+    def __rpow__(self, other) -> Tensor:
+        return Tensor._apply(P.Pow(), self._lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return Tensor._apply(P.Neg(), self)
+
+    def __matmul__(self, other) -> Tensor:
+        return self.matmul(other)
+
+    def __rmatmul__(self, other) -> Tensor:
+        return self._lift(other).matmul(self)
+
+    # Comparisons give plain boolean arrays: they have no gradient. (== and != keep identity semantics.)
+    def __lt__(self, other) -> np.ndarray:
+        return self.data < _data_of(other)
+
+    def __le__(self, other) -> np.ndarray:
+        return self.data <= _data_of(other)
+
+    def __gt__(self, other) -> np.ndarray:
+        return self.data > _data_of(other)
+
+    def __ge__(self, other) -> np.ndarray:
+        return self.data >= _data_of(other)
+
+    def matmul(self, other) -> Tensor:
+        """Matrix product with numpy's rules: 1-D operands are treated as a row / column vector."""
+        other = self._lift(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {self.shape} and {other.shape}")
+        x = self.reshape(1, -1) if self.ndim == 1 else self
+        y = other.reshape(-1, 1) if other.ndim == 1 else other
+        if x.shape[-1] != y.shape[-2]:
+            raise ShapeError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
+                             f"({x.shape[-1]} != {y.shape[-2]})")
+        out = Tensor._apply(P.MatMul(), x, y)
+        if self.ndim == 1 or other.ndim == 1:
+            drop = ([-2] if self.ndim == 1 else []) + ([-1] if other.ndim == 1 else [])
+            out = out.reshape(*[n for i, n in enumerate(out.shape) if i - out.ndim not in drop])
+        return out
+
+    # ------------------------------------------------------------------ elementwise functions
+
+    def exp(self) -> Tensor:
+        """Elementwise e**x."""
+        return Tensor._apply(P.Exp(), self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm (domain x > 0)."""
+        return Tensor._apply(P.Log(), self)
+
+    def sqrt(self) -> Tensor:
+        """Elementwise square root, as ``x ** 0.5`` (domain x > 0 for a finite gradient)."""
+        return self**0.5
+
+    def abs(self) -> Tensor:
+        """Elementwise |x|, as ``maximum(x, -x)`` (gradient 0 at x = 0)."""
+        return maximum(self, -self)
+
+    def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+        return Tensor._apply(P.Tanh(), self)
+
+    def sigmoid(self) -> Tensor:
+        """Elementwise logistic function 1 / (1 + e**-x)."""
+        return Tensor._apply(P.Sigmoid(), self)
+
+    def relu(self) -> Tensor:
+        """Elementwise max(x, 0)."""
+        return Tensor._apply(P.Relu(), self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Limit values to [lo, hi]; gradient 1 inside (boundaries included), 0 outside."""
+        out = self
+        if lo is not None:
+            out = where(self.data < lo, lo, out)
+        if hi is not None:
+            out = where(self.data > hi, hi, out)
+        return out
+
+    # ------------------------------------------------------------------ reductions
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default)."""
+        return Tensor._apply(P.Sum(axis, keepdims), self)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Arithmetic mean over ``axis``, as ``sum / count``."""
+        count = int(np.prod([self.shape[a] for a in P._normalize_axis(axis, self.ndim)]))
+        return self.sum(axis, keepdims) / count
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; tied maxima share the gradient equally."""
+        return Tensor._apply(P.Max(axis, keepdims), self)
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``, as ``-max(-x)``."""
+        return -((-self).max(axis, keepdims))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """``x - log(sum(exp(x)))`` along ``axis``; stable for any finite logits (a fused primitive)."""
+        return Tensor._apply(P.LogSoftmax(axis), self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """``exp(x) / sum(exp(x))`` along ``axis``, as ``exp(log_softmax(x))``."""
+        return self.log_softmax(axis).exp()
+
+    # ------------------------------------------------------------------ movement
+
+    def reshape(self, *shape) -> Tensor:
+        """Same data in a new shape (one entry may be -1); ``reshape(2, 3)`` or ``reshape((2, 3))``."""
+        shape = _shape_arg(shape)
+        if shape == self.shape:
+            return self
+        return Tensor._apply(P.Reshape(shape), self)
+
+    def transpose(self, *axes) -> Tensor:
+        """Permute axes (reverse them when none are given), as numpy does."""
+        axes = _shape_arg(axes) if axes else tuple(reversed(range(self.ndim)))
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}")
+        return Tensor._apply(P.Transpose(tuple(a % self.ndim for a in axes)), self)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed (the matrix transpose for 2-D)."""
+        return self.transpose()
+
+    def expand(self, *shape) -> Tensor:
+        """Broadcast to ``shape`` without copying; the gradient is summed back."""
+        return Tensor._apply(P.Expand(_shape_arg(shape)), self)
+
+    def __getitem__(self, index) -> Tensor:
+        """Basic slicing and integer-array indexing, as numpy (the gradient scatters back)."""
+        return Tensor._apply(P.GetItem(_index_arg(index)), self)
+
+    # ------------------------------------------------------------------ backward
+
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Add d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is the seed (the gradient of some final scalar with respect
+        to ``self``); it may be left out only when ``self`` has one element, and
+        is then 1. Unless ``retain_graph`` is true, the graph is released as it is
+        walked, so a second backward through it raises :class:`GraphError`.
+        With ``create_graph=True`` the gradients are themselves Tensors with a
+        graph (for gradients of gradients); it implies ``retain_graph``.
+        """
+        if not self.requires_grad:
+            raise GraphError("backward: this tensor does not require grad and has no graph "
+                             "(did you forget requires_grad=True, or compute it under no_grad()?)")
+        seed = _seed_gradient(self, gradient)
+        if create_graph:
+            retain_graph = True
+            seed = Tensor._make(seed)
+        grads = {id(self): seed}
+        for node in _topological_order(self):
+            g = grads.pop(id(node), None)
+            fn = node._ctx
+            if fn is None:  # the root itself is a leaf
+                _accumulate(node, g)
+                continue
+            parents = fn.parents
+            if g is None:  # no path from the root carried a gradient here (e.g. a constant exponent)
+                if not retain_graph:
+                    fn.parents = None
+                continue
+            if create_graph:
+                with _enable_grad():
+                    in_grads = fn.backward(g, node, *parents)
+            else:
+                in_grads = fn.backward(g, node.data, *[p.data for p in parents])
+            if not retain_graph:
+                fn.parents = None  # release: the inputs (and their buffers) may now be freed
+            for parent, pg in zip(parents, in_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if pg.shape != parent.shape:
+                    pg = _unbroadcast(pg, parent.shape)
+                if parent._ctx is None:
+                    _accumulate(parent, pg)
+                elif id(parent) in grads:
+                    grads[id(parent)] = grads[id(parent)] + pg  # fan-out: contributions add up
+                else:
+                    grads[id(parent)] = pg
+
+
+# ---------------------------------------------------------------------- the engine's helpers
+
+
+def _unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting (the only place this is done).
+
+    Broadcasting copies an operand along new leading axes and along its size-1
+    axes; each copy contributed to the output, so their gradients add up.
+    """
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _accumulate(leaf: Tensor, grad) -> None:
+    """Add ``grad`` into ``leaf.grad`` (a leaf used twice, or in two backward calls, gets the sum)."""
+    if isinstance(grad, Tensor):  # create_graph: keep the gradient's own graph
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    elif leaf.grad is None:
+        # A copy: `grad` may be a read-only broadcast view, or the very array given to another input.
+        leaf.grad = Tensor._make(np.array(grad, dtype=leaf.data.dtype))
+    else:
+        leaf.grad.data += grad
+
+
+def _seed_gradient(root: Tensor, gradient) -> np.ndarray:
+    if gradient is None:
+        if root.data.size != 1:
+            raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
+                             "one-element output, so pass backward(gradient=...) with the output's shape")
+        return np.ones(root.shape, dtype=root.dtype)
+    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    if seed.shape != root.shape:
+        raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
+    return seed
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors of the graph behind ``root``, each before all of its inputs (``root`` first).
+
+    Iterative depth-first search (no recursion, so any depth works). Leaves that
+    need a gradient are left out: the engine accumulates into them directly,
+    except when the root itself is a leaf.
+    """
+    if root._ctx is None:
+        return [root]
+    post_order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            post_order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        parents = node._ctx.parents
+        if parents is None:
+            raise GraphError(f"backward: the graph through {node._ctx.name} was already released by an earlier "
+                             "backward(); pass retain_graph=True to that first call to backward twice")
+        stack.append((node, True))
+        for p in parents:
+            if p._ctx is not None and p.requires_grad and id(p) not in visited:
+                stack.append((p, False))
+    post_order.reverse()
+    return post_order
+
+
+@contextlib.contextmanager
+def _enable_grad() -> Iterator[None]:
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def _shape_arg(shape) -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(n) for n in shape)
+
+
+def _index_arg(index):
+    """Replace Tensors inside an index by integer arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_arg(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data.astype(np.intp)
+    return index
+
+
+def _data_of(v):
+    return v.data if isinstance(v, Tensor) else v
+
+
+# ---------------------------------------------------------------------- module-level functions
+
+
+def _tensors(*values) -> list[Tensor]:
+    """Make Tensors of all ``values``; plain numbers and arrays take the dtype of the first Tensor among them."""
+    like = next((v for v in values if isinstance(v, Tensor)), None)
+    return [v if isinstance(v, Tensor) else like._lift(v) if like is not None else Tensor(v) for v in values]
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (as ``np.concatenate``)."""
+    if not tensors:
+        raise ShapeError("concatenate: needs at least one tensor")
+    return Tensor._apply(P.Concatenate(axis), *_tensors(*tensors))
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (as ``np.stack``), as reshape + concatenate."""
+    if not tensors:
+        raise ShapeError("stack: needs at least one tensor")
+    ts = _tensors(*tensors)
+    shapes = {t.shape for t in ts}
+    if len(shapes) != 1:
+        raise ShapeError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    ndim = ts[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"stack: axis {axis} is out of range for {ndim}-D result")
+    axis %= ndim
+    return concatenate([t.reshape(*t.shape[:axis], 1, *t.shape[axis:]) for t in ts], axis)
+
+
+def maximum(x, y) -> Tensor:
+    """Elementwise maximum with broadcasting; at ties the gradient is split equally."""
+    return Tensor._apply(P.Maximum(), *_tensors(x, y))
+
+
+def minimum(x, y) -> Tensor:
+    """Elementwise minimum, as ``-maximum(-x, -y)``."""
+    x, y = _tensors(x, y)
+    return -maximum(-x, -y)
+
+
+def where(cond, x, y) -> Tensor:
+    """``x`` where ``cond`` is true, else ``y`` (broadcasting). ``cond`` is a constant boolean mask."""
+    return Tensor._apply(P.Where(np.asarray(_data_of(cond), dtype=bool)), *_tensors(x, y))
