@@ -1,0 +1,117 @@
+"""Stateless functions for networks: activations by name, ``one_hot``, and the two losses.
+
+Everything here is composed from Tensor ops; nothing computes its own gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Elementwise 1 / (1 + e**-x)."""
+    return x.sigmoid()
+
+
+def relu(x: Tensor) -> Tensor:
+    """Elementwise max(x, 0)."""
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return x.tanh()
+
+
+def identity(x: Tensor) -> Tensor:
+    """Returns x unchanged (a linear output layer)."""
+    return x
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "sigmoid": sigmoid, "relu": relu, "tanh": tanh, "identity": identity,
+}
+
+
+def activation(name: str | None) -> Callable[[Tensor], Tensor]:
+    """The activation function called ``name`` (``None`` means identity)."""
+    if name is None:
+        return identity
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+def _labels(labels, num_classes: int, what: str) -> np.ndarray:
+    arr = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if arr.ndim != 1:
+        raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and arr.size and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise DTypeError(f"{what}: labels must be integers, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise ValueError(f"{what}: labels must lie in [0, {num_classes}), got values from {arr.min()} to {arr.max()}")
+    return arr
+
+
+def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
+    """Rows of the identity: shape (batch,) of class indices -> (batch, num_classes) constant Tensor."""
+    idx = _labels(labels, num_classes, "one_hot")
+    out = np.zeros((idx.size, num_classes), dtype=dtype)
+    out[np.arange(idx.size), idx] = 1
+    return Tensor(out)
+
+
+def mse_loss(output: Tensor, target) -> Tensor:
+    """The notes' quadratic cost: ``sum((output - target)**2) / batch``.
+
+    For each example, the squared differences are **summed over the outputs**
+    (the cost of one example, C0 in the notes); the result is the **average of
+    C0 over the examples** of the batch. There is no factor 1/2. ``output`` has
+    shape (batch, classes); ``target`` is either the same shape, or a 1-D array
+    of integer labels, turned into one-hot rows.
+    """
+    if output.ndim != 2:
+        raise ShapeError(f"mse_loss: output must have shape (batch, outputs), got {output.shape}")
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.ndim == 1 and t.dtype.kind in "iu":
+        t = one_hot(t, output.shape[1], dtype=output.dtype).data
+    if t.shape != output.shape:
+        raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
+    diff = output - t
+    return (diff * diff).sum() / output.shape[0]
+
+
+def cross_entropy(logits: Tensor, labels) -> Tensor:
+    """Softmax cross-entropy, averaged over the batch: ``mean(-log softmax(logits)[i, labels[i]])``.
+
+    ``logits`` has shape (batch, classes) and are raw scores (no activation);
+    ``labels`` is a 1-D array of integer class indices. Built on the stable
+    ``log_softmax``, so logits of any finite size are fine.
+    """
+    if logits.ndim != 2:
+        raise ShapeError(f"cross_entropy: logits must have shape (batch, classes), got {logits.shape}")
+    idx = _labels(labels, logits.shape[1], "cross_entropy")
+    if idx.shape[0] != logits.shape[0]:
+        raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {logits.shape[0]} logits")
+    # Picking log-probabilities by multiplying with one-hot rows keeps the backward a plain product.
+    picked = logits.log_softmax(axis=1) * one_hot(idx, logits.shape[1], dtype=logits.dtype).data
+    return -picked.sum() / logits.shape[0]
+
+
+LOSSES: dict[str, Callable[[Tensor, object], Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}
+
+
+def loss(name: str) -> Callable[[Tensor, object], Tensor]:
+    """The loss function called ``name`` ("mse" or "cross_entropy"; "ce" is accepted too)."""
+    name = {"ce": "cross_entropy"}.get(name, name)
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[name]
