@@ -20,10 +20,10 @@ from .errors import (
     TinygradMLPError,
 )
 from .gradcheck import gradcheck, numerical_grad
-from .tensor import Tensor, concatenate, is_grad_enabled, maximum, minimum, no_grad, stack, where
+from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
 __all__ = [
     "AnomalyError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError", "ShapeError",
-    "TinygradMLPError", "Tensor", "concatenate", "gradcheck", "is_grad_enabled", "maximum", "minimum",
+    "TinygradMLPError", "Tensor", "concatenate", "gradcheck", "is_grad_enabled", "linear", "maximum", "minimum",
     "no_grad", "numerical_grad", "stack", "where", "__version__",
 ]

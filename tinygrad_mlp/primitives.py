@@ -48,7 +48,11 @@ def _log(v):
 
 
 def _expand(v, shape: tuple[int, ...]):
-    return np.broadcast_to(v, shape) if _is_array(v) else type(v)._apply(Expand(shape), v)
+    if _is_array(v):
+        out = np.empty(shape, dtype=v.dtype)  # a filled copy: much cheaper than np.broadcast_to for small arrays
+        out[...] = v
+        return out
+    return type(v)._apply(Expand(shape), v)
 
 
 def _scatter(g, index, shape: tuple[int, ...]):
@@ -64,25 +68,33 @@ def _swap_last_two(v):
 
 
 def _normalize_axis(axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a sequence; negatives allowed) as a tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
             raise np.exceptions.AxisError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(int(a) % max(ndim, 1))
-    return tuple(out)
+    return tuple(int(a) % max(ndim, 1) for a in axes)
 
 
-def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+def _keepdims_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = _normalize_axis(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 class Function:
-    """Base class of the primitives. ``parents`` holds the input Tensors while the graph is alive."""
+    """Base class of the primitives.
 
-    __slots__ = ("parents",)
+    While the graph is alive, ``parents`` holds the input Tensors and ``seq`` the
+    node's creation number; during backward, ``grad`` holds the gradient with
+    respect to the node's output gathered so far from the nodes that used it.
+    """
+
+    __slots__ = ("parents", "seq", "grad")
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -108,6 +120,16 @@ class Add(Function):
         return g, g
 
 
+class Sub(Function):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, g, out, x, y):
+        return g, -g if self.parents[1].requires_grad else None
+
+
 class Mul(Function):
     __slots__ = ()
 
@@ -115,7 +137,8 @@ class Mul(Function):
         return x * y
 
     def backward(self, g, out, x, y):
-        return g * y, g * x
+        x_needs, y_needs = (p.requires_grad for p in self.parents)
+        return g * y if x_needs else None, g * x if y_needs else None
 
 
 class Div(Function):
@@ -126,7 +149,7 @@ class Div(Function):
 
     def backward(self, g, out, x, y):
         # d(x/y)/dy = -x/y^2 = -out/y
-        return g / y, -(g * out) / y
+        return g / y, -(g * out) / y if self.parents[1].requires_grad else None
 
 
 class Pow(Function):
@@ -191,14 +214,22 @@ class Log(Function):
         return (g / x,)
 
 
+_EXP_LIMIT = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32, np.float64)}
+
+
 class Sigmoid(Function):
-    """``1 / (1 + exp(-x))``: a primitive (not a composite) for speed; exp(-x) may overflow to inf, giving exactly 0."""
+    """``1 / (1 + exp(-x))``: a primitive (not a composite) for speed.
+
+    ``-x`` is capped where ``exp`` would overflow; the result there is below the
+    smallest normal number either way (cheaper than silencing the overflow warning).
+    """
 
     __slots__ = ()
 
     def forward(self, x):
-        with np.errstate(over="ignore"):
-            out = np.exp(-x)
+        out = np.negative(x)
+        np.minimum(out, _EXP_LIMIT.get(x.dtype, 709.0), out=out)
+        np.exp(out, out=out)
         out += 1
         return np.reciprocal(out, out=out)
 
@@ -238,9 +269,8 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        axes = _normalize_axis(self.axis, x.ndim)
-        self.kept_shape = _keepdims_shape(x.shape, axes)
-        return np.sum(x, axis=axes, keepdims=self.keepdims)
+        self.kept_shape = _keepdims_shape(x.shape, self.axis)
+        return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)  # ndarray.sum minus a Python-level wrapper
 
     def backward(self, g, out, x):
         # every input element contributed once to its sum: copy g back over the summed axes
@@ -256,14 +286,13 @@ class Max(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        axes = _normalize_axis(self.axis, x.ndim)
-        self.kept_shape = _keepdims_shape(x.shape, axes)
-        return np.max(x, axis=axes, keepdims=self.keepdims)
+        self.kept_shape = _keepdims_shape(x.shape, self.axis)
+        return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, out, x):
         xv = _value(x)
         is_max = xv == _value(out).reshape(self.kept_shape)
-        share = (is_max / is_max.sum(axis=_normalize_axis(self.axis, xv.ndim), keepdims=True)).astype(xv.dtype)
+        share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(xv.dtype)
         return (_expand(g.reshape(self.kept_shape), xv.shape) * share,)
 
 
@@ -301,7 +330,30 @@ class MatMul(Function):
         return x @ y
 
     def backward(self, g, out, x, y):
-        return g @ _swap_last_two(y), _swap_last_two(x) @ g
+        x_needs, y_needs = (p.requires_grad for p in self.parents)
+        return (g @ _swap_last_two(y) if x_needs else None,
+                _swap_last_two(x) @ g if y_needs else None)
+
+
+class Linear(Function):
+    """``x @ w.T + b`` for a batch ``x`` (batch, in), weight ``w`` (out, in), bias ``b`` (out,).
+
+    The layer of the notes, ``W a + b``, for every row ``a`` of ``x``. Fused into
+    one primitive for speed (three ops become one node); the bias gradient is
+    the batch sum of ``g``, done by the engine's broadcast reduction.
+    """
+
+    __slots__ = ()
+
+    def forward(self, x, w, b):
+        out = x @ w.T  # numpy raises on mismatched widths; Tensor-level linear() has checked the ranks
+        out += b
+        return out
+
+    def backward(self, g, out, x, w, b):
+        return (g @ w if self.parents[0].requires_grad else None,
+                g.T @ x if self.parents[1].requires_grad else None,
+                g)
 
 
 # ---------------------------------------------------------------- movement (no arithmetic)
@@ -330,7 +382,10 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, g, out, x):
-        return (g.transpose(tuple(int(a) for a in np.argsort(self.axes))),)
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return (g.transpose(tuple(inverse)),)
 
 
 class Expand(Function):

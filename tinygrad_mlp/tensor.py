@@ -11,6 +11,8 @@ one node at a time) and adding the results into the leaves' ``.grad``.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -21,6 +23,7 @@ from .errors import DTypeError, GraphError, ShapeError
 DEFAULT_DTYPE = np.float32
 
 _grad_enabled = True
+_sequence = itertools.count()  # creation numbers of graph nodes: a node's inputs always have smaller ones
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -96,10 +99,16 @@ class Tensor:
             raise ShapeError(f"{fn.name.lower()}: incompatible shapes {shapes} ({e})") from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if _grad_enabled and any(p.requires_grad for p in parents):
-            fn.parents = parents
-            return Tensor._make(out, True, fn)
-        return Tensor._make(out)
+        t = object.__new__(Tensor)  # Tensor._make, inlined: this is the hottest line of the library
+        t.data, t.grad, t.name = out, None, None
+        if _grad_enabled:
+            for p in parents:
+                if p.requires_grad:
+                    fn.parents, fn.seq, fn.grad = parents, next(_sequence), None
+                    t.requires_grad, t._ctx = True, fn
+                    return t
+        t.requires_grad, t._ctx = False, None
+        return t
 
     # ------------------------------------------------------------------ attributes
 
@@ -205,10 +214,10 @@ class Tensor:
         return Tensor._apply(P.Add(), self._lift(other), self)
 
     def __sub__(self, other) -> Tensor:
-        return self + -self._lift(other)
+        return Tensor._apply(P.Sub(), self, self._lift(other))
 
     def __rsub__(self, other) -> Tensor:
-        return self._lift(other) + -self
+        return Tensor._apply(P.Sub(), self._lift(other), self)
 
     def __mul__(self, other) -> Tensor:
         return Tensor._apply(P.Mul(), self, self._lift(other))
@@ -378,38 +387,48 @@ class Tensor:
                              "(did you forget requires_grad=True, or compute it under no_grad()?)")
         seed = _seed_gradient(self, gradient)
         if create_graph:
-            retain_graph = True
-            seed = Tensor._make(seed)
-        grads = {id(self): seed}
-        for node in _topological_order(self):
-            g = grads.pop(id(node), None)
-            fn = node._ctx
-            if fn is None:  # the root itself is a leaf
-                _accumulate(node, g)
-                continue
-            parents = fn.parents
-            if g is None:  # no path from the root carried a gradient here (e.g. a constant exponent)
-                if not retain_graph:
-                    fn.parents = None
-                continue
-            if create_graph:
-                with _enable_grad():
-                    in_grads = fn.backward(g, node, *parents)
-            else:
-                in_grads = fn.backward(g, node.data, *[p.data for p in parents])
-            if not retain_graph:
-                fn.parents = None  # release: the inputs (and their buffers) may now be freed
-            for parent, pg in zip(parents, in_grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                if pg.shape != parent.shape:
-                    pg = _unbroadcast(pg, parent.shape)
-                if parent._ctx is None:
-                    _accumulate(parent, pg)
-                elif id(parent) in grads:
-                    grads[id(parent)] = grads[id(parent)] + pg  # fan-out: contributions add up
+            retain_graph, seed = True, Tensor._make(seed)
+        if self._ctx is None:  # the output is itself a leaf
+            _accumulate(self, seed)
+            return
+        # Walk the nodes from the newest down. A node is always created after its inputs, so by the time
+        # a node is reached every node that used its output has been handled and its gradient is complete.
+        self._ctx.grad = seed
+        pending = [(-self._ctx.seq, self)]
+        try:
+            while pending:
+                node = heapq.heappop(pending)[1]
+                fn = node._ctx
+                g, fn.grad = fn.grad, None
+                parents = fn.parents
+                if parents is None:
+                    raise GraphError(f"backward: the graph through {fn.name} was already released by an earlier "
+                                     "backward(); pass retain_graph=True to that first call to backward twice")
+                if create_graph:
+                    with _enable_grad():
+                        in_grads = fn.backward(g, node, *parents)
                 else:
-                    grads[id(parent)] = pg
+                    in_grads = fn.backward(g, node.data, *[p.data for p in parents])
+                if not retain_graph:
+                    fn.parents = None  # release: the inputs' buffers may now be freed
+                for i, parent in enumerate(parents):
+                    pg = in_grads[i]
+                    if pg is None or not parent.requires_grad:
+                        continue
+                    if pg.shape != parent.data.shape:
+                        pg = _unbroadcast(pg, parent.data.shape)
+                    pfn = parent._ctx
+                    if pfn is None:
+                        # g itself, or one array returned for two inputs, is shared: the leaf must copy it
+                        _accumulate(parent, pg, pg is g or (i > 0 and _is_among(pg, in_grads, i)))
+                    elif pfn.grad is None:
+                        pfn.grad = pg
+                        heapq.heappush(pending, (-pfn.seq, parent))
+                    else:
+                        pfn.grad = pfn.grad + pg  # fan-out: the contributions of all uses add up
+        finally:
+            for _, node in pending:  # after an error, leave no half-summed gradients behind
+                node._ctx.grad = None
 
 
 # ---------------------------------------------------------------------- the engine's helpers
@@ -422,65 +441,71 @@ def _unbroadcast(grad, shape: tuple[int, ...]):
     axes; each copy contributed to the output, so their gradients add up.
     """
     lead = grad.ndim - len(shape)
+    if lead == 1 and grad.shape[1:] == shape and isinstance(grad, np.ndarray):  # a bias added to every row
+        return np.add.reduce(grad, axis=0)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+        grad = grad.sum(axis=axes, keepdims=bool(axes[lead:]))
+    return grad if grad.shape == shape else grad.reshape(shape)
 
 
-def _accumulate(leaf: Tensor, grad) -> None:
-    """Add ``grad`` into ``leaf.grad`` (a leaf used twice, or in two backward calls, gets the sum)."""
+def _is_among(obj, items, stop: int) -> bool:
+    for item in items[:stop]:
+        if item is obj:
+            return True
+    return False
+
+
+def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
+    """Add ``grad`` into ``leaf.grad`` (a leaf used twice, or in two backward calls, gets the sum).
+
+    The leaf's gradient array is accumulated into in place, so it must belong to
+    the leaf alone: ``grad`` is adopted as is only when it is a fresh array of the
+    leaf's dtype that nothing else holds (``shared=False`` and not a view).
+    """
     if isinstance(grad, Tensor):  # create_graph: keep the gradient's own graph
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
-        # A copy: `grad` may be a read-only broadcast view, or the very array given to another input.
-        leaf.grad = Tensor._make(np.array(grad, dtype=leaf.data.dtype))
+        own = not shared and grad.flags.owndata and grad.flags.writeable and grad.dtype == leaf.data.dtype
+        leaf.grad = Tensor._make(grad if own else np.array(grad, dtype=leaf.data.dtype))
     else:
         leaf.grad.data += grad
 
 
 def _seed_gradient(root: Tensor, gradient) -> np.ndarray:
     if gradient is None:
+        if root.data.shape == ():
+            return np.ones((), dtype=root.data.dtype)
         if root.data.size != 1:
             raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
                              "one-element output, so pass backward(gradient=...) with the output's shape")
         return np.ones(root.shape, dtype=root.dtype)
-    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
     if seed.shape != root.shape:
         raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
     return seed
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors of the graph behind ``root``, each before all of its inputs (``root`` first).
+def graph_tensors(root: Tensor) -> list[Tensor]:
+    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them.
 
-    Iterative depth-first search (no recursion, so any depth works). Leaves that
-    need a gradient are left out: the engine accumulates into them directly,
-    except when the root itself is a leaf.
+    Collected with an explicit stack (no recursion, so any depth works) and put
+    in creation order, which is a topological order. Used for pictures and
+    step-by-step explanations; ``backward`` itself walks the graph lazily.
     """
-    if root._ctx is None:
-        return [root]
-    post_order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    seen, stack, found = {id(root)}, [root], [root]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            post_order.append(node)
+        fn = stack.pop()._ctx
+        if fn is None or fn.parents is None:
             continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        parents = node._ctx.parents
-        if parents is None:
-            raise GraphError(f"backward: the graph through {node._ctx.name} was already released by an earlier "
-                             "backward(); pass retain_graph=True to that first call to backward twice")
-        stack.append((node, True))
-        for p in parents:
-            if p._ctx is not None and p.requires_grad and id(p) not in visited:
-                stack.append((p, False))
-    post_order.reverse()
-    return post_order
+        for p in fn.parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+                found.append(p)
+    leaves = [t for t in found if t._ctx is None or t._ctx.parents is None]
+    ops = sorted((t for t in found if t._ctx is not None and t._ctx.parents is not None), key=lambda t: t._ctx.seq)
+    return leaves + ops
 
 
 @contextlib.contextmanager
@@ -542,6 +567,23 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         raise ShapeError(f"stack: axis {axis} is out of range for {ndim}-D result")
     axis %= ndim
     return concatenate([t.reshape(*t.shape[:axis], 1, *t.shape[axis:]) for t in ts], axis)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias``: x (batch, in), weight (out, in), bias (out,) -> (batch, out).
+
+    A single fused primitive for the common 2-D case (one graph node per layer);
+    other ranks fall back to the composite ``matmul`` + ``add``.
+    """
+    if not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
+        x, weight = _tensors(x, weight)
+    if bias is None:
+        return x @ weight.T
+    if not isinstance(bias, Tensor):
+        bias = x._lift(bias)
+    if x.data.ndim == 2 and weight.data.ndim == 2 and bias.data.ndim == 1:
+        return Tensor._apply(P.Linear(), x, weight, bias)
+    return x @ weight.T + bias
 
 
 def maximum(x, y) -> Tensor:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..errors import CheckpointError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, linear
 from . import functional
 
 __all__ = ["Module", "Linear", "Sequential", "Sigmoid", "ReLU", "Tanh", "Identity", "MLP", "INITS", "functional"]
@@ -160,11 +160,10 @@ class Linear(Module):
         self.bias = Tensor(b.astype(dtype), requires_grad=True) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.in_features:
+        if x.data.shape[-1] != self.in_features:
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has shape {x.shape}, "
                              f"its last axis should be {self.in_features}")
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -241,8 +240,8 @@ class MLP(Module):
     def forward(self, x: Tensor) -> Tensor:
         *hidden, last = self.layers
         for layer in hidden:
-            x = self._hidden_fn(layer(x))
-        return self._output_fn(last(x))
+            x = self._hidden_fn(layer.forward(x))
+        return self._output_fn(last.forward(x))
 
     def config(self) -> dict:
         """What is needed to rebuild this architecture (stored in checkpoints)."""

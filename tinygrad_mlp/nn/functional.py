@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, linear  # noqa: F401  (re-exported: F.linear)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -48,6 +48,7 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
 
 
 def _labels(labels, num_classes: int, what: str) -> np.ndarray:
+    """Validate class indices: 1-D integers in [0, num_classes)."""
     arr = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if arr.ndim != 1:
         raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got shape {arr.shape}")
@@ -56,17 +57,20 @@ def _labels(labels, num_classes: int, what: str) -> np.ndarray:
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"{what}: labels must be integers, got dtype {arr.dtype}")
-    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+    if arr.size and not 0 <= np.minimum.reduce(arr) <= np.maximum.reduce(arr) < num_classes:
         raise ValueError(f"{what}: labels must lie in [0, {num_classes}), got values from {arr.min()} to {arr.max()}")
     return arr
 
 
-def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
-    """Rows of the identity: shape (batch,) of class indices -> (batch, num_classes) constant Tensor."""
-    idx = _labels(labels, num_classes, "one_hot")
+def _one_hot_array(idx: np.ndarray, num_classes: int, dtype) -> np.ndarray:
     out = np.zeros((idx.size, num_classes), dtype=dtype)
     out[np.arange(idx.size), idx] = 1
-    return Tensor(out)
+    return out
+
+
+def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
+    """Rows of the identity: shape (batch,) of class indices -> (batch, num_classes) constant Tensor."""
+    return Tensor(_one_hot_array(_labels(labels, num_classes, "one_hot"), num_classes, dtype))
 
 
 def mse_loss(output: Tensor, target) -> Tensor:
@@ -82,7 +86,7 @@ def mse_loss(output: Tensor, target) -> Tensor:
         raise ShapeError(f"mse_loss: output must have shape (batch, outputs), got {output.shape}")
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     if t.ndim == 1 and t.dtype.kind in "iu":
-        t = one_hot(t, output.shape[1], dtype=output.dtype).data
+        t = _one_hot_array(_labels(t, output.shape[1], "mse_loss"), output.shape[1], output.dtype)
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
     diff = output - t
@@ -102,7 +106,7 @@ def cross_entropy(logits: Tensor, labels) -> Tensor:
     if idx.shape[0] != logits.shape[0]:
         raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {logits.shape[0]} logits")
     # Picking log-probabilities by multiplying with one-hot rows keeps the backward a plain product.
-    picked = logits.log_softmax(axis=1) * one_hot(idx, logits.shape[1], dtype=logits.dtype).data
+    picked = logits.log_softmax(axis=1) * _one_hot_array(idx, logits.shape[1], logits.dtype)
     return -picked.sum() / logits.shape[0]
 
 
