@@ -36,6 +36,8 @@ def identity(x: Tensor) -> Tensor:
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "sigmoid": sigmoid, "relu": relu, "tanh": tanh, "identity": identity,
 }
+# The same functions as unbound Tensor methods: one call less per layer on the training hot path.
+_FAST = {"sigmoid": Tensor.sigmoid, "relu": Tensor.relu, "tanh": Tensor.tanh, "identity": identity}
 
 
 def activation(name: str | None) -> Callable[[Tensor], Tensor]:
@@ -44,7 +46,7 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
         return identity
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    return _FAST[name]
 
 
 def _labels(labels, num_classes: int, what: str) -> np.ndarray:
@@ -105,9 +107,11 @@ def cross_entropy(logits: Tensor, labels) -> Tensor:
     idx = _labels(labels, logits.shape[1], "cross_entropy")
     if idx.shape[0] != logits.shape[0]:
         raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {logits.shape[0]} logits")
-    # Picking log-probabilities by multiplying with one-hot rows keeps the backward a plain product.
-    picked = logits.log_softmax(axis=1) * _one_hot_array(idx, logits.shape[1], logits.dtype)
-    return -picked.sum() / logits.shape[0]
+    # Picking each example's log-probability by a product with one-hot rows (scaled by -1/batch for the
+    # negated mean) keeps the graph at three nodes and the backward a plain product.
+    weights = _one_hot_array(idx, logits.shape[1], logits.dtype)
+    weights *= -1 / logits.shape[0]
+    return (logits.log_softmax(axis=1) * weights).sum()
 
 
 LOSSES: dict[str, Callable[[Tensor, object], Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}

@@ -1,0 +1,315 @@
+"""Time one training epoch: tinygrad_mlp vs hand-written numpy backprop vs PyTorch eager (CPU).
+
+    python benchmarks/train_speed.py                 # all configs, 3 repetitions, 1 thread
+    python benchmarks/train_speed.py --json out.json --reps 5 --configs 3b1b relu-ce
+
+The three implementations run alternately in this one process, on the same
+float32 data (real MNIST when it can be found, else random data of the same
+shape: content does not change the time), from the same initial weights, in
+the same batch order, with the same thread count. The ratio baseline "numpy" is
+a minimal vectorised numpy step written for speed (no checks, rows are
+examples); "backprop-module" is the library's readable hand-derived reference
+``tinygrad_mlp.backprop.train_step``, which validates its inputs every call. Reported per configuration
+and implementation: the median epoch time over the repetitions, samples/s,
+microseconds per step, the ratio to the numpy reference, and the peak memory
+traced by ``tracemalloc`` during a shorter run (numpy allocations are traced;
+PyTorch's are not, so its column says n/a). The floor is the epoch's
+floating-point work divided by this machine's measured float32 GEMM rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _set_threads(n: int) -> None:
+    # must happen before numpy (and its BLAS) is imported
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def _parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
+    p.add_argument("--impls", nargs="+", default=["tinygrad_mlp", "numpy", "backprop-module", "torch"],
+                   choices=["tinygrad_mlp", "numpy", "backprop-module", "torch"],
+                   help="numpy: a minimal vectorised step written for speed (the ratio baseline); "
+                        "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
+    p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
+    p.add_argument("--samples", type=int, default=60000, help="samples per epoch")
+    p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    return p.parse_args(argv)
+
+
+ARGS = _parse_args()
+_set_threads(ARGS.threads)
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from datetime import date  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from tinygrad_mlp import Tensor, backprop, optim  # noqa: E402
+from tinygrad_mlp.errors import DataError  # noqa: E402
+from tinygrad_mlp.nn import MLP  # noqa: E402
+from tinygrad_mlp.nn import functional as F  # noqa: E402
+
+CONFIGS = {
+    # name: (sizes, hidden activation, output activation, loss, batch, lr)
+    "3b1b": ([784, 16, 16, 10], "sigmoid", "sigmoid", "mse", 10, 3.0),
+    "relu-ce": ([784, 128, 64, 10], "relu", None, "cross_entropy", 128, 0.1),
+    "wide": ([784, 512, 512, 10], "relu", None, "cross_entropy", 256, 0.1),
+}
+
+
+def load_data(n: int) -> tuple[np.ndarray, np.ndarray, str]:
+    try:
+        from tinygrad_mlp.data import load_mnist
+
+        x, y, _, _ = load_mnist(download=False)
+        source = "MNIST"
+    except (ImportError, DataError):
+        rng = np.random.default_rng(0)
+        x, y, source = rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000), "random"
+    reps = -(-n // len(x))
+    return np.concatenate([x] * reps)[:n], np.concatenate([y] * reps)[:n].astype(np.int64), source
+
+
+# ---------------------------------------------------------------------- the three implementations
+
+
+def make_tinygrad(cfg, init_w, init_b):
+    sizes, act, out_act, loss_name, _, lr = cfg
+    model = MLP(sizes, act, out_act)
+    model.load_state_dict({f"layers.{i}.{k}": v for i, (w, b) in enumerate(zip(init_w, init_b))
+                           for k, v in (("weight", w), ("bias", b))})
+    opt = optim.SGD(model.parameters(), lr=lr)
+    loss_fn = F.loss(loss_name)
+
+    def step(xb, yb):  # exactly what a user writes
+        opt.zero_grad()
+        loss = loss_fn(model(Tensor(xb)), yb)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def make_numpy(cfg, init_w, init_b):
+    sizes, act, out_act, loss_name, _, lr = cfg
+    weights, biases = [w.copy() for w in init_w], [b.copy() for b in init_b]
+
+    def step(xb, yb):
+        backprop.train_step(weights, biases, xb, yb, lr, act, out_act, loss_name)
+
+    return step
+
+
+def make_torch(cfg, init_w, init_b):
+    import torch
+
+    torch.set_num_threads(ARGS.threads)
+    sizes, act, out_act, loss_name, _, lr = cfg
+    acts = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+    layers = []
+    for i, (w, b) in enumerate(zip(init_w, init_b)):
+        lin = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        name = act if i < len(init_w) - 1 else out_act
+        if name:
+            layers.append(acts[name]())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    eye = torch.eye(sizes[-1])
+
+    def step(xb, yb):
+        opt.zero_grad()
+        out = model(torch.from_numpy(xb))
+        labels = torch.from_numpy(yb)
+        if loss_name == "mse":  # the notes' cost: sum over outputs, mean over examples
+            loss = ((out - eye[labels]) ** 2).sum() / out.shape[0]
+        else:
+            loss = torch.nn.functional.cross_entropy(out, labels)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def make_numpy_lean(cfg, init_w, init_b):
+    """The fastest numpy step we know how to write: rows are examples, no checks, in-place updates."""
+    sizes, act, out_act, loss_name, _, lr = cfg
+    weights, biases = [w.copy() for w in init_w], [b.copy() for b in init_b]
+    n_layers, n_out = len(weights), sizes[-1]
+
+    def f(name, z):
+        if name == "sigmoid":
+            return 1 / (1 + np.exp(-z))
+        if name == "relu":
+            return np.maximum(z, 0)
+        return z
+
+    def times_fprime(name, g, a):
+        if name == "sigmoid":
+            return g * a * (1 - a)
+        if name == "relu":
+            return g * (a > 0)
+        return g
+
+    def step(xb, yb):
+        acts = [xb]
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            z = acts[-1] @ w.T
+            z += b
+            acts.append(f(act if i < n_layers - 1 else out_act, z))
+        out, batch = acts[-1], len(xb)
+        onehot = np.zeros((batch, n_out), dtype=out.dtype)
+        onehot[np.arange(batch), yb] = 1
+        if loss_name == "mse":
+            delta = times_fprime(out_act, (out - onehot) * (2 / batch), out)
+        else:
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            delta = (e / e.sum(axis=1, keepdims=True) - onehot) * (1 / batch)
+        for i in range(n_layers - 1, -1, -1):
+            grad_w, grad_b = delta.T @ acts[i], delta.sum(axis=0)
+            if i:
+                delta = times_fprime(act, delta @ weights[i], acts[i])
+            weights[i] -= lr * grad_w
+            biases[i] -= lr * grad_b
+
+    return step
+
+
+MAKERS = {"tinygrad_mlp": make_tinygrad, "numpy": make_numpy_lean, "backprop-module": make_numpy, "torch": make_torch}
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------- measurement
+
+
+def run_epoch(step, x, y, batch: int, limit: int | None = None) -> float:
+    n = len(x) if limit is None else min(len(x), limit * batch)
+    start = time.perf_counter()
+    for i in range(0, n, batch):
+        step(x[i:i + batch], y[i:i + batch])
+    return time.perf_counter() - start
+
+
+def peak_memory(make, cfg, init_w, init_b, x, y, batch: int, steps: int = 200) -> int:
+    """Peak bytes traced by tracemalloc while building the model and running ``steps`` steps."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    step = make(cfg, init_w, init_b)
+    run_epoch(step, x, y, batch, limit=steps)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def gemm_flops_per_second() -> float:
+    """Measured float32 GEMM rate on a (512 x 784) @ (784 x 512) product, best of several."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((512, 784), dtype=np.float32), rng.random((784, 512), dtype=np.float32)
+    best = min(_time(lambda: a @ b, 20) for _ in range(5))
+    return 2 * 512 * 784 * 512 / best
+
+
+def _time(fn, number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def epoch_flops(sizes, n: int) -> float:
+    """Multiply-adds of forward (x W^T), weight gradients (g^T x) and input gradients (g W, not for layer 1)."""
+    pairs = list(zip(sizes, sizes[1:]))
+    per_sample = sum(2 * i * o for i, o in pairs) * 2 + sum(2 * i * o for i, o in pairs[1:])
+    return per_sample * n
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> int:
+    x, y, source = load_data(ARGS.samples)
+    impls = [i for i in ARGS.impls if i != "torch" or torch_available()]
+    skipped = [i for i in ARGS.impls if i not in impls]
+    gemm = gemm_flops_per_second()
+    print(f"# train_speed: {date.today()}, {cpu_name()}, {ARGS.threads} thread(s), numpy {np.__version__}, "
+          f"python {platform.python_version()}, data: {source}, {len(x)} samples/epoch, {ARGS.reps} reps")
+    if skipped:
+        print(f"# skipped: {', '.join(skipped)} (not installed; `pip install torch==2.13.0` to include it)")
+    print(f"# measured float32 GEMM rate: {gemm / 1e9:.1f} GFLOP/s")
+    print()
+    print("| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | peak memory MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    results = []
+    for name in ARGS.configs:
+        cfg = CONFIGS[name]
+        sizes, batch = cfg[0], cfg[4]
+        init = MLP(sizes, cfg[1], cfg[2], init="he" if cfg[1] == "relu" else "xavier", seed=0)
+        init_w = [layer.weight.data.copy() for layer in init.layers]
+        init_b = [layer.bias.data.copy() for layer in init.layers]
+        steps = {impl: MAKERS[impl](cfg, init_w, init_b) for impl in impls}
+        for step in steps.values():  # warm-up (imports, BLAS buffers, caches)
+            run_epoch(step, x, y, batch, limit=50)
+        times = {impl: [] for impl in impls}
+        for _ in range(ARGS.reps):
+            for impl in impls:  # alternate, so drifts in machine load hit all implementations alike
+                times[impl].append(run_epoch(steps[impl], x, y, batch))
+        n_steps = -(-len(x) // batch)
+        ref = statistics.median(times["numpy"]) if "numpy" in times else None
+        for impl in impls:
+            med = statistics.median(times[impl])
+            mem = None if impl == "torch" else peak_memory(MAKERS[impl], cfg, init_w, init_b, x, y, batch)
+            row = {"config": name, "implementation": impl, "median_epoch_s": med, "samples_per_s": len(x) / med,
+                   "us_per_step": med / n_steps * 1e6, "ratio_to_numpy": med / ref if ref else None,
+                   "peak_memory_mib": None if mem is None else mem / 2**20, "epoch_times_s": times[impl]}
+            results.append(row)
+            ratio = f"{row['ratio_to_numpy']:.2f}" if ref else "n/a"
+            mem_s = "n/a" if mem is None else f"{mem / 2**20:.1f}"
+            print(f"| {name} | {impl} | {med:.3f} | {row['samples_per_s']:,.0f} | {row['us_per_step']:.1f} | "
+                  f"{ratio} | {mem_s} |")
+        floor = epoch_flops(sizes, len(x)) / gemm
+        results.append({"config": name, "implementation": "floor (FLOPs / GEMM rate)", "median_epoch_s": floor})
+        print(f"| {name} | floor: {epoch_flops(sizes, len(x)) / 1e9:.1f} GFLOP at {gemm / 1e9:.1f} GFLOP/s | "
+              f"{floor:.3f} | | | | |")
+        sys.stdout.flush()
+    if ARGS.json:
+        meta = {"date": str(date.today()), "cpu": cpu_name(), "threads": ARGS.threads, "data": source,
+                "samples": len(x), "reps": ARGS.reps, "gemm_flops_per_s": gemm, "numpy": np.__version__}
+        with open(ARGS.json, "w") as f:
+            json.dump({"meta": meta, "results": results}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
