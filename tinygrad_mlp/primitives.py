@@ -94,7 +94,7 @@ class Function:
     respect to the node's output gathered so far from the nodes that used it.
     """
 
-    __slots__ = ("parents", "seq", "grad")
+    __slots__ = ("parents", "seq", "grad", "origin")  # origin: where it was created, kept under detect_anomaly()
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         raise NotImplementedError

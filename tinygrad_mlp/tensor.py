@@ -23,6 +23,7 @@ from .errors import DTypeError, GraphError, ShapeError
 DEFAULT_DTYPE = np.float32
 
 _grad_enabled = True
+_anomaly_hook = None  # set by anomaly.detect_anomaly(): called after every forward and backward step
 _sequence = itertools.count()  # creation numbers of graph nodes: a node's inputs always have smaller ones
 
 
@@ -99,6 +100,8 @@ class Tensor:
             raise ShapeError(f"{fn.name.lower()}: incompatible shapes {shapes} ({e})") from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        if _anomaly_hook is not None:
+            _anomaly_hook("forward", fn, parents, out)
         t = object.__new__(Tensor)  # Tensor._make, inlined: this is the hottest line of the library
         t.data, t.grad, t.name = out, None, None
         if _grad_enabled:
@@ -409,6 +412,8 @@ class Tensor:
                         in_grads = fn.backward(g, node, *parents)
                 else:
                     in_grads = fn.backward(g, node.data, *[p.data for p in parents])
+                if _anomaly_hook is not None:
+                    _anomaly_hook("backward", fn, parents, in_grads)
                 if not retain_graph:
                     fn.parents = None  # release: the inputs' buffers may now be freed
                 for i, parent in enumerate(parents):
