@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +55,9 @@ class Checkpoint:
         return model
 
 
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
+def _checksum(arrays: dict[str, np.ndarray], meta: dict) -> str:
+    """SHA-256 over the metadata (minus the checksum itself) and every array's name, dtype, shape and bytes."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True).encode())
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
@@ -80,11 +80,12 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
         "model": model.config() if hasattr(model, "config") else None,
-        "optimizer": optim_meta, "metadata": metadata, "checksum": _checksum(arrays),
+        "optimizer": optim_meta, "metadata": metadata,
     }
     try:
+        meta["checksum"] = _checksum(arrays, meta)
         meta_bytes = json.dumps(meta).encode()
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise CheckpointError(f"save: metadata must be JSON-serialisable ({e})") from None
     arrays["meta.json"] = np.frombuffer(meta_bytes, dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +107,9 @@ def load(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise CheckpointError(f"{path}: not a checkpoint (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -113,28 +117,33 @@ def load(path: str | os.PathLike) -> Checkpoint:
         if "pickle" in str(e).lower():
             raise CheckpointError(f"{path}: refused, it contains pickled Python objects (which could run code)") from None
         raise CheckpointError(f"{path}: not a readable checkpoint ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise CheckpointError(f"{path}: not a checkpoint, or truncated ({type(e).__name__}: {e})") from None
+    except Exception as e:  # anything else a damaged archive makes zipfile or numpy raise
+        raise CheckpointError(f"{path}: not a checkpoint, or damaged/truncated ({type(e).__name__}: {e})") from None
     if "meta.json" not in arrays:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (no meta.json entry)")
     try:
         meta = json.loads(arrays.pop("meta.json").tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: its metadata is corrupt ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (its metadata is not a JSON object)")
+    if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (format {meta.get('format')!r})")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written in checkpoint format {version}, newer than this library reads "
                               f"({FORMAT_VERSION}); upgrade tinygrad_mlp")
-    if _checksum(arrays) != meta.get("checksum"):
-        raise CheckpointError(f"{path}: checksum mismatch, the arrays were modified or damaged after saving")
+    if _checksum(arrays, meta) != meta.get("checksum"):
+        raise CheckpointError(f"{path}: checksum mismatch, the file was modified or damaged after saving")
     params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     optimizer = None
     if meta.get("optimizer"):
         om = meta["optimizer"]
-        buffers = {key: [arrays[f"optim/{key}/{i}"] for i in range(n)] for key, n in om["buffers"].items()}
-        optimizer = {"class": om["class"], "lr": om["lr"], "steps": om["steps"], "buffers": buffers}
+        try:
+            buffers = {key: [arrays[f"optim/{key}/{i}"] for i in range(n)] for key, n in om["buffers"].items()}
+            optimizer = {"class": om["class"], "lr": om["lr"], "steps": om["steps"], "buffers": buffers}
+        except (KeyError, TypeError, AttributeError) as e:
+            raise CheckpointError(f"{path}: its optimizer state is incomplete ({type(e).__name__}: {e})") from None
     return Checkpoint(params=params, model_config=meta.get("model"), metadata=meta.get("metadata", {}),
                       optimizer=optimizer, library_version=meta.get("library_version", ""))
 

@@ -111,26 +111,30 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        betas = tuple(betas)
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas}")
         if eps <= 0 or weight_decay < 0:
             raise ValueError(f"Adam: eps must be > 0 and weight_decay >= 0, got eps={eps}, weight_decay={weight_decay}")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
+        # steps taken by each parameter (a parameter without a gradient is not stepped), for the bias corrections
+        self.t = [np.zeros((), dtype=np.int64) for _ in self.params]
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
-        return {"m": self.m, "v": self.v}
+        return {"m": self.m, "v": self.v, "t": self.t}
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
         b1, b2 = self.betas
-        step_size = self.lr / (1 - b1**self.steps)
-        v_correction = math.sqrt(1 - b2**self.steps)
-        for p, m, v in zip(self.params, self.m, self.v):
+        for p, m, v, t in zip(self.params, self.m, self.v, self.t):
             if p.grad is None:
                 continue
+            t += 1
+            step_size = self.lr / (1 - b1 ** int(t))
+            v_correction = math.sqrt(1 - b2 ** int(t))
             g = p.grad.data
             if self.weight_decay:
                 g = g + self.weight_decay * p.data

@@ -160,7 +160,7 @@ class Linear(Module):
         self.bias = Tensor(b.astype(dtype), requires_grad=True) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.data.shape[-1] != self.in_features:
+        if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has shape {x.shape}, "
                              f"its last axis should be {self.in_features}")
         return linear(x, self.weight, self.bias)
