@@ -287,7 +287,7 @@ class Max(Function):
 
     def forward(self, x):
         self.kept_shape = _keepdims_shape(x.shape, self.axis)
-        return x.max(axis=self.axis, keepdims=self.keepdims)
+        return np.maximum.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, out, x):
         xv = _value(x)
@@ -308,8 +308,10 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        shifted = x - np.max(x, axis=self.axis, keepdims=True)
-        return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
+        # ufunc.reduce rather than np.max/np.sum: the same result without numpy's Python-level wrappers
+        out = x - np.maximum.reduce(x, axis=self.axis, keepdims=True)
+        out -= np.log(np.add.reduce(np.exp(out), axis=self.axis, keepdims=True))
+        return out
 
     def backward(self, g, out, x):
         # Jacobian of log-softmax is I - softmax: g - softmax * sum(g)

@@ -96,8 +96,9 @@ class Tensor:
         try:
             out = fn.forward(*[p.data for p in parents])
         except ValueError as e:  # numpy's complaints about shapes, re-said with the op's name and shapes
-            shapes = " and ".join(str(p.shape) for p in parents)
-            raise ShapeError(f"{fn.name.lower()}: incompatible shapes {shapes} ({e})") from None
+            what = (f"cannot be applied to shape {parents[0].shape}" if len(parents) == 1 else
+                    "incompatible shapes " + " and ".join(str(p.shape) for p in parents))
+            raise ShapeError(f"{fn.name.lower()}: {what} ({e})") from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if _anomaly_hook is not None:
