@@ -299,7 +299,7 @@ def plot_output_activations(image, activations, path, *, image_shape: tuple[int,
     right.set_xlabel("output activation")
     right.set_ylabel("output neuron (digit)")
     if act.min() >= 0 and act.max() <= 1:
-        right.set_xlim(0, 1)
+        right.set_xlim(0, 1.12)  # room for the value written after a full bar
     for i, v in enumerate(act):
         right.text(v, i, f" {v:.2f}", va="center", fontsize=8)
     right.set_title(f"guess {guess} (activation {act[guess]:.2f})")
@@ -379,13 +379,17 @@ def _d(name: str) -> str:
 
 
 def _namer(tensors: Sequence[Tensor]) -> dict[int, str]:
-    """A display name for every tensor: its ``.name``, or the value of a small constant, or t<k>."""
-    names, k = {}, 0
+    """A display name for every tensor: its ``.name``; else a one-element constant's value, const<k>, or t<k>."""
+    names, k, c = {}, 0, 0
     for t in tensors:
         if t.name:
             names[id(t)] = str(t.name)
-        elif t._ctx is None and not t.requires_grad and t.size == 1:
-            names[id(t)] = _fmt(t.data)
+        elif t._ctx is None and not t.requires_grad:  # a constant: an input, a target, a number
+            if t.size == 1:
+                names[id(t)] = _fmt(t.data)
+            else:
+                names[id(t)] = f"const{c}"
+                c += 1
         else:
             names[id(t)] = f"t{k}"
             k += 1
