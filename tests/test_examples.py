@@ -1,4 +1,5 @@
-"""Every example runs as `python examples/NAME.py --quick --out-dir DIR`, exits 0, says what it should and draws its pictures."""
+"""Every example runs as `python examples/NAME.py --quick --out-dir DIR`, exits 0, says what it should, draws its
+pictures into DIR and writes nothing anywhere else."""
 
 import os
 import re
@@ -35,8 +36,11 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
-def test_every_example_is_listed():
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+ALL = sorted(p.name for p in EXAMPLES.glob("*.py"))
+
+
+def test_the_examples_are_there():
+    assert set(EXPECTED) <= set(ALL)
 
 
 def learned(stdout):
@@ -48,9 +52,9 @@ def learned(stdout):
 CHECKS = {"mnist_3b1b.py": learned, "custom_op.py": learned, "two_moons.py": learned}
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", ALL)
 def test_example_runs(name, tmp_path):
-    pictures, phrases = EXPECTED[name]
+    pictures, phrases = EXPECTED.get(name, ([], []))  # an example not listed above must at least run cleanly
     out = tmp_path / "out"
     result = run(name, "--quick", "--out-dir", str(out), cwd=tmp_path)
     assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
