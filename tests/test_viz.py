@@ -121,6 +121,19 @@ def test_output_activations_and_decision_boundary(tmp_path):
     assert png_size(path) == (640, 560)
 
 
+def test_report_draws_every_picture_of_a_model(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 784)).astype(np.float32), rng.integers(0, 10, 40)
+    model = MLP([784, 6, 10], output_activation=None, seed=0)  # logits: confidences become softmax probabilities
+    paths = viz.plot_report(model, x, y, tmp_path / "report", history={"train_loss": [1.0, 0.5]}, k=6)
+    assert [p.name for p in paths] == ["weights.png", "curves.png", "confusion.png", "worst.png"]
+    assert png_size(paths[0]) == (int(round((3 * 1.5 + 1.4) * 100)), int(round((2 * 1.5 + 1.1) * 100)))
+    assert png_size(paths[3]) == (490, 430)  # the 6 worst, 3x2
+    small = MLP([20, 10], seed=0)  # not images: no weight or digit pictures, and no history: no curves
+    paths = viz.plot_report(small, rng.random((5, 20)), rng.integers(0, 10, 5), tmp_path / "small")
+    assert [p.name for p in paths] == ["confusion.png"]
+
+
 def test_missing_matplotlib_gives_one_line_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # makes `from matplotlib.figure import ...` fail
     with pytest.raises(ImportError) as info:

@@ -52,6 +52,7 @@ __all__ = [
     "worst_predictions",
     "plot_output_activations",
     "plot_decision_boundary",
+    "plot_report",
     "to_dot",
     "render_dot",
     "explain_backward",
@@ -356,6 +357,45 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, 
     ax.set_ylabel("x2")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_report(model, x_test, y_test, folder, *, history=None, k: int = 16, batch_size: int = 1000) -> list[Path]:
+    """All the pictures of a trained digit reader, in ``folder``; returns their paths.
+
+    ``weights.png`` (when the first layer takes 28x28 images), ``confusion.png``,
+    ``worst.png`` (the ``k`` worst-classified test digits) and, given a training
+    ``history``, ``curves.png``. Confidences are the output activations, or the
+    softmax of the outputs for a model with a linear output layer (raw logits).
+    This is what ``tinygrad-mlp train --plot`` and ``eval --plot`` draw.
+    """
+    from .tensor import no_grad
+
+    folder = Path(folder)
+    x_test, y_test = np.asarray(x_test), np.asarray(y_test).astype(np.int64)
+    with no_grad():
+        outputs = np.concatenate([_array(model(Tensor(x_test[i:i + batch_size])))
+                                  for i in range(0, len(x_test), batch_size)]).astype(np.float64)
+    if getattr(model, "output_activation", "sigmoid") is None:  # logits: show probabilities
+        e = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        confidence = e / e.sum(axis=1, keepdims=True)
+    else:
+        confidence = outputs
+    guesses = outputs.argmax(axis=1)
+    classes = outputs.shape[1]
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (y_test, guesses), 1)
+    paths = []
+    weights = getattr(model, "weights", None)
+    if weights and _array(weights[0]).shape[1:] == (784,):
+        paths.append(plot_first_layer_weights(weights[0], folder / "weights.png"))
+    if history:
+        paths.append(plot_training_curves(history, folder / "curves.png"))
+    paths.append(plot_confusion(confusion, folder / "confusion.png"))
+    worst = worst_predictions(outputs, y_test, k)
+    if x_test.shape[1:] == (784,) and len(worst):
+        paths.append(plot_worst_digits(x_test[worst], y_test[worst], guesses[worst],
+                                       confidence[worst, guesses[worst]], folder / "worst.png"))
+    return paths
 
 
 # ---------------------------------------------------------------------- the graph as text
