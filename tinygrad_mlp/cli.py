@@ -310,7 +310,8 @@ def _cmd_train(args) -> int:
                                       checkpoint=e.checkpoint) from None
         raise
 
-    final = evaluate(model, x_test, y_test)
+    with np.errstate(over="ignore"):
+        final = evaluate(model, x_test, y_test)
     metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),
                "confusion_matrix": final.confusion.tolist(), "train_loss": result.train_loss,
                "epochs": settings["epochs"], "train_seconds": result.train_seconds, "steps": result.steps,
@@ -376,7 +377,8 @@ def format_confusion(confusion: np.ndarray) -> str:
 def _cmd_eval(args) -> int:
     model, ck = _load_model(args.model)
     (_, _, x_test, y_test), used = _model_dataset(args, ck)
-    res = evaluate(model, x_test, y_test)
+    with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
+        res = evaluate(model, x_test, y_test)
     correct = int(np.trace(res.confusion))
     lines = [_describe(args.model, model, ck),
              f"dataset: {used} test set, {len(y_test)} images",
@@ -433,7 +435,8 @@ def _cmd_predict(args) -> int:
                              f"images (0..{len(y_test) - 1})")
         image, label = x_test[args.index], int(y_test[args.index])
         title = f"{used} test image {args.index}"
-    out = predict(model, image)
+    with np.errstate(over="ignore"):
+        out = predict(model, image)
     guess = int(out.argmax())
     if model.output_activation is None:
         shown, what = _softmax(out.astype(np.float64)), "softmax of the output logits"
