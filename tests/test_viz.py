@@ -282,6 +282,15 @@ def test_explain_ends_with_agreeing_closed_form(arch):
     assert "sigmoid'(z" in text
 
 
+def test_explain_refuses_wide_or_malformed_networks():
+    with pytest.raises(ShapeError, match="widths up to 8"):
+        viz.explain("784-16-10")
+    with pytest.raises(ShapeError, match="1-1-1-1"):
+        viz.explain("2-x-1")
+    with pytest.raises(ShapeError):
+        viz.one_neuron_chain("3")
+
+
 def test_explain_closed_form_numbers_are_the_notes_formula():
     text = viz.explain("1-1", seed=0)
     cost, parts = viz.one_neuron_chain((1, 1), seed=0)

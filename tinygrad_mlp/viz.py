@@ -58,6 +58,7 @@ __all__ = [
     "explain_backward",
     "one_neuron_chain",
     "explain",
+    "EXPLAIN_MAX_WIDTH",
 ]
 
 MATPLOTLIB_MISSING = 'matplotlib is needed for pictures: pip install "tinygrad_mlp[viz]"'
@@ -681,7 +682,23 @@ def _rounded(rng: np.random.Generator, shape, scale: float = 1.0) -> np.ndarray:
     return np.round(rng.standard_normal(shape) * scale, 2)
 
 
-def one_neuron_chain(sizes: Sequence[int] = (1, 1, 1, 1), *, seed: int = 0, x=None, y=None) -> tuple[Tensor, dict]:
+EXPLAIN_MAX_WIDTH = 8
+
+
+def _parse_sizes(sizes, what: str) -> list[int]:
+    """Layer widths from a list or a string like "2-2-1"; at least two, all >= 1 (ShapeError otherwise)."""
+    if isinstance(sizes, str):
+        try:
+            sizes = [int(s) for s in sizes.replace(",", "-").split("-")]
+        except ValueError:
+            raise ShapeError(f"{what}: layer widths must look like 1-1-1-1 or 2-2-1, got {sizes!r}") from None
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ShapeError(f"{what}: give at least two layer widths, all >= 1, got {sizes}")
+    return sizes
+
+
+def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None, y=None) -> tuple[Tensor, dict]:
     """Build the notes' cost C0 = sum((a(L) - y)^2) with a(l) = sigmoid(W(l) a(l-1) + b(l)), in float64.
 
     With every width 1 (the default: input and three layers of one neuron) it is
@@ -693,9 +710,7 @@ def one_neuron_chain(sizes: Sequence[int] = (1, 1, 1, 1), *, seed: int = 0, x=No
     Returns ``(C0, parts)``: ``parts`` maps the notes' names (a0, y, w1, b1, z1, a1 ...)
     to the Tensors, every one of them named for :func:`to_dot` and :func:`explain_backward`.
     """
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ShapeError(f"one_neuron_chain: sizes must list at least two positive widths, got {sizes}")
+    sizes = _parse_sizes(sizes, "one_neuron_chain")
     rng = np.random.default_rng(seed)
     scalar = all(n == 1 for n in sizes)
     L = len(sizes) - 1
@@ -772,12 +787,10 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     then the parameters' gradients three ways: from that walk, from the engine's
     ``backward()``, and from the notes' closed form dC0/dw(L) = a(L-1) sigmoid'(z(L)) 2(a(L) - y).
     """
-    if isinstance(sizes, str):
-        try:
-            sizes = [int(s) for s in sizes.replace(",", "-").split("-") if s.strip()]
-        except ValueError:
-            raise ValueError(f"explain: --arch must look like 1-1-1-1 or 2-2-1, got {sizes!r}") from None
-    sizes = list(sizes)
+    sizes = _parse_sizes(sizes, "explain")
+    if max(sizes) > EXPLAIN_MAX_WIDTH:
+        raise ShapeError(f"explain: layer widths up to {EXPLAIN_MAX_WIDTH} keep the printout readable, got "
+                         f"{'-'.join(map(str, sizes))}; try 1-1-1-1 or 2-2-1")
     cost, parts = one_neuron_chain(sizes, seed=seed, x=x, y=y)
     L, scalar = len(sizes) - 1, all(n == 1 for n in sizes)
     p = precision
