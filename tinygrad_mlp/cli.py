@@ -196,12 +196,13 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, help="seeds the initial weights and the data order (default 0)")
     p.add_argument("--init", choices=sorted(INITS),
                    help="initial weights (default: xavier, or he with --activation relu). normal: N(0, 1) for "
-                        "every weight and bias, the classic choice for this network, but with 784 inputs the first layer's sums "
-                        "have a standard deviation near 9, so most sigmoids start saturated (and exp overflows); "
-                        "xavier: uniform with variance 2/(fan_in+fan_out) and zero biases, made for sigmoid/tanh "
-                        "units, keeps them in their sensitive range; he: variance 2/fan_in, made for relu. Measured "
-                        "on MNIST with the other defaults (seed 0): after 1 epoch normal 89.6%%, xavier 90.3%%, he "
-                        "90.1%%; after 30 epochs 93.2%%, 93.3%%, 93.4%%, differences within seed-to-seed noise")
+                        "every weight and bias, the classic choice for this network, but with 784 inputs the first "
+                        "layer's sums have a standard deviation near 9, so most sigmoids start saturated (and exp "
+                        "overflows); xavier: uniform with variance 2/(fan_in+fan_out) and zero biases, made for "
+                        "sigmoid/tanh units, keeps them in their sensitive range; he: variance 2/fan_in, made for "
+                        "relu. Measured on MNIST with the other defaults (seed 0): after 1 epoch normal 89.6%%, "
+                        "xavier 90.3%%, he 90.1%%; after 30 epochs 93.2%%, 93.3%%, 93.4%%, differences within "
+                        "seed-to-seed noise")
     _add_data_options(p, None, "default auto")
     p.add_argument("--limit-train", type=_int_at_least(1), metavar="N",
                    help="use only the first N training images (quick runs)")
@@ -210,7 +211,6 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
-    _add_plot_option(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -326,8 +326,6 @@ def _cmd_train(args) -> int:
         path = Path(args.metrics_json)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(metrics, indent=1) + "\n")
-    if args.plot is not None:
-        _plot(args.plot or _plot_folder(out), model, x_test, y_test, result.history)
     return 0
 
 
@@ -365,7 +363,6 @@ def _add_eval_parser(subparsers) -> None:
                                           "the 10x10 confusion matrix (rows: true digit, columns: guess).")
     p.add_argument("model", help="checkpoint written by 'train'")
     _add_data_options(p, None, "default: the dataset the model was trained on")
-    _add_plot_option(p)
     p.set_defaults(func=_cmd_eval)
 
 
@@ -395,8 +392,6 @@ def _cmd_eval(args) -> int:
         lines.append(f"{d:>5}  {_format_acc(None if not np.isfinite(acc) else acc):>8}  {int(n):>6}")
     lines += ["", "confusion matrix (rows: true digit, columns: the network's guess)", format_confusion(res.confusion)]
     _say(*lines)
-    if args.plot is not None:
-        _plot(args.plot or _plot_folder(args.model), model, x_test, y_test)
     return 0
 
 
