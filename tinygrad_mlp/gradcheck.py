@@ -121,3 +121,148 @@ def gradcheck(
                                  f"analytic {a[where]!r}, numerical {n[where]!r} "
                                  f"({int(bad.sum())} of {a.size} elements outside atol={atol}, rtol={rtol})")
     return True
+
+
+# ---------------------------------------------------------------------- second order and forward mode
+
+
+def _require_float64(inputs, what: str) -> None:
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64:
+            raise DTypeError(f"{what}: input {i} is {t.dtype}; finite differences need float64 inputs")
+
+
+def _compare(what: str, a: np.ndarray, n: np.ndarray, label: str, atol: float, rtol: float,
+             a_name: str = "analytic", n_name: str = "numerical") -> None:
+    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    bad = ~(np.abs(a - n) <= atol + rtol * np.abs(n))
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise GradcheckError(f"{what}: {label} differs at index {where}: {a_name} {a[where]!r}, {n_name} {n[where]!r} "
+                             f"({int(bad.sum())} of {a.size} elements outside atol={atol}, rtol={rtol})")
+
+
+def gradgradcheck(
+    f: Callable[..., Tensor],
+    *inputs: Tensor,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Assert that second derivatives by ``backward(create_graph=True)`` match finite differences.
+
+    ``f`` is made scalar as in :func:`gradcheck` (``s = sum(f(x) * R)``); its gradient ``G(x)`` is
+    projected on fixed random weights ``W`` (``q = sum_i <G_i(x), W_i>``, a Hessian-vector product in
+    disguise). The analytic ``dq/dx`` comes from differentiating the graph that
+    ``backward(create_graph=True)`` built; the numerical one from central differences of ``q``, where
+    ``G`` is the ordinary first-order gradient at the nudged inputs. Inputs that require grad must be
+    float64; raises :class:`GradcheckError` at the first mismatch, returns True otherwise.
+    """
+    _require_float64(inputs, "gradgradcheck")
+    scalar_f = _projected(f, inputs, seed)
+    rng = np.random.default_rng(seed + 1)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    weights = {i: rng.standard_normal(inputs[i].shape) for i in diff}
+    saved = {i: inputs[i].grad for i in diff}
+    try:
+        # analytic: dq/dx through the graph of the backward pass
+        for i in diff:
+            inputs[i].grad = None
+        out = scalar_f(*inputs)
+        _scalar(out, "gradgradcheck")
+        analytic = {i: np.zeros(inputs[i].shape) for i in diff}
+        if out.requires_grad:
+            out.backward(create_graph=True)
+            grads = {i: inputs[i].grad for i in diff}
+            terms = [(grads[i] * weights[i]).sum() for i in diff
+                     if grads[i] is not None and grads[i].requires_grad]
+            for i in diff:
+                inputs[i].grad = None
+            if terms:
+                q = terms[0]
+                for term in terms[1:]:
+                    q = q + term
+                q.backward()
+                for i in diff:
+                    if inputs[i].grad is not None:
+                        analytic[i] = np.array(inputs[i].grad.data, dtype=np.float64)
+    finally:
+        for i in diff:
+            inputs[i].grad = saved[i]
+
+    def q_value() -> float:
+        first = analytic_grad(scalar_f, *inputs)
+        return float(sum(np.sum(first[i] * weights[i]) for i in diff))
+
+    for i in diff:
+        t = inputs[i]
+        if not t.data.flags.writeable:
+            t.data = t.data.copy()
+        numerical = np.zeros(t.shape)
+        for idx in np.ndindex(t.shape):
+            original = t.data[idx]
+            try:
+                t.data[idx] = original + eps
+                up = q_value()
+                t.data[idx] = original - eps
+                down = q_value()
+            finally:
+                t.data[idx] = original
+            numerical[idx] = (up - down) / (2 * eps)
+        name = getattr(t, "name", None) or f"input {i}"
+        _compare("gradgradcheck", analytic[i], numerical, f"second derivative for {name} (shape {t.shape})", atol, rtol)
+    return True
+
+
+def jvpcheck(
+    f: Callable[..., Tensor],
+    primals,
+    tangents=None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Assert that forward mode's ``jvp`` matches finite differences and reverse mode's ``J v``.
+
+    ``primals`` is a Tensor or a tuple of them (float64), ``tangents`` the same structure (random
+    normal when left out). Three numbers are compared for every output element: ``jvp(f, x, v)``
+    (one forward pass, dual numbers); the central difference ``(f(x + eps v) - f(x - eps v)) / 2 eps``;
+    and ``J v`` with ``J`` assembled row by row by reverse mode. Raises :class:`GradcheckError` at
+    the first mismatch, returns True otherwise.
+    """
+    from . import autograd  # here: autograd needs nothing from this module, but keep imports one-way at load time
+
+    primals = tuple(primals) if isinstance(primals, (tuple, list)) else (primals,)
+    primals = tuple(p if isinstance(p, Tensor) else Tensor(np.asarray(p, dtype=np.float64)) for p in primals)
+    for i, p in enumerate(primals):
+        if p.dtype != np.float64:
+            raise DTypeError(f"jvpcheck: primal {i} is {p.dtype}; finite differences need float64 inputs")
+    if tangents is None:
+        rng = np.random.default_rng(seed)
+        tangents = tuple(rng.standard_normal(p.shape) for p in primals)
+    else:
+        tangents = tuple(tangents) if isinstance(tangents, (tuple, list)) else (tangents,)
+        tangents = tuple(np.asarray(v.data if isinstance(v, Tensor) else v, dtype=np.float64) for v in tangents)
+    if len(tangents) != len(primals):
+        raise ShapeError(f"jvpcheck: {len(primals)} primals but {len(tangents)} tangents")
+
+    out, forward = autograd.jvp(f, primals, tangents)
+    if not isinstance(out, Tensor):
+        raise ShapeError(f"jvpcheck: the function must return a Tensor, got {type(out).__name__}")
+    if forward.shape != out.shape:
+        raise GradcheckError(f"jvpcheck: the tangent has shape {forward.shape} but the output has shape {out.shape}")
+    with no_grad():
+        up = f(*[Tensor._make(p.data + eps * v) for p, v in zip(primals, tangents)]).data
+        down = f(*[Tensor._make(p.data - eps * v) for p, v in zip(primals, tangents)]).data
+    numerical = (np.asarray(up, dtype=np.float64) - down) / (2 * eps)
+    jacobians = autograd.jacobian(f, argnums=tuple(range(len(primals))), mode="reverse")(*primals)
+    reverse = np.zeros(out.shape)
+    for jac, v in zip(jacobians, tangents):
+        reverse = reverse + np.tensordot(jac.data, v, axes=v.ndim)
+    _compare("jvpcheck", forward.data, numerical, f"jvp (output shape {out.shape})", atol, rtol,
+             "forward mode", "finite differences")
+    _compare("jvpcheck", forward.data, reverse, f"jvp (output shape {out.shape})", atol, rtol,
+             "forward mode", "reverse-mode J v")
+    return True

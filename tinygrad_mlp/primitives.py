@@ -5,7 +5,12 @@ A primitive is a small class with two methods:
 * ``forward(*xs)`` computes the result from the inputs' numpy arrays;
 * ``backward(g, out, *xs)`` is the op's vector-Jacobian product: given ``g``, the
   gradient of the final scalar with respect to ``out``, it returns the gradient
-  with respect to each input (``None`` where an input needs none).
+  with respect to each input (``None`` where an input needs none);
+* ``jvp(tangents, out, *xs)`` is its Jacobian-vector product, for forward mode
+  (:func:`tinygrad_mlp.autograd.jvp`): given one tangent per input (an array of
+  that input's shape, or ``None`` for a zero tangent), it returns the tangent of
+  ``out``, in ``out``'s shape. It is called with arrays only, and only while a
+  ``jvp`` is running; the ordinary path never touches it.
 
 Every other operation of :class:`~tinygrad_mlp.tensor.Tensor` (``sub``, ``mean``,
 ``softmax``, ``sqrt``, ``abs``, ``clip``, ``stack`` ...) is composed from these, so
@@ -86,6 +91,18 @@ def _keepdims_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _full(t, shape: tuple[int, ...]):
+    """A tangent in the output's ``shape`` (a broadcast view when an input was broadcast)."""
+    return t if t.shape == shape else np.broadcast_to(t, shape)
+
+
+def _tangent_sum(a, b, shape: tuple[int, ...]):
+    """``a + b`` in ``shape``, where ``None`` is a zero tangent (at least one of them is not ``None``)."""
+    if a is None:
+        return _full(b, shape)
+    return _full(a if b is None else a + b, shape)
+
+
 class Function:
     """Base class of the primitives.
 
@@ -101,6 +118,10 @@ class Function:
 
     def backward(self, g, out, *xs):
         raise NotImplementedError
+
+    def jvp(self, tangents, out, *xs):
+        raise NotImplementedError(f"{self.name} has no forward-mode rule: define jvp(tangents, out, *xs) "
+                                  "to use it inside autograd.jvp")
 
     @property
     def name(self) -> str:
@@ -119,6 +140,10 @@ class Add(Function):
     def backward(self, g, out, x, y):
         return g, g
 
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return _tangent_sum(tx, ty, out.shape)
+
 
 class Sub(Function):
     __slots__ = ()
@@ -128,6 +153,10 @@ class Sub(Function):
 
     def backward(self, g, out, x, y):
         return g, -g if self.parents[1].requires_grad else None
+
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return _tangent_sum(tx, None if ty is None else -ty, out.shape)
 
 
 class Mul(Function):
@@ -140,6 +169,10 @@ class Mul(Function):
         x_needs, y_needs = (p.requires_grad for p in self.parents)
         return g * y if x_needs else None, g * x if y_needs else None
 
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return _tangent_sum(None if tx is None else tx * y, None if ty is None else x * ty, out.shape)
+
 
 class Div(Function):
     __slots__ = ()
@@ -150,6 +183,10 @@ class Div(Function):
     def backward(self, g, out, x, y):
         # d(x/y)/dy = -x/y^2 = -out/y
         return g / y, -(g * out) / y if self.parents[1].requires_grad else None
+
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return _tangent_sum(None if tx is None else tx / y, None if ty is None else -(ty * out) / y, out.shape)
 
 
 class Pow(Function):
@@ -164,6 +201,11 @@ class Pow(Function):
         gx = g * y * x ** (y - 1)
         gy = g * out * _log(x) if self.parents[1].requires_grad else None
         return gx, gy
+
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return _tangent_sum(None if tx is None else tx * y * x ** (y - 1),
+                            None if ty is None else ty * out * np.log(x), out.shape)
 
 
 class Maximum(Function):
@@ -180,6 +222,11 @@ class Maximum(Function):
         to_x = ((xv > yv) + 0.5 * (xv == yv)).astype(dtype)
         return g * to_x, g * (1 - to_x)
 
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        to_x = ((x > y) + 0.5 * (x == y)).astype(out.dtype)  # the same split at ties as the backward
+        return _tangent_sum(None if tx is None else tx * to_x, None if ty is None else ty * (1 - to_x), out.shape)
+
 
 # ---------------------------------------------------------------- elementwise, one input
 
@@ -193,6 +240,9 @@ class Neg(Function):
     def backward(self, g, out, x):
         return (-g,)
 
+    def jvp(self, tangents, out, x):
+        return -tangents[0]
+
 
 class Exp(Function):
     __slots__ = ()
@@ -203,6 +253,9 @@ class Exp(Function):
     def backward(self, g, out, x):
         return (g * out,)
 
+    def jvp(self, tangents, out, x):
+        return tangents[0] * out
+
 
 class Log(Function):
     __slots__ = ()
@@ -212,6 +265,9 @@ class Log(Function):
 
     def backward(self, g, out, x):
         return (g / x,)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / x
 
 
 _EXP_LIMIT = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32, np.float64)}
@@ -236,6 +292,9 @@ class Sigmoid(Function):
     def backward(self, g, out, x):
         return (g * out * (1 - out),)
 
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (out * (1 - out))
+
 
 class Tanh(Function):
     __slots__ = ()
@@ -245,6 +304,9 @@ class Tanh(Function):
 
     def backward(self, g, out, x):
         return (g * (1 - out * out),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (1 - out * out)
 
 
 class Relu(Function):
@@ -257,6 +319,9 @@ class Relu(Function):
 
     def backward(self, g, out, x):
         return (g * (_value(x) > 0),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (x > 0)
 
 
 # ---------------------------------------------------------------- reductions
@@ -276,6 +341,9 @@ class Sum(Function):
         # every input element contributed once to its sum: copy g back over the summed axes
         return (_expand(g.reshape(self.kept_shape), x.shape),)
 
+    def jvp(self, tangents, out, x):
+        return np.add.reduce(tangents[0], axis=self.axis, keepdims=self.keepdims)
+
 
 class Max(Function):
     """Maximum over axes; tied maxima share the gradient equally."""
@@ -294,6 +362,11 @@ class Max(Function):
         is_max = xv == _value(out).reshape(self.kept_shape)
         share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(xv.dtype)
         return (_expand(g.reshape(self.kept_shape), xv.shape) * share,)
+
+    def jvp(self, tangents, out, x):
+        is_max = x == out.reshape(self.kept_shape)
+        share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
+        return np.add.reduce(tangents[0] * share, axis=self.axis, keepdims=self.keepdims)
 
 
 class LogSoftmax(Function):
@@ -317,6 +390,10 @@ class LogSoftmax(Function):
         # Jacobian of log-softmax is I - softmax: g - softmax * sum(g)
         return (g - _exp(out) * g.sum(axis=self.axis, keepdims=True),)
 
+    def jvp(self, tangents, out, x):
+        t = tangents[0]
+        return t - np.add.reduce(np.exp(out) * t, axis=self.axis, keepdims=True)
+
 
 # ---------------------------------------------------------------- linear algebra
 
@@ -335,6 +412,10 @@ class MatMul(Function):
         x_needs, y_needs = (p.requires_grad for p in self.parents)
         return (g @ _swap_last_two(y) if x_needs else None,
                 _swap_last_two(x) @ g if y_needs else None)
+
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return _tangent_sum(None if tx is None else tx @ y, None if ty is None else x @ ty, out.shape)
 
 
 class Linear(Function):
@@ -357,6 +438,13 @@ class Linear(Function):
                 g.T @ x if self.parents[1].requires_grad else None,
                 g)
 
+    def jvp(self, tangents, out, x, w, b):
+        tx, tw, tb = tangents
+        t = None if tx is None else tx @ w.T
+        if tw is not None:
+            t = x @ tw.T if t is None else t + x @ tw.T
+        return _tangent_sum(t, tb, out.shape)
+
 
 # ---------------------------------------------------------------- movement (no arithmetic)
 
@@ -372,6 +460,9 @@ class Reshape(Function):
 
     def backward(self, g, out, x):
         return (g.reshape(x.shape),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0].reshape(out.shape)
 
 
 class Transpose(Function):
@@ -389,6 +480,9 @@ class Transpose(Function):
             inverse[a] = i
         return (g.transpose(tuple(inverse)),)
 
+    def jvp(self, tangents, out, x):
+        return tangents[0].transpose(self.axes)
+
 
 class Expand(Function):
     """Broadcast ``x`` to ``shape``. Its backward returns ``g`` as is: the engine sums it back down."""
@@ -404,6 +498,9 @@ class Expand(Function):
     def backward(self, g, out, x):
         return (g,)
 
+    def jvp(self, tangents, out, x):
+        return np.broadcast_to(tangents[0], self.shape)
+
 
 class GetItem(Function):
     """``x[index]``: basic slicing and integer-array indexing."""
@@ -418,6 +515,9 @@ class GetItem(Function):
 
     def backward(self, g, out, x):
         return (_scatter(g, self.index, _value(x).shape),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0][self.index]
 
 
 class IndexAdd(Function):
@@ -436,6 +536,9 @@ class IndexAdd(Function):
     def backward(self, g, out, x):
         return (g[self.index],)
 
+    def jvp(self, tangents, out, x):
+        return self.forward(tangents[0])  # linear in x
+
 
 class Where(Function):
     """``cond ? x : y`` elementwise, with a constant boolean ``cond``."""
@@ -451,6 +554,11 @@ class Where(Function):
     def backward(self, g, out, x, y):
         dtype = _value(out).dtype
         return g * self.cond.astype(dtype), g * (~self.cond).astype(dtype)
+
+    def jvp(self, tangents, out, x, y):
+        zero = np.zeros((), dtype=out.dtype)
+        tx, ty = (zero if t is None else t for t in tangents)
+        return _full(np.where(self.cond, tx, ty), out.shape)
 
 
 class Concatenate(Function):
@@ -472,3 +580,7 @@ class Concatenate(Function):
             grads.append(g[(slice(None),) * axis + (slice(start, stop),)])
             start = stop
         return tuple(grads)
+
+    def jvp(self, tangents, out, *xs):
+        parts = [np.zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
+        return np.concatenate(parts, axis=self.axis)

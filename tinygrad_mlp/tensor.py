@@ -24,6 +24,7 @@ DEFAULT_DTYPE = np.float32
 
 _grad_enabled = True
 _anomaly_hook = None  # set by anomaly.detect_anomaly(): called after every forward and backward step
+_tangent_hook = None  # set by autograd's forward mode (jvp): gives each new tensor its tangent
 _sequence = itertools.count()  # creation numbers of graph nodes: a node's inputs always have smaller ones
 
 
@@ -105,6 +106,8 @@ class Tensor:
             _anomaly_hook("forward", fn, parents, out)
         t = object.__new__(Tensor)  # Tensor._make, inlined: this is the hottest line of the library
         t.data, t.grad, t.name = out, None, None
+        if _tangent_hook is not None:
+            _tangent_hook(fn, parents, t)
         if _grad_enabled:
             for p in parents:
                 if p.requires_grad:
@@ -470,10 +473,15 @@ def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
     leaf's dtype that nothing else holds (``shared=False`` and not a view).
     """
     if isinstance(grad, Tensor):  # create_graph: keep the gradient's own graph
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        if leaf.grad is not None:
+            leaf.grad = leaf.grad + grad
+        else:  # one without a graph (maybe shared, or a read-only broadcast) gets its own array, as below
+            leaf.grad = grad if grad.requires_grad else Tensor._make(np.array(grad.data, dtype=leaf.data.dtype))
     elif leaf.grad is None:
         own = not shared and grad.flags.owndata and grad.flags.writeable and grad.dtype == leaf.data.dtype
         leaf.grad = Tensor._make(grad if own else np.array(grad, dtype=leaf.data.dtype))
+    elif leaf.grad.requires_grad:  # a gradient with a graph (from create_graph) is never written in place
+        leaf.grad = leaf.grad + Tensor._make(grad)
     else:
         leaf.grad.data += grad
 

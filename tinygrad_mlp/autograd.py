@@ -1,0 +1,604 @@
+"""Beyond ``backward()``: gradients returned rather than stored, derivatives of derivatives, and forward mode.
+
+Two layers, both built on the same primitives as :meth:`Tensor.backward`:
+
+**Tensor level** (like ``torch.autograd.grad``)::
+
+    gx, gw = grad(loss, [x, w])                      # d loss / dx, d loss / dw; no .grad is touched
+    gx, = grad(loss, [x], create_graph=True)         # gx has a graph: differentiate it again
+    hv, = grad(gx, [x], grad_outputs=[v])            # a Hessian-vector product, reverse over reverse
+
+**Function transforms** (like ``jax.grad`` / ``torch.func``): they take a function of Tensors and
+return a new function. Arguments may be Tensors, numpy arrays or nested lists (those that are
+differentiated are converted with ``Tensor(...)``: numpy arrays keep their dtype).
+
+======================================  ======================================================
+``grad(f, argnums=0)(*args)``            gradient of a one-element ``f``: shape of the argument
+``value_and_grad(f, argnums=0)(*args)``  ``(f(*args), gradient)``
+``vjp(f, *primals)``                     ``(out, pullback)``; ``pullback(u)`` is ``u^T J`` per primal
+``jvp(f, primals, tangents)``            ``(out, J v)`` by forward mode, in one pass
+``jacobian(f, argnums=0, mode=...)``     ``out.shape + arg.shape``; rows by reverse, columns by forward
+``jacrev`` / ``jacfwd``                  ``jacobian`` with ``mode="reverse"`` / ``"forward"``
+``hessian(f, argnums=0, mode=...)``      ``arg.shape + arg.shape``, for small inputs
+``hvp(f, primals, tangents, mode=...)``  ``H v`` without forming ``H``: reverse over reverse or
+                                         forward over reverse
+======================================  ======================================================
+
+Where ``argnums`` is a tuple, gradients and Jacobians come as a tuple, one per argument.
+
+Arguments that are not differentiated are passed through, except floating numpy arrays, which
+become constant Tensors (so ``f`` can compute with them); integer arrays such as labels stay arrays.
+
+Transforms compose: ``grad(grad(f))`` is a second derivative. This works because a transform that
+is handed an argument which already requires grad (an outer transform's variable) builds its result
+with ``create_graph=True``, so the outer one can differentiate through it; otherwise results are
+plain Tensors without a graph and the fast first-order path (arrays only) is used.
+
+**Forward mode** (``jvp``, ``jacfwd``, ``hvp(mode="forward")``) works with dual numbers: while it
+runs, every tensor made by a primitive also gets a *tangent* (the directional derivative of its
+value), computed by the primitive's ``jvp`` rule from its inputs' tangents, in the same pass as the
+value. The tangents live in a table inside the ``jvp`` call (keyed by tensor identity, emptied at the
+end); the engine's only cost when forward mode is off is one ``is None`` test per op. Tangents are
+plain arrays: forward mode is differentiable by neither mode again (forward over reverse is fine:
+``jvp`` of a function that calls ``grad``; call this module's ``grad`` there, not ``.backward()``,
+whose fast array path carries no tangents), and ``jvp`` calls do not nest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from . import primitives as P
+from . import tensor as _engine
+from .errors import GraphError, ShapeError
+from .tensor import Tensor, _enable_grad, _seed_gradient, _unbroadcast, no_grad, stack
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
+
+
+# ====================================================================== forward mode: the tangent table
+
+_tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None  # id(tensor) -> (tensor, tangent) inside jvp
+
+
+def _propagate(fn: P.Function, parents: tuple[Tensor, ...], out: Tensor) -> None:
+    """The engine's tangent hook: give ``out`` the tangent of ``fn`` applied to ``parents`` (dual numbers)."""
+    table = _tangents
+    tangents = None
+    for i, p in enumerate(parents):
+        entry = table.get(id(p))
+        if entry is not None:
+            if tangents is None:
+                tangents = [None] * len(parents)
+            tangents[i] = entry[1]
+    if tangents is None:  # no input depends on the primals: out is a constant here
+        return
+    t = fn.jvp(tangents, out.data, *[p.data for p in parents])
+    if t is not None:
+        table[id(out)] = (out, t)
+
+
+@contextlib.contextmanager
+def _forward_mode() -> Iterator[dict[int, tuple[Tensor, np.ndarray]]]:
+    """Switch forward mode on: the engine calls :func:`_propagate` after every primitive."""
+    global _tangents
+    if _tangents is not None:
+        raise NotImplementedError("jvp: nested forward mode (jvp inside jvp) is not supported")
+    _tangents = {}
+    _engine._tangent_hook = _propagate
+    try:
+        yield _tangents
+    finally:
+        _engine._tangent_hook = None
+        _tangents = None
+
+
+def _tangent_of(t: Tensor) -> np.ndarray | None:
+    entry = None if _tangents is None else _tangents.get(id(t))
+    return None if entry is None else entry[1]
+
+
+# ====================================================================== reverse mode without .grad
+
+
+def _reachable(outputs: Sequence[Tensor], targets: dict[int, list[int]]) -> set[int]:
+    """ids of the tensors behind ``outputs`` from which some target can be reached (targets included).
+
+    Only those nodes are visited by the reverse sweep: branches that lead to no input are skipped.
+    """
+    seen: dict[int, Tensor] = {}
+    stack_, nodes = list(outputs), []
+    while stack_:
+        t = stack_.pop()
+        if id(t) in seen:
+            continue
+        seen[id(t)] = t
+        fn = t._ctx
+        if fn is not None:
+            if fn.parents is None:
+                raise GraphError(f"grad: the graph through {fn.name} was already released by an earlier backward "
+                                 "or grad; pass retain_graph=True to that first call to differentiate twice")
+            nodes.append(t)
+            stack_.extend(fn.parents)
+    useful = {i for i in targets if i in seen}
+    for t in sorted(nodes, key=lambda t: t._ctx.seq):  # inputs before the nodes that use them
+        if id(t) not in useful and any(id(p) in useful for p in t._ctx.parents):
+            useful.add(id(t))
+    return useful
+
+
+def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor], *,
+           create_graph: bool, retain_graph: bool) -> list:
+    """The reverse sweep of :meth:`Tensor.backward`, collecting the inputs' gradients instead of storing them.
+
+    Works with arrays (fast) or, when ``create_graph`` is set or forward mode is on, with Tensors
+    (so the backward pass is itself recorded, or carries tangents). Returns one gradient per input
+    (an array or a Tensor), ``None`` for an input the outputs do not depend on.
+    """
+    as_tensors = create_graph or _tangents is not None
+    targets: dict[int, list[int]] = {}
+    for k, t in enumerate(inputs):
+        targets.setdefault(id(t), []).append(k)
+    useful = _reachable(outputs, targets)
+    results: list = [None] * len(inputs)
+
+    def add(t: Tensor, g) -> None:
+        for k in targets[id(t)]:
+            results[k] = g if results[k] is None else results[k] + g
+
+    pending: list = []
+    try:
+        for out, seed in zip(outputs, seeds):
+            if as_tensors and not isinstance(seed, Tensor):
+                seed = Tensor._make(seed)
+            elif not as_tensors and isinstance(seed, Tensor):
+                seed = seed.data
+            if id(out) not in useful:
+                continue
+            fn = out._ctx
+            if fn is None:  # an output that is itself an input leaf
+                add(out, seed)
+            elif fn.grad is None:
+                fn.grad = seed
+                heapq.heappush(pending, (-fn.seq, out))
+            else:
+                fn.grad = fn.grad + seed
+        grad_mode = _enable_grad if create_graph else no_grad
+        while pending:
+            node = heapq.heappop(pending)[1]
+            fn = node._ctx
+            g, fn.grad = fn.grad, None
+            parents = fn.parents
+            if id(node) in targets:  # a non-leaf input: every use of it has been handled, g is complete
+                add(node, g)
+            if not any(id(p) in useful for p in parents):
+                continue
+            if as_tensors:
+                with grad_mode():
+                    in_grads = fn.backward(g, node, *parents)
+            else:
+                in_grads = fn.backward(g, node.data, *[p.data for p in parents])
+            if _engine._anomaly_hook is not None:
+                _engine._anomaly_hook("backward", fn, parents, in_grads)
+            for i, parent in enumerate(parents):
+                pg = in_grads[i]
+                if pg is None or id(parent) not in useful:
+                    continue
+                if pg.shape != parent.data.shape:
+                    pg = _unbroadcast(pg, parent.data.shape)
+                pfn = parent._ctx
+                if pfn is None:
+                    add(parent, pg)
+                elif pfn.grad is None:
+                    pfn.grad = pg
+                    heapq.heappush(pending, (-pfn.seq, parent))
+                else:
+                    pfn.grad = pfn.grad + pg
+    finally:
+        for _, node in pending:  # after an error, leave no half-summed gradients behind
+            node._ctx.grad = None
+    if not retain_graph:
+        _release(outputs, useful)
+    return results
+
+
+def _release(outputs: Sequence[Tensor], useful: set[int]) -> None:
+    """Drop the graph behind ``outputs`` that the sweep walked (as ``backward`` does without ``retain_graph``)."""
+    stack_ = [t for t in outputs if id(t) in useful]
+    while stack_:
+        fn = stack_.pop()._ctx
+        if fn is None or fn.parents is None:
+            continue
+        parents, fn.parents = fn.parents, None
+        stack_.extend(p for p in parents if id(p) in useful)
+
+
+def _tensor_list(values, what: str) -> list[Tensor]:
+    items = [values] if isinstance(values, Tensor) else list(values)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: {what}[{i}] must be a Tensor, got {type(t).__name__}")
+    return items
+
+
+def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_graph: bool | None = None,
+                  allow_unused: bool = False) -> tuple:
+    outputs, inputs = _tensor_list(outputs, "outputs"), _tensor_list(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = [grad_outputs] if isinstance(grad_outputs, (Tensor, np.ndarray)) else list(grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise ShapeError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise GraphError(f"grad: inputs[{i}] (shape {t.shape}) does not require grad")
+    seeds = []
+    for i, (out, go) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise GraphError(f"grad: outputs[{i}] (shape {out.shape}) does not require grad and has no graph "
+                             "(it does not depend on anything that requires grad)")
+        if isinstance(go, Tensor) and create_graph and go.requires_grad:
+            if go.shape != out.shape:
+                raise ShapeError(f"grad: grad_outputs[{i}] has shape {go.shape} but outputs[{i}] has {out.shape}")
+            seeds.append(go)  # keep its graph: the result is differentiable with respect to it too
+        else:
+            seeds.append(_seed_gradient(out, go))
+    retain = create_graph if retain_graph is None else retain_graph
+    results = _sweep(outputs, seeds, inputs, create_graph=create_graph, retain_graph=retain)
+    grads = []
+    for k, (t, r) in enumerate(zip(inputs, results)):
+        if r is None:
+            if not allow_unused:
+                raise GraphError(f"grad: inputs[{k}] (shape {t.shape}) is not used to compute the outputs; "
+                                 "pass allow_unused=True to get None for it")
+            grads.append(None)
+        elif isinstance(r, Tensor):
+            grads.append(r)
+        else:
+            grads.append(Tensor._make(np.array(r, dtype=t.data.dtype)))  # a fresh array the caller owns
+    return tuple(grads)
+
+
+# ====================================================================== function transforms: helpers
+
+
+def _argnums(argnums, nargs: int, what: str) -> tuple[tuple[int, ...], bool]:
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    if not nums:
+        raise ValueError(f"{what}: argnums must name at least one argument")
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{what}: argnums {a} is out of range for {nargs} positional arguments")
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{what}: argnums {argnums} repeats an argument")
+    return nums, single
+
+
+def _variable(x) -> tuple[Tensor, bool]:
+    """The Tensor to differentiate with respect to, for argument ``x``; and whether it is an outer variable.
+
+    An argument that already requires grad is used as is (an outer transform differentiates through
+    us: build the result's graph). Anything else becomes a new leaf (sharing the data) that requires
+    grad; in forward mode it keeps the argument's tangent.
+    """
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            return x, True
+        t = Tensor._make(x.data, True)
+        tangent = _tangent_of(x)
+        if tangent is not None:
+            _tangents[id(t)] = (t, tangent)
+        return t, False
+    return Tensor(x, requires_grad=True), False
+
+
+def _constant(x):
+    """A non-differentiated argument: floating numpy arrays become constant Tensors, the rest passes through."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return Tensor(x)
+    return x
+
+
+def _variables(args: tuple, nums: tuple[int, ...]) -> tuple[list, list[Tensor], bool]:
+    args = [_constant(a) for a in args]
+    variables, nested = [], False
+    for i in nums:
+        args[i], outer = _variable(args[i])
+        variables.append(args[i])
+        nested = nested or outer
+    return args, variables, nested
+
+
+def _check_output(out, what: str, scalar: bool = False) -> Tensor:
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{what}: the function must return a Tensor, got {type(out).__name__}")
+    if scalar and out.size != 1:
+        raise ShapeError(f"{what}: the function must return a one-element Tensor, got shape {out.shape} "
+                         "(use jacobian for vector outputs, or vjp with a cotangent)")
+    return out
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return Tensor._make(np.zeros(t.shape, dtype=t.data.dtype))
+
+
+def _fill(grads, variables: list[Tensor]) -> list[Tensor]:
+    """Gradients with ``None`` (an input the output does not depend on) replaced by zeros."""
+    return [_zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
+def _finish(value: Tensor, nested: bool) -> Tensor:
+    """The value returned next to a gradient: detached on the plain path (its graph was released)."""
+    return value if nested or _tangents is not None else value.detach()
+
+
+# ====================================================================== grad, value_and_grad, vjp
+
+
+def grad(f, inputs=None, grad_outputs=None, create_graph: bool = False, retain_graph: bool | None = None,
+         allow_unused: bool = False, *, argnums=None):
+    """Gradients, in two forms.
+
+    **Tensor level**, ``grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
+    allow_unused=False) -> tuple of Tensors``, like ``torch.autograd.grad``: the gradient of
+    ``sum(grad_outputs[i] * outputs[i])`` with respect to each of ``inputs`` (each result has its
+    input's shape), without touching any ``.grad``. ``outputs``/``inputs`` are a Tensor or a
+    sequence of Tensors; every input must require grad (it may be an intermediate, not only a leaf).
+    ``grad_outputs`` may be left out for one-element outputs (seed 1); otherwise one per output, of its
+    shape. With ``create_graph=True`` the results carry a graph and can be differentiated again.
+    ``retain_graph`` defaults to ``create_graph``; without it the graph walked is released. An input
+    the outputs do not depend on raises :class:`GraphError`, or gives ``None`` with ``allow_unused=True``.
+
+    **Function transform**, ``grad(f, argnums=0) -> g``, like ``jax.grad``: ``g(*args)`` is the
+    gradient of the one-element Tensor ``f(*args)`` with respect to ``args[argnums]`` (a Tensor of that
+    argument's shape), or a tuple of gradients when ``argnums`` is a tuple. The second positional
+    parameter is ``argnums`` in this form: ``grad(f, 1)`` differentiates with respect to the second
+    argument. The form is chosen by ``f``: a callable that is not a Tensor means the transform.
+    """
+    if callable(f) and not isinstance(f, (Tensor, list, tuple)):
+        if argnums is None:
+            argnums = 0 if inputs is None else inputs
+        return _grad_transform(f, argnums)
+    if inputs is None:
+        raise TypeError("grad(outputs, inputs, ...): inputs is required")
+    return _grad_tensors(f, inputs, grad_outputs, create_graph, retain_graph, allow_unused)
+
+
+def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False) -> Callable:
+    what = "value_and_grad" if with_value else "grad"
+
+    def gradient(*args):
+        nums, single = _argnums(argnums, len(args), what)
+        args, variables, nested = _variables(args, nums)
+        out = _check_output(f(*args), what, scalar=True)
+        if out.requires_grad:
+            grads = _fill(_grad_tensors(out, variables, create_graph=nested, allow_unused=True), variables)
+        else:  # f does not depend on its arguments at all
+            grads = [_zeros_like(v) for v in variables]
+        result = grads[0] if single else tuple(grads)
+        return (_finish(out, nested), result) if with_value else result
+
+    gradient.__name__ = f"{what}_{getattr(f, '__name__', 'f')}"
+    gradient.__doc__ = f"The {what} of {getattr(f, '__name__', 'f')} with respect to argument(s) {argnums}."
+    return gradient
+
+
+def value_and_grad(f: Callable[..., Tensor], argnums=0) -> Callable:
+    """``value_and_grad(f, argnums=0)(*args) -> (f(*args), grad)``: the value and its gradient from one pass.
+
+    Same conventions as the transform form of :func:`grad`; the value is the one-element Tensor
+    ``f`` returned (detached, unless an outer transform differentiates through it).
+    """
+    return _grad_transform(f, argnums, with_value=True)
+
+
+def vjp(f: Callable[..., Tensor], *primals) -> tuple[Tensor, Callable]:
+    """``vjp(f, *primals) -> (out, pullback)``: the vector-Jacobian product, reverse mode.
+
+    ``out = f(*primals)`` has any shape; ``pullback(u)``, for a cotangent ``u`` of ``out.shape``,
+    returns a tuple with one Tensor per primal, of that primal's shape: ``u^T J_i``, i.e. the gradient
+    of ``sum(u * f(*primals))`` with respect to primal ``i``. The graph is kept, so ``pullback`` may be
+    called many times (once per row of the Jacobian, for instance).
+    """
+    if not primals:
+        raise ValueError("vjp: needs at least one primal")
+    args, variables, nested = _variables(primals, tuple(range(len(primals))))
+    out = _check_output(f(*args), "vjp")
+
+    def pullback(cotangent) -> tuple[Tensor, ...]:
+        if not out.requires_grad:
+            return tuple(_zeros_like(v) for v in variables)
+        grads = _grad_tensors(out, variables, [cotangent], create_graph=nested, retain_graph=True,
+                              allow_unused=True)
+        return tuple(_fill(grads, variables))
+
+    return (out if nested or _tangents is not None else out.detach()), pullback
+
+
+# ====================================================================== jvp (forward mode)
+
+
+def _as_tuple(x) -> tuple[tuple, bool]:
+    if isinstance(x, (tuple, list)):
+        return tuple(x), False
+    return (x,), True
+
+
+def jvp(f: Callable[..., Tensor], primals, tangents) -> tuple:
+    """``jvp(f, primals, tangents) -> (out, tangent_out)``: the Jacobian-vector product by forward mode.
+
+    ``primals`` and ``tangents`` are a Tensor/array each, or tuples of them (one tangent per primal,
+    of the primal's shape; ``None`` is a zero tangent). ``out = f(*primals)``; ``tangent_out`` has
+    ``out``'s shape and is ``sum_i J_i v_i``, the derivative of ``f`` along the tangents, computed
+    in ONE forward pass with dual numbers (no graph, no backward). If ``f`` returns a tuple of
+    Tensors, ``out`` and ``tangent_out`` are tuples. Cost: about 2-3 forward passes, whatever the
+    size of the output.
+    """
+    primals, _ = _as_tuple(primals)
+    tangents, _ = _as_tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    with _forward_mode() as table:
+        args = []
+        for i, (x, v) in enumerate(zip(primals, tangents)):
+            if not isinstance(x, Tensor):
+                x = Tensor(x)
+            elif id(x) in table:  # the same Tensor passed twice: give the second use its own identity
+                x = Tensor._apply(P.Reshape(x.shape), x)
+            if v is not None:
+                v = np.asarray(v.data if isinstance(v, Tensor) else v, dtype=x.data.dtype)
+                if v.shape != x.shape:
+                    raise ShapeError(f"jvp: tangent {i} has shape {v.shape} but its primal has shape {x.shape}")
+                table[id(x)] = (x, v)
+            args.append(x)
+        result = f(*args)
+        outs, single = _as_tuple(result)
+        for o in outs:
+            _check_output(o, "jvp")
+        tangent_outs = []
+        for o in outs:
+            t = _tangent_of(o)
+            # a copy: the tangent may be a read-only broadcast view, or the caller's own tangent array
+            tangent_outs.append(Tensor._make(np.zeros(o.shape, o.data.dtype) if t is None
+                                             else np.array(t, dtype=o.data.dtype)))
+    if single:
+        return outs[0], tangent_outs[0]
+    return outs, tuple(tangent_outs)
+
+
+# ====================================================================== Jacobians, Hessians, hvp
+
+
+def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Callable:
+    """``jacobian(f, argnums=0, mode="reverse")(*args)``: the full Jacobian, shape ``out.shape + arg.shape``.
+
+    ``J[o..., i...] = d out[o...] / d arg[i...]``. ``mode="reverse"`` builds it row by row: one
+    forward pass, then one backward pass per output element (best when the output is small).
+    ``mode="forward"`` builds it column by column: one forward-mode pass per input element (best
+    when the input is small). Tuple ``argnums`` give a tuple of Jacobians. The reverse-mode
+    Jacobian is itself differentiable when an outer transform differentiates through it (this is how
+    :func:`hessian` works); the forward-mode one is not.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
+
+    def jac_reverse(*args):
+        nums, single = _argnums(argnums, len(args), "jacobian")
+        args, variables, nested = _variables(args, nums)
+        out = _check_output(f(*args), "jacobian")
+        rows: list[list] = [[] for _ in variables]
+        if out.requires_grad:
+            for k in range(out.size):
+                seed = np.zeros(out.size, dtype=out.data.dtype)
+                seed[k] = 1
+                grads = _grad_tensors(out, variables, [seed.reshape(out.shape)], create_graph=nested,
+                                      retain_graph=nested or k < out.size - 1, allow_unused=True)
+                for r, g in zip(rows, _fill(grads, variables)):
+                    r.append(g)
+        jacs = []
+        for r, v in zip(rows, variables):
+            if not r:
+                jacs.append(Tensor._make(np.zeros(out.shape + v.shape, dtype=v.data.dtype)))
+            elif any(isinstance(g, Tensor) and g.requires_grad for g in r):
+                jacs.append(stack(r).reshape(out.shape + v.shape))
+            else:
+                jacs.append(Tensor._make(np.stack([g.data for g in r]).reshape(out.shape + v.shape)))
+        return jacs[0] if single else tuple(jacs)
+
+    def jac_forward(*args):
+        nums, single = _argnums(argnums, len(args), "jacobian")
+        args = [_constant(a) for a in args]
+        for i in nums:
+            if not isinstance(args[i], Tensor):
+                args[i] = Tensor(args[i])
+        diff = [args[i] for i in nums]
+
+        def f_of_diff(*xs):
+            full = list(args)
+            for i, x in zip(nums, xs):
+                full[i] = x
+            return f(*full)
+
+        out = None
+        jacs = []
+        for n, x in enumerate(diff):
+            columns = []
+            for k in range(x.size):
+                v = np.zeros(x.size, dtype=x.data.dtype)
+                v[k] = 1
+                tangents = [None] * len(diff)
+                tangents[n] = v.reshape(x.shape)
+                out, t = jvp(f_of_diff, tuple(diff), tuple(tangents))
+                columns.append(t.data.reshape(-1))
+            if out is None:  # an argument with no elements: still need the output's shape
+                out = _check_output(f(*args), "jacobian")
+            j = np.stack(columns, axis=-1) if columns else np.zeros((out.size, 0), dtype=x.data.dtype)
+            jacs.append(Tensor._make(j.reshape(out.shape + x.shape)))
+        return jacs[0] if single else tuple(jacs)
+
+    jac = jac_reverse if mode == "reverse" else jac_forward
+    jac.__doc__ = f"Jacobian of {getattr(f, '__name__', 'f')} by {mode} mode (out.shape + arg.shape)."
+    return jac
+
+
+def jacrev(f: Callable[..., Tensor], argnums=0) -> Callable:
+    """:func:`jacobian` by reverse mode (one backward pass per output element)."""
+    return jacobian(f, argnums, mode="reverse")
+
+
+def jacfwd(f: Callable[..., Tensor], argnums=0) -> Callable:
+    """:func:`jacobian` by forward mode (one dual-number forward pass per input element)."""
+    return jacobian(f, argnums, mode="forward")
+
+
+def hessian(f: Callable[..., Tensor], argnums: int = 0, mode: str = "reverse") -> Callable:
+    """``hessian(f, argnums=0)(*args)``: second derivatives of a one-element ``f``, shape ``x.shape + x.shape``.
+
+    The Jacobian of the gradient: ``mode="reverse"`` is reverse over reverse (one gradient with a
+    graph, then one backward pass per element of ``x``); ``mode="forward"`` is forward over reverse
+    (one dual-number gradient per element of ``x``). Both cost ``x.size`` passes: for small inputs
+    only. Use :func:`hvp` for ``H v`` without forming ``H``.
+    """
+    if not isinstance(argnums, (int, np.integer)):
+        raise TypeError("hessian: argnums must be a single int")
+    return jacobian(grad(f, argnums=argnums), argnums, mode=mode)
+
+
+def hvp(f: Callable[..., Tensor], primals, tangents, mode: str = "reverse"):
+    """``hvp(f, x, v) -> H v``: the Hessian of a one-element ``f`` times ``v``, without forming ``H``.
+
+    ``x`` and ``v`` are a Tensor each (the result has ``x``'s shape) or tuples of them (then
+    ``f(*x)`` is differentiated with respect to all of them and the result is a tuple: the
+    blocks ``sum_j H_ij v_j``). ``mode="reverse"``: reverse over reverse, ``grad(<grad f(x), v>)``;
+    ``mode="forward"``: forward over reverse, ``jvp(grad f, x, v)``. Either costs a few gradient
+    evaluations, whatever the size of ``x``.
+    """
+    primals, single = _as_tuple(primals)
+    tangents, _ = _as_tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+    nums = tuple(range(len(primals)))
+    if mode == "forward":
+        _, hv = jvp(grad(f, argnums=nums), primals, tangents)
+    elif mode == "reverse":
+        args, variables, nested = _variables(primals, nums)
+        out = _check_output(f(*args), "hvp", scalar=True)
+        hv = [_zeros_like(v) for v in variables]
+        if out.requires_grad:
+            grads = _grad_tensors(out, variables, create_graph=True, allow_unused=True)
+            pairs = [(g, v) for g, v in zip(grads, tangents) if g is not None and g.requires_grad]
+            if pairs:
+                gs = [g for g, _ in pairs]
+                vs = [np.asarray(v.data if isinstance(v, Tensor) else v, dtype=g.data.dtype) for g, v in pairs]
+                hv = _fill(_grad_tensors(gs, variables, vs, create_graph=nested, allow_unused=True), variables)
+        hv = tuple(hv)
+    else:
+        raise ValueError(f"hvp: mode must be 'reverse' or 'forward', got {mode!r}")
+    return hv[0] if single else tuple(hv)
