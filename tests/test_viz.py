@@ -298,3 +298,80 @@ def test_explain_closed_form_numbers_are_the_notes_formula():
     a1 = 1 / (1 + np.exp(-(w1 * a0 + b1)))
     dw = a0 * a1 * (1 - a1) * 2 * (a1 - y)
     assert re.search(rf"dC0/dw1: walk {dw:.4g} \| backward\(\) {dw:.4g} \|", text)
+
+
+# ---------------------------------------------------------------------- the command line: show-weights, graph, explain, --plot
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tinygrad_mlp import cli
+
+    folder = tmp_path_factory.mktemp("cli")
+    ckpt = folder / "model.npz"
+    code = cli.main(["train", "--dataset", "synthetic", "--limit-train", "500", "--epochs", "2", "--no-progress",
+                     "--out", str(ckpt), "--plot", str(folder / "train-plots")])
+    assert code == 0
+    return ckpt
+
+
+def test_cli_train_plot_draws_the_report(trained):
+    folder = trained.parent / "train-plots"
+    assert sorted(p.name for p in folder.iterdir()) == ["confusion.png", "curves.png", "weights.png", "worst.png"]
+    assert png_size(folder / "curves.png") == (1000, 400)
+
+
+def test_cli_eval_plot_defaults_next_to_the_checkpoint(trained, capsys):
+    from tinygrad_mlp import cli
+
+    assert cli.main(["eval", str(trained), "--plot"]) == 0
+    folder = trained.parent / "model-plots"
+    assert sorted(p.name for p in folder.iterdir()) == ["confusion.png", "weights.png", "worst.png"]
+    assert "pictures: " in capsys.readouterr().out
+
+
+def test_cli_show_weights(trained, tmp_path, capsys):
+    from tinygrad_mlp import cli
+
+    out = tmp_path / "w.png"
+    assert cli.main(["show-weights", str(trained), "--out", str(out)]) == 0
+    assert png_size(out) == (740, 710)  # 16 neurons, 4x4
+    assert "16 first-layer neurons" in capsys.readouterr().out
+
+
+def test_cli_show_weights_without_matplotlib(trained, tmp_path, monkeypatch, capsys):
+    from tinygrad_mlp import cli
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    assert cli.main(["show-weights", str(trained), "--out", str(tmp_path / "w.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == 'tinygrad-mlp: error: matplotlib is needed for pictures: pip install "tinygrad_mlp[viz]"'
+
+
+def test_cli_graph(trained, tmp_path, monkeypatch, capsys):
+    from tinygrad_mlp import cli
+
+    assert cli.main(["graph", "--out", "-"]) == 0  # the notes' chain, 3 layers, DOT on stdout
+    nodes, edges = parse_dot(capsys.readouterr().out)
+    assert sum(s == "ellipse" for s in nodes.values()) == 3 * 3 + 2
+    assert cli.main(["graph", "--model", str(trained), "--batch-size", "4", "--out", str(tmp_path / "g.dot")]) == 0
+    text = (tmp_path / "g.dot").read_text()
+    assert "layers.0.weight\\nshape (16, 784)\\n|grad|" in text and "x (4 images)" in text
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)  # no Graphviz: the .dot file and a hint
+    assert cli.main(["graph", "--chain", "2-2-1", "--out", str(tmp_path / "chain.svg")]) == 0
+    assert (tmp_path / "chain.dot").is_file() and "dot -Tsvg" in capsys.readouterr().out
+    assert cli.main(["graph", "--chain", "2-x"]) == 2
+
+
+def test_cli_explain(capsys):
+    from tinygrad_mlp import cli
+
+    assert cli.main(["explain"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("(agree)") == 6 and "step 11:" in out and "a2 sigmoid'(z3) 2(a3 - y)" in out
+    assert cli.main(["explain", "--layers", "1", "--seed", "2"]) == 0
+    assert capsys.readouterr().out.count("(agree)") == 2
+    assert cli.main(["explain", "--arch", "2-2-1"]) == 0
+    assert "delta2 a1^T" in capsys.readouterr().out
+    assert cli.main(["explain", "--arch", "784-16-10"]) == 2
+    assert "widths up to 8" in capsys.readouterr().err

@@ -196,13 +196,12 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, help="seeds the initial weights and the data order (default 0)")
     p.add_argument("--init", choices=sorted(INITS),
                    help="initial weights (default: xavier, or he with --activation relu). normal: N(0, 1) for "
-                        "every weight and bias, the classic choice for this network, but with 784 inputs the first "
-                        "layer's sums have a standard deviation near 9, so most sigmoids start saturated (and exp "
-                        "overflows); xavier: uniform with variance 2/(fan_in+fan_out) and zero biases, made for "
-                        "sigmoid/tanh units, keeps them in their sensitive range; he: variance 2/fan_in, made for "
-                        "relu. Measured on MNIST with the other defaults (seed 0): after 1 epoch normal 89.6%%, "
-                        "xavier 90.3%%, he 90.1%%; after 30 epochs 93.2%%, 93.3%%, 93.4%%, differences within "
-                        "seed-to-seed noise")
+                        "every weight and bias, the classic choice for this network, but with 784 inputs the first layer's sums "
+                        "have a standard deviation near 9, so most sigmoids start saturated (and exp overflows); "
+                        "xavier: uniform with variance 2/(fan_in+fan_out) and zero biases, made for sigmoid/tanh "
+                        "units, keeps them in their sensitive range; he: variance 2/fan_in, made for relu. Measured "
+                        "on MNIST with the other defaults (seed 0): after 1 epoch normal 89.6%%, xavier 90.3%%, he "
+                        "90.1%%; after 30 epochs 93.2%%, 93.3%%, 93.4%%, differences within seed-to-seed noise")
     _add_data_options(p, None, "default auto")
     p.add_argument("--limit-train", type=_int_at_least(1), metavar="N",
                    help="use only the first N training images (quick runs)")
@@ -211,6 +210,7 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+    _add_plot_option(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -326,6 +326,8 @@ def _cmd_train(args) -> int:
         path = Path(args.metrics_json)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(metrics, indent=1) + "\n")
+    if args.plot is not None:
+        _plot(args.plot or _plot_folder(out), model, x_test, y_test, result.history)
     return 0
 
 
@@ -363,6 +365,7 @@ def _add_eval_parser(subparsers) -> None:
                                           "the 10x10 confusion matrix (rows: true digit, columns: guess).")
     p.add_argument("model", help="checkpoint written by 'train'")
     _add_data_options(p, None, "default: the dataset the model was trained on")
+    _add_plot_option(p)
     p.set_defaults(func=_cmd_eval)
 
 
@@ -392,6 +395,8 @@ def _cmd_eval(args) -> int:
         lines.append(f"{d:>5}  {_format_acc(None if not np.isfinite(acc) else acc):>8}  {int(n):>6}")
     lines += ["", "confusion matrix (rows: true digit, columns: the network's guess)", format_confusion(res.confusion)]
     _say(*lines)
+    if args.plot is not None:
+        _plot(args.plot or _plot_folder(args.model), model, x_test, y_test)
     return 0
 
 
@@ -457,11 +462,183 @@ def _cmd_predict(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- pictures and explanations (viz)
+
+
+def _viz():
+    """:mod:`tinygrad_mlp.viz` (imported on use; its pictures need matplotlib, its text only numpy)."""
+    from . import viz
+
+    return viz
+
+
+def _pictures(draw: Callable):
+    """Run ``draw``; a missing matplotlib becomes the usual one-line error (exit 1)."""
+    try:
+        return draw()
+    except ImportError as e:
+        raise TinygradMLPError(str(e)) from None
+
+
+def _add_plot_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plot", nargs="?", const="", metavar="DIR",
+                   help="also draw pictures (first-layer weights, confusion matrix, worst-classified digits and, "
+                        "when training, the loss and accuracy curves) into DIR (default: <checkpoint name>-plots); "
+                        "needs matplotlib")
+
+
+def _plot_folder(checkpoint_path) -> str:
+    return str(Path(checkpoint_path).with_suffix("")) + "-plots"
+
+
+def _plot(folder: str, model: MLP, x_test: np.ndarray, y_test: np.ndarray, history=None) -> None:
+    with np.errstate(over="ignore"):
+        paths = _pictures(lambda: _viz().plot_report(model, x_test, y_test, folder, history=history))
+    _say("pictures: " + ", ".join(str(p) for p in paths))
+
+
+def _add_show_weights_parser(subparsers) -> None:
+    p = subparsers.add_parser("show-weights", help="draw the first layer's weights as 28x28 images (blue +, red -)",
+                              description="Draw each first-layer neuron's 784 incoming weights as a 28x28 image, "
+                                          "positive blue and negative red on one shared symmetric scale: the "
+                                          "notes' look at what the first hidden layer has learned.")
+    p.add_argument("model", help="checkpoint written by 'train'")
+    p.add_argument("--out", metavar="PATH", default="weights.png", help="picture to write (default weights.png)")
+    p.add_argument("--cols", type=_int_at_least(1), help="panels per row (default: a square grid)")
+    p.set_defaults(func=_cmd_show_weights)
+
+
+def _cmd_show_weights(args) -> int:
+    model, _ = _load_model(args.model)
+    w = model.weights[0].data
+    path = _pictures(lambda: _viz().plot_first_layer_weights(w, args.out, cols=args.cols))
+    _say(f"wrote {path}: the {w.shape[0]} first-layer neurons' weights, blue positive, red negative, "
+         f"one shared scale (±{float(np.abs(w).max()):.3g})")
+    return 0
+
+
+def _add_graph_parser(subparsers) -> None:
+    p = subparsers.add_parser("graph", help="draw the computation graph that backward() walks (Graphviz)",
+                              description="Write the computation graph of a cost as Graphviz DOT (one box per "
+                                          "tensor, one ellipse per op, the parameters' gradients shown), rendered "
+                                          "when Graphviz's 'dot' program is installed: the notes' one-neuron "
+                                          "chain by default, or a network's cost on a mini-batch.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--chain", metavar="SIZES", default="1-1-1-1",
+                      help="the notes' chain, one neuron per layer (default 1-1-1-1), or a tiny network like 2-2-1")
+    what.add_argument("--arch", help="a fresh MLP of these widths, e.g. 784-16-16-10")
+    what.add_argument("--model", metavar="CKPT", help="a model saved by 'train'")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=10,
+                   help="synthetic images in the mini-batch for --arch / --model (default 10)")
+    p.add_argument("--out", metavar="PATH", default="graph.svg",
+                   help="graph.svg, .png or .pdf (with Graphviz; without it the .dot file is written), "
+                        "a .dot file, or - to print the DOT text (default graph.svg)")
+    p.set_defaults(func=_cmd_graph)
+
+
+def _cmd_graph(args) -> int:
+    viz = _viz()
+    if args.arch or args.model:
+        from .tensor import Tensor
+
+        if args.model:
+            model, _ = _load_model(args.model)
+        else:
+            model = MLP(parse_arch(args.arch), output_activation="sigmoid", seed=0)
+        for name, param in model.named_parameters():
+            param.name = name
+        x, y = data.synthetic_digits(args.batch_size, seed=0)
+        with np.errstate(over="ignore"):
+            out = model(Tensor(x, name=f"x ({args.batch_size} images)"))
+            cost = functional.cross_entropy(out, y) if model.output_activation is None else functional.mse_loss(out, y)
+        cost.name = "cost"
+        title = f"MLP {'-'.join(map(str, model.sizes))} on a mini-batch of {args.batch_size}"
+    else:
+        try:
+            cost, _ = viz.one_neuron_chain(args.chain)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        title = f"the notes' chain {args.chain}: C0 = (a_L - y)^2"
+    cost.backward(retain_graph=True)  # keep the graph, so the drawing shows it with the parameters' gradients
+    dot_text = viz.to_dot(cost, title=title)
+    if args.out == "-":
+        sys.stdout.write(dot_text)
+        return 0
+    path = viz.render_dot(dot_text, args.out)
+    _say(f"wrote {path}")
+    return 0
+
+
+def _add_explain_parser(subparsers) -> None:
+    p = subparsers.add_parser("explain", help="backpropagation step by step on the notes' one-neuron chain",
+                              description="Print the chain rule at work: the notes' chain C0 = (a_L - y)^2, "
+                                          "a_l = sigmoid(w_l a_(l-1) + b_l) (or a tiny network, --arch 2-2-1) "
+                                          "forward, then every node of its graph from the cost back to the "
+                                          "parameters with its local derivative, the gradient arriving and the "
+                                          "product passed on, and finally the gradients beside the closed form "
+                                          "dC0/dw_L = a_(L-1) sigmoid'(z_L) 2(a_L - y).")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--layers", type=_int_at_least(1), help="one neuron per layer, this many layers (default 3)")
+    what.add_argument("--arch", help="layer widths, input first, each at most 8: e.g. 1-1-1-1 or 2-2-1")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights, biases and input (default 0)")
+    p.set_defaults(func=_cmd_explain)
+
+
+def _cmd_explain(args) -> int:
+    sizes = args.arch or "-".join(["1"] * ((args.layers or 3) + 1))
+    try:
+        text = _viz().explain(sizes, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    _say(text.rstrip("\n"))
+    return 0
+
+
+# ---------------------------------------------------------------------- gradcheck
+
+
+def _add_gradcheck_parser(subparsers) -> None:
+    from .threeway import WHY_FLOAT64
+    p = subparsers.add_parser(
+        "gradcheck", help="check autograd against the hand-derived backprop and finite differences",
+        description="Build a random MLP with random inputs and labels and compute the loss's gradient three ways: "
+                    "autograd (loss.backward()), the notes' backprop equations by hand (tinygrad_mlp.backprop), "
+                    "and central finite differences. Prints one row per weight/bias tensor with the max absolute "
+                    "and relative difference of each pair; exits 0 when all agree, 1 otherwise. Runs in float64 "
+                    f"by default: {WHY_FLOAT64}.")
+    p.add_argument("--arch", default="4-5-3", help="layer widths, input first (default 4-5-3)")
+    p.add_argument("--activation", choices=sorted(functional.ACTIVATIONS), default="sigmoid",
+                   help="hidden-layer activation (default sigmoid)")
+    p.add_argument("--loss", choices=["mse", "cross_entropy", "ce"], default="mse", help="(default mse)")
+    p.add_argument("--output-activation", choices=[*sorted(functional.ACTIVATIONS), "none"],
+                   help="default: sigmoid for mse (the notes), none (raw logits) for cross_entropy")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=7, help="(default 7)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights, inputs and labels (default 0)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help=f"default float64: {WHY_FLOAT64}; float32 runs with looser tolerances (stated in the output)")
+    p.set_defaults(func=_cmd_gradcheck)
+
+
+def _cmd_gradcheck(args) -> int:
+    from . import threeway
+    out = "auto" if args.output_activation is None else args.output_activation
+    try:
+        problem = threeway.make_problem(threeway.parse_sizes(args.arch), args.activation, args.loss,
+                                        args.batch_size, args.seed, args.dtype, out)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    result = problem.check()
+    _say(threeway.dtype_note(args.dtype), result.format_table())
+    return 0 if result.passed else 1
+
+
 # ---------------------------------------------------------------------- main
 
 
 #: One entry per subcommand, in the order ``--help`` lists them.
-COMMANDS: list[Callable] = [_add_train_parser, _add_eval_parser, _add_predict_parser]
+COMMANDS: list[Callable] = [_add_train_parser, _add_eval_parser, _add_predict_parser,
+                            _add_show_weights_parser, _add_graph_parser, _add_explain_parser,
+                            _add_gradcheck_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
