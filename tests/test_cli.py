@@ -160,18 +160,36 @@ def test_cosine_lr_schedule_is_recorded(tmp_path, capsys):
     assert "cosine schedule" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_weight_decay_reaches_the_optimizer_and_the_checkpoint(tmp_path, capsys, optimizer):
+    out, metrics = tmp_path / "m.npz", tmp_path / "metrics.json"
+    args = ["train", *QUICK, "--epochs", "1", "--optimizer", optimizer, "--weight-decay", "0.01", "--out", str(out)]
+    assert main([*args, "--metrics-json", str(metrics)]) == 0
+    assert json.loads(metrics.read_text())["settings"]["weight_decay"] == 0.01
+    assert "weight decay 0.01" in capsys.readouterr().out
+    # the decay changes the weights: the same run without it ends elsewhere
+    assert main(["train", *QUICK, "--epochs", "1", "--optimizer", optimizer, "--out", str(tmp_path / "plain.npz")]) == 0
+    decayed, plain = checkpoint.load(out).params, checkpoint.load(tmp_path / "plain.npz").params
+    w = "layers.0.weight"
+    assert np.linalg.norm(decayed[w]) < np.linalg.norm(plain[w])
+    # a resumed run keeps it
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--weight-decay", "0.5"]) == 2
+
+
 def test_defaults_are_the_notes_network(monkeypatch, capsys):
     seen = {}
 
     def fake_fit(model, optimizer, loss, *a, **kw):
         seen.update(sizes=model.sizes, act=model.activation, out=model.output_activation, loss=loss,
-                    opt=type(optimizer).__name__, lr=optimizer.lr, momentum=optimizer.momentum, **kw)
+                    opt=type(optimizer).__name__, lr=optimizer.lr, momentum=optimizer.momentum,
+                    weight_decay=optimizer.weight_decay, **kw)
         raise tinygrad_mlp.TinygradMLPError("stop here")
 
     monkeypatch.setattr(cli, "fit", fake_fit)
     assert main(["train", "--dataset", "synthetic"]) == 1
     assert seen["sizes"] == [784, 16, 16, 10] and seen["act"] == "sigmoid" and seen["out"] == "sigmoid"
     assert seen["loss"] == "mse" and seen["opt"] == "SGD" and seen["lr"] == 3.0 and seen["momentum"] == 0
+    assert seen["weight_decay"] == 0
     assert seen["batch_size"] == 10 and seen["epochs"] == 30 and seen["checkpoint"] == "model.npz"
     assert "stop here" in capsys.readouterr().err
 
@@ -230,6 +248,8 @@ BAD_ARGS = [
     (["train", "--batch-size", "0"], "--batch-size"),
     (["train", "--batch-size", "ten"], "--batch-size"),
     (["train", "--momentum", "1"], "--momentum"),
+    (["train", "--weight-decay", "-1e-4"], "--weight-decay"),
+    (["train", "--weight-decay", "nan"], "--weight-decay"),
     (["train", "--optimizer", "adam", "--momentum", "0.9"], "momentum"),
     (["train", "--limit-train", "0"], "--limit-train"),
     (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),

@@ -63,16 +63,22 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------- argument types
 
 
-def _positive_float() -> Callable[[str], float]:
+def _float_where(accept: Callable[[float], bool], what: str) -> Callable[[str], float]:
+    """An argparse type: a float for which ``accept`` holds, else "must be <what>"."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
         return value
     return parse
+
+
+_positive_float = _float_where(lambda v: v > 0 and math.isfinite(v), "a finite number > 0")
+_non_negative_float = _float_where(lambda v: v >= 0 and math.isfinite(v), "a finite number >= 0")
+_momentum = _float_where(lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def _int_at_least(lowest: int) -> Callable[[str], int]:
@@ -85,16 +91,6 @@ def _int_at_least(lowest: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be >= {lowest}, got {value}")
         return value
     return parse
-
-
-def _momentum(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
 
 
 def parse_arch(text: str) -> list[int]:
@@ -162,11 +158,11 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None, help_defa
 
 TRAIN_DEFAULTS = {
     "arch": "784-16-16-10", "activation": "sigmoid", "loss": "mse", "optimizer": "sgd", "lr": 3.0,
-    "momentum": 0.0, "lr_schedule": "none", "batch_size": 10, "epochs": 30, "seed": 0, "init": None, "dataset": "auto",
+    "momentum": 0.0, "weight_decay": 0.0, "lr_schedule": "none", "batch_size": 10, "epochs": 30, "seed": 0, "init": None, "dataset": "auto",
     "limit_train": None,
 }
 # Settings that define a run: a resumed run takes them from its checkpoint (only --epochs may change).
-RUN_SETTINGS = ("arch", "activation", "loss", "optimizer", "lr", "momentum", "lr_schedule", "batch_size", "seed", "init",
+RUN_SETTINGS = ("arch", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule", "batch_size", "seed", "init",
                 "dataset", "limit_train")
 
 
@@ -185,8 +181,11 @@ def _add_train_parser(subparsers) -> None:
                    help="mse: the notes' quadratic cost, sigmoid outputs; cross_entropy (ce): softmax "
                         f"cross-entropy on raw logits (default {d['loss']})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default {d['optimizer']})")
-    p.add_argument("--lr", type=_positive_float(), help=f"learning rate (default {d['lr']})")
+    p.add_argument("--lr", type=_positive_float, help=f"learning rate (default {d['lr']})")
     p.add_argument("--momentum", type=_momentum, help="SGD momentum in [0, 1) (default 0)")
+    p.add_argument("--weight-decay", type=_non_negative_float, metavar="L2",
+                   help="L2 regularisation: L2 * w is added to every parameter's gradient (default 0). The notes' "
+                        "network reaches 95%% on MNIST with --weight-decay 1e-4 --lr-schedule cosine (see README)")
     p.add_argument("--lr-schedule", choices=SCHEDULES,
                    help="none: constant lr (default, as in the notes); cosine: anneal lr to 0 over the epochs")
     p.add_argument("--batch-size", type=_int_at_least(1),
@@ -274,7 +273,8 @@ def _cmd_train(args) -> int:
             raise CheckpointError(f"{args.resume}: its weights ({model.sizes}) do not match its settings ({sizes})")
     else:
         model = MLP(sizes, settings["activation"], output_activation, init=settings["init"], seed=settings["seed"])
-    optimizer = build_optimizer(settings["optimizer"], model.parameters(), settings["lr"], settings["momentum"])
+    optimizer = build_optimizer(settings["optimizer"], model.parameters(), settings["lr"], settings["momentum"],
+                                settings.get("weight_decay", 0.0))
     scheduler = build_scheduler(settings.get("lr_schedule", "none"), optimizer, settings["epochs"])
     n_params = model.num_parameters()
 
@@ -284,6 +284,7 @@ def _cmd_train(args) -> int:
          f"{n_params:,} parameters) on {used}: {len(y_train)} training / {len(y_test)} test images",
          f"loss {settings['loss']}, {settings['optimizer']} lr {settings['lr']:g}"
          + (f" momentum {settings['momentum']:g}" if settings["momentum"] else "")
+         + (f" weight decay {settings['weight_decay']:g}" if settings.get("weight_decay") else "")
          + (f" ({settings['lr_schedule']} schedule)" if settings.get("lr_schedule", "none") != "none" else "")
          + f", batch {settings['batch_size']}, {_plural(settings['epochs'], 'epoch')}, init {settings['init']}, "
            f"seed {settings['seed']}; checkpoint {out}")

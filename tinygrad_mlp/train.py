@@ -159,15 +159,17 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("none", "cosine")
 
 
-def build_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> Optimizer:
-    """``"sgd"`` (with optional ``momentum``) or ``"adam"`` (default betas) over ``params``."""
+def build_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+                    weight_decay: float = 0.0) -> Optimizer:
+    """``"sgd"`` (with optional ``momentum``) or ``"adam"`` (default betas) over ``params``, with optional L2
+    ``weight_decay`` (``weight_decay * p`` added to each gradient)."""
     name = name.lower()
     if name == "sgd":
-        return SGD(params, lr=lr, momentum=momentum)
+        return SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
         if momentum:
             raise ValueError("momentum applies to SGD only; Adam has its own (betas)")
-        return Adam(params, lr=lr)
+        return Adam(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
