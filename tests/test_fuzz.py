@@ -63,19 +63,17 @@ Nothing else is accepted: a numpy ``ValueError``/``AxisError``/``TypeError`` lea
 out of the library is a failure. One refusal is accepted where numpy does not
 refuse: a reduction over an int axis of a 0-d array (numpy accepts axis 0 and -1 on
 0-d arrays for sum/max/min as a legacy quirk, but rejects them for mean; the library
-consistently allows only axis 0); it must then be a ``TinygradMLPError``.
+allows none, as numpy's mean does); it must then be a ``TinygradMLPError``.
 
-Library bugs found by this fuzzer have a minimal reproducer below as a
-``strict=True`` xfail test, and the fuzzer skips exactly those cases (see
-``known_bug=`` in the op menu), so that it stays green until they are fixed and then the xfail
-tests turn red and tell whoever fixes them to remove the exclusion.
+Library bugs found by this fuzzer (six so far, all fixed) keep a minimal reproducer at the
+end of this file as a regression test.
 
 Counts (one run of ``python -m pytest tests/test_fuzz.py``: 15-20 s on the development
-machine, the 6 xfail reproducers included): ``MAX_EXAMPLES = 1200`` (environment variable
+machine, the 6 reproducers included): ``MAX_EXAMPLES = 1200`` (environment variable
 ``TINYGRAD_FUZZ_EXAMPLES`` to change it) gives about 1,300 random programs of 1..6 steps,
 about 4,000 op steps (about 3,300 valid ones checked against numpy, 500-600 deliberately
-invalid ones raising the library's own errors, about 85 raising IndexError from indexing,
-about 90 skipped as known bugs), about 700 backward shape/dtype checks, 150-200 end-to-end
+invalid ones raising the library's own errors, about 85 raising IndexError from indexing),
+about 700 backward shape/dtype checks, 150-200 end-to-end
 float64 comparisons and 250-300 gradchecks. The test prints the exact counts of its run
 (``[test_fuzz] ...`` lines, shown without ``-s``; also in ``record_property``) and asserts
 at least ``MAX_EXAMPLES // 2`` programs and ``MAX_EXAMPLES`` steps were run.
@@ -174,11 +172,6 @@ def _axis_tuple(axis):
     return tuple(axis)
 
 
-def _axes_in_range(axis, ndim) -> bool:
-    axes = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
-    return all(-ndim <= a < ndim for a in axes)
-
-
 # ============================================================================ steps
 
 
@@ -189,13 +182,12 @@ class Step:
     numpy counterpart made by the library's lifting rules).
     """
 
-    def __init__(self, op, desc, args, lib, ref, *, scale=None, kink=None, k=2.0, known_bug=None):
+    def __init__(self, op, desc, args, lib, ref, *, scale=None, kink=None, k=2.0):
         self.op, self.desc, self.args = op, desc, args
         self.lib, self.ref = lib, ref
         self.scale = scale  # (np64 args, ref64) -> tolerance scale; default (1 + |ref|) * k
         self.kink = kink  # (*input arrays) -> True when a finite difference would straddle a kink
         self.k = k
-        self.known_bug = known_bug  # name of the xfail test reproducing a library bug this step would hit
 
     def builtin_ok(self, exc) -> bool:
         return self.op == "getitem" and type(exc) is IndexError
@@ -374,10 +366,6 @@ class _Program:
         STATS[f"op {step.op}"] += 1
         self.desc.append(f"{step.op}: {step.desc}")
         note(self.desc[-1])
-        if step.known_bug:
-            STATS["skipped: known library bug"] += 1
-            note(f"   skipped: a known library bug, see {step.known_bug}")
-            return cur
         lib_args, arrs = self.resolve(step.args)
         np_exc = ref = None
         with _quiet():
@@ -550,9 +538,7 @@ def _unary(p: _Program, cur: int) -> Step:
         "relu": (lambda t: t.relu(), lambda a: np.maximum(a, a.dtype.type(0)), near0, 2),
     }
     lib, ref, kink, k = table[name]
-    # KNOWN BUG, excluded until fixed: sigmoid of a 0-d tensor -- see test_sigmoid_of_0d_tensor below
-    bug = "test_sigmoid_of_0d_tensor" if name == "sigmoid" and x.ndim == 0 else None
-    return Step(name, f"v{cur}", [("v", cur)], lib, ref, kink=kink, k=k, known_bug=bug)
+    return Step(name, f"v{cur}", [("v", cur)], lib, ref, kink=kink, k=k)
 
 
 def _broadcast_partner(p: _Program, shape) -> tuple[int, ...]:
@@ -683,16 +669,9 @@ def _reduction(p: _Program, cur: int) -> Step:
                 return bool((np.sum(s >= m - KINK, axis=ax) > 1).any())
             except Exception:
                 return True
-    # KNOWN BUGS, excluded until fixed: a list axis (test_reduction_axis_given_as_list); mean with an axis
-    # numpy rejects (test_mean_axis_out_of_range, test_mean_of_0d_tensor_with_axis) -- see below
-    bug = None
-    if isinstance(axis, list):
-        bug = "test_reduction_axis_given_as_list"
-    elif name == "mean" and not _axes_in_range(axis, x.ndim):
-        bug = "test_mean_axis_out_of_range" if x.ndim else "test_mean_of_0d_tensor_with_axis"
     scale = _abs_scale(4)(ref) if name in ("sum", "mean") else None
     return Step(name, f"v{cur}.{name}(axis={axis!r}, keepdims={keepdims})", [("v", cur)], lib, ref,
-                scale=scale, kink=kink, known_bug=bug)
+                scale=scale, kink=kink)
 
 
 def _factor_shape(p: _Program, size: int) -> list[int]:
@@ -754,13 +733,7 @@ def _transpose(p: _Program, cur: int) -> Step:
     axes = tuple(axes)
     style = p.draw(st.sampled_from(["star", "tuple"])) if axes else "tuple"
     lib = (lambda t: t.transpose(*axes)) if style == "star" else (lambda t: t.transpose(axes))
-    # KNOWN BUG, excluded until fixed: out-of-range axes that are a permutation modulo ndim are silently
-    # accepted -- see test_transpose_out_of_range_axes below (other invalid axes are still checked)
-    bug = None
-    if any(not -n <= a < n for a in axes) and sorted(a % max(n, 1) for a in axes) == list(range(n)):
-        bug = "test_transpose_out_of_range_axes"
-    return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, lambda a: np.transpose(a, axes),
-                known_bug=bug)
+    return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, lambda a: np.transpose(a, axes))
 
 
 def _getitem(p: _Program, cur: int) -> Step:
@@ -856,9 +829,7 @@ def _clip(p: _Program, cur: int) -> Step:
     def kink(a):
         return any(c is not None and bool((np.abs(a - float(c)) < KINK).any()) for c in (lo_c, hi_c))
 
-    # KNOWN BUG, excluded until fixed: lo > hi -- see test_clip_with_lo_above_hi below
-    bug = "test_clip_with_lo_above_hi" if lo_c is not None and hi_c is not None and lo_c > hi_c else None
-    return Step("clip", f"v{cur}.clip({lo!r}, {hi!r})", [("v", cur)], lib, ref, kink=kink, known_bug=bug)
+    return Step("clip", f"v{cur}.clip({lo!r}, {hi!r})", [("v", cur)], lib, ref, kink=kink)
 
 
 def _join(p: _Program, cur: int) -> Step:
@@ -964,11 +935,9 @@ def test_fuzz_random_programs(record_property, capsys):
 
 
 # ============================================================================ bugs found, as minimal reproducers
-# Each is excluded from the fuzzer's accepted set by ``known_bug=`` in the op menu above (search the test name).
+# Each failed before its fix (they were strict xfails until then) and now guards against its return.
 
 
-@pytest.mark.xfail(strict=True, reason="Sigmoid.forward uses out= on np.negative(x), a numpy scalar for 0-d x: "
-                                       "TypeError leaks (primitives.py Sigmoid.forward)")
 def test_sigmoid_of_0d_tensor():
     x = Tensor(np.float64(0.5), requires_grad=True)
     y = x.sigmoid()
@@ -976,36 +945,26 @@ def test_sigmoid_of_0d_tensor():
     np.testing.assert_allclose(y.data, 1 / (1 + np.exp(-0.5)))
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.mean normalizes the axis outside _apply: numpy's AxisError "
-                                       "leaks instead of ShapeError (tensor.py Tensor.mean)")
 def test_mean_axis_out_of_range():
     with pytest.raises(tg.ShapeError):
         Tensor(np.ones((2, 3))).mean(axis=2)
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.mean on a 0-d tensor with axis=0 indexes self.shape[0]: "
-                                       "IndexError leaks instead of ShapeError (tensor.py Tensor.mean)")
 def test_mean_of_0d_tensor_with_axis():
     with pytest.raises(tg.ShapeError):
         Tensor(np.float64(1.0)).mean(axis=0)
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.transpose reduces axes modulo ndim before checking them, so an "
-                                       "out-of-range axis is silently accepted (tensor.py Tensor.transpose)")
 def test_transpose_out_of_range_axes():
     with pytest.raises(tg.ShapeError):
         Tensor(np.ones((2, 3))).transpose(0, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="sum/max/min/mean are annotated axis: int | Sequence[int], but a list "
-                                       "reaches np.add.reduce / np.maximum.reduce: TypeError leaks")
 def test_reduction_axis_given_as_list():
     x = Tensor(np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(x.sum(axis=[0, 1]).data, 15.0)
 
 
-@pytest.mark.xfail(strict=True, reason="clip(lo, hi) with lo > hi gives lo where x <= hi; numpy (and torch) "
-                                       "give hi everywhere (tensor.py Tensor.clip tests the original x twice)")
 def test_clip_with_lo_above_hi():
     x = Tensor(np.array([0.0, 1.5, 3.0]))
     np.testing.assert_array_equal(x.clip(2.0, 1.0).data, np.clip(x.data, 2.0, 1.0))

@@ -92,9 +92,6 @@ def test_non_numeric_data_raises_dtype_error(data):
         Tensor(data)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="with dtype= given, _as_float_array hands the data straight to np.asarray: "
-                          "strings are parsed ('1.5' -> 1.5) or fail with a plain ValueError")
 def test_non_numeric_data_with_an_explicit_dtype_raises_dtype_error():
     with pytest.raises(DTypeError):
         Tensor(["1.5"], dtype=np.float64)
@@ -329,10 +326,6 @@ def test_no_grad_as_a_decorator():
     assert (x * 2).requires_grad  # recording again
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="no_grad stores the previous state on the instance and ContextDecorator "
-                          "reuses one instance per decorated function: a recursive call overwrites it, "
-                          "so grad stays disabled after the outermost call returns")
 def test_no_grad_decorated_recursive_function_restores_state():
     @no_grad()
     def depth(n):

@@ -78,9 +78,14 @@ def _normalize_axis(axis, ndim: int) -> tuple[int, ...]:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < ndim:  # a 0-d array has no axis 0, as in numpy
             raise np.exceptions.AxisError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-    return tuple(int(a) % max(ndim, 1) for a in axes)
+    return tuple(int(a) % ndim for a in axes)
+
+
+def _axis_arg(axis):
+    """``axis`` as numpy's reductions take it: None, an int, or a tuple (a list becomes a tuple)."""
+    return axis if axis is None or isinstance(axis, (int, np.integer)) else tuple(axis)
 
 
 def _keepdims_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
@@ -270,7 +275,16 @@ class Log(Function):
         return tangents[0] / x
 
 
-_EXP_LIMIT = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32, np.float64)}
+def _exp_limit(dtype) -> np.floating:
+    """The largest x of ``dtype`` whose exp is finite (ln(max) rounded in ``dtype`` may round up, past it)."""
+    limit = dtype(np.log(np.finfo(dtype).max))
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(limit)):
+            limit = np.nextafter(limit, dtype(0))
+    return limit
+
+
+_EXP_LIMIT = {np.dtype(t): _exp_limit(t) for t in (np.float16, np.float32, np.float64)}
 
 
 class Sigmoid(Function):
@@ -284,6 +298,8 @@ class Sigmoid(Function):
 
     def forward(self, x):
         out = np.negative(x)
+        if not x.ndim:  # numpy returns a scalar for a 0-d array, and a scalar cannot be written into
+            out = np.array(out)
         np.minimum(out, _EXP_LIMIT.get(x.dtype, 709.0), out=out)
         np.exp(out, out=out)
         out += 1
@@ -331,7 +347,7 @@ class Sum(Function):
     __slots__ = ("axis", "keepdims", "kept_shape")
 
     def __init__(self, axis=None, keepdims: bool = False):
-        self.axis, self.keepdims = axis, keepdims
+        self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
         self.kept_shape = _keepdims_shape(x.shape, self.axis)
@@ -351,7 +367,7 @@ class Max(Function):
     __slots__ = ("axis", "keepdims", "kept_shape")
 
     def __init__(self, axis=None, keepdims: bool = False):
-        self.axis, self.keepdims = axis, keepdims
+        self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
         self.kept_shape = _keepdims_shape(x.shape, self.axis)

@@ -31,14 +31,18 @@ _sequence = itertools.count()  # creation numbers of graph nodes: a node's input
 class no_grad(contextlib.ContextDecorator):
     """Context manager (or decorator) inside which no graph is recorded: results have ``requires_grad=False``."""
 
+    def __init__(self) -> None:
+        # a stack, not one saved flag: as a decorator the same instance is entered again by recursive calls
+        self._previous: list[bool] = []
+
     def __enter__(self) -> None:
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = False
 
     def __exit__(self, *exc) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
 
 
 def is_grad_enabled() -> bool:
@@ -50,13 +54,15 @@ def _as_float_array(data, dtype) -> np.ndarray:
     """Convert user data to a floating ndarray following the library's dtype rules."""
     if isinstance(data, Tensor):
         data = data.data
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
+    arr = np.asarray(data)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise DTypeError(f"Tensor: dtype must be a floating type, got {dtype}")
-        return np.asarray(data, dtype=dtype)
-    from_numpy = isinstance(data, (np.ndarray, np.generic))
-    arr = np.asarray(data)
+        if arr.dtype.kind not in "fbiu":  # numpy would parse strings ('1.5' -> 1.5): refuse them as below
+            raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
+        return arr.astype(dtype, copy=False)
     if arr.dtype.kind == "f":
         # Python floats become the default float32; numpy floats keep their precision.
         return arr if from_numpy else arr.astype(DEFAULT_DTYPE)
@@ -316,9 +322,9 @@ class Tensor:
         """Limit values to [lo, hi]; gradient 1 inside (boundaries included), 0 outside."""
         out = self
         if lo is not None:
-            out = where(self.data < lo, lo, out)
-        if hi is not None:
-            out = where(self.data > hi, hi, out)
+            out = where(out.data < lo, lo, out)
+        if hi is not None:  # tested on the lower-clipped values, so lo > hi gives hi everywhere, as numpy does
+            out = where(out.data > hi, hi, out)
         return out
 
     # ------------------------------------------------------------------ reductions
@@ -329,8 +335,9 @@ class Tensor:
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Arithmetic mean over ``axis``, as ``sum / count``."""
+        total = self.sum(axis, keepdims)  # first, so a bad axis is refused by Sum with a ShapeError
         count = int(np.prod([self.shape[a] for a in P._normalize_axis(axis, self.ndim)]))
-        return self.sum(axis, keepdims) / count
+        return total / count
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; tied maxima share the gradient equally."""
@@ -360,9 +367,10 @@ class Tensor:
     def transpose(self, *axes) -> Tensor:
         """Permute axes (reverse them when none are given), as numpy does."""
         axes = _shape_arg(axes) if axes else tuple(reversed(range(self.ndim)))
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}")
-        return Tensor._apply(P.Transpose(tuple(a % self.ndim for a in axes)), self)
+        n = self.ndim
+        if not all(-n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {n} axes of shape {self.shape}")
+        return Tensor._apply(P.Transpose(tuple(a % n for a in axes)), self)
 
     @property
     def T(self) -> Tensor:
