@@ -15,7 +15,8 @@ import tinygrad_mlp
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+README = ROOT / "README.md"
+PAGES = [*sorted(DOCS.glob("*.md")), README]
 BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
@@ -44,6 +45,17 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
                 exec(compiled, namespace)
         except Exception as e:
             pytest.fail(f"{page.name}, the block at line {line} raised {type(e).__name__}: {e}")
+
+
+def test_readme_set_up_is_two_commands_and_ci_runs_them():
+    text = README.read_text(encoding="utf-8")
+    setup = re.search(r"^## Set up\n+```bash\n(.*?)^```", text, re.S | re.M)
+    assert setup, "README.md has no '## Set up' section with a bash block"
+    install, test = setup.group(1).strip().splitlines()  # exactly two commands
+    assert install.startswith("pip install -e ")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert any(line.strip().startswith("python -m pip install") and "-e" in line for line in ci)
+    assert ci[-1].strip() == test, f".ci/run must end by running the README's test command {test!r}"
 
 
 def test_block_extraction_finds_every_block():
