@@ -96,6 +96,23 @@ def test_div_denominator_gradient_is_minus_x_over_y_squared():
     np.testing.assert_allclose(y.grad.data, -x.data / y.data**2, rtol=1e-15)
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_pow_gradients_with_a_float16_operand_are_computed_in_float64(create_graph):
+    """A float64 base with a float16 exponent (and the reverse): the forward promotes to float64, so must the
+    gradient's ``y - 1`` and ``log(x)``, or they round in float16 (found by test_fuzz: 1.3e-3 relative error)."""
+    y16 = np.array([-2.970, 1.3], dtype=np.float16)  # float16 rounds y - 1 = -3.970 (and 0.3) away from exact
+    x = leaf(np.array([3.7676, 2.7]))
+    x16 = np.array([3.7676, 2.7], dtype=np.float16)
+    y = leaf(np.array([-2.97, 1.3]))
+    (x ** Tensor(y16)).sum().backward(create_graph=create_graph)
+    (Tensor(x16) ** y).sum().backward(create_graph=create_graph)
+    xv, yv = x.data, y16.astype(np.float64)
+    np.testing.assert_allclose(x.grad.data, yv * xv ** (yv - 1), rtol=1e-14)
+    bv = x16.astype(np.float64)
+    np.testing.assert_allclose(y.grad.data, bv ** y.data * np.log(bv), rtol=1e-14)
+    assert x.grad.dtype == y.grad.dtype == np.float64
+
+
 # ---------------------------------------------------------------- scalars and arrays on either side
 
 

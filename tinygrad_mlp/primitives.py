@@ -195,7 +195,11 @@ class Div(Function):
 
 
 class Pow(Function):
-    """``x ** y``. The gradient for ``y`` (``out * log x``) is only formed when ``y`` needs one."""
+    """``x ** y``. The gradient for ``y`` (``out * log x``) is only formed when ``y`` needs one.
+
+    ``y - 1`` and ``log x`` are taken in the result's dtype (``one`` is a 0-d array of it), as the
+    forward is: a float16 exponent of a float64 base must not round ``y - 1`` in float16.
+    """
 
     __slots__ = ()
 
@@ -203,14 +207,16 @@ class Pow(Function):
         return x**y
 
     def backward(self, g, out, x, y):
-        gx = g * y * x ** (y - 1)
-        gy = g * out * _log(x) if self.parents[1].requires_grad else None
+        one = np.ones((), dtype=_value(out).dtype)
+        gx = g * y * x ** (y - one)
+        gy = g * out * _log(x * one) if self.parents[1].requires_grad else None
         return gx, gy
 
     def jvp(self, tangents, out, x, y):
         tx, ty = tangents
-        return _tangent_sum(None if tx is None else tx * y * x ** (y - 1),
-                            None if ty is None else ty * out * np.log(x), out.shape)
+        one = np.ones((), dtype=out.dtype)
+        return _tangent_sum(None if tx is None else tx * y * x ** (y - one),
+                            None if ty is None else ty * out * np.log(x * one), out.shape)
 
 
 class Maximum(Function):
