@@ -428,6 +428,8 @@ class SquaredError(Function):
     """
 
     __slots__ = ()
+    derivative = "dC/dx = 2 (x - t) / n, dC/dt = -2 (x - t) / n"
+    takes_needs_grad = True
 
     def forward(self, x, t):
         d = x - t
@@ -435,10 +437,10 @@ class SquaredError(Function):
         n = x.shape[0] if x.ndim else 1
         return np.asarray(np.add.reduce(d.ravel()) / n)  # ravel: one reduction, numpy's pairwise sum
 
-    def backward(self, g, out, x, t):
+    def backward(self, g, out, x, t, *, needs_grad=(True, True)):
         n = _value(x).shape[0] if _value(x).ndim else 1
         gx = (x - t) * (g * (2 / n))
-        return gx, -gx if self.parents[1].requires_grad else None
+        return gx, -gx if needs_grad[1] else None
 
     def jvp(self, tangents, out, x, t):
         tx, tt = tangents
@@ -603,6 +605,7 @@ class OneHot(Function):
     """
 
     __slots__ = ("num_classes", "dtype", "value", "table")
+    derivative = "none: the labels are integers"
 
     def __init__(self, num_classes: int, dtype=np.float32, value: float = 1.0):
         self.num_classes, self.dtype, self.value = int(num_classes), np.dtype(dtype), float(value)
