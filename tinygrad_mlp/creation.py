@@ -1,4 +1,4 @@
-"""Tensors made from nothing: ``zeros``, ``ones``, ``full``, ``eye``, ``arange``, ``rand``, ``randn`` and the ``_like`` forms.
+"""Tensors made from nothing: ``zeros``, ``ones``, ``full``, ``eye``, ``arange``, ``rand``, ``randn``, ``*_like``.
 
 Shapes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``. The dtype is float32
 unless ``dtype=`` says otherwise (a floating dtype: tensors hold floats).

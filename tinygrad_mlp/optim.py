@@ -17,7 +17,7 @@ differs from the optimizer's defaults::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class Optimizer:
         i = 0
         for group in self.param_groups:
             n = len(group["params"])
-            yield group, list(zip(range(i, i + n), group["params"]))
+            yield group, list(zip(range(i, i + n), group["params"], strict=True))
             i += n
 
     def zero_grad(self) -> None:
@@ -128,7 +128,7 @@ class Optimizer:
         return {}
 
     def state_dict(self) -> dict:
-        """The optimizer's state: ``lr``, step count, each group's hyperparameters and per-parameter buffers (copies)."""
+        """The state: ``lr``, step count, each group's hyperparameters and per-parameter buffers (copies)."""
         groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
         return {"lr": self.lr, "steps": self.steps, "param_groups": groups,
                 "buffers": {k: [a.copy() for a in v] for k, v in self._state_arrays().items()}}
@@ -144,17 +144,19 @@ class Optimizer:
         if not isinstance(buffers, Mapping) or set(buffers) != set(mine):
             raise CheckpointError(f"{name}: optimizer state has buffers {sorted(buffers)}, expected {sorted(mine)}")
         for key, arrays in mine.items():
-            if len(buffers[key]) != len(arrays) or any(a.shape != np.shape(b) for a, b in zip(arrays, buffers[key])):
+            if len(buffers[key]) != len(arrays) or any(
+                    a.shape != np.shape(b) for a, b in zip(arrays, buffers[key], strict=True)):
                 raise CheckpointError(f"{name}: optimizer buffer {key!r} does not fit the parameters")
         groups = state.get("param_groups")
         if groups is not None and (not isinstance(groups, (list, tuple)) or len(groups) != len(self.param_groups)):
-            raise CheckpointError(f"{name}: optimizer state has {len(groups) if isinstance(groups, (list, tuple)) else '?'}"
-                                  f" parameter groups, this optimizer {len(self.param_groups)}")
+            count = len(groups) if isinstance(groups, (list, tuple)) else "?"
+            raise CheckpointError(f"{name}: optimizer state has {count} parameter groups, "
+                                  f"this optimizer {len(self.param_groups)}")
         for key, arrays in mine.items():
-            for a, b in zip(arrays, buffers[key]):
+            for a, b in zip(arrays, buffers[key], strict=True):
                 np.copyto(a, b, casting="same_kind")
         if groups is not None:
-            for mine_g, saved in zip(self.param_groups, groups):
+            for mine_g, saved in zip(self.param_groups, groups, strict=True):
                 mine_g.update({k: v for k, v in saved.items() if k != "params"})
         if groups is None or float(state["lr"]) != self.lr:
             self.lr = float(state["lr"])  # a state without groups (older), or whose "lr" was edited: one lr for all
@@ -416,7 +418,7 @@ class _Scheduler:
         raise NotImplementedError
 
     def _set(self) -> float:
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = self._factor_lr(base)
         return self.optimizer.lr
 

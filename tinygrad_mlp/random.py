@@ -28,7 +28,7 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def generator(seed: int | np.random.Generator | None = None) -> np.random.Generator:
-    """The generator for ``seed``: the global one for ``None``, a new one for an int, ``seed`` itself for a Generator."""
+    """The generator for ``seed``: the global one for None, a new one for an int, ``seed`` itself for a Generator."""
     if seed is None:
         return _global
     if isinstance(seed, np.random.Generator):

@@ -17,6 +17,7 @@ A tensor or module reached twice (a weight shared by two layers) is listed once,
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -99,15 +100,13 @@ class Module:
 
     def children(self) -> Iterator[Module]:
         """The modules held directly."""
-        for _, m in self.named_children():
-            yield m
+        yield from (m for _, m in self.named_children())
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """Yield ``(dotted name, module)`` for this module (name ``prefix``, "" by default) and every module inside."""
         memo = {id(self)}
         yield prefix, self
-        for name, m in self._named("module", prefix + "." if prefix else "", memo):
-            yield name, m  # type: ignore[misc]
+        yield from self._named("module", prefix + "." if prefix else "", memo)  # type: ignore[misc]
 
     def modules(self) -> Iterator[Module]:
         """This module and every module inside it, each once."""
@@ -132,7 +131,7 @@ class Module:
         Frozen weights become buffers (no gradient, not in ``parameters()``, still in ``state_dict()``
         under the same names). Buffers registered with :meth:`register_buffer` never become parameters.
         """
-        tensors = [t for _, t in self._named("tensor", "", set())]
+        tensors: list[Tensor] = [t for _, t in self._named("tensor", "", set())]  # type: ignore[misc]
         fixed = {id(getattr(m, n)) for m in self.modules() for n in getattr(m, "_buffer_names", ())}
         for t in tensors:
             if id(t) not in fixed:
@@ -170,7 +169,7 @@ class Module:
     # ------------------------------------------------------------------ state
 
     def _state_tensors(self) -> dict[str, Tensor]:
-        return dict(self._named("tensor", "", set()))  # type: ignore[arg-type]  (attribute order, each once)
+        return dict(self._named("tensor", "", set()))  # type: ignore[arg-type]  # attribute order, each once
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of all parameter and buffer arrays by dotted name."""
@@ -261,7 +260,7 @@ def _as_tensor(x, what: str) -> Tensor:
         return x
     try:
         return Tensor(x)
-    except Exception:  # noqa: BLE001  (whatever numpy says, the message below names the culprit)
+    except Exception:
         raise ArgumentError(f"{what}: expected a Tensor or an array, got {type(x).__name__}") from None
 
 
@@ -480,8 +479,11 @@ class LayerNorm(Module):
         if not eps > 0:
             raise ArgumentError(f"LayerNorm: eps must be > 0, got {eps}")
         self.eps = float(eps)
-        self.weight = Tensor(np.ones(self.normalized_shape), requires_grad=True, dtype=dtype) if elementwise_affine else None
-        self.bias = Tensor(np.zeros(self.normalized_shape), requires_grad=True, dtype=dtype) if elementwise_affine else None
+        self.weight: Tensor | None = None
+        self.bias: Tensor | None = None
+        if elementwise_affine:
+            self.weight = Tensor(np.ones(self.normalized_shape), requires_grad=True, dtype=dtype)
+            self.bias = Tensor(np.zeros(self.normalized_shape), requires_grad=True, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         x = _as_tensor(x, "LayerNorm")
@@ -493,7 +495,7 @@ class LayerNorm(Module):
         centered = x - x.mean(axes, keepdims=True)
         var = (centered * centered).mean(axes, keepdims=True)
         out = centered / (var + self.eps) ** 0.5
-        if self.weight is not None:
+        if self.weight is not None and self.bias is not None:
             out = out * self.weight + self.bias
         return out
 
@@ -511,6 +513,9 @@ class BatchNorm1d(Module):
     The running statistics are buffers (in ``state_dict()``, no gradient), starting at 0 and 1. With
     ``track_running_stats=False`` there are none and the batch statistics are used in both modes.
     """
+
+    running_mean: Tensor
+    running_var: Tensor
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  track_running_stats: bool = True, *, dtype=np.float32):
@@ -549,10 +554,10 @@ class BatchNorm1d(Module):
                 self.running_var.data += m * (var.data.reshape(-1) * count / (count - 1)).astype(self.running_var.dtype)
             out = centered / (var + self.eps) ** 0.5
         else:
-            mean = self.running_mean.data.reshape(per_feature).astype(x.dtype)
+            running_mean = self.running_mean.data.reshape(per_feature).astype(x.dtype)
             std = np.sqrt(self.running_var.data.reshape(per_feature).astype(x.dtype) + x.dtype.type(self.eps))
-            out = (x - mean) / std
-        if self.weight is not None:
+            out = (x - running_mean) / std
+        if self.weight is not None and self.bias is not None:
             out = out * self.weight.reshape(per_feature) + self.bias.reshape(per_feature)
         return out
 
@@ -641,8 +646,8 @@ class MLP(Module):
     from N(0, 1) (which saturates sigmoids fed 784 inputs).
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str = "sigmoid", output_activation: str | None = "sigmoid",
-                 *, init: str | None = None, seed=0, dtype=np.float32):
+    def __init__(self, sizes: Sequence[int], activation: str | None = "sigmoid",
+                 output_activation: str | None = "sigmoid", *, init: str | None = None, seed=0, dtype=np.float32):
         try:
             sizes = [_positive_int(n, "MLP: each size") for n in sizes]
         except TypeError:
@@ -654,7 +659,8 @@ class MLP(Module):
         self._hidden_fn = functional.activation(activation)
         self._output_fn = functional.activation(output_activation)
         rng = generator(seed)
-        self.layers = [Linear(n_in, n_out, init=init, seed=rng, dtype=dtype) for n_in, n_out in zip(sizes, sizes[1:])]
+        self.layers = [Linear(n_in, n_out, init=init, seed=rng, dtype=dtype)
+                       for n_in, n_out in itertools.pairwise(sizes)]
 
     def forward(self, x: Tensor) -> Tensor:
         *hidden, last = self.layers
@@ -675,7 +681,7 @@ class MLP(Module):
     @property
     def biases(self) -> list[Tensor]:
         """b(1) .. b(L), each (out,)."""
-        return [layer.bias for layer in self.layers]
+        return [layer.bias for layer in self.layers if layer.bias is not None]  # an MLP's layers all have one
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}, activation={self.activation!r}, output_activation={self.output_activation!r}"

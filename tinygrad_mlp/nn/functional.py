@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import primitives as P
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
@@ -58,12 +59,18 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
     return _FAST.get(name, ACTIVATIONS[name])
 
 
-def _labels(labels, num_classes: int, what: str) -> np.ndarray:
-    """Validate class indices: 1-D integers in [0, num_classes)."""
-    try:
-        arr = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    except ValueError:  # a ragged list
-        raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got {labels!r}") from None
+def _labels(labels, what: str) -> np.ndarray:
+    """Check class indices are a 1-D integer array (integral floats are converted).
+
+    Their range is checked by the :class:`~tinygrad_mlp.primitives.OneHot` op that reads them,
+    at no cost (it looks them up as unsigned integers), so a captured step checks it too.
+    """
+    arr = labels.data if isinstance(labels, Tensor) else labels
+    if type(arr) is not np.ndarray:
+        try:
+            arr = np.asarray(arr)
+        except ValueError:  # a ragged list
+            raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got {labels!r}") from None
     if arr.ndim != 1:
         raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
@@ -71,21 +78,20 @@ def _labels(labels, num_classes: int, what: str) -> np.ndarray:
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"{what}: labels must be integers, got dtype {arr.dtype}")
-    if arr.size and not 0 <= np.minimum.reduce(arr) <= np.maximum.reduce(arr) < num_classes:
-        raise ArgumentError(f"{what}: labels must lie in [0, {num_classes}), got values from {arr.min()} "
-                            f"to {arr.max()}")
     return arr
 
 
-def _one_hot_array(idx: np.ndarray, num_classes: int, dtype) -> np.ndarray:
-    out = np.zeros((idx.size, num_classes), dtype=dtype)
-    out[np.arange(idx.size), idx] = 1
-    return out
+def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
+    """The OneHot op applied to the labels (a leaf holding the integer array itself)."""
+    try:
+        return Tensor._apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
+    except IndexError as e:
+        raise ArgumentError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
 
 def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
     """Rows of the identity: shape (batch,) of class indices -> (batch, num_classes) constant Tensor."""
-    return Tensor(_one_hot_array(_labels(labels, num_classes, "one_hot"), num_classes, dtype))
+    return _one_hot_tensor(_labels(labels, "one_hot"), num_classes, dtype, 1.0, "one_hot")
 
 
 MSE_REDUCTIONS = ("batchmean", "mean", "sum", "none")
@@ -131,37 +137,40 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     output = _check_output(output, "mse_loss")
     _check_reduction(reduction, MSE_REDUCTIONS, "mse_loss")
     if isinstance(target, Tensor):
-        t = target.data if not target.requires_grad else target
+        t = target
     else:
         try:
-            t = np.asarray(target)
+            arr = target if type(target) is np.ndarray else np.asarray(target)
         except ValueError:
             raise ShapeError("mse_loss: target is a ragged list") from None
-        if t.dtype.kind not in "biuf":
-            raise DTypeError(f"mse_loss: target must be numbers, got dtype {t.dtype}")
-    if t.ndim == 1 and t.dtype.kind in "iu":
-        t = _one_hot_array(_labels(t, output.shape[1], "mse_loss"), output.shape[1], output.dtype)
+        if arr.dtype.kind not in "biuf":
+            raise DTypeError(f"mse_loss: target must be numbers, got dtype {arr.dtype}")
+        if arr.ndim == 1 and arr.dtype.kind in "iu":
+            t = _one_hot_tensor(_labels(arr, "mse_loss"), output.shape[1], output.dtype, 1.0, "mse_loss")
+        else:
+            t = output._lift(arr)
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
+    if reduction == "batchmean":
+        return Tensor._apply(P.SquaredError(), output, t)  # the notes' cost, one fused node
     diff = output - t
     if reduction == "none":
         return diff * diff
-    if reduction == "batchmean":
-        return (diff * diff).sum() / output.shape[0]
     total = (diff * diff).sum()
     return total / output.size if reduction == "mean" else total
 
 
-def _target_weights(logits: Tensor, target, label_smoothing: float) -> np.ndarray:
-    """The target distribution q (batch, classes): one-hot rows for class indices, or the given probabilities,
-    then smoothed: ``(1 - label_smoothing) * q + label_smoothing / classes``."""
+def _target_weights(logits: Tensor, target, label_smoothing: float, scale: float) -> Tensor:
+    """``scale * q`` (batch, classes), q the target distribution: one-hot rows for class indices (the OneHot op,
+    so the labels are an input of the graph), or the given probabilities; then smoothed,
+    ``(1 - label_smoothing) * q + label_smoothing / classes``."""
     batch, classes = logits.shape
     if isinstance(target, Tensor):
         if target.requires_grad:
             raise ArgumentError("cross_entropy: a target that requires grad is not supported; pass target.detach()")
         target = target.data
     try:
-        arr = np.asarray(target)
+        arr = target if type(target) is np.ndarray else np.asarray(target)
     except ValueError:
         raise ShapeError("cross_entropy: target is a ragged list") from None
     if arr.ndim == 2:  # probabilities
@@ -170,15 +179,15 @@ def _target_weights(logits: Tensor, target, label_smoothing: float) -> np.ndarra
                              f"shape {logits.shape}, got shape {arr.shape} of dtype {arr.dtype}")
         if arr.size and (np.any(arr < 0) or not np.allclose(arr.sum(axis=1), 1, atol=1e-3)):
             raise ArgumentError("cross_entropy: probability targets must be non-negative with rows summing to 1")
-        q = arr.astype(logits.dtype)
-    else:
-        idx = _labels(arr, classes, "cross_entropy")
-        if idx.shape[0] != batch:
-            raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {batch} logits")
-        q = _one_hot_array(idx, classes, logits.dtype)
+        q = arr * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else arr
+        return Tensor._make(np.asarray(q * scale, dtype=logits.dtype))
+    idx = _labels(arr, "cross_entropy")
+    if idx.shape[0] != batch:
+        raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {batch} logits")
+    weights = _one_hot_tensor(idx, classes, logits.dtype, (1 - label_smoothing) * scale, "cross_entropy")
     if label_smoothing:
-        q = q * (1 - label_smoothing) + label_smoothing / classes
-    return q
+        weights = weights + label_smoothing * scale / classes
+    return weights
 
 
 def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -196,17 +205,18 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothi
     logits = _check_output(logits, "cross_entropy", "logits")
     _check_reduction(reduction, CE_REDUCTIONS, "cross_entropy")
     label_smoothing = _check_smoothing(label_smoothing, "cross_entropy")
-    weights = _target_weights(logits, target, label_smoothing)
+    # The target weights q are scaled by -1/batch for the negated mean (-1 otherwise): the loss is then one
+    # product and a sum, and the backward a plain product.
+    scale = -1 / logits.shape[0] if reduction == "mean" else -1.0
+    weights = _target_weights(logits, target, label_smoothing, scale)
     log_probs = logits.log_softmax(axis=1)
-    with np.errstate(invalid="ignore"):
-        far = np.isneginf(log_probs.data) & (weights == 0)  # exp(x - max) underflowed: -inf * 0 would be NaN
-    if far.any():
-        log_probs = where(far, 0.0, log_probs)
+    lp = log_probs.data
+    if lp.size and lp.min() == -np.inf:  # exp(x - max) underflowed to 0: -inf * 0 would make NaN
+        far = np.isneginf(lp) & (weights.data == 0)
+        if far.any():
+            log_probs = where(far, 0.0, log_probs)  # a class with no weight contributes nothing, its value aside
     if reduction == "none":
-        return -(log_probs * weights).sum(axis=1)
-    # Weighting each example's log-probabilities by q (scaled by -1/batch for the negated mean) keeps the graph
-    # at three nodes and the backward a plain product.
-    weights *= -1 / logits.shape[0] if reduction == "mean" else -1
+        return (log_probs * weights).sum(axis=1)
     return (log_probs * weights).sum()
 
 
