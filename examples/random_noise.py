@@ -1,4 +1,4 @@
-"""The notes' observation: show the trained network an image of pure noise and it still answers (how confidently, measured).
+"""The notes' observation: show the trained network pure noise and it still answers (how confidently: measured).
 
     python examples/random_noise.py                           # trains on synthetic digits first (seconds)
     python examples/random_noise.py --mnist                   # trains on real MNIST

@@ -10,9 +10,9 @@ import re
 
 import numpy as np
 import pytest
+import strategies as S
 from hypothesis import HealthCheck, given, settings
 
-import strategies as S
 from tinygrad_mlp import DTypeError, GradcheckError, ShapeError, Tensor, gradcheck, numerical_grad, primitives
 
 
@@ -204,10 +204,10 @@ class TripledSigmoid(primitives.Sigmoid):
 
 
 def sigmoid_chain(params, tripled_first: bool, x: float = 0.5, y: float = 1.0) -> Tensor:
-    """The notes' one-neuron-per-layer chain, 8 sigmoid layers deep: a(l) = sigmoid(w(l) a(l-1) + b(l)), C = (a(8) - y)^2."""
+    """The notes' one-neuron chain, 8 sigmoid layers deep: a(l) = sigmoid(w(l) a(l-1) + b(l)), C = (a(8) - y)^2."""
     ws, bs = params[:8], params[8:]
     a = Tensor(np.array(x))
-    for layer, (w, b) in enumerate(zip(ws, bs)):
+    for layer, (w, b) in enumerate(zip(ws, bs, strict=True)):
         z = w * a + b
         a = Tensor._apply(TripledSigmoid(), z) if tripled_first and layer == 0 else z.sigmoid()
     return (a - y) ** 2
@@ -242,9 +242,9 @@ def test_default_is_the_same_check_at_every_scale():
     x = leaf([0.2, -0.4, 0.7])
     for scale in (1e-9, 1.0, 1e6):
         c = Tensor(np.full(3, scale))
-        assert gradcheck(lambda t: (t.exp() * c).sum(), x)
+        assert gradcheck(lambda t, c=c: (t.exp() * c).sum(), x)
         with pytest.raises(GradcheckError):
-            gradcheck(lambda t: Tensor._apply(BadMulSecondInput(), c, t).sum(), x)
+            gradcheck(lambda t, c=c: Tensor._apply(BadMulSecondInput(), c, t).sum(), x)
 
 
 def test_default_tolerates_the_rounding_noise_of_a_large_cost():

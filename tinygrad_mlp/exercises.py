@@ -79,7 +79,7 @@ def notes_backprop(weights, biases, x, labels, bug: str | None = None) -> tuple[
     n = x.shape[0]
     # one example per column, as in the notes: a(0) of shape (n_0, batch)
     activations = [x.T]
-    for W, b in zip(weights, biases):
+    for W, b in zip(weights, biases, strict=True):
         z = W @ activations[-1] + b[:, None]  # z_j(l) = sum_k w_jk(l) a_k(l-1) + b_j(l)
         activations.append(_sigmoid(z))  # a_j(l) = sigmoid(z_j(l))
     out = activations[L]
@@ -114,7 +114,7 @@ def notes_backprop(weights, biases, x, labels, bug: str | None = None) -> tuple[
 
 
 def expected_failures(bug: str, layers: int) -> set[tuple[str, str, str]]:
-    """The ``(parameter name, first method, second method)`` that fail with ``bug`` planted in a network of ``layers``."""
+    """The ``(parameter name, first method, second method)`` cells that fail with ``bug`` in a net of ``layers``."""
     planted = PLANTED_BUGS[bug]
     names = []
     for i in range(layers):
