@@ -1,19 +1,27 @@
-"""Time one training epoch: tinygrad_mlp vs hand-written numpy backprop vs PyTorch eager (CPU).
+"""Time one training epoch: tinygrad_mlp (eager and compiled) vs hand-written numpy vs PyTorch eager vs JAX jit.
 
     python benchmarks/train_speed.py                 # all configs, 3 repetitions, 1 thread
     python benchmarks/train_speed.py --json out.json --reps 5 --configs 3b1b relu-ce
+    python benchmarks/train_speed.py --callgrind     # also instructions per step (valgrind; minutes)
 
-The three implementations run alternately in this one process, on the same
-float32 data (real MNIST when it can be found, else random data of the same
-shape: content does not change the time), from the same initial weights, in
-the same batch order, with the same thread count. The ratio baseline "numpy" is
-a minimal vectorised numpy step written for speed (no checks, rows are
-examples); "backprop-module" is the library's readable hand-derived reference
-``tinygrad_mlp.backprop.train_step``, which validates its inputs every call. Reported per configuration
-and implementation: the median epoch time over the repetitions, samples/s,
-microseconds per step, the ratio to the numpy reference, and the peak memory
-traced by ``tracemalloc`` during a shorter run (numpy allocations are traced;
-PyTorch's are not, so its column says n/a). The floor is the epoch's
+The implementations run alternately in this one process, on the same float32
+data (real MNIST when it can be found, else random data of the same shape:
+content does not change the time), from the same initial weights, in the same
+batch order, with the same thread count. "tinygrad_mlp" is the step as a user
+writes it (nn + optim + backward()), run eagerly; "compiled" is that same
+function under ``tinygrad_mlp.compile`` (recorded on its first calls, replayed
+after). The ratio baseline "numpy" is a minimal vectorised numpy step written
+for speed (no checks, rows are examples); "backprop-module" is the library's
+readable hand-derived reference ``tinygrad_mlp.backprop.train_step``, which
+validates its inputs every call. "torch" (PyTorch eager) and "jax" (the whole
+step under ``jax.jit``, parameters donated, XLA on one thread) run when
+installed. Reported per configuration and implementation: the median epoch time
+over the repetitions, samples/s, microseconds per step, the ratio to the numpy
+reference, the first call's milliseconds (JAX compiles then, and the compiled
+step records), the peak memory traced by ``tracemalloc`` during a shorter run
+(numpy allocations are traced; PyTorch's and XLA's are not: n/a), and with
+``--callgrind`` the instructions per steady-state step counted by valgrind,
+a figure that does not move with the machine's load. The floor is the epoch's
 floating-point work divided by this machine's measured float32 GEMM rate.
 """
 
@@ -38,9 +46,11 @@ def _set_threads(n: int) -> None:
 def _parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
-    p.add_argument("--impls", nargs="+", default=["tinygrad_mlp", "numpy", "backprop-module", "torch", "jax"],
-                   choices=["tinygrad_mlp", "numpy", "backprop-module", "torch", "jax"],
-                   help="numpy: a minimal vectorised step written for speed (the ratio baseline); "
+    p.add_argument("--impls", nargs="+",
+                   default=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
+                   choices=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
+                   help="tinygrad_mlp: eager; compiled: the same step under tinygrad_mlp.compile; "
+                        "numpy: a minimal vectorised step written for speed (the ratio baseline); "
                         "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
     p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
@@ -67,6 +77,7 @@ from datetime import date  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tinygrad_mlp import Tensor, backprop, optim  # noqa: E402
+from tinygrad_mlp import compile as compile_step  # noqa: E402
 from tinygrad_mlp.errors import DataError  # noqa: E402
 from tinygrad_mlp.nn import MLP  # noqa: E402
 from tinygrad_mlp.nn import functional as F  # noqa: E402
@@ -110,6 +121,11 @@ def make_tinygrad(cfg, init_w, init_b):
         opt.step()
 
     return step
+
+
+def make_compiled(cfg, init_w, init_b):
+    """The same user code, captured by ``tinygrad_mlp.compile`` on its first calls and replayed after."""
+    return compile_step(make_tinygrad(cfg, init_w, init_b))
 
 
 def make_numpy(cfg, init_w, init_b):
@@ -234,8 +250,8 @@ def make_numpy_lean(cfg, init_w, init_b):
     return step
 
 
-MAKERS = {"tinygrad_mlp": make_tinygrad, "numpy": make_numpy_lean, "backprop-module": make_numpy, "torch": make_torch,
-          "jax": make_jax}
+MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "numpy": make_numpy_lean,
+          "backprop-module": make_numpy, "torch": make_torch, "jax": make_jax}
 OPTIONAL = {"torch": "`pip install torch==2.13.0`", "jax": "`pip install jax jaxlib` (CPU)"}
 
 
