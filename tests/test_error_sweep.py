@@ -21,7 +21,7 @@ import pytest
 import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
-from tinygrad_mlp import backprop, checkpoint, cli, data, optim, threeway, train, viz
+from tinygrad_mlp import backprop, checkpoint, cli, data, jit, optim, threeway, train, viz
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
 from tinygrad_mlp.nn import functional as F
@@ -162,6 +162,7 @@ BAD_CALLS: dict[str, list] = {
     "kaiming_uniform_": [lambda: I.kaiming_uniform_(_t(2, 2), mode="fan_mid")],
     "kaiming_normal_": [lambda: I.kaiming_normal_(_t(2, 2), nonlinearity="swish")],
     # ------------------------------------------------ optim
+    "listen": [lambda: optim.listen(42).__enter__()],
     "Optimizer": [lambda: optim.Optimizer(_params(), {"lr": -0.1}), lambda: optim.Optimizer(_params(), {})],
     "SGD": [lambda: optim.SGD([], lr=0.1), lambda: optim.SGD(_params(), lr=-1), lambda: optim.SGD(_params(), lr="a"),
             lambda: optim.SGD(_t(2), lr=0.1), lambda: optim.SGD([np.ones(2)], lr=0.1),
@@ -213,6 +214,10 @@ BAD_CALLS: dict[str, list] = {
     "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2)],
     "ascii_digit": [lambda: data.ascii_digit(np.zeros(10))],
     # ------------------------------------------------ train and checkpoint
+    # ------------------------------------------------ jit
+    "compile": [lambda: tm.compile(42)],
+    "CompiledStep": [lambda: jit.CompiledStep("step")],
+    "uncapturable": [],  # says why the step being recorded (if any) must run eagerly; any text will do
     "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
     "FitResult": [],  # a plain record of results
     "Evaluation": [],

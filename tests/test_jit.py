@@ -278,6 +278,23 @@ def test_model_zero_grad_is_seen_through():
     _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 40, 10)], "zero_grad")
 
 
+def test_batchnorm_running_statistics_are_not_lost():
+    from tinygrad_mlp.nn import BatchNorm1d, Linear, Sequential
+
+    model = Sequential(Linear(12, 6), BatchNorm1d(6), Linear(6, 4))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @compile
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(Tensor(xb)), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 40, 10)], "running statistics")
+
+
 def test_inside_detect_anomaly_the_step_runs_eagerly():
     _, _, step = make_step("sigmoid-mse-sgd")
     compiled = compile(step)

@@ -30,6 +30,7 @@ from .errors import (
     TinygradMLPError,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .jit import compile  # noqa: A004  (tm.compile, as jax.jit / torch.compile; the builtin stays builtins.compile)
 from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
@@ -37,7 +38,7 @@ __all__ = [
     "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError",
     "IndexingError", "ShapeError", "TinygradMLPError", "Tensor", "detect_anomaly", "concatenate", "gradcheck",
     "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
-    "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "__version__",
+    "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "compile", "__version__",
 ]
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first
@@ -53,6 +54,7 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
     from . import cli as cli
     from . import data as data
     from . import errors as errors
+    from . import jit as jit
     from . import nn as nn
     from . import optim as optim
     from . import primitives as primitives

@@ -23,8 +23,10 @@ see ``docs/compile.md``.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from . import engine
 from . import optim
-from .errors import TinygradMLPError
+from .errors import ArgumentError, TinygradMLPError
 from .engine import Listener, Step
 from .tensor import Tensor
 
@@ -63,6 +65,8 @@ class CompiledStep:
     """
 
     def __init__(self, fn: Callable):
+        if not callable(fn):
+            raise ArgumentError(f"compile: needs a function (the training step), got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
         self.fn = fn
         self._entries: dict[tuple, _Entry] = {}
@@ -177,7 +181,6 @@ class _Trace:
         self.consts: list[np.ndarray] = []
         self.out_info: list[tuple] = []  # per op result: (shape, dtype, is 0-d)
         self.result: Any = None
-        self.keep: list = []  # everything whose id() the recording used, kept alive with it
         self.tensor_args: set[int] = set()  # positions of the arguments that are Tensors
 
 
@@ -190,6 +193,7 @@ class _Recorder(Listener):
         self.arg_tensors = {id(a): k for k, a in enumerate(args) if isinstance(a, Tensor)}
         self.trace = _Trace()
         self.trace.tensor_args = set(self.arg_tensors.values())
+        self.forget: list[weakref.ref] = []  # callbacks that drop freed results from the two maps below
         self.slot_of_tensor: dict[int, int] = {}
         self.slot_of_array: dict[int, int] = {}
         self.leaf_index: dict[int, int] = {}
@@ -229,7 +233,11 @@ class _Recorder(Listener):
         j = len(self.trace.out_info)
         self.slot_of_tensor[id(out)] = j
         self.slot_of_array.setdefault(id(out.data), j)
-        self.trace.keep.append(out)
+        # Results are known by id(); when one is freed (as eager mode frees them during backward), its id may
+        # be reused, so it is forgotten then. (Keeping them all alive instead would double the memory.)
+        self.forget.append(weakref.ref(out, functools.partial(_forget, self.slot_of_tensor, id(out))))
+        if self.slot_of_array[id(out.data)] == j:
+            self.forget.append(weakref.ref(out.data, functools.partial(_forget, self.slot_of_array, id(out.data))))
         self.trace.out_info.append((out.data.shape, out.data.dtype, out.data.ndim == 0))
         self.trace.ops.append(("forward", rule, refs, j))
 
@@ -252,12 +260,8 @@ class _Recorder(Listener):
             return self.fail("a walk reached a node no gradient was sent to")
         needs = tuple(bool(x.requires_grad) for x in step.inputs)
         in_refs = tuple(self.ref(x) for x in step.inputs)
-        raw = step.rule.backward(step.grad, step.out.data, *[x.data for x in step.inputs],
-                                 **({"needs_grad": needs} if step.rule.takes_needs_grad else {}))
         dests: list = []
-        unbroadcast: list = []
         for i, (x, gx) in enumerate(zip(step.inputs, step.input_grads)):
-            unbroadcast.append(None if gx is None or raw[i].shape == x.data.shape else x.data.shape)
             if gx is None:
                 dests.append(None)
             elif x.node is not None:
@@ -280,17 +284,17 @@ class _Recorder(Listener):
                 fresh = (gx.base is None and gx.flags.writeable and gx.dtype == x.data.dtype and gx is not step.grad
                          and id(gx) not in self.slot_of_array and all(gx is not o for o in others))
                 dests.append(("leaf", r, fresh))
-        self.trace.keep.append(step)
-        self.trace.ops.append(("backward", step.rule, j, seed, in_refs, needs, tuple(unbroadcast), tuple(dests)))
+        shapes = tuple(x.data.shape for x in step.inputs)
+        self.trace.ops.append(("backward", step.rule, j, seed, in_refs, needs, shapes, tuple(dests)))
 
     def on_optimizer(self, opt, name: str) -> None:
-        self.trace.keep.append(opt)
         self.trace.ops.append(("optimizer", opt, name))
         if name == "zero_grad":
             self.zeroed.update(id(p) for p in getattr(opt, "params", ()))
 
     def finish(self, result) -> _Trace:
         self.trace.result = self._result_template(result)
+        self.forget, self.walk = [], None
         if self.problem is not None:
             raise CaptureError(self.problem)
         return self.trace
@@ -307,6 +311,10 @@ class _Recorder(Listener):
             return (type(result), tuple(self._result_template(r) for r in result))
         raise CaptureError(f"the step returns a {type(result).__name__}: return Tensors (call .item() outside "
                            "the step) or None")
+
+
+def _forget(mapping: dict, key: int, _ref) -> None:
+    mapping.pop(key, None)
 
 
 def _same_program(a: _Trace, b: _Trace) -> None:
@@ -426,7 +434,7 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             if trace.out_info[j][2]:
                 emit(f"    v{j} = _asarray(v{j})")
         elif op[0] == "backward":
-            _, rule, j, seed, in_refs, needs, unbroadcast, dests = op
+            _, rule, j, seed, in_refs, needs, shapes, dests = op
             if seed is not None:
                 emit(f"    g{j} = {seeds[seed]}")
             if not any(needs):
@@ -437,9 +445,9 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             for i, d in enumerate(dests):
                 if d is None:
                     continue
-                gx = f"t[{i}]"
-                if unbroadcast[i] is not None:
-                    gx = f"_unbroadcast(t[{i}], {unbroadcast[i]!r})"
+                # summed back after broadcasting exactly when the walk does it: when the shapes differ
+                emit(f"    t{i} = t[{i}] if t[{i}].shape == {shapes[i]!r} else _unbroadcast(t[{i}], {shapes[i]!r})")
+                gx = f"t{i}"
                 if d[0] == "node":
                     _, slot, again = d
                     emit(f"    g{slot} = g{slot} + {gx}" if again else f"    g{slot} = {gx}")
@@ -457,9 +465,37 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             _, opt, method = op
             emit(f"    {name(opt, 'opt')}.{method}()")
     emit(f"    return {_result_code(trace.result)}")
-    source = "def replay(args):\n" + "\n".join(lines) + "\n"
+    source = "def replay(args):\n" + "\n".join(_free_early(lines)) + "\n"
     exec(source, ns)  # noqa: S102  (our own generated code: straight-line calls of the recorded rules)
     return ns["replay"], source
+
+
+_LOCAL = re.compile(r"\b[vgt]\d*\b")  # the replay's array-holding locals: values, gradients, backward results
+
+
+def _free_early(lines: list[str]) -> list[str]:
+    """``lines`` with ``del name`` after the last use of each local array, as eager mode frees its buffers.
+
+    Without it every intermediate of the step would live until the replay returns (peak memory).
+    An ``if``/``else`` block (nested lines) counts as one statement.
+    """
+    statements: list[list[str]] = []
+    for line in lines:
+        if line.startswith("        ") or line.startswith("    else"):
+            statements[-1].append(line)
+        else:
+            statements.append([line])
+    last: dict[str, int] = {}
+    for k, stmt in enumerate(statements):
+        for name in _LOCAL.findall("\n".join(stmt)):
+            last[name] = k
+    out = []
+    for k, stmt in enumerate(statements):
+        out.extend(stmt)
+        done = sorted(n for n, at in last.items() if at == k)
+        if done and not stmt[0].lstrip().startswith("return"):
+            out.append(f"    del {', '.join(done)}")
+    return out
 
 
 def _result_code(template) -> str:
