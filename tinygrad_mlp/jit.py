@@ -446,12 +446,13 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
                 if d is None:
                     continue
                 # summed back after broadcasting exactly when the walk does it: when the shapes differ
-                emit(f"    t{i} = t[{i}] if t[{i}].shape == {shapes[i]!r} else _unbroadcast(t[{i}], {shapes[i]!r})")
-                gx = f"t{i}"
+                summed = f"t[{i}] if t[{i}].shape == {shapes[i]!r} else _unbroadcast(t[{i}], {shapes[i]!r})"
                 if d[0] == "node":
                     _, slot, again = d
-                    emit(f"    g{slot} = g{slot} + {gx}" if again else f"    g{slot} = {gx}")
+                    emit(f"    g{slot} = g{slot} + ({summed})" if again else f"    g{slot} = {summed}")
                 else:
+                    gx = f"t{i}"
+                    emit(f"    {gx} = {summed}")
                     _, r, fresh = d
                     target = f"args[{r[1]}]" if r[0] == "arg" else leaf_names[r[1]]
                     if fresh:  # the common case, inline: a first gradient made for this parameter alone
