@@ -30,7 +30,7 @@ from .errors import (
     TinygradMLPError,
 )
 from .gradcheck import gradcheck, numerical_grad
-from .jit import compile  # noqa: A004  (tm.compile, as jax.jit / torch.compile; the builtin stays builtins.compile)
+from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
 from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -32,10 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
-from . import optim
+from . import engine, optim
+from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
-from .engine import Listener, Step
 from .tensor import Tensor
 
 __all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable"]
@@ -45,7 +45,7 @@ class CaptureError(TinygradMLPError, RuntimeError):
     """A step function cannot be captured (its reason says why); the compiled step runs it eagerly instead."""
 
 
-def compile(fn: Callable) -> CompiledStep:  # noqa: A001  (the name users expect, as in jax.jit / torch.compile)
+def compile(fn: Callable) -> CompiledStep:  # the name users expect (jax.jit, torch.compile)
     """Capture ``fn`` (a training step) once and replay it: returns a callable :class:`CompiledStep`.
 
     ``fn`` takes arrays and/or Tensors (plus any hashable plain values) and does
@@ -197,7 +197,8 @@ class _Recorder(Listener):
         self.slot_of_tensor: dict[int, int] = {}
         self.slot_of_array: dict[int, int] = {}
         self.leaf_index: dict[int, int] = {}
-        self.walk = None  # the frame of the walk being recorded (each backward() walks in its own generator)
+        # the frame of the walk being recorded (each backward() walks in a generator of its own)
+        self.walk: types.FrameType | None = None
         self.walk_sent: set[int] = set()  # node slots that have received a gradient in that walk
         self.problem: str | None = None
         # .grad of the previous recording's leaves as the call began, to see whether anything the recording
@@ -241,27 +242,27 @@ class _Recorder(Listener):
         self.trace.out_info.append((out.data.shape, out.data.dtype, out.data.ndim == 0))
         self.trace.ops.append(("forward", rule, refs, j))
 
-    def on_backward(self, step: Step) -> None:
+    def on_backward(self, out, rule, inputs, grad, input_grads, leaf_grads) -> None:
         walk = sys._getframe(1)  # the walk, a generator; its caller is the consumer of its steps
         consumer = walk.f_back
         if consumer is None or consumer.f_code is not Tensor.backward.__code__:
             return self.fail("gradients were taken by something other than Tensor.backward() (autograd.grad?)")
         if consumer.f_locals.get("create_graph"):
             return self.fail("backward(create_graph=True) is not captured")
-        j = self.slot_of_tensor.get(id(step.out))
+        j = self.slot_of_tensor.get(id(out))
         if j is None:
             return self.fail("backward() went through an op made before the step began")
         seed = None
         if walk is not self.walk:  # a new walk starts at its root: its seed is a constant (usually 1)
             self.walk, self.walk_sent = walk, set()
-            self.trace.consts.append(step.grad)
+            self.trace.consts.append(grad)
             seed = len(self.trace.consts) - 1
         elif j not in self.walk_sent:
             return self.fail("a walk reached a node no gradient was sent to")
-        needs = tuple(bool(x.requires_grad) for x in step.inputs)
-        in_refs = tuple(self.ref(x) for x in step.inputs)
+        needs = tuple(bool(x.requires_grad) for x in inputs)
+        in_refs = tuple(self.ref(x) for x in inputs)
         dests: list = []
-        for i, (x, gx) in enumerate(zip(step.inputs, step.input_grads)):
+        for i, (x, gx) in enumerate(zip(inputs, input_grads, strict=True)):
             if gx is None:
                 dests.append(None)
             elif x.node is not None:
@@ -280,12 +281,12 @@ class _Recorder(Listener):
                         self.fail("a parameter's .grad was changed by something other than an optimizer's "
                                   "zero_grad() (model.zero_grad() or p.grad = None?): use optimizer.zero_grad()")
                 # a gradient array this rule made for this input alone can become .grad as it is (no copy)
-                others = [o for k, o in enumerate(step.input_grads) if k != i]
-                fresh = (gx.base is None and gx.flags.writeable and gx.dtype == x.data.dtype and gx is not step.grad
+                others = [o for k, o in enumerate(input_grads) if k != i]
+                fresh = (gx.base is None and gx.flags.writeable and gx.dtype == x.data.dtype and gx is not grad
                          and id(gx) not in self.slot_of_array and all(gx is not o for o in others))
                 dests.append(("leaf", r, fresh))
-        shapes = tuple(x.data.shape for x in step.inputs)
-        self.trace.ops.append(("backward", step.rule, j, seed, in_refs, needs, shapes, tuple(dests)))
+        shapes = tuple(x.data.shape for x in inputs)
+        self.trace.ops.append(("backward", rule, j, seed, in_refs, needs, shapes, tuple(dests)))
 
     def on_optimizer(self, opt, name: str) -> None:
         self.trace.ops.append(("optimizer", opt, name))
@@ -322,7 +323,7 @@ def _same_program(a: _Trace, b: _Trace) -> None:
     if len(a.ops) != len(b.ops) or a.result != b.result or a.out_info != b.out_info or len(a.leaves) != len(b.leaves):
         raise CaptureError("two calls with the same shapes ran different ops: the step's Python control flow "
                            "depends on values")
-    for x, y in zip(a.ops, b.ops):
+    for x, y in zip(a.ops, b.ops, strict=True):
         if x[0] != y[0] or type(x[1]) is not type(y[1]):
             raise CaptureError(f"two calls ran different ops ({_name(x)}, then {_name(y)}): the step's control "
                                "flow depends on values")
@@ -332,13 +333,13 @@ def _same_program(a: _Trace, b: _Trace) -> None:
         elif not _same_config(x[1], y[1]) or x[2:] != y[2:]:
             raise CaptureError(f"two calls ran {_name(x)} with different settings or inputs: something in the step "
                                "depends on the values of the data (a mask or an index made from it?)")
-    for s, t in zip(a.leaves, b.leaves):
+    for s, t in zip(a.leaves, b.leaves, strict=True):
         if s is not t and not (_same_value(s.data, t.data) and s.requires_grad == t.requires_grad):
             raise CaptureError("an array made inside the step differs between calls (made from the data, or "
                                "random?): pass it as an argument, or make it with Tensor ops")
-    if len(a.consts) != len(b.consts) or not all(_same_value(c, d) for c, d in zip(a.consts, b.consts)):
+    if len(a.consts) != len(b.consts) or not all(_same_value(c, d) for c, d in zip(a.consts, b.consts, strict=True)):
         raise CaptureError("backward() was seeded with different gradients in two calls")
-    persistent = {i for i, (s, t) in enumerate(zip(a.leaves, b.leaves)) if s is t}
+    persistent = {i for i, (s, t) in enumerate(zip(a.leaves, b.leaves, strict=True)) if s is t}
     for op in b.ops:
         if op[0] == "backward" and any(d is not None and d[0] == "leaf" and d[1][0] == "leaf"
                                        and d[1][1] not in persistent for d in op[7]):
@@ -364,7 +365,7 @@ def _same_value(x, y) -> bool:
         return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
                 and x.dtype == y.dtype and bool(np.array_equal(x, y)))
     if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
-        return type(x) is type(y) and len(x) == len(y) and all(_same_value(a, b) for a, b in zip(x, y))
+        return type(x) is type(y) and len(x) == len(y) and all(_same_value(a, b) for a, b in zip(x, y, strict=True))
     try:
         return bool(x == y)
     except (TypeError, ValueError):
@@ -467,7 +468,7 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             emit(f"    {name(opt, 'opt')}.{method}()")
     emit(f"    return {_result_code(trace.result)}")
     source = "def replay(args):\n" + "\n".join(_free_early(lines)) + "\n"
-    exec(source, ns)  # noqa: S102  (our own generated code: straight-line calls of the recorded rules)
+    exec(source, ns)  # our own generated code: straight-line calls of the recorded rules
     return ns["replay"], source
 
 
@@ -482,7 +483,7 @@ def _free_early(lines: list[str]) -> list[str]:
     """
     statements: list[list[str]] = []
     for line in lines:
-        if line.startswith("        ") or line.startswith("    else"):
+        if line.startswith(("        ", "    else")):
             statements[-1].append(line)
         else:
             statements.append([line])

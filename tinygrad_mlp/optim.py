@@ -54,7 +54,7 @@ _running = 0  # announced methods running now (counted only while someone listen
 def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
     """Context manager: ``listener(optimizer, name)`` is called before every ``step()`` and ``zero_grad()``."""
     if not callable(listener):
-        raise ArgumentError(f"optim.listen: needs a function of (optimizer, method name), got {type(listener).__name__}")
+        raise ArgumentError(f"optim.listen: needs a function of (optimizer, name), got {type(listener).__name__}")
     listeners.append(listener)
     try:
         yield
