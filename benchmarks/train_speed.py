@@ -17,7 +17,12 @@ validates its inputs every call. "torch" (PyTorch eager) and "jax" (the whole
 step under ``jax.jit``, parameters donated, XLA on one thread) run when
 installed. Reported per configuration and implementation: the median epoch time
 over the repetitions, samples/s, microseconds per step, the ratio to the numpy
-reference, the first call's milliseconds (JAX compiles then, and the compiled
+reference, the median CPU seconds of the process (all its threads) and their
+ratio (on a machine shared with other work the scheduler does not give every
+process the same share of a core: a step that waits on a worker thread, as
+JAX's asynchronous dispatch does, gets more wall-clock share than one that
+computes without pause, so CPU time is the fairer comparison there), the first
+call's milliseconds (JAX compiles then, and the compiled
 step records), the peak memory traced by ``tracemalloc`` during a shorter run
 (numpy allocations are traced; PyTorch's and XLA's are not: n/a), and with
 ``--callgrind`` the instructions per steady-state step counted by valgrind,
@@ -264,13 +269,18 @@ def available(impl: str) -> bool:
 
 
 def run_epoch(step, x, y, batch: int, limit: int | None = None) -> float:
+    return timed_epoch(step, x, y, batch, limit)[0]
+
+
+def timed_epoch(step, x, y, batch: int, limit: int | None = None) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of the whole process, all its threads) of one epoch."""
     n = len(x) if limit is None else min(len(x), limit * batch)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, n, batch):
         step(x[i:i + batch], y[i:i + batch])
     if hasattr(step, "block"):
         step.block()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def peak_memory(make, cfg, init_w, init_b, x, y, batch: int, steps: int = 200) -> int:
@@ -381,7 +391,8 @@ def main() -> int:
         print(f"# skipped: {impl} (not installed; {OPTIONAL[impl]} to include it)")
     print(f"# measured float32 GEMM rate: {gemm / 1e9:.1f} GFLOP/s; load average {os.getloadavg()[0]:.2f} at the start")
     print()
-    cols = "| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | first call ms | peak memory MiB |"
+    cols = ("| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | CPU s | CPU ratio "
+            "| first call ms | peak memory MiB |")
     if ARGS.callgrind:
         cols += " instructions/step |"
     print(cols)
@@ -400,26 +411,33 @@ def main() -> int:
             run_epoch(step, x, y, batch, limit=50)
             if tail:
                 step(x[-tail:], y[-tail:])
-        times = {impl: [] for impl in impls}
+        times: dict[str, list[float]] = {impl: [] for impl in impls}
+        cpu_times: dict[str, list[float]] = {impl: [] for impl in impls}
         for _ in range(ARGS.reps):
             for impl in impls:  # alternate, so drifts in machine load hit all implementations alike
-                times[impl].append(run_epoch(steps[impl], x, y, batch))
+                wall, cpu = timed_epoch(steps[impl], x, y, batch)
+                times[impl].append(wall)
+                cpu_times[impl].append(cpu)
         n_steps = -(-len(x) // batch)
         ref = statistics.median(times["numpy"]) if "numpy" in times else None
+        cpu_ref = statistics.median(cpu_times["numpy"]) if "numpy" in times else None
         for impl in impls:
             med = statistics.median(times[impl])
+            cpu_med = statistics.median(cpu_times[impl])
             # tracemalloc sees numpy's allocations, not PyTorch's or XLA's
             mem = None if impl in OPTIONAL else peak_memory(MAKERS[impl], cfg, init_w, init_b, x, y, batch)
             ins = instructions_per_step(impl, name) if ARGS.callgrind and impl not in OPTIONAL else None
             row = {"config": name, "implementation": impl, "median_epoch_s": med, "samples_per_s": len(x) / med,
                    "us_per_step": med / n_steps * 1e6, "ratio_to_numpy": med / ref if ref else None,
+                   "median_cpu_s": cpu_med, "cpu_ratio_to_numpy": cpu_med / cpu_ref if cpu_ref else None,
                    "first_call_ms": first[impl], "peak_memory_mib": None if mem is None else mem / 2**20,
-                   "instructions_per_step": ins, "epoch_times_s": times[impl]}
+                   "instructions_per_step": ins, "epoch_times_s": times[impl], "epoch_cpu_s": cpu_times[impl]}
             results.append(row)
             ratio = f"{row['ratio_to_numpy']:.2f}" if ref else "n/a"
+            cpu_ratio = f"{row['cpu_ratio_to_numpy']:.2f}" if cpu_ref else "n/a"
             mem_s = "n/a" if mem is None else f"{mem / 2**20:.1f}"
             line = (f"| {name} | {impl} | {med:.3f} | {row['samples_per_s']:,.0f} | {row['us_per_step']:.1f} | "
-                    f"{ratio} | {first[impl]:.1f} | {mem_s} |")
+                    f"{ratio} | {cpu_med:.3f} | {cpu_ratio} | {first[impl]:.1f} | {mem_s} |")
             if ARGS.callgrind:
                 line += " n/a |" if ins is None else f" {ins:,.0f} |"
             print(line)
