@@ -135,18 +135,19 @@ _STALE = object()  # returned by a replay whose parameters no longer match what 
 
 
 def _signature(args: tuple) -> tuple | None:
+    """What a recording depends on in the arguments: shapes, dtypes, requires_grad, other values (or None)."""
     sig: list = [engine.is_grad_enabled()]
     for a in args:
-        if type(a) is np.ndarray:
-            sig.append(("array", a.shape, a.dtype))
+        if type(a) is np.ndarray:  # the usual case first: a batch of inputs or labels
+            sig += (a.shape, a.dtype)
         elif isinstance(a, Tensor):
-            sig.append(("tensor", a.data.shape, a.data.dtype, a.requires_grad))
+            sig += (a.data.shape, a.data.dtype, a.requires_grad)
         else:
             try:
                 hash(a)
             except TypeError:
                 return None
-            sig.append(("value", type(a), a))
+            sig += (type(a), a)
     return tuple(sig)
 
 
@@ -395,8 +396,8 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
     lines: list[str] = []
     emit = lines.append
 
-    def name(obj, prefix: str) -> str:
-        key = f"{prefix}{len(ns)}"
+    def name(obj, prefix: str) -> str:  # a new global of the replay, for obj
+        key = f"{prefix}_{len(ns)}" if prefix[-1].isalpha() and len(prefix) > 2 else f"{prefix}{len(ns)}"
         ns[key] = obj
         return key
 
@@ -431,7 +432,7 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
     for op in trace.ops:
         if op[0] == "forward":
             _, rule, refs, j = op
-            emit(f"    v{j} = {name(rule.forward, 'f')}({', '.join(val(x) for x in refs)})  # {rule.name}")
+            emit(f"    v{j} = {name(rule.forward, rule.name + '_forward')}({', '.join(val(x) for x in refs)})")
             if trace.out_info[j][2]:
                 emit(f"    v{j} = _asarray(v{j})")
         elif op[0] == "backward":
@@ -441,8 +442,8 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             if not any(needs):
                 continue
             kw = f", needs_grad={needs!r}" if rule.takes_needs_grad else ""
-            emit(f"    t = {name(rule.backward, 'b')}(g{j}, v{j}, {', '.join(val(x) for x in in_refs)}{kw})"
-                 f"  # {rule.name} backward")
+            emit(f"    t = {name(rule.backward, rule.name + '_backward')}(g{j}, v{j}, "
+                 f"{', '.join(val(x) for x in in_refs)}{kw})")
             for i, d in enumerate(dests):
                 if d is None:
                     continue
