@@ -349,3 +349,20 @@ def test_recording_leaves_no_listener_behind_even_after_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model(Tensor(X[:2]))
+
+
+def test_optimizer_listeners_hear_each_outermost_call_once():
+    class Shouting(optim.SGD):  # a subclass whose step calls its parent's: still one step
+        def step(self):
+            super().step()
+
+    p = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    opt = Shouting([p], lr=0.5)
+    heard = []
+    with optim.listen(lambda o, name: heard.append((o, name))):
+        opt.zero_grad()
+        p.grad = Tensor(np.ones(2, dtype=np.float32))
+        opt.step()
+    opt.step()  # nobody listens any more
+    assert heard == [(opt, "zero_grad"), (opt, "step")] and optim.listeners == []
+    np.testing.assert_array_equal(p.data, [0.0, 0.0])
