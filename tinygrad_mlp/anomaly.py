@@ -8,7 +8,7 @@ Inside ``detect_anomaly()`` every primitive's output (forward) and every
 gradient it passes back (backward) is checked for NaN and infinity. The first
 one found raises :class:`~tinygrad_mlp.errors.AnomalyError` naming the op, the
 file and line of *your* code that created the tensor, and statistics of the
-op's inputs. Off by default; when off, the engine pays one ``is None`` test per op.
+op's inputs. Off by default. It is a :class:`~tinygrad_mlp.graph.Listener`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
 
-from . import tensor as _tensor
 from .errors import AnomalyError
+from .graph import Listener, Step, listen
+from .tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,22 +54,29 @@ def _bad(a) -> bool:
     return a is not None and not np.isfinite(np.asarray(a)).all()
 
 
-def _check(stage: str, fn, parents, values) -> None:
-    """The hook the engine calls: after each forward (``values`` = output) and backward (``values`` = input grads)."""
-    if stage == "forward":
-        fn.origin = _user_frame()
-        if _bad(values):
-            inputs = "; ".join(f"input {i}: {_stats(p.data)}" for i, p in enumerate(parents))
-            raise AnomalyError(f"detect_anomaly: {fn.name} produced {_describe(values)} in its forward, "
-                               f"in the tensor created at {fn.origin}; {inputs}")
-        return
-    for i, g in enumerate(values):
-        g = getattr(g, "data", g)
-        if _bad(g):
-            origin = getattr(fn, "origin", "<created outside detect_anomaly()>")
-            inputs = "; ".join(f"input {j}: {_stats(p.data)}" for j, p in enumerate(parents))
-            raise AnomalyError(f"detect_anomaly: the backward of {fn.name} produced {_describe(g)} in the gradient "
-                               f"for its input {i}, for the tensor created at {origin}; {inputs}")
+class _AnomalyCheck(Listener):
+    """Checks every op's output (forward) and every gradient it passes back (backward) for NaN and infinity."""
+
+    def on_forward(self, rule, inputs, out) -> None:
+        origin = _user_frame()
+        _ORIGINS[out] = origin
+        if _bad(out.data):
+            stats = "; ".join(f"input {i}: {_stats(x.data)}" for i, x in enumerate(inputs))
+            raise AnomalyError(f"detect_anomaly: {rule.name} produced {_describe(out.data)} in its forward, "
+                               f"in the tensor created at {origin}; {stats}")
+
+    def on_backward(self, step: Step) -> None:
+        for i, g in enumerate(step.input_grads):
+            g = g.data if isinstance(g, Tensor) else g
+            if _bad(g):
+                origin = _ORIGINS.get(step.out, "<created outside detect_anomaly()>")
+                stats = "; ".join(f"input {j}: {_stats(x.data)}" for j, x in enumerate(step.inputs))
+                raise AnomalyError(f"detect_anomaly: the backward of {step.rule.name} produced {_describe(g)} in the "
+                                   f"gradient for its input {i}, for the tensor created at {origin}; {stats}")
+
+
+# where each tensor made under detect_anomaly() was created (kept as long as the tensor lives)
+_ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _describe(a) -> str:
@@ -78,10 +87,6 @@ def _describe(a) -> str:
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Context manager: raise :class:`AnomalyError` at the first op whose forward or backward makes NaN/inf."""
-    previous = _tensor._anomaly_hook
-    _tensor._anomaly_hook = _check
-    try:
-        with np.errstate(all="ignore"):  # the check reports it with context; numpy's own warning would only add noise
-            yield
-    finally:
-        _tensor._anomaly_hook = previous
+    with listen(_AnomalyCheck()), np.errstate(all="ignore"):
+        # numpy's own warning would only add noise: the check reports it with context
+        yield

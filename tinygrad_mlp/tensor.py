@@ -1,53 +1,29 @@
-"""The Tensor: a numpy array that remembers how it was made, and the reverse-mode engine.
+"""The Tensor: a numpy array that remembers how it was made.
 
-Every operation on Tensors goes through :func:`Tensor._apply`, which runs one
-primitive's forward (see :mod:`tinygrad_mlp.primitives`) and, when gradients are
-wanted, records the primitive and its input Tensors on the result. Those records
-form the computation graph. :meth:`Tensor.backward` walks it from the output back
-to the leaves, calling each primitive's vector-Jacobian product (the chain rule,
-one node at a time) and adding the results into the leaves' ``.grad``.
+Every operation on Tensors goes through :meth:`Tensor.apply`, which runs one
+rule's forward (see :mod:`tinygrad_mlp.primitives`) and, when gradients are
+wanted, records a :class:`~tinygrad_mlp.graph.Node` (the rule and its input
+Tensors) on the result. Those nodes form the computation graph.
+:meth:`Tensor.backward` walks it from the output back to the leaves with
+:func:`tinygrad_mlp.graph.walk` and adds the gradients that reach the leaves into
+their ``.grad``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from . import graph
 from . import primitives as P
 from .errors import DTypeError, GraphError, ShapeError
+from .graph import Node, graph_tensors, is_grad_enabled, no_grad
+
+__all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
+           "stack", "maximum", "minimum", "where"]
 
 DEFAULT_DTYPE = np.float32
-
-_grad_enabled = True
-_anomaly_hook = None  # set by anomaly.detect_anomaly(): called after every forward and backward step
-_tangent_hook = None  # set by autograd's forward mode (jvp): gives each new tensor its tangent
-_sequence = itertools.count()  # creation numbers of graph nodes: a node's inputs always have smaller ones
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Context manager (or decorator) inside which no graph is recorded: results have ``requires_grad=False``."""
-
-    def __init__(self) -> None:
-        # a stack, not one saved flag: as a decorator the same instance is entered again by recursive calls
-        self._previous: list[bool] = []
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = False
-
-    def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad`."""
-    return _grad_enabled
 
 
 def _as_float_array(data, dtype) -> np.ndarray:
@@ -80,48 +56,45 @@ class Tensor:
     boolean data becomes float32. Arithmetic with Python scalars keeps the dtype.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "node", "name", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__ instead of numpy broadcasting
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data: np.ndarray = _as_float_array(data, dtype)
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
-        self._ctx: P.Function | None = None
+        self.node: Node | None = None  # how this tensor was made; None for a leaf
         self.name = name
 
     @staticmethod
-    def _make(data: np.ndarray, requires_grad: bool = False, ctx: P.Function | None = None) -> Tensor:
-        """Wrap an array without any checks (the fast path used by ``_apply``)."""
+    def _make(data: np.ndarray, requires_grad: bool = False, node: Node | None = None) -> Tensor:
+        """Wrap an array without any checks (the fast path used by ``apply``)."""
         t = object.__new__(Tensor)
-        t.data, t.grad, t.requires_grad, t._ctx, t.name = data, None, requires_grad, ctx, None
+        t.data, t.grad, t.requires_grad, t.node, t.name = data, None, requires_grad, node, None
         return t
 
     @staticmethod
-    def _apply(fn: P.Function, *parents: Tensor) -> Tensor:
-        """Run primitive ``fn`` on ``parents`` and, if any parent requires grad, record it on the result."""
+    def apply(rule: P.Function, *inputs: Tensor) -> Tensor:
+        """Run ``rule`` (a primitive) on ``inputs``; if gradients are wanted and an input requires one, record it.
+
+        This is how every op is made, and how to use a rule of your own:
+        ``Tensor.apply(Softplus(), x)``.
+        """
         try:
-            out = fn.forward(*[p.data for p in parents])
+            data = rule.forward(*[x.data for x in inputs])
         except ValueError as e:  # numpy's complaints about shapes, re-said with the op's name and shapes
-            what = (f"cannot be applied to shape {parents[0].shape}" if len(parents) == 1 else
-                    "incompatible shapes " + " and ".join(str(p.shape) for p in parents))
-            raise ShapeError(f"{fn.name.lower()}: {what} ({e})") from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        if _anomaly_hook is not None:
-            _anomaly_hook("forward", fn, parents, out)
-        t = object.__new__(Tensor)  # Tensor._make, inlined: this is the hottest line of the library
-        t.data, t.grad, t.name = out, None, None
-        if _tangent_hook is not None:
-            _tangent_hook(fn, parents, t)
-        if _grad_enabled:
-            for p in parents:
-                if p.requires_grad:
-                    fn.parents, fn.seq, fn.grad = parents, next(_sequence), None
-                    t.requires_grad, t._ctx = True, fn
-                    return t
-        t.requires_grad, t._ctx = False, None
-        return t
+            what = (f"cannot be applied to shape {inputs[0].shape}" if len(inputs) == 1 else
+                    "incompatible shapes " + " and ".join(str(x.shape) for x in inputs))
+            raise ShapeError(f"{rule.name.lower()}: {what} ({e})") from None
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        if is_grad_enabled() and any(x.requires_grad for x in inputs):
+            out = Tensor._make(data, True, Node(rule, inputs))
+        else:
+            out = Tensor._make(data)
+        for listener in graph.listeners:
+            listener.on_forward(rule, inputs, out)
+        return out
 
     # ------------------------------------------------------------------ attributes
 
@@ -144,12 +117,12 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user rather than by an op that records a graph."""
-        return self._ctx is None
+        return self.node is None
 
     @property
     def op(self) -> str | None:
         """Name of the primitive that produced this tensor (``None`` for a leaf)."""
-        return None if self._ctx is None else self._ctx.name
+        return None if self.node is None else self.node.rule.name
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
@@ -175,7 +148,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf; returns self."""
-        if self._ctx is not None:
+        if self.node is not None:
             raise GraphError("requires_grad_: only leaf tensors can change requires_grad; use detach() first")
         self.requires_grad = requires_grad
         return self
@@ -183,8 +156,8 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
         extra = "" if self.dtype == DEFAULT_DTYPE else f", dtype={self.dtype}"
-        if self._ctx is not None:
-            extra += f", op={self._ctx.name}"
+        if self.node is not None:
+            extra += f", op={self.node.rule.name}"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
@@ -221,37 +194,37 @@ class Tensor:
         return Tensor._make(arr)
 
     def __add__(self, other) -> Tensor:
-        return Tensor._apply(P.Add(), self, self._lift(other))
+        return Tensor.apply(P.Add(), self, self._lift(other))
 
     def __radd__(self, other) -> Tensor:
-        return Tensor._apply(P.Add(), self._lift(other), self)
+        return Tensor.apply(P.Add(), self._lift(other), self)
 
     def __sub__(self, other) -> Tensor:
-        return Tensor._apply(P.Sub(), self, self._lift(other))
+        return Tensor.apply(P.Sub(), self, self._lift(other))
 
     def __rsub__(self, other) -> Tensor:
-        return Tensor._apply(P.Sub(), self._lift(other), self)
+        return Tensor.apply(P.Sub(), self._lift(other), self)
 
     def __mul__(self, other) -> Tensor:
-        return Tensor._apply(P.Mul(), self, self._lift(other))
+        return Tensor.apply(P.Mul(), self, self._lift(other))
 
     def __rmul__(self, other) -> Tensor:
-        return Tensor._apply(P.Mul(), self._lift(other), self)
+        return Tensor.apply(P.Mul(), self._lift(other), self)
 
     def __truediv__(self, other) -> Tensor:
-        return Tensor._apply(P.Div(), self, self._lift(other))
+        return Tensor.apply(P.Div(), self, self._lift(other))
 
     def __rtruediv__(self, other) -> Tensor:
-        return Tensor._apply(P.Div(), self._lift(other), self)
+        return Tensor.apply(P.Div(), self._lift(other), self)
 
     def __pow__(self, other) -> Tensor:
-        return Tensor._apply(P.Pow(), self, self._lift(other))
+        return Tensor.apply(P.Pow(), self, self._lift(other))
 
     def __rpow__(self, other) -> Tensor:
-        return Tensor._apply(P.Pow(), self._lift(other), self)
+        return Tensor.apply(P.Pow(), self._lift(other), self)
 
     def __neg__(self) -> Tensor:
-        return Tensor._apply(P.Neg(), self)
+        return Tensor.apply(P.Neg(), self)
 
     def __matmul__(self, other) -> Tensor:
         return self.matmul(other)
@@ -282,7 +255,7 @@ class Tensor:
         if x.shape[-1] != y.shape[-2]:
             raise ShapeError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
                              f"({x.shape[-1]} != {y.shape[-2]})")
-        out = Tensor._apply(P.MatMul(), x, y)
+        out = Tensor.apply(P.MatMul(), x, y)
         if self.ndim == 1 or other.ndim == 1:
             drop = ([-2] if self.ndim == 1 else []) + ([-1] if other.ndim == 1 else [])
             out = out.reshape(*[n for i, n in enumerate(out.shape) if i - out.ndim not in drop])
@@ -292,11 +265,11 @@ class Tensor:
 
     def exp(self) -> Tensor:
         """Elementwise e**x."""
-        return Tensor._apply(P.Exp(), self)
+        return Tensor.apply(P.Exp(), self)
 
     def log(self) -> Tensor:
         """Elementwise natural logarithm (domain x > 0)."""
-        return Tensor._apply(P.Log(), self)
+        return Tensor.apply(P.Log(), self)
 
     def sqrt(self) -> Tensor:
         """Elementwise square root, as ``x ** 0.5`` (domain x > 0 for a finite gradient)."""
@@ -308,15 +281,15 @@ class Tensor:
 
     def tanh(self) -> Tensor:
         """Elementwise hyperbolic tangent."""
-        return Tensor._apply(P.Tanh(), self)
+        return Tensor.apply(P.Tanh(), self)
 
     def sigmoid(self) -> Tensor:
         """Elementwise logistic function 1 / (1 + e**-x)."""
-        return Tensor._apply(P.Sigmoid(), self)
+        return Tensor.apply(P.Sigmoid(), self)
 
     def relu(self) -> Tensor:
         """Elementwise max(x, 0)."""
-        return Tensor._apply(P.Relu(), self)
+        return Tensor.apply(P.Relu(), self)
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Limit values to [lo, hi]; gradient 1 inside (boundaries included), 0 outside."""
@@ -331,17 +304,17 @@ class Tensor:
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
-        return Tensor._apply(P.Sum(axis, keepdims), self)
+        return Tensor.apply(P.Sum(axis, keepdims), self)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Arithmetic mean over ``axis``, as ``sum / count``."""
         total = self.sum(axis, keepdims)  # first, so a bad axis is refused by Sum with a ShapeError
-        count = int(np.prod([self.shape[a] for a in P._normalize_axis(axis, self.ndim)]))
+        count = int(np.prod([self.shape[a] for a in P.normalize_axis(axis, self.ndim)]))
         return total / count
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; tied maxima share the gradient equally."""
-        return Tensor._apply(P.Max(axis, keepdims), self)
+        return Tensor.apply(P.Max(axis, keepdims), self)
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Minimum over ``axis``, as ``-max(-x)``."""
@@ -349,7 +322,7 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """``x - log(sum(exp(x)))`` along ``axis``; stable for any finite logits (a fused primitive)."""
-        return Tensor._apply(P.LogSoftmax(axis), self)
+        return Tensor.apply(P.LogSoftmax(axis), self)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """``exp(x) / sum(exp(x))`` along ``axis``, as ``exp(log_softmax(x))``."""
@@ -362,7 +335,7 @@ class Tensor:
         shape = _shape_arg(shape)
         if shape == self.shape:
             return self
-        return Tensor._apply(P.Reshape(shape), self)
+        return Tensor.apply(P.Reshape(shape), self)
 
     def transpose(self, *axes) -> Tensor:
         """Permute axes (reverse them when none are given), as numpy does."""
@@ -370,7 +343,7 @@ class Tensor:
         n = self.ndim
         if not all(-n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
             raise ShapeError(f"transpose: axes {axes} are not a permutation of the {n} axes of shape {self.shape}")
-        return Tensor._apply(P.Transpose(tuple(a % n for a in axes)), self)
+        return Tensor.apply(P.Transpose(tuple(a % n for a in axes)), self)
 
     @property
     def T(self) -> Tensor:
@@ -379,11 +352,11 @@ class Tensor:
 
     def expand(self, *shape) -> Tensor:
         """Broadcast to ``shape`` without copying; the gradient is summed back."""
-        return Tensor._apply(P.Expand(_shape_arg(shape)), self)
+        return Tensor.apply(P.Expand(_shape_arg(shape)), self)
 
     def __getitem__(self, index) -> Tensor:
         """Basic slicing and integer-array indexing, as numpy (the gradient scatters back)."""
-        return Tensor._apply(P.GetItem(_index_arg(index)), self)
+        return Tensor.apply(P.GetItem(_index_arg(index)), self)
 
     # ------------------------------------------------------------------ backward
 
@@ -400,85 +373,24 @@ class Tensor:
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad and has no graph "
                              "(did you forget requires_grad=True, or compute it under no_grad()?)")
-        seed = _seed_gradient(self, gradient)
+        seed = graph.initial_gradient(self, _data_of(gradient))
         if create_graph:
-            retain_graph, seed = True, Tensor._make(seed)
-        if self._ctx is None:  # the output is itself a leaf
+            seed = Tensor._make(seed)
+        if self.node is None:  # the output is itself a leaf
             _accumulate(self, seed)
             return
-        # Walk the nodes from the newest down. A node is always created after its inputs, so by the time
-        # a node is reached every node that used its output has been handled and its gradient is complete.
-        self._ctx.grad = seed
-        pending = [(-self._ctx.seq, self)]
-        try:
-            while pending:
-                node = heapq.heappop(pending)[1]
-                fn = node._ctx
-                g, fn.grad = fn.grad, None
-                parents = fn.parents
-                if parents is None:
-                    raise GraphError(f"backward: the graph through {fn.name} was already released by an earlier "
-                                     "backward(); pass retain_graph=True to that first call to backward twice")
-                if create_graph:
-                    with _enable_grad():
-                        in_grads = fn.backward(g, node, *parents)
-                else:
-                    in_grads = fn.backward(g, node.data, *[p.data for p in parents])
-                if _anomaly_hook is not None:
-                    _anomaly_hook("backward", fn, parents, in_grads)
-                if not retain_graph:
-                    fn.parents = None  # release: the inputs' buffers may now be freed
-                for i, parent in enumerate(parents):
-                    pg = in_grads[i]
-                    if pg is None or not parent.requires_grad:
-                        continue
-                    if pg.shape != parent.data.shape:
-                        pg = _unbroadcast(pg, parent.data.shape)
-                    pfn = parent._ctx
-                    if pfn is None:
-                        # g itself, or one array returned for two inputs, is shared: the leaf must copy it
-                        _accumulate(parent, pg, pg is g or (i > 0 and _is_among(pg, in_grads, i)))
-                    elif pfn.grad is None:
-                        pfn.grad = pg
-                        heapq.heappush(pending, (-pfn.seq, parent))
-                    else:
-                        pfn.grad = pfn.grad + pg  # fan-out: the contributions of all uses add up
-        finally:
-            for _, node in pending:  # after an error, leave no half-summed gradients behind
-                node._ctx.grad = None
+        for step in graph.walk([self], [seed], keep_graph=retain_graph or create_graph, create_graph=create_graph):
+            for x, gx in zip(step.inputs, step.input_grads):
+                if gx is not None and x.node is None:
+                    _accumulate(x, gx)
 
 
-# ---------------------------------------------------------------------- the engine's helpers
+def _accumulate(leaf: Tensor, grad) -> None:
+    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``.
 
-
-def _unbroadcast(grad, shape: tuple[int, ...]):
-    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting (the only place this is done).
-
-    Broadcasting copies an operand along new leading axes and along its size-1
-    axes; each copy contributed to the output, so their gradients add up.
-    """
-    lead = grad.ndim - len(shape)
-    if lead == 1 and grad.shape[1:] == shape and isinstance(grad, np.ndarray):  # a bias added to every row
-        return np.add.reduce(grad, axis=0)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=bool(axes[lead:]))
-    return grad if grad.shape == shape else grad.reshape(shape)
-
-
-def _is_among(obj, items, stop: int) -> bool:
-    for item in items[:stop]:
-        if item is obj:
-            return True
-    return False
-
-
-def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
-    """Add ``grad`` into ``leaf.grad`` (a leaf used twice, or in two backward calls, gets the sum).
-
-    The leaf's gradient array is accumulated into in place, so it must belong to
-    the leaf alone: ``grad`` is adopted as is only when it is a fresh array of the
-    leaf's dtype that nothing else holds (``shared=False`` and not a view).
+    A leaf used twice, or in two backward calls, gets the sum. The first gradient
+    is copied, because the walk may share its array with other nodes; later ones
+    are added in place, unless the leaf's gradient has a graph of its own.
     """
     if isinstance(grad, Tensor):  # create_graph: keep the gradient's own graph
         if leaf.grad is not None:
@@ -486,58 +398,14 @@ def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
         else:  # one without a graph (maybe shared, or a read-only broadcast) gets its own array, as below
             leaf.grad = grad if grad.requires_grad else Tensor._make(np.array(grad.data, dtype=leaf.data.dtype))
     elif leaf.grad is None:
-        own = not shared and grad.flags.owndata and grad.flags.writeable and grad.dtype == leaf.data.dtype
-        leaf.grad = Tensor._make(grad if own else np.array(grad, dtype=leaf.data.dtype))
+        leaf.grad = Tensor._make(np.array(grad, dtype=leaf.data.dtype))
     elif leaf.grad.requires_grad:  # a gradient with a graph (from create_graph) is never written in place
         leaf.grad = leaf.grad + Tensor._make(grad)
     else:
         leaf.grad.data += grad
 
 
-def _seed_gradient(root: Tensor, gradient) -> np.ndarray:
-    if gradient is None:
-        if root.data.shape == ():
-            return np.ones((), dtype=root.data.dtype)
-        if root.data.size != 1:
-            raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
-                             "one-element output, so pass backward(gradient=...) with the output's shape")
-        return np.ones(root.shape, dtype=root.dtype)
-    seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
-    if seed.shape != root.shape:
-        raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
-    return seed
-
-
-def graph_tensors(root: Tensor) -> list[Tensor]:
-    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them.
-
-    Collected with an explicit stack (no recursion, so any depth works) and put
-    in creation order, which is a topological order. Used for pictures and
-    step-by-step explanations; ``backward`` itself walks the graph lazily.
-    """
-    seen, stack, found = {id(root)}, [root], [root]
-    while stack:
-        fn = stack.pop()._ctx
-        if fn is None or fn.parents is None:
-            continue
-        for p in fn.parents:
-            if id(p) not in seen:
-                seen.add(id(p))
-                stack.append(p)
-                found.append(p)
-    leaves = [t for t in found if t._ctx is None or t._ctx.parents is None]
-    ops = sorted((t for t in found if t._ctx is not None and t._ctx.parents is not None), key=lambda t: t._ctx.seq)
-    return leaves + ops
-
-
-@contextlib.contextmanager
-def _enable_grad() -> Iterator[None]:
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+# ---------------------------------------------------------------------- argument helpers
 
 
 def _shape_arg(shape) -> tuple[int, ...]:
@@ -573,7 +441,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (as ``np.concatenate``)."""
     if not tensors:
         raise ShapeError("concatenate: needs at least one tensor")
-    return Tensor._apply(P.Concatenate(axis), *_tensors(*tensors))
+    return Tensor.apply(P.Concatenate(axis), *_tensors(*tensors))
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
@@ -604,13 +472,13 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if not isinstance(bias, Tensor):
         bias = x._lift(bias)
     if x.data.ndim == 2 and weight.data.ndim == 2 and bias.data.ndim == 1:
-        return Tensor._apply(P.Linear(), x, weight, bias)
+        return Tensor.apply(P.Linear(), x, weight, bias)
     return x @ weight.T + bias
 
 
 def maximum(x, y) -> Tensor:
     """Elementwise maximum with broadcasting; at ties the gradient is split equally."""
-    return Tensor._apply(P.Maximum(), *_tensors(x, y))
+    return Tensor.apply(P.Maximum(), *_tensors(x, y))
 
 
 def minimum(x, y) -> Tensor:
@@ -621,4 +489,4 @@ def minimum(x, y) -> Tensor:
 
 def where(cond, x, y) -> Tensor:
     """``x`` where ``cond`` is true, else ``y`` (broadcasting). ``cond`` is a constant boolean mask."""
-    return Tensor._apply(P.Where(np.asarray(_data_of(cond), dtype=bool)), *_tensors(x, y))
+    return Tensor.apply(P.Where(np.asarray(_data_of(cond), dtype=bool)), *_tensors(x, y))
