@@ -491,7 +491,7 @@ def test_download_interrupted_removes_temporary_file(tmp_path, server, monkeypat
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data.os, "replace", interrupted)  # Ctrl-C at the last moment, after the file was written
+    monkeypatch.setattr(os, "replace", interrupted)  # Ctrl-C at the last moment, after the file was written
     with pytest.raises(KeyboardInterrupt):
         download_mnist(tmp_path / "dl", mirrors=[good], checksums={k: sha(v) for k, v in files.items()}, timeout=5)
     assert_clean(tmp_path / "dl", {})

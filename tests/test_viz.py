@@ -2,6 +2,7 @@
 graph, and the narrated backward pass gives the engine's numbers by calling the primitives' backward."""
 
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -210,14 +211,14 @@ def test_to_dot_deep_graph_without_recursion():
 
 
 def test_render_dot_without_graphviz_writes_dot(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     out = viz.render_dot("digraph { a -> b }\n", tmp_path / "g.png")
     assert out == tmp_path / "g.dot" and out.read_text() == "digraph { a -> b }\n"
     assert "dot -Tpng" in capsys.readouterr().out
 
 
 def test_render_dot_with_graphviz(tmp_path):
-    if viz.shutil.which("dot") is None:
+    if shutil.which("dot") is None:
         pytest.skip("Graphviz is not installed")
     cost, _ = viz.one_neuron_chain((1, 1, 1))
     out = viz.render_dot(viz.to_dot(cost), tmp_path / "g.png")
@@ -357,7 +358,7 @@ def test_cli_graph(trained, tmp_path, monkeypatch, capsys):
     assert cli.main(["graph", "--model", str(trained), "--batch-size", "4", "--out", str(tmp_path / "g.dot")]) == 0
     text = (tmp_path / "g.dot").read_text()
     assert "layers.0.weight\\nshape (16, 784)\\n|grad|" in text and "x (4 images)" in text
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)  # no Graphviz: the .dot file and a hint
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no Graphviz: the .dot file and a hint
     assert cli.main(["graph", "--chain", "2-2-1", "--out", str(tmp_path / "chain.svg")]) == 0
     assert (tmp_path / "chain.dot").is_file() and "dot -Tsvg" in capsys.readouterr().out
     assert cli.main(["graph", "--chain", "2-x"]) == 2

@@ -1,15 +1,5 @@
-"""Data: MNIST / Fashion-MNIST (IDX files, found locally or downloaded), an offline synthetic digit set, batching.
+"""MNIST and Fashion-MNIST files: the IDX format, finding the four files, downloading and verifying them."""
 
-* :func:`read_idx` parses one IDX file (gzip-compressed or raw) into a numpy array.
-* :func:`load_mnist` finds the four standard files (``root``, ``$TINYGRAD_MLP_DATA``, the per-user cache) or
-  downloads them into the cache with :func:`download_mnist`, verifying each file's SHA-256 before it lands.
-* :func:`synthetic_digits` / :func:`load_synthetic` draw MNIST-like 28x28 digits from strokes: no files needed.
-* :class:`DataLoader` yields shuffled mini-batches whose order can be saved and resumed.
-* :func:`ascii_digit` draws a 28x28 image with characters, for terminals.
-
-Every problem with a data file, or with finding one, raises :class:`~tinygrad_mlp.errors.DataError` (a
-``ValueError``) with a one-line message naming the file or folders and what is wrong.
-"""
 
 from __future__ import annotations
 
@@ -24,13 +14,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 
-from .errors import DataError, ShapeError
+from ..errors import DataError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -86,7 +76,9 @@ SHA256: dict[str, dict[str, str]] = {
 }
 
 _KIND_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-_TRAIN_COUNT, _TEST_COUNT, _SIDE = 60000, 10000, 28
+_TRAIN_COUNT, _TEST_COUNT = 60000, 10000
+#: Height and width of an MNIST image, in pixels.
+IMAGE_SIDE = 28
 _USER_AGENT = "tinygrad_mlp-data/1 (python urllib)"  # some mirrors refuse urllib's default agent
 _CHUNK = 1 << 16
 
@@ -351,8 +343,8 @@ def _load_split(images_path: Path, labels_path: Path, count: int, kind: str) -> 
     if images.dtype != np.uint8 or images.ndim != 3:
         raise DataError(f"{images_path}: expected uint8 images of 3 dimensions (magic 0x00000803), "
                         f"got {images.dtype} with {images.ndim} dimensions")
-    if images.shape != (count, _SIDE, _SIDE):
-        raise DataError(f"{images_path}: expected {count} images of {_SIDE}x{_SIDE}, "
+    if images.shape != (count, IMAGE_SIDE, IMAGE_SIDE):
+        raise DataError(f"{images_path}: expected {count} images of {IMAGE_SIDE}x{IMAGE_SIDE}, "
                         f"got {images.shape[0]} of {images.shape[1]}x{images.shape[2]}")
     if labels.dtype != np.uint8 or labels.ndim != 1:
         raise DataError(f"{labels_path}: expected uint8 labels of 1 dimension (magic 0x00000801), "
@@ -361,7 +353,7 @@ def _load_split(images_path: Path, labels_path: Path, count: int, kind: str) -> 
         raise DataError(f"{labels_path}: expected {count} labels, got {labels.shape[0]}")
     if labels.size and labels.max() > 9:
         raise DataError(f"{labels_path}: labels must be 0..9, found {int(labels.max())}")
-    x = images.reshape(count, _SIDE * _SIDE).astype(np.float32)
+    x = images.reshape(count, IMAGE_SIDE * IMAGE_SIDE).astype(np.float32)
     np.divide(x, np.float32(255), out=x)  # exact division keeps 255 -> 1.0 (a multiply by 1/255 may not)
     return x, labels.astype(np.int64)
 
@@ -403,309 +395,3 @@ def load_mnist(root: PathLike | None = None, download: bool = True, kind: str = 
     return x_train, y_train, x_test, y_test
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Synthetic digits: drawn from strokes, no files needed
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: int) -> list[tuple[float, float]]:
-    """Points on an elliptical arc in the unit box (y grows downwards; angles in degrees, 90 = top,
-    counter-clockwise as seen on screen)."""
-    t = np.radians(np.linspace(a0, a1, n + 1))
-    return [(cx + rx * math.cos(a), cy - ry * math.sin(a)) for a in t]
-
-
-# Each digit: a list of (polyline, probability the stroke is drawn). Coordinates in a unit box, x right, y down,
-# the digit spanning y from 0 to 1 (the box maps to ~20x20 pixels, like MNIST's size normalisation).
-_DIGIT_STROKES: list[list[tuple[list[tuple[float, float]], float]]] = [
-    # 0: an ellipse
-    [(_arc(0.5, 0.5, 0.3, 0.5, 90, 450, 12), 1.0)],
-    # 1: a vertical bar, sometimes with a flag at the top
-    [([(0.52, 0.0), (0.48, 1.0)], 1.0), ([(0.32, 0.2), (0.52, 0.0)], 0.45)],
-    # 2: a hook over the top, a diagonal down to the left, a base bar
-    [(_arc(0.5, 0.28, 0.3, 0.27, 165, -35, 6) + [(0.17, 1.0), (0.85, 1.0)], 1.0)],
-    # 3: two bumps opening to the left
-    [(_arc(0.47, 0.25, 0.28, 0.25, 150, -90, 6), 1.0), (_arc(0.47, 0.74, 0.32, 0.26, 90, -150, 6), 1.0)],
-    # 4: a diagonal to the left, a bar across, a stem
-    [([(0.6, 0.0), (0.12, 0.66), (0.88, 0.66)], 1.0), ([(0.66, 0.12), (0.64, 1.0)], 1.0)],
-    # 5: a top bar, a short stem, a bowl opening to the left
-    [([(0.82, 0.0), (0.3, 0.0), (0.25, 0.44)] + _arc(0.48, 0.7, 0.33, 0.3, 130, -150, 7), 1.0)],
-    # 6: a curve down from the top right into a loop at the bottom
-    [([(0.75, 0.02), (0.45, 0.17), (0.26, 0.42)] + _arc(0.5, 0.72, 0.3, 0.28, 180, -180, 10), 1.0)],
-    # 7: a top bar and a diagonal, sometimes crossed
-    [([(0.13, 0.0), (0.87, 0.0), (0.42, 1.0)], 1.0), ([(0.4, 0.52), (0.78, 0.52)], 0.2)],
-    # 8: two loops
-    [(_arc(0.5, 0.25, 0.25, 0.25, -90, 270, 10), 1.0), (_arc(0.5, 0.74, 0.3, 0.26, 90, 450, 10), 1.0)],
-    # 9: a loop at the top and a stem
-    [(_arc(0.48, 0.28, 0.28, 0.28, 0, 360, 10), 1.0), ([(0.76, 0.28), (0.68, 1.0)], 1.0)],
-]
-
-
-def _digit_geometry() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per digit: its points (P, 2), each segment's two point indices (S, 2), each segment's stroke index (S,),
-    and each stroke's drawing probability."""
-    out = []
-    for strokes in _DIGIT_STROKES:
-        points, segs, seg_stroke, probs = [], [], [], []
-        for k, (line, p) in enumerate(strokes):
-            start = len(points)
-            points += line
-            segs += [(start + i, start + i + 1) for i in range(len(line) - 1)]
-            seg_stroke += [k] * (len(line) - 1)
-            probs.append(p)
-        out.append((np.array(points, np.float32), np.array(segs), np.array(seg_stroke), np.array(probs)))
-    return out
-
-
-_GEOMETRY = _digit_geometry()
-_PIXELS = np.arange(_SIDE, dtype=np.float32)
-
-
-def _render_class(points: np.ndarray, segs: np.ndarray, seg_on: np.ndarray, half_width: np.ndarray,
-                  chunk: int = 256) -> np.ndarray:
-    """Anti-aliased thick polylines: ``points`` (n, P, 2) in pixel coordinates, ``segs`` (S, 2) point indices,
-    ``seg_on`` (n, S) which segments are drawn, ``half_width`` (n,). Returns ink in [0, 1] of shape (n, 28, 28)."""
-    n = points.shape[0]
-    out = np.empty((n, _SIDE, _SIDE), np.float32)
-    px = _PIXELS[None, None, None, :]  # columns
-    py = _PIXELS[None, None, :, None]  # rows
-    for lo in range(0, n, chunk):  # chunks keep the (m, S, 28, 28) temporaries small
-        p = points[lo:lo + chunk]
-        a, b = p[:, segs[:, 0]], p[:, segs[:, 1]]  # (m, S, 2)
-        d = b - a
-        inv_len2 = 1.0 / np.maximum((d * d).sum(-1), 1e-6)
-        ax, ay = a[..., 0, None, None], a[..., 1, None, None]
-        dx, dy = d[..., 0, None, None], d[..., 1, None, None]
-        # distance from every pixel centre to every segment: project onto the segment, clamp to its ends
-        wx = px - ax  # (m, S, 1, 28)
-        wy = py - ay  # (m, S, 28, 1)
-        t = wx * dx + wy * dy
-        t *= inv_len2[..., None, None]
-        np.clip(t, 0.0, 1.0, out=t)
-        ex = wx - t * dx
-        ey = wy - t * dy
-        ex *= ex
-        ey *= ey
-        ex += ey
-        # segments of strokes left out this time count as infinitely far away
-        ex[~seg_on[lo:lo + chunk]] = np.inf
-        dist = np.sqrt(ex.min(axis=1))  # (m, 28, 28)
-        # ink falls off linearly over about one pixel at the stroke's edge (anti-aliasing)
-        out[lo:lo + chunk] = np.clip(half_width[lo:lo + chunk, None, None] + 0.5 - dist, 0.0, 1.0)
-    return out
-
-
-def synthetic_digits(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` MNIST-like handwritten-looking digits, with no files or network needed.
-
-    Each digit is a few strokes (lines and arcs) rendered as anti-aliased thick lines, with random stroke width,
-    slant, rotation, scale, aspect, shift, a gentle warp, and a little pixel noise: white ink on black, the digit
-    in about a 20x20 box centred in 28x28. Labels are drawn uniformly at random.
-
-    Returns ``(x, y)``: ``x`` float32 in [0, 1] of shape ``(n, 784)`` (28x28 rows flattened), ``y`` int64 of
-    shape ``(n,)`` with values 0..9. The same ``seed`` always gives the same images.
-    """
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"synthetic_digits: n must be >= 0, got {n}")
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, size=n).astype(np.int64)
-    # per-image affine parameters (all drawn up front so the result does not depend on rendering order)
-    aspect = rng.uniform(0.8, 1.15, n)  # width / height
-    slant = rng.normal(0.08, 0.18, n)  # shear: positive leans the top to the right, as most handwriting does
-    angle = np.radians(rng.normal(0.0, 7.0, n))
-    half_width = rng.uniform(0.7, 1.6, n).astype(np.float32)
-    # like MNIST's normalisation: the larger side of the ink fits a ~20 px box (some digits drawn a bit smaller)
-    extent = 20.0 - 2 * half_width - rng.uniform(0.0, 3.0, n)
-    shift = rng.normal(0.0, 0.8, (n, 2))
-    gain = rng.uniform(0.85, 1.0, n).astype(np.float32)
-    warp_amp = rng.normal(0.0, 0.04, (n, 2))
-    warp_phase = rng.uniform(0.0, 2 * np.pi, (n, 2))
-
-    cos, sin = np.cos(angle), np.sin(angle)
-    # M = R(angle) @ Shear(slant) @ diag(aspect, 1), applied to (u - 0.5); rows are output x, y
-    m00 = cos * aspect
-    m01 = cos * -slant - sin
-    m10 = sin * aspect
-    m11 = sin * -slant + cos
-
-    x = np.empty((n, _SIDE, _SIDE), np.float32)
-    for digit, (pts, segs, seg_stroke, probs) in enumerate(_GEOMETRY):
-        idx = np.flatnonzero(y == digit)
-        if idx.size == 0:
-            continue
-        k = idx.size
-        u = np.broadcast_to(pts, (k,) + pts.shape).astype(np.float64)  # (k, P, 2)
-        # a smooth warp (one sine wave across each axis) plus a slight wobble of every control point
-        wa, wp = warp_amp[idx], warp_phase[idx]
-        u = u + np.stack([wa[:, None, 0] * np.sin(2 * np.pi * u[..., 1] + wp[:, None, 0]),
-                          wa[:, None, 1] * np.sin(2 * np.pi * u[..., 0] + wp[:, None, 1])], axis=-1)
-        u = u + rng.normal(0.0, 0.015, u.shape)
-        cu, cv = u[..., 0] - 0.5, u[..., 1] - 0.5
-        p = np.stack([m00[idx, None] * cu + m01[idx, None] * cv, m10[idx, None] * cu + m11[idx, None] * cv], -1)
-        # scale the stroke centre-lines' bounding box to this image's extent, then centre it (plus a small shift
-        # that never pushes ink into the outer two pixels)
-        lo, hi = p.min(axis=1), p.max(axis=1)  # (k, 2)
-        p *= (extent[idx] / (hi - lo).max(axis=1))[:, None, None]
-        lo, hi = p.min(axis=1), p.max(axis=1)
-        slack = np.maximum((23.0 - 2 * half_width[idx, None] - (hi - lo)) / 2, 0.0)  # ink stays in rows 2..25
-        p += (13.5 + np.clip(shift[idx], -slack, slack) - (lo + hi) / 2)[:, None, :]
-        stroke_on = rng.random((k, probs.size)) < probs
-        x[idx] = _render_class(p.astype(np.float32), segs, stroke_on[:, seg_stroke], half_width[idx])
-    x *= gain[:, None, None]
-    x += rng.normal(0.0, 0.03, x.shape).astype(np.float32) * (x > 0)  # noise on the ink only: background stays 0
-    np.clip(x, 0.0, 1.0, out=x)
-    return x.reshape(n, _SIDE * _SIDE), y
-
-
-def load_synthetic(n_train: int = 10000, n_test: int = 2000, seed: int = 0
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A synthetic stand-in for :func:`load_mnist`: ``(x_train, y_train, x_test, y_test)`` with the same dtypes and
-    layout (``x`` float32 ``(N, 784)`` in [0, 1], ``y`` int64 ``(N,)``). Train and test use independent random
-    streams derived from ``seed``."""
-    train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
-    x_train, y_train = synthetic_digits(n_train, train_seed)
-    x_test, y_test = synthetic_digits(n_test, test_seed)
-    return x_train, y_train, x_test, y_test
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Batching
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-class DataLoader:
-    """Mini-batches ``(xb, yb)`` of numpy arrays, in a new random order every epoch.
-
-    Each ``for xb, yb in loader`` is one epoch. The order comes from the loader's own ``np.random.Generator``
-    (seeded by ``seed``), so epoch k's order is fixed by the seed. The last, smaller batch is kept unless
-    ``drop_last``. :meth:`state_dict` records the epoch, the next batch and the generator state (plain ints and
-    strings, JSON-friendly); after :meth:`load_state_dict` the next iteration resumes that epoch at that batch,
-    in the same order, so an interrupted run continues on the same data. Without a load, every new iteration
-    starts a new epoch (an abandoned epoch is not resumed).
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
-                 seed: int | None = None, drop_last: bool = False) -> None:
-        self.x, self.y = np.asarray(x), np.asarray(y)
-        if self.x.ndim == 0 or self.y.ndim == 0:
-            raise DataError(f"DataLoader: x and y must be arrays of samples, got shapes {self.x.shape} and "
-                            f"{self.y.shape}")
-        if len(self.x) != len(self.y):
-            raise DataError(f"DataLoader: x has {len(self.x)} samples but y has {len(self.y)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise DataError(f"DataLoader: batch_size must be an integer >= 1, got {batch_size!r}")
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.seed = seed
-        self._rng = np.random.default_rng(seed)
-        self._epoch = 0  # index of the epoch the next fresh iteration starts
-        self._current: dict[str, Any] | None = None  # the epoch in progress: epoch, next batch, rng state at start
-        self._resume: dict[str, Any] | None = None  # set by load_state_dict, consumed by the next iteration
-
-    def __len__(self) -> int:
-        """Number of batches per epoch."""
-        n = len(self.x)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    @property
-    def epoch(self) -> int:
-        """Number of epochs started so far (the index the next fresh epoch will have)."""
-        return self._epoch
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if self._resume is not None:
-            epoch, start = self._resume["epoch"], self._resume["batch"]
-            self._rng.bit_generator.state = self._resume["rng_state"]
-            self._resume = None
-        else:
-            epoch, start = self._epoch, 0
-        rng_state = self._rng.bit_generator.state
-        n = len(self.x)
-        order = self._rng.permutation(n) if self.shuffle else None
-        self._epoch = epoch + 1
-        self._current = {"epoch": epoch, "batch": start, "rng_state": rng_state}
-        current = self._current
-        nb = len(self)
-        for i in range(start, nb):
-            lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, n)
-            current["batch"] = i + 1  # updated before yielding: a state saved after using batch i resumes at i+1
-            if order is None:
-                yield self.x[lo:hi], self.y[lo:hi]
-            else:
-                idx = order[lo:hi]
-                yield self.x[idx], self.y[idx]
-        if self._current is current:
-            self._current = None
-
-    def state_dict(self) -> dict[str, Any]:
-        """Where the data stream is: ``{"epoch", "batch", "rng_state", "n", "batch_size", "drop_last", "shuffle"}``.
-        ``batch`` is the next batch of ``epoch`` to yield; ``rng_state`` the generator state that epoch's order
-        is drawn from. Plain Python values (JSON-serialisable)."""
-        if self._resume is not None:
-            pos = dict(self._resume)
-        elif self._current is not None and self._current["batch"] < len(self):
-            pos = dict(self._current)
-        else:
-            pos = {"epoch": self._epoch, "batch": 0, "rng_state": self._rng.bit_generator.state}
-        return {"epoch": int(pos["epoch"]), "batch": int(pos["batch"]), "rng_state": _plain(pos["rng_state"]),
-                "n": len(self.x), "batch_size": self.batch_size, "drop_last": self.drop_last,
-                "shuffle": self.shuffle}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Make the next iteration resume where :meth:`state_dict` was taken. Raises :class:`DataError` if the
-        state does not fit this loader (another dataset size or batch size) or is malformed."""
-        try:
-            epoch, batch, rng_state = int(state["epoch"]), int(state["batch"]), dict(state["rng_state"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"DataLoader.load_state_dict: malformed state ({type(e).__name__}: {e})") from None
-        for key, mine in (("n", len(self.x)), ("batch_size", self.batch_size), ("drop_last", self.drop_last),
-                          ("shuffle", self.shuffle)):
-            if key in state and state[key] != mine:
-                raise DataError(f"DataLoader.load_state_dict: state has {key}={state[key]!r}, this loader {mine!r}")
-        if epoch < 0 or not 0 <= batch <= len(self):
-            raise DataError(f"DataLoader.load_state_dict: epoch {epoch} / batch {batch} out of range "
-                            f"({len(self)} batches per epoch)")
-        probe = np.random.default_rng()
-        try:
-            probe.bit_generator.state = rng_state  # validate before touching our own generator
-        except (TypeError, ValueError, KeyError) as e:
-            raise DataError(f"DataLoader.load_state_dict: bad rng_state ({e})") from None
-        self._resume = {"epoch": epoch, "batch": batch, "rng_state": rng_state}
-        self._current = None
-        self._epoch = epoch
-
-
-def _plain(obj: Any) -> Any:
-    """A deep copy with numpy scalars turned into Python ones, so states survive JSON."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Terminal display
-# ---------------------------------------------------------------------------------------------------------------------
-
-_RAMP = " .:-=+*#%@"
-
-
-def ascii_digit(image: np.ndarray, double_width: bool = True) -> str:
-    """Draw a 28x28 image (784 values, flat or 28x28; floats in [0, 1] or uint8 0..255) with the characters
-    ``" .:-=+*#%@"``, dark to bright. Returns 28 lines joined by newlines; each pixel is two characters wide
-    when ``double_width`` (terminal cells are about twice as tall as wide)."""
-    a = np.asarray(image)
-    if a.size != _SIDE * _SIDE:
-        raise ShapeError(f"ascii_digit: expected 784 values (28x28), got shape {a.shape}")
-    a = a.reshape(_SIDE, _SIDE).astype(np.float64)
-    if np.issubdtype(np.asarray(image).dtype, np.integer):
-        a = a / 255.0
-    a = np.nan_to_num(np.clip(a, 0.0, 1.0))
-    levels = np.minimum((a * len(_RAMP)).astype(int), len(_RAMP) - 1)
-    w = 2 if double_width else 1
-    return "\n".join("".join(_RAMP[v] * w for v in row) for row in levels)
