@@ -18,7 +18,7 @@ from tinygrad_mlp import primitives as P
 
 
 def apply(fn: P.Function, *tensors: Tensor) -> Tensor:
-    return Tensor._apply(fn, *tensors)
+    return Tensor.apply(fn, *tensors)
 
 
 def _pairs():

@@ -52,7 +52,7 @@ class FlipWithUnflippedGradient(primitives.Function):
 
 
 def bad_exp(t: Tensor) -> Tensor:
-    return Tensor._apply(BadExp(), t)
+    return Tensor.apply(BadExp(), t)
 
 
 def test_gradcheck_passes_on_correct_functions():
@@ -93,7 +93,7 @@ def test_gradcheck_error_names_input_index_and_both_values():
 def test_gradcheck_error_names_the_second_input_when_only_it_is_wrong():
     x, y = leaf([1.0, 2.0, 3.0]), leaf([0.5, -0.5, 1.5])
     with pytest.raises(GradcheckError, match=r"input 1 \(shape \(3,\)\) differs at index \(0,\)"):
-        gradcheck(lambda a, b: Tensor._apply(BadMulSecondInput(), a, b).sum(), x, y)
+        gradcheck(lambda a, b: Tensor.apply(BadMulSecondInput(), a, b).sum(), x, y)
 
 
 def test_gradcheck_checks_non_scalar_outputs_through_a_projection():
@@ -107,7 +107,7 @@ def test_gradcheck_checks_non_scalar_outputs_through_a_projection():
 
 def test_gradcheck_projection_catches_an_error_that_sum_would_hide():
     x = leaf([0.5, -1.0, 2.0, 0.25])
-    flip = lambda t: Tensor._apply(FlipWithUnflippedGradient(), t)  # noqa: E731
+    flip = lambda t: Tensor.apply(FlipWithUnflippedGradient(), t)  # noqa: E731
     assert gradcheck(lambda t: flip(t).sum(), x)  # summing hides the mistake ...
     with pytest.raises(GradcheckError):
         gradcheck(flip, x)  # ... the random projection of the non-scalar output does not
@@ -188,7 +188,7 @@ def test_gradcheck_leaves_existing_grads_untouched():
 
 def test_gradcheck_tolerances_are_respected():
     x = leaf([0.2, 0.4])
-    f = lambda t: Tensor._apply(BadMulSecondInput(), Tensor(np.ones(2)), t).sum()  # noqa: E731
+    f = lambda t: Tensor.apply(BadMulSecondInput(), Tensor(np.ones(2)), t).sum()  # noqa: E731
     with pytest.raises(GradcheckError):
         gradcheck(f, x)  # 1% off exceeds rtol=1e-3
     assert gradcheck(f, x, rtol=0.02, atol=0.0)

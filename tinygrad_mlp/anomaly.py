@@ -8,7 +8,7 @@ Inside ``detect_anomaly()`` every primitive's output (forward) and every
 gradient it passes back (backward) is checked for NaN and infinity. The first
 one found raises :class:`~tinygrad_mlp.errors.AnomalyError` naming the op, the
 file and line of *your* code that created the tensor, and statistics of the
-op's inputs. Off by default. It is a :class:`~tinygrad_mlp.graph.Listener`.
+op's inputs. Off by default. It is a :class:`~tinygrad_mlp.engine.Listener`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .errors import AnomalyError
-from .graph import Listener, Step, listen
+from .engine import Listener, Step, listen
 from .tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

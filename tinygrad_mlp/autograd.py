@@ -37,7 +37,7 @@ plain Tensors without a graph and the fast first-order path (arrays only) is use
 **Forward mode** (``jvp``, ``jacfwd``, ``hvp(mode="forward")``) works with dual numbers: while it
 runs, every tensor made by a primitive also gets a *tangent* (the directional derivative of its
 value), computed by the primitive's ``jvp`` rule from its inputs' tangents, in the same pass as the
-value. A :class:`~tinygrad_mlp.graph.Listener` does it; the tangents live in a table inside the
+value. A :class:`~tinygrad_mlp.engine.Listener` does it; the tangents live in a table inside the
 ``jvp`` call (keyed by tensor identity, emptied at the end). Tangents are
 plain arrays: forward mode is differentiable by neither mode again (forward over reverse is fine:
 ``jvp`` of a function that calls ``grad``; call this module's ``grad`` there, not ``.backward()``,
@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import graph
+from . import engine
 from . import primitives as P
 from .errors import GraphError, ShapeError
 from .tensor import Tensor, stack
@@ -64,7 +64,7 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd
 _tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None  # id(tensor) -> (tensor, tangent) inside jvp
 
 
-class _Tangents(graph.Listener):
+class _Tangents(engine.Listener):
     """Forward mode: give each new tensor the tangent of its op applied to its inputs' tangents (dual numbers)."""
 
     def __init__(self, table: dict[int, tuple[Tensor, np.ndarray]]) -> None:
@@ -87,7 +87,7 @@ def _forward_mode() -> Iterator[dict[int, tuple[Tensor, np.ndarray]]]:
         raise NotImplementedError("jvp: nested forward mode (jvp inside jvp) is not supported")
     _tangents = {}
     try:
-        with graph.listen(_Tangents(_tangents)):
+        with engine.listen(_Tangents(_tangents)):
             yield _tangents
     finally:
         _tangents = None
@@ -126,14 +126,13 @@ def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor],
     for out, seed in zip(outputs, seeds):
         if out.node is None and id(out) in targets:  # an output that is itself an input leaf
             add(out, seed)
-    steps = graph.walk(outputs, seeds, keep_graph=retain_graph, create_graph=create_graph, tensors=as_tensors,
-                       wanted=graph.reaching(outputs, inputs))
+    steps = engine.walk(outputs, seeds, keep_graph=retain_graph, create_graph=create_graph, tensors=as_tensors,
+                       wanted=engine.reaching(outputs, inputs))
     for step in steps:
         if id(step.out) in targets:  # a non-leaf input: every use of it has been handled, its gradient is complete
             add(step.out, step.grad)
-        for x, gx in zip(step.inputs, step.input_grads):
-            if gx is not None and x.node is None:
-                add(x, gx)
+        for leaf, grad in step.leaf_grads:
+            add(leaf, grad)
     return results
 
 
@@ -167,7 +166,7 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
                 raise ShapeError(f"grad: grad_outputs[{i}] has shape {go.shape} but outputs[{i}] has {out.shape}")
             seeds.append(go)  # keep its graph: the result is differentiable with respect to it too
         else:
-            seeds.append(graph.initial_gradient(out, go.data if isinstance(go, Tensor) else go))
+            seeds.append(engine.initial_gradient(out, go.data if isinstance(go, Tensor) else go))
     retain = create_graph if retain_graph is None else retain_graph
     results = _sweep(outputs, seeds, inputs, create_graph=create_graph, retain_graph=retain)
     grads = []

@@ -1,15 +1,15 @@
 """The primitive operations (the rules): each one's forward, backward, jvp and derivative side by side.
 
 A rule is a small class holding only its configuration (an axis, a shape ...),
-never graph state. The engine (:mod:`tinygrad_mlp.graph`) keeps the graph and
+never graph state. The engine (:mod:`tinygrad_mlp.engine`) keeps the graph and
 calls the rule's methods with plain values:
 
 * ``forward(*xs)`` computes the result from the inputs' numpy arrays;
 * ``backward(g, out, *xs)`` is the op's vector-Jacobian product: given ``g``, the
   gradient of the final scalar with respect to ``out``, it returns a tuple with
   the gradient with respect to each input (``None`` where it has none). A rule
-  that can skip work for inputs nobody needs sets ``takes_needs_grad = True`` and
-  takes a keyword ``needs_grad``: one bool per input, from the engine;
+  that can skip work for inputs nobody needs declares a keyword parameter
+  ``needs_grad``; the engine then passes one bool per input (and only then);
 * ``jvp(tangents, out, *xs)`` is its Jacobian-vector product, for forward mode
   (:func:`tinygrad_mlp.autograd.jvp`): given one tangent per input (an array of
   that input's shape, or ``None`` for a zero tangent), it returns the tangent of
@@ -32,11 +32,13 @@ differentiated again. The few helpers below (``_exp``, ``_log``, ``_expand``,
 ``_scatter``, ``_value``) are where the two kinds need different spellings.
 
 A backward may return a gradient in the broadcast shape of ``out``; the engine
-sums it back to the input's shape (:func:`tinygrad_mlp.graph.pullback`), the one
+sums it back to the input's shape (:func:`tinygrad_mlp.engine.pullback`), the one
 place where broadcasting is undone.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
@@ -121,7 +123,11 @@ class Function:
 
     __slots__ = ()
     derivative = ""  # one line for people: what the derivative is (printed by viz.explain_backward)
-    takes_needs_grad = False  # True: backward takes needs_grad=(bool per input) and may skip unneeded gradients
+    takes_needs_grad = False  # set for each subclass: does its backward take the keyword needs_grad?
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.takes_needs_grad = "needs_grad" in inspect.signature(cls.backward).parameters
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -159,7 +165,6 @@ class Add(Function):
 class Sub(Function):
     __slots__ = ()
     derivative = "d(x - y)/dx = 1, d(x - y)/dy = -1"
-    takes_needs_grad = True
 
     def forward(self, x, y):
         return x - y
@@ -175,7 +180,6 @@ class Sub(Function):
 class Mul(Function):
     __slots__ = ()
     derivative = "d(x y)/dx = y, d(x y)/dy = x"
-    takes_needs_grad = True
 
     def forward(self, x, y):
         return x * y
@@ -191,7 +195,6 @@ class Mul(Function):
 class Div(Function):
     __slots__ = ()
     derivative = "d(x / y)/dx = 1/y, d(x / y)/dy = -x/y^2"
-    takes_needs_grad = True
 
     def forward(self, x, y):
         return x / y
@@ -214,7 +217,6 @@ class Pow(Function):
 
     __slots__ = ()
     derivative = "d(x^p)/dx = p x^(p-1), d(x^p)/dp = x^p log x"
-    takes_needs_grad = True
 
     def forward(self, x, y):
         return x**y
@@ -446,7 +448,6 @@ class MatMul(Function):
 
     __slots__ = ()
     derivative = "d(W a)_i/dW_ij = a_j, d(W a)_i/da_j = W_ij"
-    takes_needs_grad = True
 
     def forward(self, x, y):
         if x.ndim < 2 or y.ndim < 2:
@@ -472,7 +473,6 @@ class Linear(Function):
 
     __slots__ = ()
     derivative = "z = x W^T + b: dz/dW = x, dz/dx = W, dz/db = 1"
-    takes_needs_grad = True
 
     def forward(self, x, w, b):
         out = x @ w.T  # numpy raises on mismatched widths; Tensor-level linear() has checked the ranks
