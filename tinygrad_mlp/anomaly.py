@@ -18,11 +18,12 @@ import os
 import sys
 import weakref
 from collections.abc import Iterator
+from types import FrameType
 
 import numpy as np
 
-from .errors import AnomalyError
 from .engine import Listener, Step, listen
+from .errors import AnomalyError
 from .tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -30,7 +31,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _user_frame() -> str:
     """``file:line`` of the innermost caller outside this package (where the user's code made the op)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:

@@ -123,7 +123,7 @@ def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor],
         for k in targets[id(t)]:
             results[k] = g if results[k] is None else results[k] + g
 
-    for out, seed in zip(outputs, seeds):
+    for out, seed in zip(outputs, seeds, strict=True):
         if out.node is None and id(out) in targets:  # an output that is itself an input leaf
             add(out, seed)
     steps = engine.walk(outputs, seeds, keep_graph=retain_graph, create_graph=create_graph, tensors=as_tensors,
@@ -156,8 +156,8 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise GraphError(f"grad: inputs[{i}] (shape {t.shape}) does not require grad")
-    seeds = []
-    for i, (out, go) in enumerate(zip(outputs, grad_outputs)):
+    seeds: list = []
+    for i, (out, go) in enumerate(zip(outputs, grad_outputs, strict=True)):
         if not out.requires_grad:
             raise GraphError(f"grad: outputs[{i}] (shape {out.shape}) does not require grad and has no graph "
                              "(it does not depend on anything that requires grad)")
@@ -169,8 +169,8 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
             seeds.append(engine.initial_gradient(out, go.data if isinstance(go, Tensor) else go))
     retain = create_graph if retain_graph is None else retain_graph
     results = _sweep(outputs, seeds, inputs, create_graph=create_graph, retain_graph=retain)
-    grads = []
-    for k, (t, r) in enumerate(zip(inputs, results)):
+    grads: list[Tensor | None] = []
+    for k, (t, r) in enumerate(zip(inputs, results, strict=True)):
         if r is None:
             if not allow_unused:
                 raise GraphError(f"grad: inputs[{k}] (shape {t.shape}) is not used to compute the outputs; "
@@ -212,7 +212,7 @@ def _variable(x) -> tuple[Tensor, bool]:
             return x, True
         t = Tensor(x.data, requires_grad=True)
         tangent = _tangent_of(x)
-        if tangent is not None:
+        if tangent is not None and _tangents is not None:
             _tangents[id(t)] = (t, tangent)
         return t, False
     return Tensor(x, requires_grad=True), False
@@ -226,13 +226,13 @@ def _constant(x):
 
 
 def _variables(args: tuple, nums: tuple[int, ...]) -> tuple[list, list[Tensor], bool]:
-    args = [_constant(a) for a in args]
+    values = [_constant(a) for a in args]
     variables, nested = [], False
     for i in nums:
-        args[i], outer = _variable(args[i])
-        variables.append(args[i])
+        values[i], outer = _variable(values[i])
+        variables.append(values[i])
         nested = nested or outer
-    return args, variables, nested
+    return values, variables, nested
 
 
 def _check_output(out, what: str, scalar: bool = False) -> Tensor:
@@ -250,7 +250,7 @@ def _zeros_like(t: Tensor) -> Tensor:
 
 def _fill(grads, variables: list[Tensor]) -> list[Tensor]:
     """Gradients with ``None`` (an input the output does not depend on) replaced by zeros."""
-    return [_zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    return [_zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]
 
 
 def _finish(value: Tensor, nested: bool) -> Tensor:
@@ -295,8 +295,8 @@ def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False)
 
     def gradient(*args):
         nums, single = _argnums(argnums, len(args), what)
-        args, variables, nested = _variables(args, nums)
-        out = _check_output(f(*args), what, scalar=True)
+        values, variables, nested = _variables(args, nums)
+        out = _check_output(f(*values), what, scalar=True)
         if out.requires_grad:
             grads = _fill(_grad_tensors(out, variables, create_graph=nested, allow_unused=True), variables)
         else:  # f does not depend on its arguments at all
@@ -366,7 +366,7 @@ def jvp(f: Callable[..., Tensor], primals, tangents) -> tuple:
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     with _forward_mode() as table:
         args = []
-        for i, (x, v) in enumerate(zip(primals, tangents)):
+        for i, (x, v) in enumerate(zip(primals, tangents, strict=True)):
             if not isinstance(x, Tensor):
                 x = Tensor(x)
             elif id(x) in table:  # the same Tensor passed twice: give the second use its own identity
@@ -410,8 +410,8 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
 
     def jac_reverse(*args):
         nums, single = _argnums(argnums, len(args), "jacobian")
-        args, variables, nested = _variables(args, nums)
-        out = _check_output(f(*args), "jacobian")
+        values, variables, nested = _variables(args, nums)
+        out = _check_output(f(*values), "jacobian")
         rows: list[list] = [[] for _ in variables]
         if out.requires_grad:
             for k in range(out.size):
@@ -419,10 +419,10 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
                 seed[k] = 1
                 grads = _grad_tensors(out, variables, [seed.reshape(out.shape)], create_graph=nested,
                                       retain_graph=nested or k < out.size - 1, allow_unused=True)
-                for r, g in zip(rows, _fill(grads, variables)):
+                for r, g in zip(rows, _fill(grads, variables), strict=True):
                     r.append(g)
         jacs = []
-        for r, v in zip(rows, variables):
+        for r, v in zip(rows, variables, strict=True):
             if not r:
                 jacs.append(Tensor(np.zeros(out.shape + v.shape, dtype=v.data.dtype)))
             elif any(isinstance(g, Tensor) and g.requires_grad for g in r):
@@ -433,15 +433,15 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
 
     def jac_forward(*args):
         nums, single = _argnums(argnums, len(args), "jacobian")
-        args = [_constant(a) for a in args]
+        values = [_constant(a) for a in args]
         for i in nums:
-            if not isinstance(args[i], Tensor):
-                args[i] = Tensor(args[i])
-        diff = [args[i] for i in nums]
+            if not isinstance(values[i], Tensor):
+                values[i] = Tensor(values[i])
+        diff = [values[i] for i in nums]
 
         def f_of_diff(*xs):
-            full = list(args)
-            for i, x in zip(nums, xs):
+            full = list(values)
+            for i, x in zip(nums, xs, strict=True):
                 full[i] = x
             return f(*full)
 
@@ -457,7 +457,7 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
                 out, t = jvp(f_of_diff, tuple(diff), tuple(tangents))
                 columns.append(t.data.reshape(-1))
             if out is None:  # an argument with no elements: still need the output's shape
-                out = _check_output(f(*args), "jacobian")
+                out = _check_output(f(*values), "jacobian")
             j = np.stack(columns, axis=-1) if columns else np.zeros((out.size, 0), dtype=x.data.dtype)
             jacs.append(Tensor(j.reshape(out.shape + x.shape)))
         return jacs[0] if single else tuple(jacs)
@@ -512,7 +512,7 @@ def hvp(f: Callable[..., Tensor], primals, tangents, mode: str = "reverse"):
         hv = [_zeros_like(v) for v in variables]
         if out.requires_grad:
             grads = _grad_tensors(out, variables, create_graph=True, allow_unused=True)
-            pairs = [(g, v) for g, v in zip(grads, tangents) if g is not None and g.requires_grad]
+            pairs = [(g, v) for g, v in zip(grads, tangents, strict=True) if g is not None and g.requires_grad]
             if pairs:
                 gs = [g for g, _ in pairs]
                 vs = [np.asarray(v.data if isinstance(v, Tensor) else v, dtype=g.data.dtype) for g, v in pairs]

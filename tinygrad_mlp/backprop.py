@@ -58,7 +58,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_mlp.errors import DTypeError, ShapeError
+from tinygrad_mlp.errors import ArgumentError, DTypeError, ShapeError
 
 __all__ = [
     "ACTIVATIONS",
@@ -119,7 +119,7 @@ LOSSES = ("mse", "cross_entropy")
 def _activation(name: str | None) -> tuple[Callable, Callable | None]:
     key = "identity" if name is None else name
     if key not in ACTIVATIONS:
-        raise ValueError(
+        raise ArgumentError(
             f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)} or None"
         )
     return ACTIVATIONS[key]
@@ -143,7 +143,7 @@ def _check_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) 
         raise ShapeError("a network needs at least one layer; got an empty weights list")
     if len(weights) != len(biases):
         raise ShapeError(f"got {len(weights)} weight matrices but {len(biases)} bias vectors")
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+    for l, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
         if np.ndim(W) != 2:
             raise ShapeError(f"W({l}) must be 2-D (n_{l}, n_{l - 1}); got shape {np.shape(W)}")
         if np.ndim(b) != 1 or b.shape[0] != W.shape[0]:
@@ -186,7 +186,7 @@ def _check_targets(targets: np.ndarray, batch: int, n_out: int, dtype: np.dtype)
         if targets.shape[0] != batch:
             raise ShapeError(f"got {targets.shape[0]} labels for a batch of {batch} examples")
         if targets.min() < 0 or targets.max() >= n_out:
-            raise ValueError(
+            raise ArgumentError(
                 f"labels must lie in [0, {n_out}) for {n_out} output neurons; "
                 f"got min {targets.min()}, max {targets.max()}"
             )
@@ -206,7 +206,7 @@ def _check_targets(targets: np.ndarray, batch: int, n_out: int, dtype: np.dtype)
 
 def _check_loss(name: str) -> None:
     if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; expected one of {list(LOSSES)}")
+        raise ArgumentError(f"unknown loss {name!r}; expected one of {list(LOSSES)}")
 
 
 # ---------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def _forward(weights, biases, a0, f_hidden, f_out):
     activations: list[np.ndarray] = [a0]
     L = len(weights)
     a = a0
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+    for l, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
         z = W @ a
         z += b[:, None]  # z(l) = W(l) a(l-1) + b(l); b broadcast over the batch columns
         a = (f_out if l == L else f_hidden)(z)  # a(l) = f(z(l))
@@ -275,7 +275,7 @@ def _cost_and_output_gradient(out, targets, loss_name, need_grad):
 
     ``targets`` are integer labels (batch,) or a target matrix (batch, n_L).
     """
-    n_out, batch = out.shape
+    _, batch = out.shape
     cols = np.arange(batch)
     if loss_name == "mse":
         # a(L) - y, with y the one-hot target columns (n_L, batch)
@@ -452,7 +452,7 @@ def sgd_step(
             f"{len(weights)} weight and {len(biases)} bias arrays"
         )
     lr = float(lr)
-    for l, (W, b, gW, gb) in enumerate(zip(weights, biases, grad_weights, grad_biases), start=1):
+    for l, (W, b, gW, gb) in enumerate(zip(weights, biases, grad_weights, grad_biases, strict=True), start=1):
         if gW.shape != W.shape or gb.shape != b.shape:
             raise ShapeError(
                 f"layer {l}: gradients of shapes {gW.shape}, {gb.shape} do not match "
@@ -509,7 +509,7 @@ def numerical_gradients(
         ``(grad_weights, grad_biases)``, float64, same shapes as ``weights``/``biases``.
     """
     if not eps > 0:
-        raise ValueError(f"eps must be positive; got {eps}")
+        raise ArgumentError(f"eps must be positive; got {eps}")
     _check_network(weights, biases)
     params_w = [np.array(W, dtype=np.float64) for W in weights]
     params_b = [np.array(b, dtype=np.float64) for b in biases]
@@ -555,6 +555,11 @@ def closed_form_last_layer(a_prev, w_L, b_L, y):
     Returns:
         ``(dC0/dw_L, dC0/db_L, dC0/da_prev)``.
     """
+    try:
+        a_prev, w_L, b_L, y = (np.asarray(v, dtype=np.float64) for v in (a_prev, w_L, b_L, y))
+        np.broadcast_shapes(a_prev.shape, w_L.shape, b_L.shape, y.shape)
+    except (TypeError, ValueError) as e:
+        raise ShapeError(f"closed_form_last_layer: arguments must be numbers or arrays that broadcast ({e})") from None
     z = w_L * a_prev + b_L  # z(L)
     a = _sigmoid(z)  # a(L)
     dC0_da = 2 * (a - y)  # dC0/da(L)

@@ -92,7 +92,7 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs see **arrays colliding with allow_pickle
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -115,7 +115,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
             arrays = {name: npz[name] for name in npz.files}
     except ValueError as e:
         if "pickle" in str(e).lower():
-            raise CheckpointError(f"{path}: refused, it contains pickled Python objects (which could run code)") from None
+            raise CheckpointError(f"{path}: refused, it contains pickled Python objects (which could run code)") \
+                from None
         raise CheckpointError(f"{path}: not a readable checkpoint ({e})") from None
     except Exception as e:  # anything else a damaged archive makes zipfile or numpy raise
         raise CheckpointError(f"{path}: not a checkpoint, or damaged/truncated ({type(e).__name__}: {e})") from None

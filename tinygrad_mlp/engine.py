@@ -163,7 +163,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
     pending: list = []  # a heap of (-seq, tensor): the newest node comes out first
     grad_mode = enable_grad if create_graph else no_grad
     try:
-        for root, seed in zip(roots, seeds):
+        for root, seed in zip(roots, seeds, strict=True):
             if root.node is not None and (wanted is None or id(root) in wanted):
                 _send(pending, root, seed)
         while pending:
@@ -191,7 +191,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                 grads = (rule.backward(g, out.data, *xs, needs_grad=needs) if rule.takes_needs_grad
                          else rule.backward(g, out.data, *xs))
             input_grads, leaf_grads = [], []
-            for x, gx, need in zip(inputs, grads, needs):
+            for x, gx, need in zip(inputs, grads, needs, strict=True):
                 if not need or gx is None:
                     gx = None
                 else:
@@ -228,14 +228,9 @@ def _unbroadcast(grad, shape: tuple[int, ...]):
     axes; each copy contributed to the output, so their gradients add up.
     """
     lead = grad.ndim - len(shape)
-    if grad.shape[lead:] == shape:  # only new leading axes (a bias added to every row)
-        axes, keepdims = tuple(range(lead)), False
-    else:
-        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-        keepdims = True
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     # np.add.reduce is ndarray.sum without its Python-level wrapper; a Tensor (create_graph) has .sum
-    grad = (np.add.reduce(grad, axis=axes, keepdims=keepdims) if isinstance(grad, np.ndarray)
-            else grad.sum(axis=axes, keepdims=keepdims))
+    grad = np.add.reduce(grad, axis=axes) if isinstance(grad, np.ndarray) else grad.sum(axis=axes)
     return grad if grad.shape == shape else grad.reshape(shape)
 
 

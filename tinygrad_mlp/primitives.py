@@ -38,7 +38,9 @@ place where broadcasting is undone.
 
 from __future__ import annotations
 
+import functools
 import inspect
+from collections.abc import Callable
 
 import numpy as np
 
@@ -122,18 +124,15 @@ class Function:
     """Base class of the rules: subclass it, define ``forward`` and ``backward`` (and ``jvp``, ``derivative``)."""
 
     __slots__ = ()
+    forward: Callable[..., np.ndarray]  # forward(*xs): the result, from the inputs' arrays
+    backward: Callable[..., tuple]  # backward(g, out, *xs[, needs_grad=...]): one gradient (or None) per input
     derivative = ""  # one line for people: what the derivative is (printed by viz.explain_backward)
     takes_needs_grad = False  # set for each subclass: does its backward take the keyword needs_grad?
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls.takes_needs_grad = "needs_grad" in inspect.signature(cls.backward).parameters
-
-    def forward(self, *xs: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def backward(self, g, out, *xs):
-        raise NotImplementedError
+        backward = getattr(cls, "backward", None)
+        cls.takes_needs_grad = backward is not None and "needs_grad" in inspect.signature(backward).parameters
 
     def jvp(self, tangents, out, *xs):
         raise NotImplementedError(f"{self.name} has no forward-mode rule: define jvp(tangents, out, *xs) "
@@ -375,7 +374,7 @@ class Sum(Function):
     __slots__ = ("axis", "keepdims")
     derivative = "d(sum x)/dx_i = 1 for every i"
 
-    def __init__(self, axis=None, keepdims: bool = False):
+    def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
@@ -395,7 +394,7 @@ class Max(Function):
     __slots__ = ("axis", "keepdims")
     derivative = "1 for the largest element, 0 for the others (tied maxima share it equally)"
 
-    def __init__(self, axis=None, keepdims: bool = False):
+    def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
@@ -438,6 +437,35 @@ class LogSoftmax(Function):
     def jvp(self, tangents, out, x):
         t = tangents[0]
         return t - np.add.reduce(np.exp(out) * t, axis=self.axis, keepdims=True)
+
+
+class SquaredError(Function):
+    """The notes' quadratic cost: ``sum((x - t)**2) / n``, with ``n`` the length of the first axis (the batch).
+
+    For rows that are examples, the squared differences are summed over the outputs
+    (the cost C0 of one example) and averaged over the examples. Fused into one node
+    for speed (it replaces ``sub``, ``mul``, ``sum`` and ``div``); gradchecked like every op.
+    """
+
+    __slots__ = ()
+    derivative = "d(sum (x - t)^2 / n)/dx = 2 (x - t) / n, and the negative of that for t"
+
+    def forward(self, x, t):
+        d = x - t
+        d *= d
+        n = x.shape[0] if x.ndim else 1
+        return np.asarray(np.add.reduce(d.ravel()) / n)  # ravel: one reduction, numpy's pairwise sum
+
+    def backward(self, g, out, x, t, *, needs_grad=(True, True)):
+        n = _value(x).shape[0] if _value(x).ndim else 1
+        gx = (x - t) * (g * (2 / n))
+        return gx, -gx if needs_grad[1] else None
+
+    def jvp(self, tangents, out, x, t):
+        tx, tt = tangents
+        dt = tx if tt is None else (-tt if tx is None else tx - tt)
+        n = x.shape[0] if x.ndim else 1
+        return np.asarray(np.add.reduce(((x - t) * dt).ravel()) * (2 / n), dtype=out.dtype)
 
 
 # ---------------------------------------------------------------- linear algebra
@@ -591,6 +619,59 @@ class IndexAdd(Function):
         return self.forward(tangents[0])  # linear in x
 
 
+class OneHot(Function):
+    """Rows of the identity (times ``value``) picked by integer ``labels``: (batch,) -> (batch, num_classes).
+
+    The labels are an input, not a constant, so a captured training step
+    (:mod:`tinygrad_mlp.jit`) reads each batch's own. They have no gradient.
+    Labels outside ``[0, num_classes)`` raise ``IndexError``: they are read as
+    unsigned integers, so a negative label is out of range too instead of
+    counting from the end.
+    """
+
+    __slots__ = ("num_classes", "dtype", "value", "table")
+    derivative = "labels pick rows: no gradient"
+
+    def __init__(self, num_classes: int, dtype=np.float32, value: float = 1.0):
+        self.num_classes, self.dtype, self.value = int(num_classes), np.dtype(dtype), float(value)
+        self.table = _identity(self.num_classes, self.dtype, self.value)
+
+    def forward(self, labels):
+        unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind == "i" else labels
+        # take() reads its indices as signed 64-bit: one wider than that could wrap to a negative
+        # index, so 64-bit labels are checked here; narrower ones are checked by take() itself
+        if (unsigned.dtype.itemsize == 8 and unsigned.size
+                and np.maximum.reduce(unsigned) >= self.num_classes) or unsigned.dtype.kind != "u":
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}) and be integers, "
+                             f"got {_describe(labels)}")
+        try:
+            return self.table.take(unsigned, axis=0)
+        except IndexError:
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}), got {_describe(labels)}") from None
+
+    def backward(self, g, out, labels):
+        return (None,)
+
+    def jvp(self, tangents, out, labels):
+        return np.zeros_like(out)
+
+
+def _describe(labels: np.ndarray) -> str:
+    if labels.dtype.kind not in "iu":
+        return f"dtype {labels.dtype}"
+    return f"values from {labels.min()} to {labels.max()}"
+
+
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(n: int, dtype: np.dtype, value: float) -> np.ndarray:
+    table = np.eye(n, dtype=dtype) * dtype.type(value)
+    table.flags.writeable = False  # shared by every OneHot of the same configuration
+    return table
+
+
 class Where(Function):
     """``cond ? x : y`` elementwise, with a constant boolean ``cond``."""
 
@@ -635,5 +716,5 @@ class Concatenate(Function):
         return tuple(grads)
 
     def jvp(self, tangents, out, *xs):
-        parts = [np.zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
+        parts = [np.zeros_like(x) if t is None else t for t, x in zip(tangents, xs, strict=True)]
         return np.concatenate(parts, axis=self.axis)

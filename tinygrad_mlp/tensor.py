@@ -11,14 +11,15 @@ their ``.grad``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import engine
 from . import primitives as P
-from .errors import DTypeError, GraphError, ShapeError
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
+from .errors import DTypeError, GraphError, IndexingError, ShapeError
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
            "stack", "maximum", "minimum", "where"]
@@ -31,9 +32,15 @@ def _as_float_array(data, dtype) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     from_numpy = isinstance(data, (np.ndarray, np.generic))
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data)
+    except ValueError:  # numpy's complaint about a ragged nested list
+        raise ShapeError("Tensor: nested lists must be rectangular (every row the same length)") from None
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise DTypeError(f"Tensor: {dtype!r} is not a dtype") from None
         if dtype.kind != "f":
             raise DTypeError(f"Tensor: dtype must be a floating type, got {dtype}")
         if arr.dtype.kind not in "fbiu":  # numpy would parse strings ('1.5' -> 1.5): refuse them as below
@@ -253,7 +260,8 @@ class Tensor:
         """Matrix product with numpy's rules: 1-D operands are treated as a row / column vector."""
         other = self._lift(other)
         if self.ndim == 0 or other.ndim == 0:
-            raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {self.shape} and {other.shape}")
+            raise ShapeError(f"matmul: operands must have at least 1 dimension, "
+                             f"got shapes {self.shape} and {other.shape}")
         x = self.reshape(1, -1) if self.ndim == 1 else self
         y = other.reshape(-1, 1) if other.ndim == 1 else other
         if x.shape[-1] != y.shape[-2]:
@@ -360,7 +368,10 @@ class Tensor:
 
     def __getitem__(self, index) -> Tensor:
         """Basic slicing and integer-array indexing, as numpy (the gradient scatters back)."""
-        return Tensor.apply(P.GetItem(_index_arg(index)), self)
+        try:
+            return Tensor.apply(P.GetItem(_index_arg(index)), self)
+        except (IndexError, TypeError) as e:  # an IndexingError is also an IndexError: `for row in t` stops at it
+            raise IndexingError(f"index {index!r} does not fit a tensor of shape {self.shape} ({e})") from None
 
     # ------------------------------------------------------------------ backward
 
@@ -377,9 +388,8 @@ class Tensor:
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad and has no graph "
                              "(did you forget requires_grad=True, or compute it under no_grad()?)")
-        seed = engine.initial_gradient(self, _data_of(gradient))
-        if create_graph:
-            seed = Tensor._make(seed)
+        array = engine.initial_gradient(self, _data_of(gradient))
+        seed = Tensor._make(array) if create_graph else array
         if self.node is None:  # the output is itself a leaf
             _accumulate(self, seed)
             return
@@ -416,7 +426,10 @@ def _shape_arg(shape) -> tuple[int, ...]:
     """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(n) for n in shape)
+    try:
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise ShapeError(f"a shape is made of ints, got {shape!r}") from None
 
 
 def _index_arg(index):

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import GraphError, ShapeError
 from ..engine import enable_grad, graph_tensors, walk
+from ..errors import GraphError, ShapeError
 from ..tensor import Tensor
 from .graph import check_graph, d_of, display_names, format_value
 
@@ -70,9 +70,10 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
     rname = names[id(root)]
     grads: dict[int, np.ndarray] = {id(root): np.ones(root.data.shape, dtype=root.data.dtype)}
     sources: dict[int, int] = {id(root): 1}
-    lines = [f"Backward pass: start at {rname} with {d_of(rname)}/{d_of(rname)} = 1, then visit every op from the "
-             "last one made back to the first,", "multiplying the gradient that arrives by each input's local "
-             "derivative (the chain rule):", ""]
+    lines = [(f"Backward pass: start at {rname} with {d_of(rname)}/{d_of(rname)} = 1, then visit every op from the "
+              "last one made back to the first,"),
+             "multiplying the gradient that arrives by each input's local derivative (the chain rule):",
+             ""]
     for number, step in enumerate(walk([root], [grads[id(root)]], keep_graph=True), start=1):
         t, rule, inputs, g = step.out, step.rule, step.inputs, step.grad
         pnames = ", ".join(names[id(x)] for x in inputs)
@@ -81,7 +82,7 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
             lines.append(f"    rule      {rule.derivative}")
         summed = f"  (sum of {sources[id(t)]} contributions)" if sources.get(id(t), 1) > 1 else ""
         lines.append(f"    incoming  {d_of(rname)}/{d_of(names[id(t)])} = {format_value(g, precision)}{summed}")
-        for i, (x, gx) in enumerate(zip(inputs, step.input_grads)):
+        for i, (x, gx) in enumerate(zip(inputs, step.input_grads, strict=True)):
             if gx is None:
                 continue
             xname = names[id(x)]
@@ -90,7 +91,8 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
                 local = _describe_jacobian(jac, t.shape, x.shape, precision)
                 lines.append(f"    local     {d_of(names[id(t)])}/{d_of(xname)} = {local}")
             if g.size == 1 and gx.size == 1 and t.size * x.size <= max_jacobian:
-                product = f"{format_value(g, precision)} x {format_value(jac, precision)} = {format_value(gx, precision)}"
+                product = (f"{format_value(g, precision)} x {format_value(jac, precision)} = "
+                           f"{format_value(gx, precision)}")
             else:
                 product = format_value(gx, precision)
             lines.append(f"    passes    {d_of(rname)}/{d_of(xname)} {'+' if id(x) in grads else ''}= {product}")
@@ -135,7 +137,8 @@ def _parse_sizes(sizes, what: str) -> list[int]:
     return sizes
 
 
-def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None, y=None) -> tuple[Tensor, dict]:
+def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
+                     y=None) -> tuple[Tensor, dict]:
     """Build the notes' cost C0 = sum((a(L) - y)^2) with a(l) = sigmoid(W(l) a(l-1) + b(l)), in float64.
 
     With every width 1 (the default: input and three layers of one neuron) it is
@@ -177,7 +180,7 @@ def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0
         z.name = f"z{l}"
         a = z.sigmoid()
         a.name = f"a{l}"
-        parts.update({w.name: w, b.name: b, wa.name: wa, z.name: z, a.name: a})
+        parts.update({name: t for t in (w, b, wa, z, a) if (name := t.name)})  # each named just above
     diff = a - target
     diff.name = f"a{L}-y"
     sq = diff**2
@@ -244,7 +247,8 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     for l in range(1, L + 1):
         wn = f"w{l}" if scalar else f"W{l}"
         out.append(f"  {wn} = {format_value(parts[wn].data, p)},  b{l} = {format_value(parts[f'b{l}'].data, p)}  ->  "
-                   f"z{l} = {format_value(parts[f'z{l}'].data, p)},  a{l} = sigmoid(z{l}) = {format_value(parts[f'a{l}'].data, p)}")
+                   f"z{l} = {format_value(parts[f'z{l}'].data, p)},  "
+                   f"a{l} = sigmoid(z{l}) = {format_value(parts[f'a{l}'].data, p)}")
     out.append(f"  C0 = {format_value(cost.data, p)}")
     out.append("")
     text, grads = explain_backward(cost, precision=p)
@@ -256,7 +260,8 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     if scalar:
         out.append(" each earlier layer adds one factor w sigmoid'(z) to the chain):")
     else:
-        out.append(" with vectors: delta(L) = sigmoid'(z(L)) * 2(a(L) - y), delta(l) = sigmoid'(z(l)) * W(l+1)^T delta(l+1),")
+        out.append(" with vectors: delta(L) = sigmoid'(z(L)) * 2(a(L) - y), "
+                   "delta(l) = sigmoid'(z(l)) * W(l+1)^T delta(l+1),")
         out.append(" dC0/dW(l) = delta(l) a(l-1)^T, dC0/db(l) = delta(l); sigmoid'(z) = a (1 - a)):")
     for name, formula, value in _closed_form(parts, L, scalar):
         t = parts[name]
