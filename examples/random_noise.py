@@ -23,7 +23,7 @@ from tinygrad_mlp.optim import SGD
 
 
 def train(x, y, epochs: int, seed: int) -> MLP:
-    model = MLP([784, 16, 16, 10], seed=seed)
+    model = MLP([784, 16, 16, 10], init="random", seed=seed)  # the notes' N(0, 1) start
     optimizer = SGD(model.parameters(), lr=3.0)
     loader = DataLoader(x, y, batch_size=10, seed=seed)
     for _ in range(epochs):

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backprop as bp
-from .errors import ShapeError
+from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .gradcheck import analytic_grad, numerical_grad
 from .nn import MLP, functional
 from .tensor import Tensor, no_grad
@@ -107,6 +107,12 @@ class Tolerance:
     atol: float
     rtol: float
 
+    def __post_init__(self) -> None:
+        for name in ("atol", "rtol"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0:
+                raise ArgumentError(f"Tolerance: {name} must be a number >= 0, got {v!r}")
+
     def allows(self, max_abs: float, scale: float) -> bool:
         return bool(max_abs <= self.atol + self.rtol * scale)  # False for NaN
 
@@ -120,6 +126,10 @@ class Tolerances:
 
     hand: Tolerance
     fd: Tolerance
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.hand, Tolerance) and isinstance(self.fd, Tolerance)):
+            raise ArgumentError(f"Tolerances: hand and fd must be Tolerance objects, got {self.hand!r}, {self.fd!r}")
 
     def for_pair(self, pair: tuple[str, str]) -> Tolerance:
         return self.fd if "FD" in pair else self.hand
@@ -136,7 +146,7 @@ def relative_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, flo
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
+        raise ArgumentError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
     if a.size == 0:
         return 0.0, 0.0, 0.0
     max_abs = float(np.max(np.abs(a - b)))
@@ -176,7 +186,7 @@ class Row:
         for p in self.pairs:
             if (p.first, p.second) == (first, second):
                 return p
-        raise KeyError(f"no pair {first} vs {second}; pairs are {PAIRS}")
+        raise IndexingError(f"no pair {first} vs {second}; pairs are {PAIRS}")
 
 
 @dataclass
@@ -300,7 +310,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def dtype_note(dtype) -> str:
     """One or two lines saying why the check runs in ``dtype`` and what that costs (the CLI prints them)."""
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"dtype_note: {dtype!r} is not a dtype") from None
     if dtype == np.float64:
         return textwrap.fill(f"dtype float64 (the default), because {WHY_FLOAT64}", 110)
     t = TOLERANCES.get(dtype)
@@ -397,7 +410,7 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
     dtype = np.dtype(model.layers[0].weight.dtype)
     if tolerances is None:
         if dtype not in TOLERANCES:
-            raise TypeError(f"three_way_check: no tolerances for dtype {dtype}; use float64 or float32, "
+            raise DTypeError(f"three_way_check: no tolerances for dtype {dtype}; use float64 or float32, "
                             "or pass tolerances=")
         tolerances = TOLERANCES[dtype]
     activation = _activation_name(model.activation)
@@ -471,9 +484,9 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(p) for p in parts]
     except ValueError:
-        raise ValueError(f"--arch {text!r} is malformed: give layer widths joined by '-', e.g. 4-5-3") from None
+        raise ArgumentError(f"--arch {text!r} is malformed: give layer widths joined by '-', e.g. 4-5-3") from None
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"--arch {text!r} is malformed: it needs at least two widths, all >= 1 (e.g. 4-5-3)")
+        raise ArgumentError(f"--arch {text!r} is malformed: it needs at least two widths, all >= 1 (e.g. 4-5-3)")
     return sizes
 
 
@@ -519,7 +532,7 @@ def make_problem(sizes: Sequence[int], activation: str = "sigmoid", loss: str = 
     hidden = _activation_name(activation)
     dtype = np.dtype(dtype)
     if batch_size < 1:
-        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        raise ArgumentError(f"batch size must be >= 1, got {batch_size}")
     model = MLP(sizes, hidden, output_activation, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
@@ -533,5 +546,5 @@ def make_problem(sizes: Sequence[int], activation: str = "sigmoid", loss: str = 
                             hidden, output_activation)
         if z is None or z >= relu_margin:
             return Problem(model, x, labels, loss, draw, z)
-    raise ValueError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
+    raise ArgumentError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
                      f"draws of inputs and biases; use a smaller network or batch")
