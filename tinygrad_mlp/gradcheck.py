@@ -9,11 +9,12 @@ both small, which is why ``gradcheck`` insists on float64 (machine eps ~2e-16).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from .errors import DTypeError, GradcheckError, ShapeError
+from .errors import ArgumentError, DTypeError, GradcheckError, ShapeError
 from .tensor import Tensor, no_grad
 
 
@@ -105,6 +106,12 @@ TRUNCATION_FACTOR = 100.0  # and the truncation floor: this many times eps**2
 LEGACY_ATOL, LEGACY_RTOL = 1e-5, 1e-3  # the fixed tolerances used when a caller sets atol or rtol
 
 
+def _check_eps(eps, what: str) -> None:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)) or not (
+            math.isfinite(eps) and eps > 0):
+        raise ArgumentError(f"{what}: eps must be a finite number > 0, got {eps!r}")
+
+
 def rounding_floor(magnitude: float, eps: float) -> float:
     """The smallest error a central difference in float64 can be blamed for: ``10 u |f| / eps + 100 eps^2``.
 
@@ -116,6 +123,7 @@ def rounding_floor(magnitude: float, eps: float) -> float:
     1e-12). With ``eps = 1e-6`` and ``|f| = 0.41`` the floor is 1e-9, almost 300x below the 2.9e-7
     error of the vanishing-gradient chain of docs/gradient-checking.md.
     """
+    _check_eps(eps, "rounding_floor")
     return NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / eps + TRUNCATION_FACTOR * eps * eps
 
 
@@ -157,6 +165,7 @@ def gradcheck(
     Raises :class:`GradcheckError` naming the input, the element index, both values
     and the tensor's relative error ``max|a - n| / max|n|``. Returns True when everything matches.
     """
+    _check_eps(eps, "gradcheck")
     for i, t in enumerate(inputs):
         if isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64:
             raise DTypeError(f"gradcheck: input {i} is {t.dtype}; finite differences need float64 inputs "
