@@ -22,7 +22,7 @@ from types import FrameType
 
 import numpy as np
 
-from .engine import Listener, Step, listen
+from .engine import Listener, listen
 from .errors import AnomalyError
 from .tensor import Tensor
 
@@ -66,13 +66,13 @@ class _AnomalyCheck(Listener):
             raise AnomalyError(f"detect_anomaly: {rule.name} produced {_describe(out.data)} in its forward, "
                                f"in the tensor created at {origin}; {stats}")
 
-    def on_backward(self, step: Step) -> None:
-        for i, g in enumerate(step.input_grads):
+    def on_backward(self, out, rule, inputs, grad, input_grads, leaf_grads) -> None:
+        for i, g in enumerate(input_grads):
             g = g.data if isinstance(g, Tensor) else g
             if _bad(g):
-                origin = _ORIGINS.get(step.out, "<created outside detect_anomaly()>")
-                stats = "; ".join(f"input {j}: {_stats(x.data)}" for j, x in enumerate(step.inputs))
-                raise AnomalyError(f"detect_anomaly: the backward of {step.rule.name} produced {_describe(g)} in the "
+                origin = _ORIGINS.get(out, "<created outside detect_anomaly()>")
+                stats = "; ".join(f"input {j}: {_stats(x.data)}" for j, x in enumerate(inputs))
+                raise AnomalyError(f"detect_anomaly: the backward of {rule.name} produced {_describe(g)} in the "
                                    f"gradient for its input {i}, for the tensor created at {origin}; {stats}")
 
 

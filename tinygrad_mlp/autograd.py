@@ -101,6 +101,32 @@ def _tangent_of(t: Tensor) -> np.ndarray | None:
 # ====================================================================== reverse mode without .grad
 
 
+def _reaching(roots: Sequence, targets: Sequence) -> set[int]:
+    """ids of the tensors behind ``roots`` from which one of ``targets`` can be reached (targets included).
+
+    The ``wanted`` set of the walk for gradients with respect to ``targets`` only:
+    branches that lead to none of them are not walked. Raises :class:`GraphError`
+    if part of the graph was released.
+    """
+    order, seen, stack = [], set(), list(roots)
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.node is not None:
+            if t.node.inputs is None:
+                raise GraphError(f"grad: the graph through {t.node.rule.name} was already released by an earlier "
+                                 "backward or grad; pass retain_graph=True to that first call to differentiate twice")
+            order.append(t)
+            stack.extend(t.node.inputs)
+    useful = {id(t) for t in targets if id(t) in seen}
+    for t in sorted(order, key=lambda t: t.node.seq):  # inputs before the nodes that use them
+        if any(id(x) in useful for x in t.node.inputs):
+            useful.add(id(t))
+    return useful
+
+
 def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor], *,
            create_graph: bool, retain_graph: bool) -> list:
     """One walk from ``outputs``, collecting the gradients of ``inputs`` instead of storing them in ``.grad``.
@@ -127,11 +153,11 @@ def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor],
         if out.node is None and id(out) in targets:  # an output that is itself an input leaf
             add(out, seed)
     steps = engine.walk(outputs, seeds, keep_graph=retain_graph, create_graph=create_graph, tensors=as_tensors,
-                       wanted=engine.reaching(outputs, inputs))
-    for step in steps:
-        if id(step.out) in targets:  # a non-leaf input: every use of it has been handled, its gradient is complete
-            add(step.out, step.grad)
-        for leaf, grad in step.leaf_grads:
+                       wanted=_reaching(outputs, inputs))
+    for out, _rule, _inputs, g, _input_grads, leaf_grads in steps:
+        if id(out) in targets:  # a non-leaf input: every use of it has been handled, its gradient is complete
+            add(out, g)
+        for leaf, grad in leaf_grads:
             add(leaf, grad)
     return results
 

@@ -378,6 +378,8 @@ class Sum(Function):
         self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
+        if self.axis is not None:
+            normalize_axis(self.axis, x.ndim)  # refuses axis 0 of a 0-d array, which numpy's reduce lets through
         return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)  # ndarray.sum minus a Python-level wrapper
 
     def backward(self, g, out, x):
@@ -398,6 +400,8 @@ class Max(Function):
         self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
+        if self.axis is not None:
+            normalize_axis(self.axis, x.ndim)  # as in Sum
         return np.maximum.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, out, x):

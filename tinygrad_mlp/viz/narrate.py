@@ -30,7 +30,7 @@ def _local_jacobian(rule, inputs, i: int) -> np.ndarray:
     for k in range(out.size):
         seed = np.zeros(out.data.shape, dtype=out.data.dtype)
         seed.reshape(-1)[k] = 1
-        gx = next(walk([out], [seed], keep_graph=True)).input_grads[i]
+        gx = next(walk([out], [seed], keep_graph=True))[4][i]
         rows.append(np.zeros(xs[i].size) if gx is None else np.asarray(gx, dtype=np.float64).reshape(-1))
     return np.array(rows)
 
@@ -74,15 +74,15 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
               "last one made back to the first,"),
              "multiplying the gradient that arrives by each input's local derivative (the chain rule):",
              ""]
-    for number, step in enumerate(walk([root], [grads[id(root)]], keep_graph=True), start=1):
-        t, rule, inputs, g = step.out, step.rule, step.inputs, step.grad
+    steps = walk([root], [grads[id(root)]], keep_graph=True)
+    for number, (t, rule, inputs, g, input_grads, _) in enumerate(steps, start=1):
         pnames = ", ".join(names[id(x)] for x in inputs)
         lines.append(f"step {number}: {names[id(t)]} = {rule.name}({pnames}) = {format_value(t.data, precision)}")
         if rule.derivative:
             lines.append(f"    rule      {rule.derivative}")
         summed = f"  (sum of {sources[id(t)]} contributions)" if sources.get(id(t), 1) > 1 else ""
         lines.append(f"    incoming  {d_of(rname)}/{d_of(names[id(t)])} = {format_value(g, precision)}{summed}")
-        for i, (x, gx) in enumerate(zip(inputs, step.input_grads, strict=True)):
+        for i, (x, gx) in enumerate(zip(inputs, input_grads, strict=True)):
             if gx is None:
                 continue
             xname = names[id(x)]
