@@ -13,18 +13,20 @@ from .errors import (
     AnomalyError,
     CheckpointError,
     DataError,
+    DataNotFoundError,
     DTypeError,
     GradcheckError,
     GraphError,
     ShapeError,
     TinygradMLPError,
+    WriteError,
 )
 from .anomaly import detect_anomaly
 from .gradcheck import gradcheck, numerical_grad
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
 __all__ = [
-    "AnomalyError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError", "ShapeError",
-    "TinygradMLPError", "Tensor", "detect_anomaly", "concatenate", "gradcheck", "is_grad_enabled", "linear", "maximum", "minimum",
+    "AnomalyError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError", "GradcheckError", "GraphError", "ShapeError",
+    "TinygradMLPError", "WriteError", "Tensor", "detect_anomaly", "concatenate", "gradcheck", "is_grad_enabled", "linear", "maximum", "minimum",
     "no_grad", "numerical_grad", "stack", "where", "__version__",
 ]
