@@ -25,29 +25,38 @@ import sys
 
 
 def _set_threads(n: int) -> None:
-    # must happen before numpy (and its BLAS) is imported
+    # must happen before numpy (and its BLAS) and jax are imported
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ[var] = str(n)
+    if n == 1:  # XLA's CPU backend: no Eigen thread pool, one intra-op thread
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 
 def _parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
-    p.add_argument("--impls", nargs="+", default=["tinygrad_mlp", "numpy", "backprop-module", "torch"],
-                   choices=["tinygrad_mlp", "numpy", "backprop-module", "torch"],
+    p.add_argument("--impls", nargs="+", default=["tinygrad_mlp", "numpy", "backprop-module", "torch", "jax"],
+                   choices=["tinygrad_mlp", "numpy", "backprop-module", "torch", "jax"],
                    help="numpy: a minimal vectorised step written for speed (the ratio baseline); "
                         "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
     p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
     p.add_argument("--samples", type=int, default=60000, help="samples per epoch")
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    p.add_argument("--callgrind", action="store_true",
+                   help="also count instructions per step under valgrind's callgrind (slow: minutes)")
+    p.add_argument("--count-instructions", nargs=3, metavar=("IMPL", "CONFIG", "STEPS"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 ARGS = _parse_args()
 _set_threads(ARGS.threads)
 
+import functools  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -147,6 +156,40 @@ def make_torch(cfg, init_w, init_b):
     return step
 
 
+def make_jax(cfg, init_w, init_b):
+    """The same step as a pure function, ``jax.jit``-compiled once per batch shape (parameters donated)."""
+    import jax
+    import jax.numpy as jnp
+
+    sizes, act, out_act, loss_name, _, lr = cfg
+    acts = {"sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, "tanh": jnp.tanh, None: lambda z: z}
+    n_layers = len(init_w)
+
+    def loss_of(params, xb, yb):
+        a = xb
+        for i, (w, b) in enumerate(params):
+            a = acts[act if i < n_layers - 1 else out_act](a @ w.T + b)
+        if loss_name == "mse":  # the notes' cost: sum over outputs, mean over examples
+            return jnp.sum((a - jax.nn.one_hot(yb, sizes[-1], dtype=a.dtype)) ** 2) / a.shape[0]
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(a, axis=1), yb[:, None], axis=1))
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(params, xb, yb):
+        loss, grads = jax.value_and_grad(loss_of)(params, xb, yb)
+        return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(params, grads)], loss
+
+    state = {"params": [(jnp.asarray(w), jnp.asarray(b)) for w, b in zip(init_w, init_b)]}
+
+    def step(xb, yb):
+        state["params"], _ = train_step(state["params"], xb, yb)
+
+    def block():  # jax dispatches asynchronously: wait for the last step before the clock stops
+        jax.block_until_ready(state["params"])
+
+    step.block = block
+    return step
+
+
 def make_numpy_lean(cfg, init_w, init_b):
     """The fastest numpy step we know how to write: rows are examples, no checks, in-place updates."""
     sizes, act, out_act, loss_name, _, lr = cfg
@@ -191,15 +234,14 @@ def make_numpy_lean(cfg, init_w, init_b):
     return step
 
 
-MAKERS = {"tinygrad_mlp": make_tinygrad, "numpy": make_numpy_lean, "backprop-module": make_numpy, "torch": make_torch}
+MAKERS = {"tinygrad_mlp": make_tinygrad, "numpy": make_numpy_lean, "backprop-module": make_numpy, "torch": make_torch,
+          "jax": make_jax}
+OPTIONAL = {"torch": "`pip install torch==2.13.0`", "jax": "`pip install jax jaxlib` (CPU)"}
 
 
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def available(impl: str) -> bool:
+    """Whether an optional implementation's package can be imported (found without importing it)."""
+    return impl not in OPTIONAL or importlib.util.find_spec(impl) is not None
 
 
 # ---------------------------------------------------------------------- measurement
@@ -210,6 +252,8 @@ def run_epoch(step, x, y, batch: int, limit: int | None = None) -> float:
     start = time.perf_counter()
     for i in range(0, n, batch):
         step(x[i:i + batch], y[i:i + batch])
+    if hasattr(step, "block"):
+        step.block()
     return time.perf_counter() - start
 
 
@@ -258,19 +302,74 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def first_call_ms(make, cfg, init_w, init_b, x, y, batch: int) -> float:
+    """Milliseconds of a fresh step's first call (JAX compiles then; the compiled step records)."""
+    step = make(cfg, init_w, init_b)
+    start = time.perf_counter()
+    step(x[:batch], y[:batch])
+    if hasattr(step, "block"):
+        step.block()
+    return (time.perf_counter() - start) * 1e3
+
+
+def count_instructions(impl: str, config: str, steps: int) -> None:
+    """(Run under callgrind by ``instructions_per_step``.) Warm up, then take ``steps`` steps, nothing else."""
+    cfg = CONFIGS[config]
+    x, y, _ = load_data(cfg[4] * (steps + 4))
+    init = MLP(cfg[0], cfg[1], cfg[2], init="he" if cfg[1] == "relu" else "xavier", seed=0)
+    step = MAKERS[impl](cfg, [m.weight.data.copy() for m in init.layers], [m.bias.data.copy() for m in init.layers])
+    run_epoch(step, x, y, cfg[4], limit=4)
+    run_epoch(step, x[cfg[4] * 4:], y[cfg[4] * 4:], cfg[4], limit=steps)
+
+
+def instructions_per_step(impl: str, config: str) -> float | None:
+    """Instructions per steady-state step, counted by ``valgrind --tool=callgrind`` (deterministic, unlike seconds).
+
+    Two runs of the same process with n and 3n steps; the difference over 2n steps cancels
+    start-up, imports and warm-up. ``None`` when valgrind cannot be run.
+    """
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("valgrind") is None:
+        return None
+    n = {"3b1b": 20, "relu-ce": 10, "wide": 2}[config]
+    counts = []
+    for steps in (n, 3 * n):
+        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+               "--threads", str(ARGS.threads), "--count-instructions", impl, config, str(steps)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        found = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
+        if proc.returncode != 0 or not found:
+            return None
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / (2 * n)
+
+
 def main() -> int:
+    if ARGS.count_instructions:
+        impl, config, steps = ARGS.count_instructions
+        count_instructions(impl, config, int(steps))
+        return 0
     x, y, source = load_data(ARGS.samples)
-    impls = [i for i in ARGS.impls if i != "torch" or torch_available()]
+    impls = [i for i in ARGS.impls if available(i)]
     skipped = [i for i in ARGS.impls if i not in impls]
     gemm = gemm_flops_per_second()
     print(f"# train_speed: {date.today()}, {cpu_name()}, {ARGS.threads} thread(s), numpy {np.__version__}, "
           f"python {platform.python_version()}, data: {source}, {len(x)} samples/epoch, {ARGS.reps} reps")
-    if skipped:
-        print(f"# skipped: {', '.join(skipped)} (not installed; `pip install torch==2.13.0` to include it)")
-    print(f"# measured float32 GEMM rate: {gemm / 1e9:.1f} GFLOP/s")
+    versions = {i: importlib.import_module(i).__version__ for i in ("torch", "jax") if i in impls}
+    if versions:
+        print("# " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    for impl in skipped:
+        print(f"# skipped: {impl} (not installed; {OPTIONAL[impl]} to include it)")
+    print(f"# measured float32 GEMM rate: {gemm / 1e9:.1f} GFLOP/s; load average {os.getloadavg()[0]:.2f} at the start")
     print()
-    print("| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | peak memory MiB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    cols = "| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | first call ms | peak memory MiB |"
+    if ARGS.callgrind:
+        cols += " instructions/step |"
+    print(cols)
+    print("|---|---|" + "---:|" * (cols.count("|") - 3))
     results = []
     for name in ARGS.configs:
         cfg = CONFIGS[name]
@@ -278,9 +377,13 @@ def main() -> int:
         init = MLP(sizes, cfg[1], cfg[2], init="he" if cfg[1] == "relu" else "xavier", seed=0)
         init_w = [layer.weight.data.copy() for layer in init.layers]
         init_b = [layer.bias.data.copy() for layer in init.layers]
+        first = {impl: first_call_ms(MAKERS[impl], cfg, init_w, init_b, x, y, batch) for impl in impls}
         steps = {impl: MAKERS[impl](cfg, init_w, init_b) for impl in impls}
-        for step in steps.values():  # warm-up (imports, BLAS buffers, caches)
+        tail = len(x) % batch
+        for step in steps.values():  # warm-up (imports, BLAS buffers, caches, JAX's compilations for both shapes)
             run_epoch(step, x, y, batch, limit=50)
+            if tail:
+                step(x[-tail:], y[-tail:])
         times = {impl: [] for impl in impls}
         for _ in range(ARGS.reps):
             for impl in impls:  # alternate, so drifts in machine load hit all implementations alike
@@ -289,23 +392,30 @@ def main() -> int:
         ref = statistics.median(times["numpy"]) if "numpy" in times else None
         for impl in impls:
             med = statistics.median(times[impl])
-            mem = None if impl == "torch" else peak_memory(MAKERS[impl], cfg, init_w, init_b, x, y, batch)
+            # tracemalloc sees numpy's allocations, not PyTorch's or XLA's
+            mem = None if impl in OPTIONAL else peak_memory(MAKERS[impl], cfg, init_w, init_b, x, y, batch)
+            ins = instructions_per_step(impl, name) if ARGS.callgrind and impl not in OPTIONAL else None
             row = {"config": name, "implementation": impl, "median_epoch_s": med, "samples_per_s": len(x) / med,
                    "us_per_step": med / n_steps * 1e6, "ratio_to_numpy": med / ref if ref else None,
-                   "peak_memory_mib": None if mem is None else mem / 2**20, "epoch_times_s": times[impl]}
+                   "first_call_ms": first[impl], "peak_memory_mib": None if mem is None else mem / 2**20,
+                   "instructions_per_step": ins, "epoch_times_s": times[impl]}
             results.append(row)
             ratio = f"{row['ratio_to_numpy']:.2f}" if ref else "n/a"
             mem_s = "n/a" if mem is None else f"{mem / 2**20:.1f}"
-            print(f"| {name} | {impl} | {med:.3f} | {row['samples_per_s']:,.0f} | {row['us_per_step']:.1f} | "
-                  f"{ratio} | {mem_s} |")
+            line = (f"| {name} | {impl} | {med:.3f} | {row['samples_per_s']:,.0f} | {row['us_per_step']:.1f} | "
+                    f"{ratio} | {first[impl]:.1f} | {mem_s} |")
+            if ARGS.callgrind:
+                line += " n/a |" if ins is None else f" {ins:,.0f} |"
+            print(line)
+            sys.stdout.flush()
         floor = epoch_flops(sizes, len(x)) / gemm
         results.append({"config": name, "implementation": "floor (FLOPs / GEMM rate)", "median_epoch_s": floor})
         print(f"| {name} | floor: {epoch_flops(sizes, len(x)) / 1e9:.1f} GFLOP at {gemm / 1e9:.1f} GFLOP/s | "
-              f"{floor:.3f} | | | | |")
+              f"{floor:.3f} |" + " |" * (cols.count("|") - 4))
         sys.stdout.flush()
     if ARGS.json:
         meta = {"date": str(date.today()), "cpu": cpu_name(), "threads": ARGS.threads, "data": source,
-                "samples": len(x), "reps": ARGS.reps, "gemm_flops_per_s": gemm, "numpy": np.__version__}
+                "samples": len(x), "reps": ARGS.reps, "gemm_flops_per_s": gemm, "numpy": np.__version__, **versions}
         with open(ARGS.json, "w") as f:
             json.dump({"meta": meta, "results": results}, f, indent=2)
     return 0

@@ -135,6 +135,25 @@ def _concatenate(draw):
     return (lambda *ts: apply(P.Concatenate(axis), *ts)), arrays
 
 
+@st.composite
+def _squared_error(draw):
+    shape = draw(S.shapes())
+    return (lambda x, t: apply(P.SquaredError(), x, t)), [draw(S.values(shape)), draw(S.values(shape))]
+
+
+@st.composite
+def _one_hot(draw):
+    # The labels are an integer input without a gradient: the case multiplies the one-hot rows into a float
+    # input, so that the graph has something to differentiate (and OneHot's rules, None and zeros, are used).
+    batch, classes = draw(st.integers(1, S.MAX_SIDE)), draw(st.integers(1, S.MAX_SIDE))
+    labels = np.array(draw(st.lists(st.integers(0, classes - 1), min_size=batch, max_size=batch)), dtype=np.int64)
+    value = draw(st.sampled_from([1.0, -0.5]))
+
+    def f(x):
+        return apply(P.Mul(), x, apply(P.OneHot(classes, x.dtype, value), Tensor._make(labels)))
+    return f, [draw(S.values((batch, classes)))]
+
+
 CASES = {
     "Add": _binary(P.Add, S.values, S.values),
     "Sub": _binary(P.Sub, S.values, S.values),
@@ -151,6 +170,8 @@ CASES = {
     "Sum": _reduction(P.Sum),
     "Max": _reduction(P.Max),
     "LogSoftmax": _log_softmax(),
+    "SquaredError": _squared_error(),
+    "OneHot": _one_hot(),
     "MatMul": _matmul(),
     "Linear": _linear(),
     "Reshape": _reshape(),

@@ -7,8 +7,15 @@
 Tensor([2., 4., 6.])
 """
 
+import importlib as _importlib
+import importlib.util as _importlib_util
+import pkgutil as _pkgutil
+import types as _types
+import typing as _typing
+
 __version__ = "0.1.0"
 
+from .anomaly import detect_anomaly
 from .errors import (
     AnomalyError,
     CheckpointError,
@@ -21,12 +28,48 @@ from .errors import (
     TinygradMLPError,
     WriteError,
 )
-from .anomaly import detect_anomaly
 from .gradcheck import gradcheck, numerical_grad
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
 __all__ = [
-    "AnomalyError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError", "GradcheckError", "GraphError", "ShapeError",
-    "TinygradMLPError", "WriteError", "Tensor", "detect_anomaly", "concatenate", "gradcheck", "is_grad_enabled", "linear", "maximum", "minimum",
-    "no_grad", "numerical_grad", "stack", "where", "__version__",
+    "AnomalyError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError", "GradcheckError", "GraphError",
+    "ShapeError", "TinygradMLPError", "WriteError", "Tensor", "detect_anomaly", "concatenate", "gradcheck",
+    "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "__version__",
 ]
+
+# The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first
+# use by the module-level __getattr__ below (PEP 562), so `import tinygrad_mlp` stays as light as the engine:
+# no matplotlib, urllib, argparse or tqdm until a submodule that needs them is touched. Any submodule or
+# subpackage added later is found the same way, without an edit here. (`tm.gradcheck` stays the function
+# gradcheck(), as it always was.)
+if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, which do not run __getattr__
+    from . import anomaly as anomaly
+    from . import autograd as autograd
+    from . import backprop as backprop
+    from . import checkpoint as checkpoint
+    from . import cli as cli
+    from . import data as data
+    from . import errors as errors
+    from . import nn as nn
+    from . import optim as optim
+    from . import primitives as primitives
+    from . import tensor as tensor
+    from . import threeway as threeway
+    from . import train as train
+    from . import viz as viz
+
+
+def _submodule_names() -> list[str]:
+    return [m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+
+
+def __getattr__(name: str) -> _types.ModuleType:
+    # Only called for names not found the ordinary way; importing a submodule also binds it here, so this runs
+    # once per submodule.
+    if not name.startswith("_") and _importlib_util.find_spec(f"{__name__}.{name}") is not None:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_submodule_names()})

@@ -21,7 +21,6 @@ from typing import IO
 
 from .errors import TinygradMLPError, WriteError
 
-
 # ---------------------------------------------------------------------- memory
 
 
@@ -79,7 +78,8 @@ def memory_budget() -> int:
 
 
 def check_memory(nbytes: int, what: str, error: type[TinygradMLPError] = TinygradMLPError) -> None:
-    """Raise ``error`` ("<what> needs about N of memory, more than ...") when ``nbytes`` exceeds :func:`memory_budget`."""
+    """Raise ``error`` ("<what> needs about N of memory, more than ...") when ``nbytes`` exceeds
+    :func:`memory_budget`."""
     budget = memory_budget()
     if nbytes > budget:
         raise error(f"{what} needs about {human_bytes(nbytes)} of memory, more than this machine can give it "

@@ -143,7 +143,7 @@ def _check_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) 
         raise ShapeError("a network needs at least one layer; got an empty weights list")
     if len(weights) != len(biases):
         raise ShapeError(f"got {len(weights)} weight matrices but {len(biases)} bias vectors")
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+    for l, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
         if np.ndim(W) != 2:
             raise ShapeError(f"W({l}) must be 2-D (n_{l}, n_{l - 1}); got shape {np.shape(W)}")
         if np.ndim(b) != 1 or b.shape[0] != W.shape[0]:
@@ -220,7 +220,7 @@ def _forward(weights, biases, a0, f_hidden, f_out):
     activations: list[np.ndarray] = [a0]
     L = len(weights)
     a = a0
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+    for l, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
         z = W @ a
         z += b[:, None]  # z(l) = W(l) a(l-1) + b(l); b broadcast over the batch columns
         a = (f_out if l == L else f_hidden)(z)  # a(l) = f(z(l))
@@ -275,7 +275,7 @@ def _cost_and_output_gradient(out, targets, loss_name, need_grad):
 
     ``targets`` are integer labels (batch,) or a target matrix (batch, n_L).
     """
-    n_out, batch = out.shape
+    _, batch = out.shape
     cols = np.arange(batch)
     if loss_name == "mse":
         # a(L) - y, with y the one-hot target columns (n_L, batch)
@@ -452,7 +452,7 @@ def sgd_step(
             f"{len(weights)} weight and {len(biases)} bias arrays"
         )
     lr = float(lr)
-    for l, (W, b, gW, gb) in enumerate(zip(weights, biases, grad_weights, grad_biases), start=1):
+    for l, (W, b, gW, gb) in enumerate(zip(weights, biases, grad_weights, grad_biases, strict=True), start=1):
         if gW.shape != W.shape or gb.shape != b.shape:
             raise ShapeError(
                 f"layer {l}: gradients of shapes {gW.shape}, {gb.shape} do not match "

@@ -26,6 +26,7 @@ anyone can recompute it, so it is not a signature.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -131,7 +132,10 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"save: metadata must be JSON-serialisable ({e})") from None
     arrays["meta.json"] = np.frombuffer(meta_bytes, dtype=np.uint8)
-    return atomic_write(path, lambda f: np.savez(f, **arrays), "the checkpoint")
+    def write(f) -> None:
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs see **arrays colliding with allow_pickle
+
+    return atomic_write(path, write, "the checkpoint")
 
 
 # ---------------------------------------------------------------------- load: schema of the metadata
@@ -302,7 +306,7 @@ def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict:
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (format {_short(meta.get('format'))})")
     version = meta.get("format_version")
-    if not _is_int(version) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(f"{path}: invalid checkpoint format_version {_short(version)}: it must be an "
                               f"integer from 1 to {FORMAT_VERSION}")
     if version > FORMAT_VERSION:
@@ -330,7 +334,7 @@ def _check_members(members: dict[str, _Member], meta: dict, path: Path) -> None:
     if cfg is not None:
         sizes = cfg["sizes"]
         expected: dict[str, tuple] = {}
-        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             expected[f"layers.{i}.weight"], expected[f"layers.{i}.bias"] = (n_out, n_in), (n_out,)
         arch = "-".join(map(str, sizes))
         missing, unexpected = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,12 +156,12 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None, help_defa
 
 TRAIN_DEFAULTS = {
     "arch": "784-16-16-10", "activation": "sigmoid", "loss": "mse", "optimizer": "sgd", "lr": 3.0,
-    "momentum": 0.0, "weight_decay": 0.0, "lr_schedule": "none", "batch_size": 10, "epochs": 30, "seed": 0, "init": None, "dataset": "auto",
-    "limit_train": None,
+    "momentum": 0.0, "weight_decay": 0.0, "lr_schedule": "none", "batch_size": 10, "epochs": 30, "seed": 0,
+    "init": None, "dataset": "auto", "limit_train": None,
 }
 # Settings that define a run: a resumed run takes them from its checkpoint (only --epochs may change).
-RUN_SETTINGS = ("arch", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule", "batch_size", "seed", "init",
-                "dataset", "limit_train")
+RUN_SETTINGS = ("arch", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule",
+                "batch_size", "seed", "init", "dataset", "limit_train")
 
 
 def _add_train_parser(subparsers) -> None:
@@ -195,8 +193,9 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, help="seeds the initial weights and the data order (default 0)")
     p.add_argument("--init", choices=sorted(INITS),
                    help="initial weights (default: xavier, or he with --activation relu). normal: N(0, 1) for "
-                        "every weight and bias, the classic choice for this network, but with 784 inputs the first layer's sums "
-                        "have a standard deviation near 9, so most sigmoids start saturated (and exp overflows); "
+                        "every weight and bias, the classic choice for this network, but with 784 inputs the first "
+                        "layer's sums have a standard deviation near 9, so most sigmoids start saturated (and exp "
+                        "overflows); "
                         "xavier: uniform with variance 2/(fan_in+fan_out) and zero biases, made for sigmoid/tanh "
                         "units, keeps them in their sensitive range; he: variance 2/fan_in, made for relu. Measured "
                         "on MNIST with the other defaults (seed 0): after 1 epoch normal 89.2%%, xavier 90.2%%, he "
@@ -350,7 +349,9 @@ def _load_model(path: str):
 def _model_dataset(args, ck) -> tuple[tuple[np.ndarray, ...], str]:
     """The dataset a model is scored on: --dataset, else the one it was trained on (same synthetic draw)."""
     meta = ck.metadata if isinstance(ck.metadata, dict) else {}
-    saved = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    saved = meta.get("settings")
+    if not isinstance(saved, dict):
+        saved = {}
     name = args.dataset or meta.get("dataset") or "auto"
     arrays, used, _ = load_dataset(name, args.data_dir, saved.get("synthetic"), not args.no_download)
     return arrays, used
@@ -393,7 +394,7 @@ def _cmd_eval(args) -> int:
              "",
              "digit  accuracy  images"]
     totals = res.confusion.sum(axis=1)
-    for d, (acc, n) in enumerate(zip(res.per_class, totals)):
+    for d, (acc, n) in enumerate(zip(res.per_class, totals, strict=True)):
         lines.append(f"{d:>5}  {_format_acc(None if not np.isfinite(acc) else acc):>8}  {int(n):>6}")
     lines += ["", "confusion matrix (rows: true digit, columns: the network's guess)", format_confusion(res.confusion)]
     _say(*lines)
@@ -420,7 +421,7 @@ def format_bars(values: np.ndarray, width: int = 40, highlight: int | None = Non
     """One line per class: ``digit |#####      | value``, bars scaled to [0, 1]."""
     lines = []
     for d, v in enumerate(values):
-        n = int(round(float(np.clip(v, 0.0, 1.0)) * width))
+        n = round(float(np.clip(v, 0.0, 1.0)) * width)
         mark = "  <- guess" if d == highlight else ""
         lines.append(f"  {d} |{'#' * n}{' ' * (width - n)}| {float(v):.4f}{mark}")
     return "\n".join(lines)
@@ -657,6 +658,13 @@ def _error(message: object) -> None:
     print(f"{PROG}: error: {text}", file=sys.stderr, flush=True)
 
 
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:  # argparse keeps no public list of a parser's subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
@@ -666,8 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as e:  # --help and --version print and "exit" 0
             return e.code if isinstance(e.code, int) else 0
         if args.command is None:
-            raise UsageError(f"choose a command: {', '.join(parser._subparsers._group_actions[0].choices)} "
-                             f"(see {PROG} --help)")
+            raise UsageError(f"choose a command: {', '.join(_command_names(parser))} (see {PROG} --help)")
         return int(args.func(args) or 0)
     except UsageError as e:
         _error(e)

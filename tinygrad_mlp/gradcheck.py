@@ -70,7 +70,7 @@ def analytic_grad(f: Callable[..., Tensor], *inputs: Tensor) -> list[np.ndarray 
             for t in inputs
         ]
     finally:
-        for t, g in zip(inputs, saved):
+        for t, g in zip(inputs, saved, strict=True):
             if isinstance(t, Tensor):
                 t.grad = g
 
@@ -110,8 +110,8 @@ def gradcheck(
     scalar_f = _projected(f, inputs, seed)
     analytic = analytic_grad(scalar_f, *inputs)
     numerical = numerical_grad(scalar_f, *inputs, eps=eps)
-    for i, (a, n) in enumerate(zip(analytic, numerical)):
-        if a is None:
+    for i, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
+        if a is None or n is None:  # both None together: an input that does not require grad
             continue
         bad = ~(np.abs(a - n) <= atol + rtol * np.abs(n))
         if bad.any():
@@ -175,8 +175,7 @@ def gradgradcheck(
         if out.requires_grad:
             out.backward(create_graph=True)
             grads = {i: inputs[i].grad for i in diff}
-            terms = [(grads[i] * weights[i]).sum() for i in diff
-                     if grads[i] is not None and grads[i].requires_grad]
+            terms = [(g * weights[i]).sum() for i in diff if (g := grads[i]) is not None and g.requires_grad]
             for i in diff:
                 inputs[i].grad = None
             if terms:
@@ -185,15 +184,20 @@ def gradgradcheck(
                     q = q + term
                 q.backward()
                 for i in diff:
-                    if inputs[i].grad is not None:
-                        analytic[i] = np.array(inputs[i].grad.data, dtype=np.float64)
+                    if (g := inputs[i].grad) is not None:
+                        analytic[i] = np.array(g.data, dtype=np.float64)
     finally:
         for i in diff:
             inputs[i].grad = saved[i]
 
     def q_value() -> float:
         first = analytic_grad(scalar_f, *inputs)
-        return float(sum(np.sum(first[i] * weights[i]) for i in diff))
+        total = 0.0
+        for i in diff:
+            g = first[i]
+            assert g is not None  # every input in diff requires grad, so it has a gradient
+            total += float(np.sum(g * weights[i]))
+        return total
 
     for i in diff:
         t = inputs[i]
@@ -254,12 +258,12 @@ def jvpcheck(
     if forward.shape != out.shape:
         raise GradcheckError(f"jvpcheck: the tangent has shape {forward.shape} but the output has shape {out.shape}")
     with no_grad():
-        up = f(*[Tensor._make(p.data + eps * v) for p, v in zip(primals, tangents)]).data
-        down = f(*[Tensor._make(p.data - eps * v) for p, v in zip(primals, tangents)]).data
+        up = f(*[Tensor._make(p.data + eps * v) for p, v in zip(primals, tangents, strict=True)]).data
+        down = f(*[Tensor._make(p.data - eps * v) for p, v in zip(primals, tangents, strict=True)]).data
     numerical = (np.asarray(up, dtype=np.float64) - down) / (2 * eps)
     jacobians = autograd.jacobian(f, argnums=tuple(range(len(primals))), mode="reverse")(*primals)
     reverse = np.zeros(out.shape)
-    for jac, v in zip(jacobians, tangents):
+    for jac, v in zip(jacobians, tangents, strict=True):
         reverse = reverse + np.tensordot(jac.data, v, axes=v.ndim)
     _compare("jvpcheck", forward.data, numerical, f"jvp (output shape {out.shape})", atol, rtol,
              "forward mode", "finite differences")

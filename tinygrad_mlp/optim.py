@@ -53,9 +53,10 @@ class Optimizer:
             raise CheckpointError(f"{type(self).__name__}: optimizer state has buffers {sorted(buffers)}, "
                                   f"expected {sorted(mine)}")
         for key, arrays in mine.items():
-            if len(buffers[key]) != len(arrays) or any(a.shape != np.shape(b) for a, b in zip(arrays, buffers[key])):
+            if len(buffers[key]) != len(arrays) or any(
+                    a.shape != np.shape(b) for a, b in zip(arrays, buffers[key], strict=True)):
                 raise CheckpointError(f"{type(self).__name__}: optimizer buffer {key!r} does not fit the parameters")
-            for a, b in zip(arrays, buffers[key]):
+            for a, b in zip(arrays, buffers[key], strict=True):
                 np.copyto(a, b, casting="same_kind")
         self.lr, self.steps = float(state["lr"]), int(state["steps"])
 
@@ -111,12 +112,12 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        betas = tuple(betas)
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas}")
+        given = tuple(betas)  # any sequence of two numbers, e.g. a list read back from JSON
+        if len(given) != 2 or not all(0 <= b < 1 for b in given):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {given}")
         if eps <= 0 or weight_decay < 0:
             raise ValueError(f"Adam: eps must be > 0 and weight_decay >= 0, got eps={eps}, weight_decay={weight_decay}")
-        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        self.betas, self.eps, self.weight_decay = (given[0], given[1]), eps, weight_decay
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         # steps taken by each parameter (a parameter without a gradient is not stepped), for the bias corrections
@@ -129,7 +130,7 @@ class Adam(Optimizer):
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
         b1, b2 = self.betas
-        for p, m, v, t in zip(self.params, self.m, self.v, self.t):
+        for p, m, v, t in zip(self.params, self.m, self.v, self.t, strict=True):
             if p.grad is None:
                 continue
             t += 1

@@ -30,6 +30,8 @@ one place where broadcasting is undone.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _ARRAY_TYPES = (np.ndarray, np.generic)
@@ -417,6 +419,34 @@ class LogSoftmax(Function):
         return t - np.add.reduce(np.exp(out) * t, axis=self.axis, keepdims=True)
 
 
+class SquaredError(Function):
+    """The notes' quadratic cost: ``sum((x - t)**2) / n``, with ``n`` the length of the first axis (the batch).
+
+    For rows that are examples, the squared differences are summed over the outputs
+    (the cost C0 of one example) and averaged over the examples. Fused into one node
+    for speed (it replaces ``sub``, ``mul``, ``sum`` and ``div``); gradchecked like every op.
+    """
+
+    __slots__ = ()
+
+    def forward(self, x, t):
+        d = x - t
+        d *= d
+        n = x.shape[0] if x.ndim else 1
+        return np.asarray(np.add.reduce(d.ravel()) / n)  # ravel: one reduction, numpy's pairwise sum
+
+    def backward(self, g, out, x, t):
+        n = _value(x).shape[0] if _value(x).ndim else 1
+        gx = (x - t) * (g * (2 / n))
+        return gx, -gx if self.parents[1].requires_grad else None
+
+    def jvp(self, tangents, out, x, t):
+        tx, tt = tangents
+        dt = tx if tt is None else (-tt if tx is None else tx - tt)
+        n = x.shape[0] if x.ndim else 1
+        return np.asarray(np.add.reduce(((x - t) * dt).ravel()) * (2 / n), dtype=out.dtype)
+
+
 # ---------------------------------------------------------------- linear algebra
 
 
@@ -560,6 +590,58 @@ class IndexAdd(Function):
 
     def jvp(self, tangents, out, x):
         return self.forward(tangents[0])  # linear in x
+
+
+class OneHot(Function):
+    """Rows of the identity (times ``value``) picked by integer ``labels``: (batch,) -> (batch, num_classes).
+
+    The labels are an input, not a constant, so a captured training step
+    (:mod:`tinygrad_mlp.jit`) reads each batch's own. They have no gradient.
+    Labels outside ``[0, num_classes)`` raise ``IndexError``: they are read as
+    unsigned integers, so a negative label is out of range too instead of
+    counting from the end.
+    """
+
+    __slots__ = ("num_classes", "dtype", "value", "table")
+
+    def __init__(self, num_classes: int, dtype=np.float32, value: float = 1.0):
+        self.num_classes, self.dtype, self.value = int(num_classes), np.dtype(dtype), float(value)
+        self.table = _identity(self.num_classes, self.dtype, self.value)
+
+    def forward(self, labels):
+        unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind == "i" else labels
+        # take() reads its indices as signed 64-bit: one wider than that could wrap to a negative
+        # index, so 64-bit labels are checked here; narrower ones are checked by take() itself
+        if (unsigned.dtype.itemsize == 8 and unsigned.size
+                and np.maximum.reduce(unsigned) >= self.num_classes) or unsigned.dtype.kind != "u":
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}) and be integers, "
+                             f"got {_describe(labels)}")
+        try:
+            return self.table.take(unsigned, axis=0)
+        except IndexError:
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}), got {_describe(labels)}") from None
+
+    def backward(self, g, out, labels):
+        return (None,)
+
+    def jvp(self, tangents, out, labels):
+        return np.zeros_like(out)
+
+
+def _describe(labels: np.ndarray) -> str:
+    if labels.dtype.kind not in "iu":
+        return f"dtype {labels.dtype}"
+    return f"values from {labels.min()} to {labels.max()}"
+
+
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(n: int, dtype: np.dtype, value: float) -> np.ndarray:
+    table = np.eye(n, dtype=dtype) * dtype.type(value)
+    table.flags.writeable = False  # shared by every OneHot of the same configuration
+    return table
 
 
 class Where(Function):

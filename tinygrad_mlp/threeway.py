@@ -239,8 +239,8 @@ class ThreeWayResult:
         output = "linear" if self.output_activation in (None, "identity") else self.output_activation
         t = self.tolerances
         lines = [
-            f"three-way gradient check: MLP {'-'.join(map(str, self.sizes))} ({hidden} hidden, {output} output), "
-            f"loss {self.loss}, batch {self.batch_size}, {self.dtype}",
+            (f"three-way gradient check: MLP {'-'.join(map(str, self.sizes))} ({hidden} hidden, {output} output), "
+             f"loss {self.loss}, batch {self.batch_size}, {self.dtype}"),
             "  autograd = loss.backward() through the graph;  hand = backprop.backprop (the notes' equations)",
             f"  FD = central finite differences of the loss, eps {self.eps:g}, in float64",
             "  abs = max|a - b|,  rel = max|a - b| / max(max|b|, tiny) over the tensor;  b = the right-hand method",
@@ -314,6 +314,13 @@ def _activation_name(name: str | None) -> str | None:
     return None if name in (None, "identity", "none", "None") else name
 
 
+def _every_gradient(names: list[str], grads: list[np.ndarray | None]) -> dict[str, np.ndarray]:
+    """name -> gradient, for parameters that all require grad (so none of them has None)."""
+    for name, g in zip(names, grads, strict=True):
+        assert g is not None, f"{name} has no gradient"
+    return {name: g for name, g in zip(names, grads, strict=True) if g is not None}
+
+
 def _targets_as(targets: np.ndarray, dtype) -> np.ndarray:
     t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     return t.astype(dtype) if t.dtype.kind == "f" else t
@@ -368,14 +375,14 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
     with no_grad():
         loss_autograd = float(loss_fn(model(Tensor(x_model)), t_model).data)
     auto = analytic_grad(lambda *_: loss_fn(model(Tensor(x_model)), t_model), *tensors)
-    grads = {"autograd": dict(zip(names, auto))}
+    grads = {"autograd": _every_gradient(names, auto)}
 
     # (2) by hand, on the weight arrays
     weights = [W.data for W in model.weights]
     biases = [b.data for b in model.biases]
     loss_hand, gw, gb = bp.backprop(weights, biases, x_model, t_model, activation, output_activation, loss)
     hand = {}
-    for i, (g_w, g_b) in enumerate(zip(gw, gb)):
+    for i, (g_w, g_b) in enumerate(zip(gw, gb, strict=True)):
         hand[f"layers.{i}.weight"], hand[f"layers.{i}.bias"] = g_w, g_b
     grads["hand"] = {n: np.array(hand[n], dtype=np.float64) for n in names}
 
@@ -384,13 +391,13 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
         model64 = model
     else:  # an exact float64 copy (every float32 is a float64)
         model64 = MLP(model.sizes, model.activation, model.output_activation, dtype=np.float64)
-        for p64, p in zip(model64.parameters(), model.parameters()):
+        for p64, p in zip(model64.parameters(), model.parameters(), strict=True):
             p64.data = p.data.astype(np.float64)
     params64 = dict(model64.named_parameters())
     x64 = Tensor(x_model.astype(np.float64))
     t64 = _targets_as(t_model, np.float64)
     fd = numerical_grad(lambda *_: loss_fn(model64(x64), t64), *[params64[n] for n in names], eps=eps)
-    grads["FD"] = dict(zip(names, fd))
+    grads["FD"] = _every_gradient(names, fd)
 
     rows = []
     for n in names:
@@ -468,21 +475,21 @@ def make_problem(sizes: Sequence[int], activation: str = "sigmoid", loss: str = 
     if output_activation == "auto":
         output_activation = default_output_activation(loss)
     output_activation = _activation_name(output_activation)
-    activation = _activation_name(activation)
+    hidden = _activation_name(activation)
     dtype = np.dtype(dtype)
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
-    model = MLP(sizes, activation, output_activation, seed=seed, dtype=dtype)
+    model = MLP(sizes, hidden, output_activation, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         layer.weight.data = (rng.standard_normal(layer.weight.shape) / np.sqrt(layer.in_features)).astype(dtype)
     labels = rng.integers(0, model.sizes[-1], size=batch_size)
     for draw in range(max_draws):
-        for layer in model.layers:
-            layer.bias.data = (0.5 * rng.standard_normal(layer.bias.shape)).astype(dtype)
+        for b in model.biases:
+            b.data = (0.5 * rng.standard_normal(b.shape)).astype(dtype)
         x = rng.standard_normal((batch_size, model.sizes[0])).astype(dtype)
         z = _relu_min_abs_z([W.data for W in model.weights], [b.data for b in model.biases], x,
-                            activation, output_activation)
+                            hidden, output_activation)
         if z is None or z >= relu_margin:
             return Problem(model, x, labels, loss, draw, z)
     raise ValueError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "

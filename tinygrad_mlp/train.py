@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -127,7 +127,8 @@ class FitResult:
 
 
 class Evaluation(NamedTuple):
-    """``accuracy`` in [0, 1]; ``per_class`` accuracy (NaN for a class absent from ``y``); ``confusion[true, guess]``."""
+    """``accuracy`` in [0, 1]; ``per_class`` accuracy (NaN for a class absent from ``y``);
+    ``confusion[true, guess]``."""
 
     accuracy: float
     per_class: np.ndarray
@@ -351,7 +352,7 @@ def fit(model: Module, optimizer: Optimizer, loss_fn, x_train, y_train, x_test=N
 
     loader = _make_loader(x_train, y_train, cfg.batch_size, cfg.shuffle, cfg.seed)
     steps_per_epoch = len(loader)
-    run_info = {"n_train": int(len(x_train)), "batch_size": int(cfg.batch_size), "seed": int(cfg.seed),
+    run_info = {"n_train": len(x_train), "batch_size": int(cfg.batch_size), "seed": int(cfg.seed),
                 "shuffle": bool(cfg.shuffle), "steps_per_epoch": int(steps_per_epoch)}
 
     # Where we are: `epoch` (0-based) is the epoch in progress and `step` how many of its steps are done.
@@ -433,6 +434,7 @@ def fit(model: Module, optimizer: Optimizer, loss_fn, x_train, y_train, x_test=N
                                         should_stop=lambda: trap.signum is not None).accuracy
                 except _EvalAborted:
                     save()
+                    assert trap.signum is not None  # evaluation is aborted only once a signal has arrived
                     raise interrupted(trap.signum) from None
                 finally:
                     model.train()
@@ -445,7 +447,7 @@ def fit(model: Module, optimizer: Optimizer, loss_fn, x_train, y_train, x_test=N
             history.append(record)
             if scheduler is not None:
                 scheduler.step()
-            spent += record["seconds"]
+            spent += epoch_train_seconds + eval_seconds  # record["seconds"]
             epoch, step = epoch + 1, 0
             loss_sum, samples, epoch_train_seconds = 0.0, 0, 0.0
             save()

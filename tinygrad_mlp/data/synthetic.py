@@ -29,15 +29,15 @@ _DIGIT_STROKES: list[list[tuple[list[tuple[float, float]], float]]] = [
     # 1: a vertical bar, sometimes with a flag at the top
     [([(0.52, 0.0), (0.48, 1.0)], 1.0), ([(0.32, 0.2), (0.52, 0.0)], 0.45)],
     # 2: a hook over the top, a diagonal down to the left, a base bar
-    [(_arc(0.5, 0.28, 0.3, 0.27, 165, -35, 6) + [(0.17, 1.0), (0.85, 1.0)], 1.0)],
+    [([*_arc(0.5, 0.28, 0.3, 0.27, 165, -35, 6), (0.17, 1.0), (0.85, 1.0)], 1.0)],
     # 3: two bumps opening to the left
     [(_arc(0.47, 0.25, 0.28, 0.25, 150, -90, 6), 1.0), (_arc(0.47, 0.74, 0.32, 0.26, 90, -150, 6), 1.0)],
     # 4: a diagonal to the left, a bar across, a stem
     [([(0.6, 0.0), (0.12, 0.66), (0.88, 0.66)], 1.0), ([(0.66, 0.12), (0.64, 1.0)], 1.0)],
     # 5: a top bar, a short stem, a bowl opening to the left
-    [([(0.82, 0.0), (0.3, 0.0), (0.25, 0.44)] + _arc(0.48, 0.7, 0.33, 0.3, 130, -150, 7), 1.0)],
+    [([(0.82, 0.0), (0.3, 0.0), (0.25, 0.44), *_arc(0.48, 0.7, 0.33, 0.3, 130, -150, 7)], 1.0)],
     # 6: a curve down from the top right into a loop at the bottom
-    [([(0.75, 0.02), (0.45, 0.17), (0.26, 0.42)] + _arc(0.5, 0.72, 0.3, 0.28, 180, -180, 10), 1.0)],
+    [([(0.75, 0.02), (0.45, 0.17), (0.26, 0.42), *_arc(0.5, 0.72, 0.3, 0.28, 180, -180, 10)], 1.0)],
     # 7: a top bar and a diagonal, sometimes crossed
     [([(0.13, 0.0), (0.87, 0.0), (0.42, 1.0)], 1.0), ([(0.4, 0.52), (0.78, 0.52)], 0.2)],
     # 8: two loops
@@ -52,7 +52,10 @@ def _digit_geometry() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     and each stroke's drawing probability."""
     out = []
     for strokes in _DIGIT_STROKES:
-        points, segs, seg_stroke, probs = [], [], [], []
+        points: list[tuple[float, float]] = []
+        segs: list[tuple[int, int]] = []
+        seg_stroke: list[int] = []
+        probs: list[float] = []
         for k, (line, p) in enumerate(strokes):
             start = len(points)
             points += line
@@ -141,7 +144,7 @@ def synthetic_digits(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np
         if idx.size == 0:
             continue
         k = idx.size
-        u = np.broadcast_to(pts, (k,) + pts.shape).astype(np.float64)  # (k, P, 2)
+        u = np.broadcast_to(pts, (k, *pts.shape)).astype(np.float64)  # (k, P, 2)
         # a smooth warp (one sine wave across each axis) plus a slight wobble of every control point
         wa, wp = warp_amp[idx], warp_phase[idx]
         u = u + np.stack([wa[:, None, 0] * np.sin(2 * np.pi * u[..., 1] + wp[:, None, 0]),

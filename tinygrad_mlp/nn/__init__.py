@@ -7,6 +7,7 @@ Layers only compose Tensor ops; the gradients come from the engine.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -226,8 +227,8 @@ class MLP(Module):
     ``layers.<i>.bias``, in the same order as the notes' W(1), b(1), W(2) ...
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str = "sigmoid", output_activation: str | None = "sigmoid",
-                 *, init: str = "normal", seed=0, dtype=np.float32):
+    def __init__(self, sizes: Sequence[int], activation: str | None = "sigmoid",
+                 output_activation: str | None = "sigmoid", *, init: str = "normal", seed=0, dtype=np.float32):
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ShapeError(f"MLP: sizes must list at least two positive widths, got {sizes}")
@@ -235,7 +236,8 @@ class MLP(Module):
         self._hidden_fn = functional.activation(activation)
         self._output_fn = functional.activation(output_activation)
         rng = _rng(seed)
-        self.layers = [Linear(n_in, n_out, init=init, seed=rng, dtype=dtype) for n_in, n_out in zip(sizes, sizes[1:])]
+        self.layers = [Linear(n_in, n_out, init=init, seed=rng, dtype=dtype)
+                       for n_in, n_out in itertools.pairwise(sizes)]
 
     def forward(self, x: Tensor) -> Tensor:
         *hidden, last = self.layers
@@ -256,7 +258,7 @@ class MLP(Module):
     @property
     def biases(self) -> list[Tensor]:
         """b(1) .. b(L), each (out,)."""
-        return [layer.bias for layer in self.layers]
+        return [layer.bias for layer in self.layers if layer.bias is not None]  # an MLP's layers all have one
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}, activation={self.activation!r}, output_activation={self.output_activation!r}"

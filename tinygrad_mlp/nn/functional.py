@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import primitives as P
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, linear  # noqa: F401  (re-exported: F.linear)
 
@@ -49,9 +50,15 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
     return _FAST[name]
 
 
-def _labels(labels, num_classes: int, what: str) -> np.ndarray:
-    """Validate class indices: 1-D integers in [0, num_classes)."""
-    arr = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+def _labels(labels, what: str) -> np.ndarray:
+    """Check class indices are a 1-D integer array (integral floats are converted).
+
+    Their range is checked by the :class:`~tinygrad_mlp.primitives.OneHot` op that reads them,
+    at no cost (it looks them up as unsigned integers), so a captured step checks it too.
+    """
+    arr = labels.data if isinstance(labels, Tensor) else labels
+    if type(arr) is not np.ndarray:
+        arr = np.asarray(arr)
     if arr.ndim != 1:
         raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
@@ -59,20 +66,20 @@ def _labels(labels, num_classes: int, what: str) -> np.ndarray:
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"{what}: labels must be integers, got dtype {arr.dtype}")
-    if arr.size and not 0 <= np.minimum.reduce(arr) <= np.maximum.reduce(arr) < num_classes:
-        raise ValueError(f"{what}: labels must lie in [0, {num_classes}), got values from {arr.min()} to {arr.max()}")
     return arr
 
 
-def _one_hot_array(idx: np.ndarray, num_classes: int, dtype) -> np.ndarray:
-    out = np.zeros((idx.size, num_classes), dtype=dtype)
-    out[np.arange(idx.size), idx] = 1
-    return out
+def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
+    """The OneHot op applied to the labels (a leaf holding the integer array itself)."""
+    try:
+        return Tensor._apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
+    except IndexError as e:
+        raise ValueError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
 
 def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
     """Rows of the identity: shape (batch,) of class indices -> (batch, num_classes) constant Tensor."""
-    return Tensor(_one_hot_array(_labels(labels, num_classes, "one_hot"), num_classes, dtype))
+    return _one_hot_tensor(_labels(labels, "one_hot"), num_classes, dtype, 1.0, "one_hot")
 
 
 def mse_loss(output: Tensor, target) -> Tensor:
@@ -86,13 +93,17 @@ def mse_loss(output: Tensor, target) -> Tensor:
     """
     if output.ndim != 2:
         raise ShapeError(f"mse_loss: output must have shape (batch, outputs), got {output.shape}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if t.ndim == 1 and t.dtype.kind in "iu":
-        t = _one_hot_array(_labels(t, output.shape[1], "mse_loss"), output.shape[1], output.dtype)
+    if isinstance(target, Tensor):
+        t = target
+    else:
+        arr = target if type(target) is np.ndarray else np.asarray(target)
+        if arr.ndim == 1 and arr.dtype.kind in "iu":
+            t = _one_hot_tensor(_labels(arr, "mse_loss"), output.shape[1], output.dtype, 1.0, "mse_loss")
+        else:
+            t = output._lift(arr)
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
-    diff = output - t
-    return (diff * diff).sum() / output.shape[0]
+    return Tensor._apply(P.SquaredError(), output, t)
 
 
 def cross_entropy(logits: Tensor, labels) -> Tensor:
@@ -104,13 +115,12 @@ def cross_entropy(logits: Tensor, labels) -> Tensor:
     """
     if logits.ndim != 2:
         raise ShapeError(f"cross_entropy: logits must have shape (batch, classes), got {logits.shape}")
-    idx = _labels(labels, logits.shape[1], "cross_entropy")
+    idx = _labels(labels, "cross_entropy")
     if idx.shape[0] != logits.shape[0]:
         raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {logits.shape[0]} logits")
     # Picking each example's log-probability by a product with one-hot rows (scaled by -1/batch for the
-    # negated mean) keeps the graph at three nodes and the backward a plain product.
-    weights = _one_hot_array(idx, logits.shape[1], logits.dtype)
-    weights *= -1 / logits.shape[0]
+    # negated mean) keeps the graph small and the backward a plain product.
+    weights = _one_hot_tensor(idx, logits.shape[1], logits.dtype, -1 / logits.shape[0], "cross_entropy")
     return (logits.log_softmax(axis=1) * weights).sum()
 
 

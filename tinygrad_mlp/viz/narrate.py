@@ -94,14 +94,15 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
     rname = names[id(root)]
     grads: dict[int, np.ndarray] = {id(root): np.ones(root.data.shape, dtype=root.data.dtype)}
     sources: dict[int, int] = {id(root): 1}
-    lines = [f"Backward pass: start at {rname} with {d_of(rname)}/{d_of(rname)} = 1, then visit every op from the "
-             "last one made back to the first,", "multiplying the gradient that arrives by each input's local "
-             "derivative (the chain rule):", ""]
+    lines = [(f"Backward pass: start at {rname} with {d_of(rname)}/{d_of(rname)} = 1, then visit every op from the "
+              "last one made back to the first,"),
+             "multiplying the gradient that arrives by each input's local derivative (the chain rule):",
+             ""]
     ops = [t for t in tensors if t._ctx is not None and t._ctx.parents is not None]
     for step, t in enumerate(reversed(ops), start=1):
         fn = t._ctx
         g = grads.get(id(t))
-        if g is None:
+        if fn is None or g is None:
             continue
         parents = fn.parents
         pnames = ", ".join(names[id(p)] for p in parents)
@@ -125,7 +126,8 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
                 local = _describe_jacobian(jac, t.shape, p.shape, precision)
                 lines.append(f"    local     {d_of(names[id(t)])}/{d_of(pn)} = {local}")
             if g.size == 1 and pg.size == 1 and t.size * p.size <= max_jacobian:
-                product = f"{format_value(g, precision)} x {format_value(jac, precision)} = {format_value(pg, precision)}"
+                product = (f"{format_value(g, precision)} x {format_value(jac, precision)} = "
+                           f"{format_value(pg, precision)}")
             else:
                 product = format_value(pg, precision)
             lines.append(f"    passes    {d_of(rname)}/{d_of(pn)} {'+' if id(p) in grads else ''}= {product}")
@@ -170,7 +172,8 @@ def _parse_sizes(sizes, what: str) -> list[int]:
     return sizes
 
 
-def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None, y=None) -> tuple[Tensor, dict]:
+def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
+                     y=None) -> tuple[Tensor, dict]:
     """Build the notes' cost C0 = sum((a(L) - y)^2) with a(l) = sigmoid(W(l) a(l-1) + b(l)), in float64.
 
     With every width 1 (the default: input and three layers of one neuron) it is
@@ -212,7 +215,7 @@ def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0
         z.name = f"z{l}"
         a = z.sigmoid()
         a.name = f"a{l}"
-        parts.update({w.name: w, b.name: b, wa.name: wa, z.name: z, a.name: a})
+        parts.update({name: t for t in (w, b, wa, z, a) if (name := t.name)})  # each named just above
     diff = a - target
     diff.name = f"a{L}-y"
     sq = diff**2
@@ -279,7 +282,8 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     for l in range(1, L + 1):
         wn = f"w{l}" if scalar else f"W{l}"
         out.append(f"  {wn} = {format_value(parts[wn].data, p)},  b{l} = {format_value(parts[f'b{l}'].data, p)}  ->  "
-                   f"z{l} = {format_value(parts[f'z{l}'].data, p)},  a{l} = sigmoid(z{l}) = {format_value(parts[f'a{l}'].data, p)}")
+                   f"z{l} = {format_value(parts[f'z{l}'].data, p)},  "
+                   f"a{l} = sigmoid(z{l}) = {format_value(parts[f'a{l}'].data, p)}")
     out.append(f"  C0 = {format_value(cost.data, p)}")
     out.append("")
     text, grads = explain_backward(cost, precision=p)
@@ -291,7 +295,8 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     if scalar:
         out.append(" each earlier layer adds one factor w sigmoid'(z) to the chain):")
     else:
-        out.append(" with vectors: delta(L) = sigmoid'(z(L)) * 2(a(L) - y), delta(l) = sigmoid'(z(l)) * W(l+1)^T delta(l+1),")
+        out.append(" with vectors: delta(L) = sigmoid'(z(L)) * 2(a(L) - y), "
+                   "delta(l) = sigmoid'(z(l)) * W(l+1)^T delta(l+1),")
         out.append(" dC0/dW(l) = delta(l) a(l-1)^T, dC0/db(l) = delta(l); sigmoid'(z) = a (1 - a)):")
     for name, formula, value in _closed_form(parts, L, scalar):
         t = parts[name]

@@ -86,7 +86,8 @@ def plot_first_layer_weights(weights, path, *, image_shape: tuple[int, int] = (2
     cell = 1.5
     fig = _figure(cols * cell + 1.4, rows * cell + 1.1, dpi)
     axes = fig.subplots(rows, cols, squeeze=False)
-    fig.subplots_adjust(left=0.02, right=0.84, bottom=0.03, top=1 - 0.95 / (rows * cell + 1.1), wspace=0.08, hspace=0.25)
+    fig.subplots_adjust(left=0.02, right=0.84, bottom=0.03, top=1 - 0.95 / (rows * cell + 1.1), wspace=0.08,
+                        hspace=0.25)
     image = None
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -108,7 +109,7 @@ def _history_columns(history) -> dict[str, list[float]]:
                 if isinstance(v, (list, tuple, np.ndarray)) and all(_is_number(x) for x in v)}
     rows = []
     for row in history:
-        if dataclasses.is_dataclass(row):
+        if dataclasses.is_dataclass(row) and not isinstance(row, type):
             row = dataclasses.asdict(row)
         elif not isinstance(row, dict):
             row = vars(row)
@@ -135,7 +136,7 @@ def plot_training_curves(history, path, *, title: str | None = None, dpi: int = 
     if not losses and not accs:
         raise ValueError(f"plot_training_curves: the history has no loss or accuracy columns (found {sorted(cols)})")
     n = max(len(cols[k]) for k in losses + accs)
-    epochs = cols.get("epoch") if len(cols.get("epoch", ())) == n else list(range(1, n + 1))
+    epochs = cols["epoch"] if len(cols.get("epoch", ())) == n else list(range(1, n + 1))
     fig = _figure(10, 4, dpi)
     left, right = fig.subplots(1, 2)
     from matplotlib.ticker import MaxNLocator
