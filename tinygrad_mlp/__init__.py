@@ -7,6 +7,11 @@
 Tensor([2., 4., 6.])
 """
 
+# ruff: noqa: E402  (the imports below come after _quiet_until_main() on purpose)
+from ._interrupt import quiet_until_main as _quiet_until_main
+
+_quiet_until_main()  # first: in the tinygrad-mlp command, Ctrl-C while numpy imports exits quietly (status 130)
+
 import importlib as _importlib
 import importlib.util as _importlib_util
 import pkgutil as _pkgutil

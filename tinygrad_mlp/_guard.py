@@ -26,6 +26,8 @@ from .errors import TinygradMLPError, WriteError
 
 def human_bytes(n: float) -> str:
     """``1536`` -> ``"1.5 KiB"``."""
+    if n >= 1 << 60:
+        return f"{n:.2e} bytes"
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(n) < 1024 or unit == "PiB":
             return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"

@@ -154,6 +154,10 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _one_of(value, choices) -> bool:
+    return isinstance(value, str) and value in choices
+
+
 def _invalid(path: Path, where: str, want: str, value) -> CheckpointError:
     return CheckpointError(f"{path}: invalid metadata: {where} must be {want}, got {_short(value)}")
 
@@ -193,12 +197,12 @@ def _validate_meta(meta: dict, path: Path) -> None:
         if (not isinstance(sizes, list) or not 2 <= len(sizes) <= _MAX_LAYERS + 1
                 or not all(_is_int(n) and n >= 1 for n in sizes)):
             raise _invalid(path, "model.sizes", f"a list of 2 to {_MAX_LAYERS + 1} integers >= 1", sizes)
-        if cfg.get("activation", "sigmoid") not in ACTIVATIONS:
+        if not _one_of(cfg.get("activation", "sigmoid"), ACTIVATIONS):
             raise _invalid(path, "model.activation", f"one of {', '.join(ACTIVATIONS)}", cfg["activation"])
         out = cfg.get("output_activation", "sigmoid")
-        if out is not None and out not in ACTIVATIONS:
+        if out is not None and not _one_of(out, ACTIVATIONS):
             raise _invalid(path, "model.output_activation", f"null or one of {', '.join(ACTIVATIONS)}", out)
-        if cfg.get("init", "normal") not in INITS:
+        if not _one_of(cfg.get("init", "normal"), INITS):
             raise _invalid(path, "model.init", f"one of {', '.join(INITS)}", cfg["init"])
     om = meta.get("optimizer")
     if om is not None:
