@@ -391,8 +391,8 @@ def _check_train_outputs(args, out: str) -> None:
         if Path(args.metrics_json).resolve() == Path(out).resolve():
             raise UsageError(f"--metrics-json {args.metrics_json} is the checkpoint itself (--out)")
         check_writable(args.metrics_json, "--metrics-json")
-    if args.plot:
-        _check_folder(args.plot, "--plot")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(out), "--plot")
 
 
 def _plural(n: int, word: str) -> str:
@@ -547,8 +547,8 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 
 def _cmd_eval(args) -> int:
-    if args.plot:
-        _check_folder(args.plot, "--plot")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(args.model), "--plot")
     model, ck = _load_model(args.model)
     (_, _, x_test, y_test), used = _model_dataset(args, ck)
     with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
