@@ -49,7 +49,7 @@ def main(argv=None):
     print(f"data: {source}, {len(x_train)} training and {len(x_test)} test images of 28x28 = 784 pixels")
 
     # 1. The network: a(l) = sigmoid(W(l) a(l-1) + b(l)), weights and biases drawn at random.
-    model = MLP([784, 16, 16, 10], seed=args.seed)
+    model = MLP([784, 16, 16, 10], init="random", seed=args.seed)  # the notes' N(0, 1) start
     print(f"network: 784 -> 16 -> 16 -> 10 with {model.num_parameters():,} weights and biases")
 
     # 2. Learning: gradient descent on the average cost, one shuffled mini-batch at a time.

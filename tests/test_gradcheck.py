@@ -10,9 +10,9 @@ import re
 
 import numpy as np
 import pytest
+import strategies as S
 from hypothesis import HealthCheck, given, settings
 
-import strategies as S
 from tinygrad_mlp import DTypeError, GradcheckError, ShapeError, Tensor, gradcheck, numerical_grad, primitives
 
 
@@ -192,3 +192,65 @@ def test_gradcheck_tolerances_are_respected():
     with pytest.raises(GradcheckError):
         gradcheck(f, x)  # 1% off exceeds rtol=1e-3
     assert gradcheck(f, x, rtol=0.02, atol=0.0)
+
+
+class TripledSigmoid(primitives.Sigmoid):
+    """sigmoid whose backward is three times too large (a classic slip: a stray factor)."""
+
+    __slots__ = ()
+
+    def backward(self, g, out, x):
+        return (3 * g * out * (1 - out),)
+
+
+def sigmoid_chain(params, tripled_first: bool, x: float = 0.5, y: float = 1.0) -> Tensor:
+    """The notes' one-neuron chain, 8 sigmoid layers deep: a(l) = sigmoid(w(l) a(l-1) + b(l)), C = (a(8) - y)^2."""
+    ws, bs = params[:8], params[8:]
+    a = Tensor(np.array(x))
+    for layer, (w, b) in enumerate(zip(ws, bs, strict=True)):
+        z = w * a + b
+        a = Tensor._apply(TripledSigmoid(), z) if tripled_first and layer == 0 else z.sigmoid()
+    return (a - y) ** 2
+
+
+def chain_params() -> list[Tensor]:
+    return [leaf(0.6) for _ in range(8)] + [leaf(-0.8) for _ in range(8)]
+
+
+def test_default_catches_a_tripled_derivative_in_the_vanishing_gradient_regime():
+    # issue 16's measured case: dC/dw(1) is -1.43e-7 by finite differences, the tripled backward says -4.3e-7.
+    # The old default atol=1e-5 let it pass (|error| 2.9e-7 < 1e-5); the scale-aware default must not.
+    params = chain_params()
+    f = lambda *p: sigmoid_chain(p, tripled_first=True)  # noqa: E731
+    from tinygrad_mlp.gradcheck import analytic_grad
+
+    first_weight = lambda w: sigmoid_chain([w, *params[1:]], tripled_first=True)  # noqa: E731
+    analytic, numerical = analytic_grad(first_weight, params[0])[0], numerical_grad(first_weight, params[0])[0]
+    np.testing.assert_allclose(numerical, -1.43e-7, rtol=0.01)
+    np.testing.assert_allclose(analytic, 3 * numerical, rtol=1e-3)  # FD carries ~5e-11 of rounding here
+    with pytest.raises(GradcheckError, match=r"input 0 .*relative error of the tensor max\|a - n\| / max\|n\| = 2\b"):
+        gradcheck(f, *params)
+    # the same function passes the old fixed rule, which is still there for those who ask for it
+    assert gradcheck(f, *params, atol=1e-5, rtol=1e-3)
+    assert gradcheck(f, *params, atol=1e-5)
+    # and the correct chain passes the default
+    assert gradcheck(lambda *p: sigmoid_chain(p, tripled_first=False), *chain_params())
+
+
+def test_default_is_the_same_check_at_every_scale():
+    # a correct gradient passes and a 1%-wrong one fails, whether the gradient is of size 1e-9, 1 or 1e6
+    x = leaf([0.2, -0.4, 0.7])
+    for scale in (1e-9, 1.0, 1e6):
+        c = Tensor(np.full(3, scale))
+        assert gradcheck(lambda t, c=c: (t.exp() * c).sum(), x)
+        with pytest.raises(GradcheckError):
+            gradcheck(lambda t, c=c: Tensor._apply(BadMulSecondInput(), c, t).sum(), x)
+
+
+def test_default_tolerates_the_rounding_noise_of_a_large_cost():
+    # a small gradient (~6e-4) under a large constant: each value of f carries a rounding error ~u * 1e3,
+    # which the difference quotient turns into ~1e-7, 1e-4 of the gradient itself; the floor grows with |f|
+    x = leaf([0.3, -0.2])
+    assert gradcheck(lambda t: (t * t).sum() * 1e-3 + 1e3, x)
+    with pytest.raises(GradcheckError):  # yet a 1% error of that small gradient is still seen
+        gradcheck(lambda t: Tensor._apply(BadMulSecondInput(), t, t).sum() * 1e-3 + 1e3, x)

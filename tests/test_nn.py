@@ -151,7 +151,8 @@ def test_linear_bad_feature_counts():
 
 
 def test_init_names():
-    assert set(INITS) == {"normal", "xavier", "he"}
+    assert set(INITS) == {"random", "normal", "xavier", "he"}
+    assert INITS["random"] is INITS["normal"]  # the notes' N(0, 1) start, under its old name too
 
 
 def test_init_normal_weights_and_biases_standard_normal():

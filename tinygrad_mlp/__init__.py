@@ -16,23 +16,28 @@ import typing as _typing
 __version__ = "0.1.0"
 
 from .anomaly import detect_anomaly
+from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .errors import (
     AnomalyError,
+    ArgumentError,
     CheckpointError,
     DataError,
     DTypeError,
     GradcheckError,
     GraphError,
+    IndexingError,
     ShapeError,
     TinygradMLPError,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
 __all__ = [
-    "AnomalyError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError", "ShapeError",
-    "TinygradMLPError", "Tensor", "detect_anomaly", "concatenate", "gradcheck", "is_grad_enabled", "linear",
-    "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "__version__",
+    "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError",
+    "IndexingError", "ShapeError", "TinygradMLPError", "Tensor", "detect_anomaly", "concatenate", "gradcheck",
+    "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
+    "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "__version__",
 ]
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first

@@ -58,7 +58,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_mlp.errors import DTypeError, ShapeError
+from tinygrad_mlp.errors import ArgumentError, DTypeError, ShapeError
 
 __all__ = [
     "ACTIVATIONS",
@@ -119,7 +119,7 @@ LOSSES = ("mse", "cross_entropy")
 def _activation(name: str | None) -> tuple[Callable, Callable | None]:
     key = "identity" if name is None else name
     if key not in ACTIVATIONS:
-        raise ValueError(
+        raise ArgumentError(
             f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)} or None"
         )
     return ACTIVATIONS[key]
@@ -186,7 +186,7 @@ def _check_targets(targets: np.ndarray, batch: int, n_out: int, dtype: np.dtype)
         if targets.shape[0] != batch:
             raise ShapeError(f"got {targets.shape[0]} labels for a batch of {batch} examples")
         if targets.min() < 0 or targets.max() >= n_out:
-            raise ValueError(
+            raise ArgumentError(
                 f"labels must lie in [0, {n_out}) for {n_out} output neurons; "
                 f"got min {targets.min()}, max {targets.max()}"
             )
@@ -206,7 +206,7 @@ def _check_targets(targets: np.ndarray, batch: int, n_out: int, dtype: np.dtype)
 
 def _check_loss(name: str) -> None:
     if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; expected one of {list(LOSSES)}")
+        raise ArgumentError(f"unknown loss {name!r}; expected one of {list(LOSSES)}")
 
 
 # ---------------------------------------------------------------------------
@@ -509,7 +509,7 @@ def numerical_gradients(
         ``(grad_weights, grad_biases)``, float64, same shapes as ``weights``/``biases``.
     """
     if not eps > 0:
-        raise ValueError(f"eps must be positive; got {eps}")
+        raise ArgumentError(f"eps must be positive; got {eps}")
     _check_network(weights, biases)
     params_w = [np.array(W, dtype=np.float64) for W in weights]
     params_b = [np.array(b, dtype=np.float64) for b in biases]
@@ -555,6 +555,11 @@ def closed_form_last_layer(a_prev, w_L, b_L, y):
     Returns:
         ``(dC0/dw_L, dC0/db_L, dC0/da_prev)``.
     """
+    try:
+        a_prev, w_L, b_L, y = (np.asarray(v, dtype=np.float64) for v in (a_prev, w_L, b_L, y))
+        np.broadcast_shapes(a_prev.shape, w_L.shape, b_L.shape, y.shape)
+    except (TypeError, ValueError) as e:
+        raise ShapeError(f"closed_form_last_layer: arguments must be numbers or arrays that broadcast ({e})") from None
     z = w_L * a_prev + b_L  # z(L)
     a = _sigmoid(z)  # a(L)
     dC0_da = 2 * (a - y)  # dC0/da(L)

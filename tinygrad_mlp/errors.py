@@ -18,6 +18,21 @@ class DTypeError(TinygradMLPError, TypeError):
     """An array of a dtype the operation does not accept (e.g. float32 given to gradcheck)."""
 
 
+class ArgumentError(TinygradMLPError, ValueError, TypeError):
+    """An argument a function does not accept: an unknown name, a negative rate, an empty list, a bad seed, a
+    string where a Tensor belongs. Both a ``ValueError`` and a ``TypeError``, so either ``except`` catches it."""
+
+
+class IndexingError(TinygradMLPError, IndexError, KeyError):
+    """A lookup that fails: an index out of range or of a kind a tensor cannot take, a key that is not there.
+
+    Both an ``IndexError`` (so ``for row in tensor`` stops at the end, as for any sequence) and a
+    ``KeyError`` (so a missing key of a ``ModuleDict`` is caught as in a dict).
+    """
+
+    __str__ = Exception.__str__  # the message as written (KeyError's str() would quote it)
+
+
 class GraphError(TinygradMLPError, RuntimeError):
     """Misuse of the computation graph: backward on a released graph, non-scalar seed, ..."""
 

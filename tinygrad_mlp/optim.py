@@ -1,33 +1,120 @@
-"""Optimizers (SGD, Adam) and learning-rate schedules.
+"""Optimizers (SGD, Adam, AdamW, RMSprop), parameter groups, learning-rate schedules and gradient clipping.
 
 ``step()`` reads each parameter's ``.grad`` and updates ``.data`` in place, so the
 model, the optimizer and any other holder of the parameter see the new values.
+
+Parameters are given as PyTorch takes them: an iterable of Tensors, or a list of
+dicts (parameter groups), each with its ``"params"`` and any hyperparameter that
+differs from the optimizer's defaults::
+
+    AdamW([{"params": model.layers[0].parameters(), "lr": 1e-2},
+           {"params": biases, "weight_decay": 0.0}], lr=1e-3, weight_decay=1e-2)
+
+``optimizer.param_groups`` is that list of dicts, completed with the defaults;
+``optimizer.lr`` reads the first group's lr and sets every group's.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 import numpy as np
 
-from .errors import CheckpointError
+from .errors import ArgumentError, CheckpointError
 from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm_"]
+
+
+def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf,
+            high_ok: bool = True) -> float:
+    """``value`` as a float inside the given bounds, or an ArgumentError naming ``what``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{what} must be a number, got {value!r}")
+    v = float(value)
+    ok = (v >= low if low_ok else v > low) and (v <= high if high_ok else v < high)
+    if not ok:  # NaN fails every comparison, so it lands here too
+        lo, hi = ("[" if low_ok else "("), ("]" if high_ok else ")")
+        raise ArgumentError(f"{what} must be in {lo}{low}, {high}{hi}, got {value!r}")
+    return v
 
 
 class Optimizer:
-    """Base class: holds the parameters, ``lr`` and per-parameter state arrays."""
+    """Base class: holds the parameter groups and per-parameter state arrays.
 
-    def __init__(self, params: Iterable[Tensor], lr: float):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if not all(isinstance(p, Tensor) and p.requires_grad for p in self.params):
-            raise ValueError(f"{type(self).__name__}: every parameter must be a Tensor with requires_grad=True")
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be > 0, got {lr}")
-        self.lr = float(lr)
+    ``defaults`` are the hyperparameters (``lr`` among them) a group takes unless it names its own.
+    Subclasses check a group's hyperparameters in :meth:`_check_group`.
+    """
+
+    def __init__(self, params, defaults: dict):
+        if isinstance(params, Tensor):
+            raise ArgumentError(f"{type(self).__name__}: params must be an iterable of Tensors (or of dicts), "
+                                "not one Tensor; wrap it in a list")
+        try:
+            items = list(params)
+        except TypeError:
+            raise ArgumentError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
+                                f"got {type(params).__name__}") from None
+        if not items:
+            raise ArgumentError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(defaults, Mapping) or "lr" not in defaults:
+            raise ArgumentError(f"{type(self).__name__}: defaults must be a dict with at least 'lr', got {defaults!r}")
+        if not all(isinstance(g, Mapping) for g in items):
+            if any(isinstance(g, Mapping) for g in items):
+                raise ArgumentError(f"{type(self).__name__}: give either Tensors or parameter-group dicts, not both")
+            items = [{"params": items}]
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        seen: set[int] = set()
+        for group in items:
+            self._add_group(dict(group), seen)
+        self.params = [p for g in self.param_groups for p in g["params"]]
         self.steps = 0
+
+    def _add_group(self, group: dict, seen: set[int]) -> None:
+        name = type(self).__name__
+        if "params" not in group:
+            raise ArgumentError(f"{name}: a parameter group needs a 'params' entry")
+        unknown = set(group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise ArgumentError(f"{name}: unknown hyperparameters {sorted(unknown)} in a parameter group; "
+                                f"known: {sorted(self.defaults)}")
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        if not params:
+            raise ArgumentError(f"{name}: a parameter group has an empty parameter list")
+        if not all(isinstance(p, Tensor) and p.requires_grad for p in params):
+            raise ArgumentError(f"{name}: every parameter must be a Tensor with requires_grad=True")
+        for p in params:
+            if id(p) in seen:  # stepping it twice per step would be a silent double update
+                raise ArgumentError(f"{name}: a parameter appears twice (in one group or in two)")
+            seen.add(id(p))
+        full = {**self.defaults, **group, "params": params}
+        self._check_group(full)
+        self.param_groups.append(full)
+
+    def _check_group(self, group: dict) -> None:
+        group["lr"] = _number(group["lr"], f"{type(self).__name__}: learning rate", low_ok=False)
+
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate (setting it sets every group's)."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        value = _number(value, f"{type(self).__name__}: learning rate", low_ok=True)
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def _indexed_groups(self):
+        """``(group, [(flat index, parameter), ...])`` for each group: state arrays are kept in flat order."""
+        i = 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            yield group, list(zip(range(i, i + n), group["params"], strict=True))
+            i += n
 
     def zero_grad(self) -> None:
         """Forget the parameters' gradients (set them to None)."""
@@ -41,63 +128,90 @@ class Optimizer:
         return {}
 
     def state_dict(self) -> dict:
-        """The optimizer's state: ``lr``, step count and per-parameter buffers (copies)."""
-        return {"lr": self.lr, "steps": self.steps,
+        """The state: ``lr``, step count, each group's hyperparameters and per-parameter buffers (copies)."""
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        return {"lr": self.lr, "steps": self.steps, "param_groups": groups,
                 "buffers": {k: [a.copy() for a in v] for k, v in self._state_arrays().items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what :meth:`state_dict` returned (for resuming a run exactly)."""
+        """Restore what :meth:`state_dict` returned (for resuming a run exactly). Nothing changes if it does not fit."""
+        name = type(self).__name__
+        if not isinstance(state, Mapping) or not {"lr", "steps"} <= set(state):
+            keys = sorted(state) if isinstance(state, Mapping) else type(state).__name__
+            raise CheckpointError(f"{name}: optimizer state must have 'lr' and 'steps' (and 'buffers'), got {keys}")
         mine = self._state_arrays()
         buffers = state.get("buffers", {})
-        if set(buffers) != set(mine):
-            raise CheckpointError(f"{type(self).__name__}: optimizer state has buffers {sorted(buffers)}, "
-                                  f"expected {sorted(mine)}")
+        if not isinstance(buffers, Mapping) or set(buffers) != set(mine):
+            raise CheckpointError(f"{name}: optimizer state has buffers {sorted(buffers)}, expected {sorted(mine)}")
         for key, arrays in mine.items():
             if len(buffers[key]) != len(arrays) or any(
                     a.shape != np.shape(b) for a, b in zip(arrays, buffers[key], strict=True)):
-                raise CheckpointError(f"{type(self).__name__}: optimizer buffer {key!r} does not fit the parameters")
+                raise CheckpointError(f"{name}: optimizer buffer {key!r} does not fit the parameters")
+        groups = state.get("param_groups")
+        if groups is not None and (not isinstance(groups, (list, tuple)) or len(groups) != len(self.param_groups)):
+            count = len(groups) if isinstance(groups, (list, tuple)) else "?"
+            raise CheckpointError(f"{name}: optimizer state has {count} parameter groups, "
+                                  f"this optimizer {len(self.param_groups)}")
+        for key, arrays in mine.items():
             for a, b in zip(arrays, buffers[key], strict=True):
                 np.copyto(a, b, casting="same_kind")
-        self.lr, self.steps = float(state["lr"]), int(state["steps"])
+        if groups is not None:
+            for mine_g, saved in zip(self.param_groups, groups, strict=True):
+                mine_g.update({k: v for k, v in saved.items() if k != "params"})
+        if groups is None or float(state["lr"]) != self.lr:
+            self.lr = float(state["lr"])  # a state without groups (older), or whose "lr" was edited: one lr for all
+        self.steps = int(state["steps"])
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent: ``p -= lr * g`` (with optional momentum, Nesterov, L2 weight decay).
 
     With momentum ``m``: ``v = m * v + g``; the step uses ``v`` (or ``g + m * v``
-    with ``nesterov=True``), as PyTorch's SGD does.
+    with ``nesterov=True``), as PyTorch's SGD does. Hyperparameters may differ per group.
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
-        super().__init__(params, lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        if weight_decay < 0:
-            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay}")
-        if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0")
-        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
-        self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else []
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov})
+        self.velocity = ([np.zeros_like(p.data) for p in self.params]
+                         if any(g["momentum"] for g in self.param_groups) else [])
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        group["momentum"] = _number(group["momentum"], "SGD: momentum", high=1.0, high_ok=False)
+        group["weight_decay"] = _number(group["weight_decay"], "SGD: weight_decay")
+        group["nesterov"] = bool(group["nesterov"])
+        if group["nesterov"] and group["momentum"] == 0:
+            raise ArgumentError("SGD: nesterov=True needs momentum > 0")
+
+    @property
+    def momentum(self) -> float:
+        return self.param_groups[0]["momentum"]
+
+    @property
+    def weight_decay(self) -> float:
+        return self.param_groups[0]["weight_decay"]
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
-        return {"velocity": self.velocity} if self.momentum else {}
+        return {"velocity": self.velocity} if self.velocity else {}
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if self.momentum:
-                v = self.velocity[i]
-                v *= self.momentum
-                v += g
-                g = g + self.momentum * v if self.nesterov else v
-            p.data -= self.lr * g
+        for group, indexed in self._indexed_groups():
+            lr, momentum, wd, nesterov = group["lr"], group["momentum"], group["weight_decay"], group["nesterov"]
+            for i, p in indexed:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if wd:
+                    g = g + wd * p.data
+                if momentum:
+                    v = self.velocity[i]
+                    v *= momentum
+                    v += g
+                    g = g + momentum * v if nesterov else v
+                p.data -= lr * g
 
 
 class Adam(Optimizer):
@@ -106,22 +220,43 @@ class Adam(Optimizer):
     ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g**2``, then
     ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias-corrected
     ``m_hat = m / (1 - b1**t)``, ``v_hat = v / (1 - b2**t)``. ``weight_decay`` adds
-    ``weight_decay * p`` to ``g`` (L2, as PyTorch's Adam).
+    ``weight_decay * p`` to ``g`` (L2, as PyTorch's Adam; see :class:`AdamW` for the decoupled form).
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    _decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, lr)
-        given = tuple(betas)  # any sequence of two numbers, e.g. a list read back from JSON
-        if len(given) != 2 or not all(0 <= b < 1 for b in given):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {given}")
-        if eps <= 0 or weight_decay < 0:
-            raise ValueError(f"Adam: eps must be > 0 and weight_decay >= 0, got eps={eps}, weight_decay={weight_decay}")
-        self.betas, self.eps, self.weight_decay = (given[0], given[1]), eps, weight_decay
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         # steps taken by each parameter (a parameter without a gradient is not stepped), for the bias corrections
         self.t = [np.zeros((), dtype=np.int64) for _ in self.params]
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        name = type(self).__name__
+        try:
+            betas = tuple(group["betas"])
+        except TypeError:
+            betas = ()
+        if len(betas) != 2:
+            raise ArgumentError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r}")
+        group["betas"] = tuple(_number(b, f"{name}: betas", high=1.0, high_ok=False) for b in betas)
+        group["eps"] = _number(group["eps"], f"{name}: eps", low_ok=False)
+        group["weight_decay"] = _number(group["weight_decay"], f"{name}: weight_decay")
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        return self.param_groups[0]["betas"]
+
+    @property
+    def eps(self) -> float:
+        return self.param_groups[0]["eps"]
+
+    @property
+    def weight_decay(self) -> float:
+        return self.param_groups[0]["weight_decay"]
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v, "t": self.t}
@@ -129,50 +264,215 @@ class Adam(Optimizer):
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
-        b1, b2 = self.betas
-        for p, m, v, t in zip(self.params, self.m, self.v, self.t, strict=True):
-            if p.grad is None:
-                continue
-            t += 1
-            step_size = self.lr / (1 - b1 ** int(t))
-            v_correction = math.sqrt(1 - b2 ** int(t))
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            # m_hat / (sqrt(v_hat) + eps), with both corrections folded into step_size and v_correction
-            p.data -= step_size * m / (np.sqrt(v) / v_correction + self.eps)
+        for group, indexed in self._indexed_groups():
+            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for i, p in indexed:
+                if p.grad is None:
+                    continue
+                m, v, t = self.m[i], self.v[i], self.t[i]
+                t += 1
+                step_size = lr / (1 - b1 ** int(t))
+                v_correction = math.sqrt(1 - b2 ** int(t))
+                g = p.grad.data
+                if wd:
+                    if self._decoupled:
+                        p.data *= 1 - lr * wd  # AdamW: shrink the weight itself, outside the adaptive scaling
+                    else:
+                        g = g + wd * p.data
+                m *= b1
+                m += (1 - b1) * g
+                v *= b2
+                v += (1 - b2) * (g * g)
+                # m_hat / (sqrt(v_hat) + eps), with both corrections folded into step_size and v_correction
+                p.data -= step_size * m / (np.sqrt(v) / v_correction + eps)
 
 
-class StepLR:
-    """Multiply the optimizer's ``lr`` by ``gamma`` every ``step_size`` calls to :meth:`step` (once per epoch)."""
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's AdamW.
+
+    Each step first shrinks the weight, ``p -= lr * weight_decay * p``, then takes Adam's step on the plain
+    gradient, so the decay is not scaled by the adaptive ``1 / sqrt(v_hat)``. Default ``weight_decay=1e-2``.
+    Give biases and norm weights a group with ``"weight_decay": 0.0`` to leave them undecayed.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), as PyTorch's: steps scaled by a running root mean square of the gradient.
+
+    ``s = alpha s + (1 - alpha) g**2``; with ``centered``, ``a = alpha a + (1 - alpha) g`` and the scale is
+    ``sqrt(s - a**2)``, else ``sqrt(s)``; ``d = g / (scale + eps)``; with momentum ``b = momentum b + d`` and
+    ``p -= lr b``, else ``p -= lr d``. ``weight_decay`` adds ``weight_decay * p`` to ``g`` (L2).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                                  "momentum": momentum, "centered": centered})
+        self.square_avg = [np.zeros_like(p.data) for p in self.params]
+        self.grad_avg = ([np.zeros_like(p.data) for p in self.params]
+                         if any(g["centered"] for g in self.param_groups) else [])
+        self.momentum_buffer = ([np.zeros_like(p.data) for p in self.params]
+                                if any(g["momentum"] for g in self.param_groups) else [])
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        group["alpha"] = _number(group["alpha"], "RMSprop: alpha", high=1.0)
+        group["eps"] = _number(group["eps"], "RMSprop: eps", low_ok=False)
+        group["weight_decay"] = _number(group["weight_decay"], "RMSprop: weight_decay")
+        group["momentum"] = _number(group["momentum"], "RMSprop: momentum", high=1.0, high_ok=False)
+        group["centered"] = bool(group["centered"])
+
+    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
+        state = {"square_avg": self.square_avg}
+        if self.grad_avg:
+            state["grad_avg"] = self.grad_avg
+        if self.momentum_buffer:
+            state["momentum_buffer"] = self.momentum_buffer
+        return state
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        self.steps += 1
+        for group, indexed in self._indexed_groups():
+            lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+            momentum, centered = group["momentum"], group["centered"]
+            for i, p in indexed:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if wd:
+                    g = g + wd * p.data
+                s = self.square_avg[i]
+                s *= alpha
+                s += (1 - alpha) * (g * g)
+                if centered:
+                    a = self.grad_avg[i]
+                    a *= alpha
+                    a += (1 - alpha) * g
+                    scale = np.sqrt(s - a * a)
+                else:
+                    scale = np.sqrt(s)
+                d = g / (scale + eps)
+                if momentum:
+                    b = self.momentum_buffer[i]
+                    b *= momentum
+                    b += d
+                    d = b
+                p.data -= lr * d
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> float:
+    """Scale the gradients of ``parameters`` in place so that their joint norm is at most ``max_norm``.
+
+    The norm is taken over all gradients together, as if concatenated into one vector (``norm_type`` 2 by
+    default; ``float("inf")`` for the largest absolute value). When it exceeds ``max_norm`` every gradient is
+    multiplied by ``max_norm / (norm + 1e-6)``, as PyTorch does. Parameters without a gradient are skipped.
+    Returns the norm before clipping. A non-finite norm raises ``ArgumentError`` when ``error_if_nonfinite``.
+    """
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    if not all(isinstance(p, Tensor) for p in params):
+        raise ArgumentError("clip_grad_norm_: parameters must be Tensors")
+    max_norm = _number(max_norm, "clip_grad_norm_: max_norm")
+    norm_type = _number(norm_type, "clip_grad_norm_: norm_type", low_ok=False)
+    grads = [p.grad.data for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    if math.isinf(norm_type):
+        total = max(float(np.max(np.abs(g), initial=0.0)) for g in grads)
+    else:
+        total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+    if not math.isfinite(total) and error_if_nonfinite:
+        raise ArgumentError(f"clip_grad_norm_: the gradients' total norm is {total}; clipping cannot fix that")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        for p in params:
+            if p.grad is not None:
+                if p.grad.requires_grad or not p.grad.data.flags.writeable:
+                    p.grad = Tensor._make(p.grad.data * np.asarray(coef, dtype=p.grad.dtype))
+                else:
+                    p.grad.data *= np.asarray(coef, dtype=p.grad.dtype)
+    return total
+
+
+class _Scheduler:
+    """Base of the schedules: sets each group's lr from its initial value (``base_lrs``) and the epoch count."""
+
+    def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise ArgumentError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
+        self.epoch = 0
+
+    @property
+    def base_lr(self) -> float:
+        return self.base_lrs[0]
+
+    def _factor_lr(self, base: float) -> float:
+        raise NotImplementedError
+
+    def _set(self) -> float:
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = self._factor_lr(base)
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict:
+        """``epoch`` and ``base_lrs``: what the schedule needs to continue where it was."""
+        return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`'s result (and the optimizer's lrs that follow from it)."""
+        name = type(self).__name__
+        if not isinstance(state, Mapping) or not {"epoch", "base_lrs"} <= set(state):
+            raise CheckpointError(f"{name}: scheduler state must have 'epoch' and 'base_lrs', got {state!r}")
+        if len(state["base_lrs"]) != len(self.optimizer.param_groups):
+            raise CheckpointError(f"{name}: scheduler state has {len(state['base_lrs'])} learning rates for "
+                                  f"{len(self.optimizer.param_groups)} parameter groups")
+        self.epoch, self.base_lrs = int(state["epoch"]), [float(b) for b in state["base_lrs"]]
+        if self.epoch:
+            self._set()
+
+
+class StepLR(_Scheduler):
+    """Multiply each group's ``lr`` by ``gamma`` every ``step_size`` calls to :meth:`step` (once per epoch)."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        if step_size < 1 or gamma <= 0:
-            raise ValueError(f"StepLR: step_size must be >= 1 and gamma > 0, got {step_size}, {gamma}")
-        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
-        self.base_lr, self.epoch = optimizer.lr, 0
+        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
+            raise ArgumentError(f"StepLR: step_size must be an int >= 1, got {step_size!r}")
+        gamma = _number(gamma, "StepLR: gamma", low_ok=False)
+        super().__init__(optimizer)
+        self.step_size, self.gamma = int(step_size), gamma
+
+    def _factor_lr(self, base: float) -> float:
+        return base * self.gamma ** (self.epoch // self.step_size)
 
     def step(self) -> float:
+        """Count one epoch; returns the new lr (of the first group)."""
         self.epoch += 1
-        self.optimizer.lr = self.base_lr * self.gamma ** (self.epoch // self.step_size)
-        return self.optimizer.lr
+        return self._set()
 
 
-class CosineLR:
-    """Anneal ``lr`` from its initial value to ``min_lr`` along half a cosine over ``total`` calls to :meth:`step`."""
+class CosineLR(_Scheduler):
+    """Anneal each group's ``lr`` from its initial value to ``min_lr`` along half a cosine over ``total`` steps."""
 
     def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
-        if total < 1 or min_lr < 0:
-            raise ValueError(f"CosineLR: total must be >= 1 and min_lr >= 0, got {total}, {min_lr}")
-        self.optimizer, self.total, self.min_lr = optimizer, total, min_lr
-        self.base_lr, self.epoch = optimizer.lr, 0
+        if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
+            raise ArgumentError(f"CosineLR: total must be an int >= 1, got {total!r}")
+        min_lr = _number(min_lr, "CosineLR: min_lr")
+        super().__init__(optimizer)
+        self.total, self.min_lr = int(total), min_lr
+
+    def _factor_lr(self, base: float) -> float:
+        cos = (1 + math.cos(math.pi * self.epoch / self.total)) / 2
+        return self.min_lr + (base - self.min_lr) * cos
 
     def step(self) -> float:
+        """Count one epoch (up to ``total``); returns the new lr (of the first group)."""
         self.epoch = min(self.epoch + 1, self.total)
-        cos = (1 + math.cos(math.pi * self.epoch / self.total)) / 2
-        self.optimizer.lr = self.min_lr + (self.base_lr - self.min_lr) * cos
-        return self.optimizer.lr
+        return self._set()

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import operator
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from . import primitives as P
-from .errors import DTypeError, GraphError, ShapeError
+from .errors import DTypeError, GraphError, IndexingError, ShapeError
 
 DEFAULT_DTYPE = np.float32
 
@@ -55,9 +56,15 @@ def _as_float_array(data, dtype) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     from_numpy = isinstance(data, (np.ndarray, np.generic))
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data)
+    except ValueError:  # numpy's complaint about a ragged nested list
+        raise ShapeError("Tensor: nested lists must be rectangular (every row the same length)") from None
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise DTypeError(f"Tensor: {dtype!r} is not a dtype") from None
         if dtype.kind != "f":
             raise DTypeError(f"Tensor: dtype must be a floating type, got {dtype}")
         if arr.dtype.kind not in "fbiu":  # numpy would parse strings ('1.5' -> 1.5): refuse them as below
@@ -383,7 +390,10 @@ class Tensor:
 
     def __getitem__(self, index) -> Tensor:
         """Basic slicing and integer-array indexing, as numpy (the gradient scatters back)."""
-        return Tensor._apply(P.GetItem(_index_arg(index)), self)
+        try:
+            return Tensor._apply(P.GetItem(_index_arg(index)), self)
+        except (IndexError, TypeError) as e:  # an IndexingError is also an IndexError: `for row in t` stops at it
+            raise IndexingError(f"index {index!r} does not fit a tensor of shape {self.shape} ({e})") from None
 
     # ------------------------------------------------------------------ backward
 
@@ -544,7 +554,10 @@ def _shape_arg(shape) -> tuple[int, ...]:
     """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(n) for n in shape)
+    try:
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise ShapeError(f"a shape is made of ints, got {shape!r}") from None
 
 
 def _index_arg(index):

@@ -35,9 +35,13 @@ Tolerances (:data:`TOLERANCES`):
   cancellation in the sums over the batch. The floor ``1e-14`` (about 50 units in
   the last place of 1) serves gradients that cancel to (almost) zero, where no
   relative bound is meaningful.
-* float64, either vs FD: :func:`~tinygrad_mlp.gradcheck.gradcheck`'s
-  ``atol = 1e-5, rtol = 1e-3``. With ``eps = 1e-6`` the difference quotient is
-  off by ~``eps**2`` (truncation) plus ~``1e-16 * |C| / eps = 1e-10`` (rounding).
+* float64, either vs FD: ``rtol = 1e-3`` of the tensor's largest entry (as
+  :func:`~tinygrad_mlp.gradcheck.gradcheck`'s default) and ``atol = 1e-8``. With
+  ``eps = 1e-6`` the difference quotient is off by ~``eps**2`` (truncation) plus
+  ~``1e-16 * |C| / eps = 1e-10`` (rounding, for a cost of order 1); the floor
+  ``1e-8`` is well above that, and far below the gradients of a sigmoid network
+  whose early layers' gradients are small (a fixed ``atol = 1e-5`` would let a
+  three-times-wrong gradient of size 1e-7 pass).
 * float32: the analytic gradients carry float32 rounding (machine eps 1.2e-7,
   grown by the depth and the sums), so autograd vs hand uses ``rtol = 1e-4,
   atol = 1e-6`` and vs FD ``rtol = 1e-2, atol = 1e-4``. The FD column itself
@@ -57,12 +61,13 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import backprop as bp
+from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .gradcheck import analytic_grad, numerical_grad
 from .nn import MLP, functional
 from .tensor import Tensor, no_grad
@@ -70,7 +75,7 @@ from .tensor import Tensor, no_grad
 __all__ = [
     "PAIRS", "METHODS", "Tolerance", "Tolerances", "TOLERANCES", "PairDiff", "Row", "ThreeWayResult",
     "Problem", "three_way_check", "make_problem", "parse_sizes", "default_output_activation",
-    "canonical_loss", "dtype_note", "relative_difference", "RELU_MARGIN", "DEFAULT_EPS", "WHY_FLOAT64",
+    "canonical_loss", "dtype_note", "relative_difference", "RELU_MARGIN", "DEFAULT_EPS", "WHY_FLOAT64", "HandBackprop",
 ]
 
 #: What each column of the table is.
@@ -102,6 +107,12 @@ class Tolerance:
     atol: float
     rtol: float
 
+    def __post_init__(self) -> None:
+        for name in ("atol", "rtol"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0:
+                raise ArgumentError(f"Tolerance: {name} must be a number >= 0, got {v!r}")
+
     def allows(self, max_abs: float, scale: float) -> bool:
         return bool(max_abs <= self.atol + self.rtol * scale)  # False for NaN
 
@@ -116,12 +127,16 @@ class Tolerances:
     hand: Tolerance
     fd: Tolerance
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.hand, Tolerance) and isinstance(self.fd, Tolerance)):
+            raise ArgumentError(f"Tolerances: hand and fd must be Tolerance objects, got {self.hand!r}, {self.fd!r}")
+
     def for_pair(self, pair: tuple[str, str]) -> Tolerance:
         return self.fd if "FD" in pair else self.hand
 
 
 TOLERANCES: dict[np.dtype, Tolerances] = {
-    np.dtype(np.float64): Tolerances(hand=Tolerance(atol=1e-14, rtol=1e-10), fd=Tolerance(atol=1e-5, rtol=1e-3)),
+    np.dtype(np.float64): Tolerances(hand=Tolerance(atol=1e-14, rtol=1e-10), fd=Tolerance(atol=1e-8, rtol=1e-3)),
     np.dtype(np.float32): Tolerances(hand=Tolerance(atol=1e-6, rtol=1e-4), fd=Tolerance(atol=1e-4, rtol=1e-2)),
 }
 
@@ -131,7 +146,7 @@ def relative_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, flo
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
+        raise ArgumentError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
     if a.size == 0:
         return 0.0, 0.0, 0.0
     max_abs = float(np.max(np.abs(a - b)))
@@ -171,7 +186,7 @@ class Row:
         for p in self.pairs:
             if (p.first, p.second) == (first, second):
                 return p
-        raise KeyError(f"no pair {first} vs {second}; pairs are {PAIRS}")
+        raise IndexingError(f"no pair {first} vs {second}; pairs are {PAIRS}")
 
 
 @dataclass
@@ -194,6 +209,8 @@ class ThreeWayResult:
     notes: list[str] = field(default_factory=list)
     #: method ("autograd", "hand", "FD") -> parameter name -> gradient (float64 copy)
     gradients: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    #: what the "hand" column is: the library's backprop, or the name of the function passed as ``hand=``
+    hand_name: str = "backprop.backprop (the notes' equations)"
 
     @property
     def passed(self) -> bool:
@@ -241,7 +258,7 @@ class ThreeWayResult:
         lines = [
             (f"three-way gradient check: MLP {'-'.join(map(str, self.sizes))} ({hidden} hidden, {output} output), "
              f"loss {self.loss}, batch {self.batch_size}, {self.dtype}"),
-            "  autograd = loss.backward() through the graph;  hand = backprop.backprop (the notes' equations)",
+            f"  autograd = loss.backward() through the graph;  hand = {self.hand_name}",
             f"  FD = central finite differences of the loss, eps {self.eps:g}, in float64",
             "  abs = max|a - b|,  rel = max|a - b| / max(max|b|, tiny) over the tensor;  b = the right-hand method",
             "  a pair passes when abs <= atol + rtol * max|b|",
@@ -293,7 +310,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def dtype_note(dtype) -> str:
     """One or two lines saying why the check runs in ``dtype`` and what that costs (the CLI prints them)."""
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"dtype_note: {dtype!r} is not a dtype") from None
     if dtype == np.float64:
         return textwrap.fill(f"dtype float64 (the default), because {WHY_FLOAT64}", 110)
     t = TOLERANCES.get(dtype)
@@ -335,8 +355,32 @@ def _relu_min_abs_z(weights, biases, x, activation, output_activation) -> float 
     return min((float(np.abs(z).min()) for z in relu_zs), default=None)
 
 
+#: A hand-written backprop for ``three_way_check(..., hand=)``:
+#: ``hand(weights, biases, x, targets) -> (cost, grad_weights, grad_biases)``.
+HandBackprop = Callable[[list, list, np.ndarray, np.ndarray], tuple]
+
+
+def _hand_gradients(hand: HandBackprop, weights, biases, x, targets) -> tuple[float, list, list]:
+    """Call a user's backprop on copies of the arrays and check what it returns, naming what is wrong."""
+    name = getattr(hand, "__name__", "hand")
+    out = hand([W.copy() for W in weights], [b.copy() for b in biases], x.copy(), np.array(targets, copy=True))
+    if not (isinstance(out, tuple) and len(out) == 3):
+        raise ShapeError(f"three_way_check: hand={name} must return (cost, grad_weights, grad_biases), "
+                         f"got {type(out).__name__}")
+    cost, gw, gb = out
+    if len(gw) != len(weights) or len(gb) != len(biases):
+        raise ShapeError(f"three_way_check: hand={name} returned {len(gw)} weight and {len(gb)} bias gradients "
+                         f"for a network of {len(weights)} layers")
+    for what, grads, params in (("weight", gw, weights), ("bias", gb, biases)):
+        for l, (g, p) in enumerate(zip(grads, params, strict=True), start=1):
+            if np.shape(g) != p.shape:
+                raise ShapeError(f"three_way_check: hand={name}'s gradient of layer {l}'s {what} has shape "
+                                 f"{np.shape(g)}, the {what} has shape {p.shape}")
+    return float(cost), list(gw), list(gb)
+
+
 def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = DEFAULT_EPS,
-                    tolerances: Tolerances | None = None) -> ThreeWayResult:
+                    tolerances: Tolerances | None = None, hand: HandBackprop | None = None) -> ThreeWayResult:
     """Compare autograd, the hand-derived backprop and finite differences on ``model``.
 
     Args:
@@ -349,6 +393,12 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
         loss: "mse" (the notes' quadratic cost) or "cross_entropy" ("ce").
         eps: the finite-difference step.
         tolerances: defaults to ``TOLERANCES[model dtype]`` (see the module docstring).
+        hand: your own backprop, to check in place of :func:`tinygrad_mlp.backprop.backprop`:
+            ``hand(weights, biases, x, targets) -> (cost, grad_weights, grad_biases)``
+            with ``weights[l-1]`` = W(l) of shape (n_l, n_{l-1}), ``biases[l-1]`` = b(l)
+            of shape (n_l,), ``x`` (batch, n_0) and ``targets`` as given here (it gets
+            copies, so it cannot disturb the model). It must use the model's
+            activations and ``loss`` itself.
 
     Returns:
         A :class:`ThreeWayResult`: one :class:`Row` per parameter tensor, in the
@@ -360,7 +410,7 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
     dtype = np.dtype(model.layers[0].weight.dtype)
     if tolerances is None:
         if dtype not in TOLERANCES:
-            raise TypeError(f"three_way_check: no tolerances for dtype {dtype}; use float64 or float32, "
+            raise DTypeError(f"three_way_check: no tolerances for dtype {dtype}; use float64 or float32, "
                             "or pass tolerances=")
         tolerances = TOLERANCES[dtype]
     activation = _activation_name(model.activation)
@@ -380,11 +430,14 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
     # (2) by hand, on the weight arrays
     weights = [W.data for W in model.weights]
     biases = [b.data for b in model.biases]
-    loss_hand, gw, gb = bp.backprop(weights, biases, x_model, t_model, activation, output_activation, loss)
-    hand = {}
+    if hand is None:
+        loss_hand, gw, gb = bp.backprop(weights, biases, x_model, t_model, activation, output_activation, loss)
+    else:
+        loss_hand, gw, gb = _hand_gradients(hand, weights, biases, x_model, t_model)
+    by_hand = {}
     for i, (g_w, g_b) in enumerate(zip(gw, gb, strict=True)):
-        hand[f"layers.{i}.weight"], hand[f"layers.{i}.bias"] = g_w, g_b
-    grads["hand"] = {n: np.array(hand[n], dtype=np.float64) for n in names}
+        by_hand[f"layers.{i}.weight"], by_hand[f"layers.{i}.bias"] = g_w, g_b
+    grads["hand"] = {n: np.array(by_hand[n], dtype=np.float64) for n in names}
 
     # (3) finite differences of the model's own loss, in float64
     if dtype == np.float64:
@@ -418,7 +471,8 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
         rows=rows, sizes=list(model.sizes), activation=activation, output_activation=output_activation, loss=loss,
         batch_size=int(x_model.shape[0]), dtype=str(dtype), eps=eps, tolerances=tolerances,
         loss_autograd=loss_autograd, loss_hand=float(loss_hand), loss_passed=loss_passed, relu_min_abs_z=relu_z,
-        notes=notes, gradients=grads)
+        notes=notes, gradients=grads,
+        **({} if hand is None else {"hand_name": f"{getattr(hand, '__name__', 'hand')} (your backprop)"}))
 
 
 # ---------------------------------------------------------------------- random problems (the CLI's)
@@ -430,9 +484,9 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(p) for p in parts]
     except ValueError:
-        raise ValueError(f"--arch {text!r} is malformed: give layer widths joined by '-', e.g. 4-5-3") from None
+        raise ArgumentError(f"--arch {text!r} is malformed: give layer widths joined by '-', e.g. 4-5-3") from None
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"--arch {text!r} is malformed: it needs at least two widths, all >= 1 (e.g. 4-5-3)")
+        raise ArgumentError(f"--arch {text!r} is malformed: it needs at least two widths, all >= 1 (e.g. 4-5-3)")
     return sizes
 
 
@@ -478,7 +532,7 @@ def make_problem(sizes: Sequence[int], activation: str = "sigmoid", loss: str = 
     hidden = _activation_name(activation)
     dtype = np.dtype(dtype)
     if batch_size < 1:
-        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        raise ArgumentError(f"batch size must be >= 1, got {batch_size}")
     model = MLP(sizes, hidden, output_activation, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
@@ -492,5 +546,5 @@ def make_problem(sizes: Sequence[int], activation: str = "sigmoid", loss: str = 
                             hidden, output_activation)
         if z is None or z >= relu_margin:
             return Problem(model, x, labels, loss, draw, z)
-    raise ValueError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
+    raise ArgumentError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
                      f"draws of inputs and biases; use a smaller network or batch")

@@ -1,30 +1,39 @@
-"""Networks: ``Module``, ``Linear``, ``Sequential``, activation modules and ``MLP``.
+"""Networks: ``Module`` and its containers, layers, activation and loss modules, and ``MLP``.
 
 Layers only compose Tensor ops; the gradients come from the engine.
-``MLP([784, 16, 16, 10])`` is the lesson notes' network: sigmoid everywhere,
-13,002 weights and biases.
+``MLP([784, 16, 16, 10], init="random")`` is the lesson notes' network: sigmoid
+everywhere, 13,002 weights and biases, every one drawn from N(0, 1).
+
+A module finds what it holds by looking at its attributes (also inside lists,
+tuples and dicts), in the order they were assigned:
+
+* a Tensor with ``requires_grad=True`` is a **parameter** (``parameters()``, what an optimizer updates);
+* any other Tensor is a **buffer** (``buffers()``: running statistics, frozen weights): it has no
+  gradient, but it is part of the model's state, so ``state_dict()`` holds parameters and buffers alike;
+* a Module is a **child** (``children()``), searched in turn.
+
+A tensor or module reached twice (a weight shared by two layers) is listed once, under its first name.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import CheckpointError, ShapeError
+from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
+from ..random import generator
 from ..tensor import Tensor, linear
-from . import functional
+from . import functional, init
 
-__all__ = ["Module", "Linear", "Sequential", "Sigmoid", "ReLU", "Tanh", "Identity", "MLP", "INITS", "functional"]
+__all__ = ["Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dropout", "LayerNorm",
+           "BatchNorm1d", "Sigmoid", "ReLU", "Tanh", "Identity", "MSELoss", "CrossEntropyLoss", "MLP", "INITS",
+           "default_init", "functional", "init"]
 
 
 class Module:
-    """Base class: a callable holding parameters (Tensors with ``requires_grad``) and sub-modules.
-
-    Parameters and sub-modules are found by looking at the instance's attributes
-    (also inside lists and tuples), in the order they were assigned.
-    """
+    """Base class: a callable holding parameters, buffers and sub-modules (see the module docstring)."""
 
     training: bool = True
 
@@ -34,32 +43,109 @@ class Module:
     def __call__(self, *args, **kwargs) -> Tensor:
         return self.forward(*args, **kwargs)
 
-    def _children(self) -> Iterator[tuple[str, object]]:
+    # ------------------------------------------------------------------ what a module holds
+
+    def _items(self) -> Iterator[tuple[str, object]]:
+        """``(name, value)`` of every attribute, looking one level into lists, tuples and dicts."""
         for name, value in vars(self).items():
             if isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
                     yield f"{name}.{i}", item
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, (Tensor, Module)) and not isinstance(key, str):
+                        raise ArgumentError(f"{type(self).__name__}.{name}: a dict holding tensors or modules "
+                                            f"must have string keys, got {key!r}")
+                    yield f"{name}.{key}", item
             else:
                 yield name, value
 
+    def _named(self, kind: str, prefix: str, memo: set[int]) -> Iterator[tuple[str, object]]:
+        # one walk for parameters, buffers and modules; `memo` makes a shared tensor or module count once
+        for name, value in self._items():
+            if isinstance(value, Tensor):
+                wanted = kind == "tensor" or (kind != "module" and value.requires_grad == (kind == "parameter"))
+                if wanted and id(value) not in memo:
+                    memo.add(id(value))
+                    yield prefix + name, value
+            elif isinstance(value, Module) and id(value) not in memo:
+                if kind == "module":
+                    memo.add(id(value))
+                    yield prefix + name, value
+                yield from value._named(kind, prefix + name + ".", memo)
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """Yield ``(dotted name, parameter)`` pairs, e.g. ``("layers.0.weight", W1)``."""
-        for name, value in self._children():
-            if isinstance(value, Tensor) and value.requires_grad:
-                yield prefix + name, value
-            elif isinstance(value, Module):
-                yield from value.named_parameters(prefix + name + ".")
+        """Yield ``(dotted name, parameter)`` pairs, e.g. ``("layers.0.weight", W1)``; each tensor once."""
+        return self._named("parameter", prefix, set())  # type: ignore[return-value]
 
     def parameters(self) -> list[Tensor]:
-        """All parameters, in a stable order."""
+        """All parameters (tensors with ``requires_grad``), each once, in a stable order."""
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Yield ``(dotted name, buffer)``: the tensors held that do not require grad (running statistics ...)."""
+        return self._named("buffer", prefix, set())  # type: ignore[return-value]
+
+    def buffers(self) -> list[Tensor]:
+        """All buffers, each once."""
+        return [b for _, b in self.named_buffers()]
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Yield ``(name, module)`` for the modules held directly (not their sub-modules)."""
+        seen: set[int] = set()
+        for name, value in self._items():
+            if isinstance(value, Module) and id(value) not in seen:
+                seen.add(id(value))
+                yield name, value
+
+    def children(self) -> Iterator[Module]:
+        """The modules held directly."""
+        yield from (m for _, m in self.named_children())
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yield ``(dotted name, module)`` for this module (name ``prefix``, "" by default) and every module inside."""
+        memo = {id(self)}
+        yield prefix, self
+        yield from self._named("module", prefix + "." if prefix else "", memo)  # type: ignore[misc]
+
     def modules(self) -> Iterator[Module]:
-        """This module and every module inside it."""
-        yield self
-        for _, value in self._children():
-            if isinstance(value, Module):
-                yield from value.modules()
+        """This module and every module inside it, each once."""
+        for _, m in self.named_modules():
+            yield m
+
+    def apply(self, fn: Callable[[Module], object]) -> Module:
+        """Call ``fn(m)`` on every sub-module, then on this one (children first, as PyTorch); returns self."""
+        def visit(m: Module, seen: set[int]) -> None:
+            for child in m.children():
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    visit(child, seen)
+            fn(m)
+
+        visit(self, {id(self)})
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every weight; returns self.
+
+        Frozen weights become buffers (no gradient, not in ``parameters()``, still in ``state_dict()``
+        under the same names). Buffers registered with :meth:`register_buffer` never become parameters.
+        """
+        tensors: list[Tensor] = [t for _, t in self._named("tensor", "", set())]  # type: ignore[misc]
+        fixed = {id(getattr(m, n)) for m in self.modules() for n in getattr(m, "_buffer_names", ())}
+        for t in tensors:
+            if id(t) not in fixed:
+                t.requires_grad_(bool(requires_grad))
+        return self
+
+    def register_buffer(self, name: str, tensor: Tensor) -> None:
+        """Hold ``tensor`` as attribute ``name``: a buffer that :meth:`requires_grad_` never turns into a parameter."""
+        if not isinstance(tensor, Tensor) or tensor.requires_grad:
+            raise ArgumentError(f"register_buffer: {name!r} must be a Tensor without requires_grad")
+        if "_buffer_names" not in vars(self):
+            self._buffer_names: set[str] = set()
+        setattr(self, name, tensor)
+        self._buffer_names.add(name)
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters (weights and biases)."""
@@ -73,36 +159,54 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and all sub-modules; returns self."""
         for m in self.modules():
-            m.training = mode
+            m.training = bool(mode)
         return self
 
     def eval(self) -> Module:
         """Set evaluation mode (``train(False)``); returns self."""
         return self.train(False)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of all parameter arrays by dotted name."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+    # ------------------------------------------------------------------ state
 
-    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
-        """Copy arrays into the parameters (in place). Keys and shapes must match exactly when ``strict``."""
-        params = dict(self.named_parameters())
+    def _state_tensors(self) -> dict[str, Tensor]:
+        return dict(self._named("tensor", "", set()))  # type: ignore[arg-type]  # attribute order, each once
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of all parameter and buffer arrays by dotted name."""
+        return {name: t.data.copy() for name, t in self._state_tensors().items()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers (in place).
+
+        With ``strict`` the keys must match exactly (a :class:`CheckpointError` lists the missing and
+        unexpected ones); shapes must always match (:class:`ShapeError`).
+        """
+        if not isinstance(state, Mapping):
+            raise CheckpointError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
+        tensors = self._state_tensors()
         if strict:
-            missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+            missing, unexpected = sorted(set(tensors) - set(state)), sorted(set(state) - set(tensors))
             if missing or unexpected:
                 raise CheckpointError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
-        for name, p in params.items():
+        values = {}
+        for name, t in tensors.items():  # check everything before writing anything: a refused load changes nothing
             if name not in state:
                 continue
             value = np.asarray(state[name])
-            if value.shape != p.shape:
+            if value.shape != t.shape:
                 raise ShapeError(f"load_state_dict: {name} has shape {value.shape} in the state "
-                                 f"but {p.shape} in the model")
-            np.copyto(p.data, value, casting="same_kind")
+                                 f"but {t.shape} in the model")
+            if not np.can_cast(value.dtype, t.dtype, casting="same_kind"):
+                raise DTypeError(f"load_state_dict: {name} has dtype {value.dtype}, which cannot become {t.dtype}")
+            values[name] = value
+        for name, value in values.items():
+            t = tensors[name]
+            if not t.data.flags.writeable:
+                t.data = t.data.copy()
+            np.copyto(t.data, value, casting="same_kind")
 
     def __repr__(self) -> str:
-        inner = [f"  ({name}): {value!r}".replace("\n", "\n  ")
-                 for name, value in self._children() if isinstance(value, Module)]
+        inner = [f"  ({name}): {value!r}".replace("\n", "\n  ") for name, value in self.named_children()]
         if not inner:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n" + "\n".join(inner) + "\n)"
@@ -130,11 +234,34 @@ def _init_he(rng: np.random.Generator, fan_out: int, fan_in: int):
     return rng.standard_normal((fan_out, fan_in)) * np.sqrt(2.0 / fan_in), np.zeros(fan_out)
 
 
-INITS = {"normal": _init_normal, "xavier": _init_xavier, "he": _init_he}
+# "random" and "normal" are the same N(0, 1) start: "random" is the notes' word, "normal" the older name here
+INITS = {"random": _init_normal, "normal": _init_normal, "xavier": _init_xavier, "he": _init_he}
 
 
-def _rng(seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+def default_init(activation: str | None) -> str:
+    """The initialisation used when none is named, as the CLI chooses it: ``"he"`` for relu, else ``"xavier"``."""
+    return "he" if activation == "relu" else "xavier"
+
+
+def _check_init(init_name, what: str) -> str:
+    if not isinstance(init_name, str) or init_name not in INITS:
+        raise ArgumentError(f"{what}: unknown init {init_name!r}; choose one of {', '.join(INITS)}")
+    return init_name
+
+
+def _positive_int(n, what: str) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ShapeError(f"{what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def _as_tensor(x, what: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x)
+    except Exception:
+        raise ArgumentError(f"{what}: expected a Tensor or an array, got {type(x).__name__}") from None
 
 
 # ---------------------------------------------------------------------- layers
@@ -145,22 +272,23 @@ class Linear(Module):
 
     ``weight`` has shape (out_features, in_features), exactly the notes' W;
     ``bias`` has shape (out_features,). ``x`` is (batch, in_features) and ``y``
-    (batch, out_features). ``init`` is "normal", "xavier" or "he"; ``seed`` an
-    int or a ``np.random.Generator``.
+    (batch, out_features). ``init`` is "xavier" (default), "he", or "random"
+    (alias "normal": N(0, 1), the notes' start); ``seed`` an int or a
+    ``np.random.Generator`` (default: the global generator, see :mod:`tinygrad_mlp.random`).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 init: str = "normal", seed=None, dtype=np.float32):
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
-        if in_features < 1 or out_features < 1:
-            raise ShapeError(f"Linear: features must be positive, got in={in_features}, out={out_features}")
-        w, b = INITS[init](_rng(seed), out_features, in_features)
+                 init: str = "xavier", seed=None, dtype=np.float32):
+        _check_init(init, "Linear")
+        in_features = _positive_int(in_features, "Linear: in_features")
+        out_features = _positive_int(out_features, "Linear: out_features")
+        w, b = INITS[init](generator(seed), out_features, in_features)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Tensor(w.astype(dtype), requires_grad=True)
-        self.bias = Tensor(b.astype(dtype), requires_grad=True) if bias else None
+        self.weight = Tensor(w, requires_grad=True, dtype=dtype)
+        self.bias = Tensor(b, requires_grad=True, dtype=dtype) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "Linear")
         if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input has shape {x.shape}, "
                              f"its last axis should be {self.in_features}")
@@ -170,11 +298,17 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+def _check_module(m, what: str) -> Module:
+    if not isinstance(m, Module):
+        raise ArgumentError(f"{what}: expected a Module, got {type(m).__name__}")
+    return m
+
+
 class Sequential(Module):
-    """Apply modules one after another."""
+    """Apply modules one after another (parameters named ``layers.<i>.<name>``)."""
 
     def __init__(self, *modules: Module):
-        self.layers = list(modules)
+        self.layers = [_check_module(m, "Sequential") for m in modules]
 
     def forward(self, x: Tensor) -> Tensor:
         for m in self.layers:
@@ -182,31 +316,275 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i: int) -> Module:
-        return self.layers[i]
+        try:
+            return self.layers[i]
+        except (IndexError, TypeError):
+            raise IndexingError(f"Sequential: no layer {i!r} among {len(self.layers)}") from None
 
     def __len__(self) -> int:
         return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+
+class ModuleList(Module):
+    """A list of modules, registered (parameters named ``<i>.<name>``, as PyTorch); no ``forward`` of its own."""
+
+    def __init__(self, modules: Iterable[Module] = ()):
+        self._list: list[Module] = []
+        self.extend(modules)
+
+    def _items(self) -> Iterator[tuple[str, object]]:
+        for i, m in enumerate(self._list):
+            yield str(i), m
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns self."""
+        self._list.append(_check_module(module, "ModuleList.append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add every module of ``modules``; returns self."""
+        if isinstance(modules, Module) or not isinstance(modules, Iterable):
+            raise ArgumentError(f"ModuleList: expected an iterable of modules, got {type(modules).__name__}")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ModuleList(self._list[i])
+        try:
+            return self._list[i]
+        except (IndexError, TypeError):
+            raise IndexingError(f"ModuleList: no module {i!r} among {len(self._list)}") from None
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._list)
+
+    def forward(self, *args, **kwargs) -> Tensor:
+        raise NotImplementedError("ModuleList has no forward(); iterate over it in your module's forward")
+
+
+class ModuleDict(Module):
+    """Modules by string key, registered (parameters named ``<key>.<name>``); no ``forward`` of its own."""
+
+    def __init__(self, modules: Mapping[str, Module] | None = None):
+        self._dict: dict[str, Module] = {}
+        for key, m in (modules or {}).items():
+            self[key] = m
+
+    def _items(self) -> Iterator[tuple[str, object]]:
+        yield from self._dict.items()
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise ArgumentError(f"ModuleDict: keys must be non-empty strings without dots, got {key!r}")
+        self._dict[key] = _check_module(module, f"ModuleDict[{key!r}]")
+
+    def __getitem__(self, key: str) -> Module:
+        try:
+            return self._dict[key]
+        except (KeyError, TypeError):
+            raise IndexingError(f"ModuleDict: no module {key!r}; keys are {list(self._dict)}") from None
+
+    def __contains__(self, key) -> bool:
+        return key in self._dict
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def keys(self):
+        return self._dict.keys()
+
+    def values(self):
+        return self._dict.values()
+
+    def items(self):
+        return self._dict.items()
+
+    def forward(self, *args, **kwargs) -> Tensor:
+        raise NotImplementedError("ModuleDict has no forward(); pick modules by key in your module's forward")
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim`` .. ``end_dim`` into one: (batch, 1, 28, 28) -> (batch, 784) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "Flatten")
+        n = max(x.ndim, 1)
+        start, end = self.start_dim, self.end_dim
+        if not (-n <= start < n and -n <= end < n) or start % n > end % n:
+            raise ShapeError(f"Flatten: dims {start}..{end} do not fit an input of shape {x.shape}")
+        if x.ndim == 0:
+            return x.reshape(1)
+        start, end = start % n, end % n
+        merged = int(np.prod(x.shape[start:end + 1]))
+        return x.reshape(*x.shape[:start], merged, *x.shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; in eval, identity.
+
+    The expected output equals the input in both modes ("inverted" dropout, as PyTorch). The mask is drawn from
+    ``seed`` (an int or a Generator, kept and advanced) or, without one, from the global generator.
+    """
+
+    def __init__(self, p: float = 0.5, *, seed=None):
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+            raise ArgumentError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+        self._rng = None if seed is None else generator(seed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "Dropout")
+        if not self.training or self.p == 0:
+            return x
+        rng = self._rng if self._rng is not None else generator()
+        keep = rng.random(x.shape) >= self.p  # each element kept with probability 1 - p
+        scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
+        return x * (keep * scale).astype(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class LayerNorm(Module):
+    """Normalize each example over its last axes: ``(x - mean) / sqrt(var + eps) * weight + bias``.
+
+    ``normalized_shape`` (an int or a tuple) is the shape of those last axes; the mean and the (biased)
+    variance are taken over them, per example, the same in training and in eval. ``weight`` starts at ones
+    and ``bias`` at zeros, both of ``normalized_shape`` (none with ``elementwise_affine=False``).
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 *, dtype=np.float32):
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        self.normalized_shape = tuple(_positive_int(n, "LayerNorm: normalized_shape") for n in shape)
+        if not self.normalized_shape:
+            raise ShapeError("LayerNorm: normalized_shape must have at least one axis")
+        if not eps > 0:
+            raise ArgumentError(f"LayerNorm: eps must be > 0, got {eps}")
+        self.eps = float(eps)
+        self.weight: Tensor | None = None
+        self.bias: Tensor | None = None
+        if elementwise_affine:
+            self.weight = Tensor(np.ones(self.normalized_shape), requires_grad=True, dtype=dtype)
+            self.bias = Tensor(np.zeros(self.normalized_shape), requires_grad=True, dtype=dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "LayerNorm")
+        k = len(self.normalized_shape)
+        if x.shape[max(x.ndim - k, 0):] != self.normalized_shape or x.ndim < k:
+            raise ShapeError(f"LayerNorm{self.normalized_shape}: input of shape {x.shape} does not end "
+                             f"with {self.normalized_shape}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        centered = x - x.mean(axes, keepdims=True)
+        var = (centered * centered).mean(axes, keepdims=True)
+        out = centered / (var + self.eps) ** 0.5
+        if self.weight is not None and self.bias is not None:
+            out = out * self.weight + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
+
+
+class BatchNorm1d(Module):
+    """Normalize each feature over the batch: ``(x - mean) / sqrt(var + eps) * weight + bias``.
+
+    Input (batch, C) or (batch, C, length); the statistics are per feature C, over the batch (and length).
+    In training, the batch's mean and biased variance are used, and the running statistics move towards
+    them: ``running = (1 - momentum) * running + momentum * batch_stat`` (the running variance takes the
+    unbiased batch variance, as PyTorch). In eval, ``running_mean`` and ``running_var`` are used instead.
+    The running statistics are buffers (in ``state_dict()``, no gradient), starting at 0 and 1. With
+    ``track_running_stats=False`` there are none and the batch statistics are used in both modes.
+    """
+
+    running_mean: Tensor
+    running_var: Tensor
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, *, dtype=np.float32):
+        self.num_features = _positive_int(num_features, "BatchNorm1d: num_features")
+        if not eps > 0 or not 0 <= momentum <= 1:
+            raise ArgumentError(f"BatchNorm1d: eps must be > 0 and momentum in [0, 1], got {eps}, {momentum}")
+        self.eps, self.momentum = float(eps), float(momentum)
+        c = self.num_features
+        self.weight = Tensor(np.ones(c), requires_grad=True, dtype=dtype) if affine else None
+        self.bias = Tensor(np.zeros(c), requires_grad=True, dtype=dtype) if affine else None
+        self.track_running_stats = bool(track_running_stats)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(c), dtype=dtype))
+            self.register_buffer("running_var", Tensor(np.ones(c), dtype=dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "BatchNorm1d")
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ShapeError(f"BatchNorm1d({self.num_features}): input must be (batch, {self.num_features}) or "
+                             f"(batch, {self.num_features}, length), got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        per_feature = (self.num_features,) if x.ndim == 2 else (self.num_features, 1)
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            count = x.size // self.num_features
+            if count < 2 and self.training:
+                raise ShapeError(f"BatchNorm1d: training needs more than one value per feature, got input {x.shape}")
+            mean = x.mean(axes, keepdims=True)
+            centered = x - mean
+            var = (centered * centered).mean(axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                m = self.momentum
+                self.running_mean.data *= 1 - m
+                self.running_mean.data += m * mean.data.reshape(-1).astype(self.running_mean.dtype)
+                self.running_var.data *= 1 - m
+                self.running_var.data += m * (var.data.reshape(-1) * count / (count - 1)).astype(self.running_var.dtype)
+            out = centered / (var + self.eps) ** 0.5
+        else:
+            running_mean = self.running_mean.data.reshape(per_feature).astype(x.dtype)
+            std = np.sqrt(self.running_var.data.reshape(per_feature).astype(x.dtype) + x.dtype.type(self.eps))
+            out = (x - running_mean) / std
+        if self.weight is not None and self.bias is not None:
+            out = out * self.weight.reshape(per_feature) + self.bias.reshape(per_feature)
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.weight is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class Sigmoid(Module):
     """Elementwise logistic function, the notes' squashing function."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
+        return _as_tensor(x, "Sigmoid").sigmoid()
 
 
 class ReLU(Module):
     """Elementwise max(x, 0)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return _as_tensor(x, "ReLU").relu()
 
 
 class Tanh(Module):
     """Elementwise hyperbolic tangent."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
+        return _as_tensor(x, "Tanh").tanh()
 
 
 class Identity(Module):
@@ -214,6 +592,43 @@ class Identity(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+
+# ---------------------------------------------------------------------- losses
+
+
+class MSELoss(Module):
+    """:func:`functional.mse_loss` as a module. The default ``reduction="batchmean"`` is the notes' cost
+    (squares summed over the outputs, averaged over the batch); ``"mean"`` is PyTorch's default (averaged
+    over every element), ``"sum"`` and ``"none"`` as in PyTorch."""
+
+    def __init__(self, reduction: str = "batchmean"):
+        self.reduction = functional._check_reduction(reduction, functional.MSE_REDUCTIONS, "MSELoss")
+
+    def forward(self, output: Tensor, target) -> Tensor:
+        return functional.mse_loss(output, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(Module):
+    """:func:`functional.cross_entropy` as a module: ``reduction`` "mean" (default), "sum" or "none";
+    targets are class indices or probabilities; optional ``label_smoothing``."""
+
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
+        self.reduction = functional._check_reduction(reduction, functional.CE_REDUCTIONS, "CrossEntropyLoss")
+        self.label_smoothing = functional._check_smoothing(label_smoothing, "CrossEntropyLoss")
+
+    def forward(self, logits: Tensor, target) -> Tensor:
+        return functional.cross_entropy(logits, target, reduction=self.reduction,
+                                        label_smoothing=self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing}"
+
+
+# ---------------------------------------------------------------------- the notes' network
 
 
 class MLP(Module):
@@ -225,17 +640,25 @@ class MLP(Module):
     raw logits with :func:`functional.cross_entropy`). Input (batch, sizes[0]),
     output (batch, sizes[-1]). Parameters are named ``layers.<i>.weight`` and
     ``layers.<i>.bias``, in the same order as the notes' W(1), b(1), W(2) ...
+
+    ``init`` defaults to the CLI's choice (:func:`default_init`: "he" for relu,
+    else "xavier"); ``init="random"`` is the notes' start, every weight and bias
+    from N(0, 1) (which saturates sigmoids fed 784 inputs).
     """
 
     def __init__(self, sizes: Sequence[int], activation: str | None = "sigmoid",
-                 output_activation: str | None = "sigmoid", *, init: str = "normal", seed=0, dtype=np.float32):
-        sizes = [int(n) for n in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
+                 output_activation: str | None = "sigmoid", *, init: str | None = None, seed=0, dtype=np.float32):
+        try:
+            sizes = [_positive_int(n, "MLP: each size") for n in sizes]
+        except TypeError:
+            raise ShapeError(f"MLP: sizes must be a list of widths, got {sizes!r}") from None
+        if len(sizes) < 2:
             raise ShapeError(f"MLP: sizes must list at least two positive widths, got {sizes}")
+        init = default_init(activation) if init is None else _check_init(init, "MLP")
         self.sizes, self.activation, self.output_activation, self.init = sizes, activation, output_activation, init
         self._hidden_fn = functional.activation(activation)
         self._output_fn = functional.activation(output_activation)
-        rng = _rng(seed)
+        rng = generator(seed)
         self.layers = [Linear(n_in, n_out, init=init, seed=rng, dtype=dtype)
                        for n_in, n_out in itertools.pairwise(sizes)]
 

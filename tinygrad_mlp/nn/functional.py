@@ -10,23 +10,32 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import primitives as P
-from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor, linear  # noqa: F401  (re-exported: F.linear)
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
+
+
+def _tensor(x, what: str) -> Tensor:
+    """``x`` itself if a Tensor, else a constant Tensor of it (an array or a number), else an ArgumentError."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (str, bytes)) or not isinstance(x, (int, float, list, tuple, np.ndarray, np.generic)):
+        raise ArgumentError(f"{what}: expected a Tensor or an array, got {type(x).__name__}")
+    return Tensor(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """Elementwise 1 / (1 + e**-x)."""
-    return x.sigmoid()
+    return _tensor(x, "sigmoid").sigmoid()
 
 
 def relu(x: Tensor) -> Tensor:
     """Elementwise max(x, 0)."""
-    return x.relu()
+    return _tensor(x, "relu").relu()
 
 
 def tanh(x: Tensor) -> Tensor:
     """Elementwise hyperbolic tangent."""
-    return x.tanh()
+    return _tensor(x, "tanh").tanh()
 
 
 def identity(x: Tensor) -> Tensor:
@@ -45,9 +54,9 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
     """The activation function called ``name`` (``None`` means identity)."""
     if name is None:
         return identity
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return _FAST[name]
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ArgumentError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return _FAST.get(name, ACTIVATIONS[name])
 
 
 def _labels(labels, what: str) -> np.ndarray:
@@ -58,7 +67,10 @@ def _labels(labels, what: str) -> np.ndarray:
     """
     arr = labels.data if isinstance(labels, Tensor) else labels
     if type(arr) is not np.ndarray:
-        arr = np.asarray(arr)
+        try:
+            arr = np.asarray(arr)
+        except ValueError:  # a ragged list
+            raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got {labels!r}") from None
     if arr.ndim != 1:
         raise ShapeError(f"{what}: labels must be a 1-D array of class indices, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
@@ -74,7 +86,7 @@ def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what
     try:
         return Tensor._apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
     except IndexError as e:
-        raise ValueError(f"{what}: {str(e).split(': ', 1)[1]}") from None
+        raise ArgumentError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
 
 def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
@@ -82,54 +94,138 @@ def one_hot(labels, num_classes: int = 10, dtype=np.float32) -> Tensor:
     return _one_hot_tensor(_labels(labels, "one_hot"), num_classes, dtype, 1.0, "one_hot")
 
 
-def mse_loss(output: Tensor, target) -> Tensor:
+MSE_REDUCTIONS = ("batchmean", "mean", "sum", "none")
+CE_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, allowed, what: str) -> str:
+    if reduction not in allowed:
+        raise ArgumentError(f"{what}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
+    return reduction
+
+
+def _check_smoothing(label_smoothing, what: str) -> float:
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.floating)) \
+            or not 0 <= label_smoothing <= 1:
+        raise ArgumentError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    return float(label_smoothing)
+
+
+def _check_output(output, what: str, name: str = "output") -> Tensor:
+    if not isinstance(output, Tensor):
+        raise ArgumentError(f"{what}: {name} must be a Tensor, got {type(output).__name__}")
+    if output.ndim != 2:
+        raise ShapeError(f"{what}: {name} must have shape (batch, {'classes' if name == 'logits' else 'outputs'}), "
+                         f"got {output.shape}")
+    return output
+
+
+def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     """The notes' quadratic cost: ``sum((output - target)**2) / batch``.
 
     For each example, the squared differences are **summed over the outputs**
     (the cost of one example, C0 in the notes); the result is the **average of
     C0 over the examples** of the batch. There is no factor 1/2. ``output`` has
     shape (batch, classes); ``target`` is either the same shape, or a 1-D array
-    of integer labels, turned into one-hot rows.
+    of integer labels, turned into one-hot rows. A target Tensor that requires
+    grad gets its gradient too.
+
+    ``reduction``: "batchmean" (the default above), "mean" (over every element,
+    PyTorch's default: "batchmean" divided by the number of outputs), "sum", or
+    "none" (the squared differences, shape of ``output``).
     """
-    if output.ndim != 2:
-        raise ShapeError(f"mse_loss: output must have shape (batch, outputs), got {output.shape}")
+    output = _check_output(output, "mse_loss")
+    _check_reduction(reduction, MSE_REDUCTIONS, "mse_loss")
     if isinstance(target, Tensor):
         t = target
     else:
-        arr = target if type(target) is np.ndarray else np.asarray(target)
+        try:
+            arr = target if type(target) is np.ndarray else np.asarray(target)
+        except ValueError:
+            raise ShapeError("mse_loss: target is a ragged list") from None
+        if arr.dtype.kind not in "biuf":
+            raise DTypeError(f"mse_loss: target must be numbers, got dtype {arr.dtype}")
         if arr.ndim == 1 and arr.dtype.kind in "iu":
             t = _one_hot_tensor(_labels(arr, "mse_loss"), output.shape[1], output.dtype, 1.0, "mse_loss")
         else:
             t = output._lift(arr)
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
-    return Tensor._apply(P.SquaredError(), output, t)
+    if reduction == "batchmean":
+        return Tensor._apply(P.SquaredError(), output, t)  # the notes' cost, one fused node
+    diff = output - t
+    if reduction == "none":
+        return diff * diff
+    total = (diff * diff).sum()
+    return total / output.size if reduction == "mean" else total
 
 
-def cross_entropy(logits: Tensor, labels) -> Tensor:
-    """Softmax cross-entropy, averaged over the batch: ``mean(-log softmax(logits)[i, labels[i]])``.
+def _target_weights(logits: Tensor, target, label_smoothing: float, scale: float) -> Tensor:
+    """``scale * q`` (batch, classes), q the target distribution: one-hot rows for class indices (the OneHot op,
+    so the labels are an input of the graph), or the given probabilities; then smoothed,
+    ``(1 - label_smoothing) * q + label_smoothing / classes``."""
+    batch, classes = logits.shape
+    if isinstance(target, Tensor):
+        if target.requires_grad:
+            raise ArgumentError("cross_entropy: a target that requires grad is not supported; pass target.detach()")
+        target = target.data
+    try:
+        arr = target if type(target) is np.ndarray else np.asarray(target)
+    except ValueError:
+        raise ShapeError("cross_entropy: target is a ragged list") from None
+    if arr.ndim == 2:  # probabilities
+        if arr.shape != logits.shape or arr.dtype.kind != "f":
+            raise ShapeError(f"cross_entropy: target must be 1-D class indices or float probabilities of the logits' "
+                             f"shape {logits.shape}, got shape {arr.shape} of dtype {arr.dtype}")
+        if arr.size and (np.any(arr < 0) or not np.allclose(arr.sum(axis=1), 1, atol=1e-3)):
+            raise ArgumentError("cross_entropy: probability targets must be non-negative with rows summing to 1")
+        q = arr * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else arr
+        return Tensor._make(np.asarray(q * scale, dtype=logits.dtype))
+    idx = _labels(arr, "cross_entropy")
+    if idx.shape[0] != batch:
+        raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {batch} logits")
+    weights = _one_hot_tensor(idx, classes, logits.dtype, (1 - label_smoothing) * scale, "cross_entropy")
+    if label_smoothing:
+        weights = weights + label_smoothing * scale / classes
+    return weights
 
-    ``logits`` has shape (batch, classes) and are raw scores (no activation);
-    ``labels`` is a 1-D array of integer class indices. Built on the stable
-    ``log_softmax``, so logits of any finite size are fine.
+
+def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy ``-sum(q * log softmax(logits))`` per example, averaged over the batch.
+
+    ``logits`` has shape (batch, classes) and are raw scores (no activation).
+    ``target`` is a 1-D array of integer class indices (q is their one-hot rows)
+    or an array of probabilities of the logits' shape (q itself). With
+    ``label_smoothing`` s, q becomes ``(1 - s) q + s / classes``. ``reduction``:
+    "mean" (default), "sum", or "none" (one loss per example). Built on the
+    stable ``log_softmax``, so logits of any finite size are fine: a class whose
+    probability underflows to 0 contributes nothing when its target weight is 0
+    (and infinity, honestly, when it is not).
     """
-    if logits.ndim != 2:
-        raise ShapeError(f"cross_entropy: logits must have shape (batch, classes), got {logits.shape}")
-    idx = _labels(labels, "cross_entropy")
-    if idx.shape[0] != logits.shape[0]:
-        raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {logits.shape[0]} logits")
-    # Picking each example's log-probability by a product with one-hot rows (scaled by -1/batch for the
-    # negated mean) keeps the graph small and the backward a plain product.
-    weights = _one_hot_tensor(idx, logits.shape[1], logits.dtype, -1 / logits.shape[0], "cross_entropy")
-    return (logits.log_softmax(axis=1) * weights).sum()
+    logits = _check_output(logits, "cross_entropy", "logits")
+    _check_reduction(reduction, CE_REDUCTIONS, "cross_entropy")
+    label_smoothing = _check_smoothing(label_smoothing, "cross_entropy")
+    # The target weights q are scaled by -1/batch for the negated mean (-1 otherwise): the loss is then one
+    # product and a sum, and the backward a plain product.
+    scale = -1 / logits.shape[0] if reduction == "mean" else -1.0
+    weights = _target_weights(logits, target, label_smoothing, scale)
+    log_probs = logits.log_softmax(axis=1)
+    lp = log_probs.data
+    if lp.size and lp.min() == -np.inf:  # exp(x - max) underflowed to 0: -inf * 0 would make NaN
+        far = np.isneginf(lp) & (weights.data == 0)
+        if far.any():
+            log_probs = where(far, 0.0, log_probs)  # a class with no weight contributes nothing, its value aside
+    if reduction == "none":
+        return (log_probs * weights).sum(axis=1)
+    return (log_probs * weights).sum()
 
 
-LOSSES: dict[str, Callable[[Tensor, object], Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}
+LOSSES: dict[str, Callable[..., Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}
 
 
-def loss(name: str) -> Callable[[Tensor, object], Tensor]:
+def loss(name: str) -> Callable[..., Tensor]:
     """The loss function called ``name`` ("mse" or "cross_entropy"; "ce" is accepted too)."""
-    name = {"ce": "cross_entropy"}.get(name, name)
+    name = {"ce": "cross_entropy"}.get(name, name) if isinstance(name, str) else name
     if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+        raise ArgumentError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
     return LOSSES[name]

@@ -1,0 +1,306 @@
+"""The promise of the README, swept over the whole public API: everything raised on purpose is a
+``TinygradMLPError``, said in one line.
+
+``BAD_CALLS`` maps the name of every public function and class (of every public module, found as
+``tests/test_docs.py`` finds them for api.md) to calls that are wrong in some way a user might
+try: an unknown name, a wrong type, a bad shape, an empty list, a negative count. Each must raise
+a ``TinygradMLPError`` (not numpy's or Python's complaint from deep inside) whose message is one line.
+A public callable missing from the table fails ``test_every_public_callable_has_bad_calls``, so a new
+public name cannot slip past the sweep. Calling with the wrong number of arguments is Python's own
+``TypeError`` and is not swept.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+import tinygrad_mlp as tm
+from tinygrad_mlp import Tensor, TinygradMLPError
+from tinygrad_mlp import autograd as ag
+from tinygrad_mlp import backprop, checkpoint, cli, data, optim, threeway, train, viz
+from tinygrad_mlp import random as tr
+from tinygrad_mlp import tensor as tt
+from tinygrad_mlp.nn import functional as F
+from tinygrad_mlp.nn import init as I
+import tinygrad_mlp.nn as nn
+
+from test_docs import public_modules, public_names
+
+gradcheck = importlib.import_module("tinygrad_mlp.gradcheck")  # the package's `gradcheck` is the function
+
+
+def _t(*shape):
+    return Tensor(np.ones(shape), requires_grad=True)
+
+
+def _params():
+    return [Tensor(np.zeros(2), requires_grad=True)]
+
+
+def _model():
+    return nn.MLP([2, 3, 2], seed=0)
+
+
+def _w():
+    return [np.zeros((3, 2)), np.zeros((2, 3))], [np.zeros(3), np.zeros(2)]
+
+
+X = np.zeros((4, 2))
+L = np.array([0, 1, 0, 1])
+
+BAD_CALLS: dict[str, list] = {
+    # ------------------------------------------------ tensor and creation
+    "Tensor": [lambda: Tensor([[1.0, 2.0], [3.0]]), lambda: Tensor(np.ones(2), dtype="nope"),
+               lambda: Tensor(np.ones(2), dtype=np.int64), lambda: Tensor("abc"), lambda: Tensor(object()),
+               lambda: Tensor(np.ones(3))["a"], lambda: Tensor(np.ones(3))[5], lambda: Tensor(np.ones(3)).reshape("a"),
+               lambda: Tensor(np.ones(3)).reshape(2, 2), lambda: Tensor(np.ones(3)).sum(axis=3),
+               lambda: Tensor(np.ones(3)).transpose(1, 0), lambda: Tensor(np.ones(3)) @ Tensor(np.ones(2)),
+               lambda: Tensor(np.ones(3)) + Tensor(np.ones(2)), lambda: Tensor(np.ones(3)) + "a",
+               lambda: Tensor(np.ones(3)).item(), lambda: Tensor(np.ones(3)).backward(),
+               lambda: Tensor(np.ones(3)).expand(2), lambda: Tensor(np.ones((2, 3))).log_softmax(axis=4)],
+    "no_grad": [],  # takes nothing
+    "is_grad_enabled": [],  # takes nothing
+    "graph_tensors": [lambda: tt.graph_tensors(np.ones(2))],
+    "concatenate": [lambda: tm.concatenate([]), lambda: tm.concatenate([_t(2), _t(3, 1)]),
+                    lambda: tm.concatenate([_t(2)], axis=2)],
+    "stack": [lambda: tm.stack([]), lambda: tm.stack([_t(2), _t(3)]), lambda: tm.stack([_t(2)], axis=5)],
+    "linear": [lambda: tm.linear(_t(2, 3), _t(4, 2)), lambda: tm.linear(_t(2, 3), _t(4, 3), _t(5))],
+    "maximum": [lambda: tm.maximum(_t(2), _t(3)), lambda: tm.maximum(_t(2), "a")],
+    "minimum": [lambda: tm.minimum(_t(2), _t(3))],
+    "where": [lambda: tm.where(np.ones(3, bool), _t(2), _t(2))],
+    "zeros": [lambda: tm.zeros(-1), lambda: tm.zeros("a"), lambda: tm.zeros(2, dtype=np.int32),
+              lambda: tm.zeros(2, dtype="nope")],
+    "ones": [lambda: tm.ones(2.5), lambda: tm.ones((2, -3))],
+    "full": [lambda: tm.full((2,), "x"), lambda: tm.full((-2,), 1.0)],
+    "eye": [lambda: tm.eye(-1), lambda: tm.eye(2, "a")],
+    "arange": [lambda: tm.arange(0, 5, 0), lambda: tm.arange("a")],
+    "rand": [lambda: tm.rand(2, seed=-1), lambda: tm.rand(2, seed="a")],
+    "randn": [lambda: tm.randn(-2), lambda: tm.randn(2, seed=1.5)],
+    "zeros_like": [lambda: tm.zeros_like(np.ones(2)), lambda: tm.zeros_like(_t(2), dtype=int)],
+    "ones_like": [lambda: tm.ones_like([1.0])],
+    "manual_seed": [lambda: tm.manual_seed(-1), lambda: tm.manual_seed("a")],
+    "generator": [lambda: tr.generator(-5), lambda: tr.generator(True)],
+    "detect_anomaly": [],  # takes nothing
+    # ------------------------------------------------ gradcheck
+    "numerical_grad": [lambda: tm.numerical_grad(lambda x: x.sum(), Tensor(np.ones(2, np.float32), requires_grad=True))],
+    "analytic_grad": [lambda: gradcheck.analytic_grad(lambda x: x, np.ones(2))],
+    "gradcheck": [lambda: tm.gradcheck(lambda x: x.sum(), Tensor(np.ones(2, np.float32), requires_grad=True)),
+                  lambda: tm.gradcheck(lambda x: (x * x).sum(), _t(2), eps=-1.0)],
+    "gradgradcheck": [lambda: gradcheck.gradgradcheck(lambda x: x.sum(), Tensor(np.ones(2, np.float32),
+                                                                                  requires_grad=True))],
+    "jvpcheck": [lambda: gradcheck.jvpcheck(lambda x: x, [np.ones(2, np.float32)])],
+    # ------------------------------------------------ autograd
+    "grad": [lambda: ag.grad(_t(2).sum(), ["a"]), lambda: ag.grad(lambda x: x.sum(), argnums=5)(_t(2)),
+             lambda: ag.grad(lambda x: x, argnums=0)(_t(2)), lambda: ag.grad(lambda x: "a")(_t(2))],
+    "value_and_grad": [lambda: ag.value_and_grad(lambda x: x.sum(), argnums=(0, 0))(_t(2))],
+    "vjp": [lambda: ag.vjp(lambda x: x)],
+    "jvp": [lambda: ag.jvp(lambda x: x, (_t(2),), (_t(2), _t(2)))],
+    "jacobian": [lambda: ag.jacobian(lambda x: x, mode="sideways")],
+    "jacrev": [lambda: ag.jacrev(lambda x: x, argnums=3)(_t(2))],
+    "jacfwd": [lambda: ag.jacfwd(lambda x: x, argnums=3)(_t(2))],
+    "hessian": [lambda: ag.hessian(lambda x: x.sum(), argnums=(0, 1)), lambda: ag.hessian(lambda x: x, mode="up")],
+    "hvp": [lambda: ag.hvp(lambda x: x.sum(), (_t(2),), (_t(2), _t(2))),
+            lambda: ag.hvp(lambda x: x.sum(), (_t(2),), (_t(2),), mode="up")],
+    # ------------------------------------------------ nn
+    # (an abstract forward() raising NotImplementedError is Python's protocol for "subclass me", not swept)
+    "Module": [lambda: _model().load_state_dict({}),
+               lambda: _model().load_state_dict([1, 2]), lambda: nn.Module().register_buffer("b", _t(2))],
+    "Linear": [lambda: nn.Linear(2, 3, init="kaiming"), lambda: nn.Linear(0, 3), lambda: nn.Linear(2, 3, seed=-1),
+               lambda: nn.Linear(2, 3)(Tensor(np.ones((1, 4)))), lambda: nn.Linear("a", 3),
+               lambda: nn.Linear(2, 3)("x")],
+    "Sequential": [lambda: nn.Sequential(1), lambda: nn.Sequential(nn.ReLU())[3]],
+    "ModuleList": [lambda: nn.ModuleList([1]), lambda: nn.ModuleList(nn.ReLU()), lambda: nn.ModuleList()[0]],
+    "ModuleDict": [lambda: nn.ModuleDict({1: nn.ReLU()}), lambda: nn.ModuleDict({"a.b": nn.ReLU()}),
+                   lambda: nn.ModuleDict()["x"], lambda: nn.ModuleDict({"a": 3})],
+    "Flatten": [lambda: nn.Flatten(3)(_t(2, 2))],
+    "Dropout": [lambda: nn.Dropout(1.5), lambda: nn.Dropout("a"), lambda: nn.Dropout(seed=-1)],
+    "LayerNorm": [lambda: nn.LayerNorm(0), lambda: nn.LayerNorm(3)(_t(2, 4)), lambda: nn.LayerNorm(3, eps=0)],
+    "BatchNorm1d": [lambda: nn.BatchNorm1d(0), lambda: nn.BatchNorm1d(3)(_t(2, 4)), lambda: nn.BatchNorm1d(3)(_t(1, 3)),
+                    lambda: nn.BatchNorm1d(3, momentum=2.0)],
+    "Sigmoid": [lambda: nn.Sigmoid()("a")],
+    "ReLU": [lambda: nn.ReLU()(object())],
+    "Tanh": [lambda: nn.Tanh()("a")],
+    "Identity": [],  # returns anything it is given
+    "MSELoss": [lambda: nn.MSELoss(reduction="avg"), lambda: nn.MSELoss()(_t(2, 3), np.ones((2, 4)))],
+    "CrossEntropyLoss": [lambda: nn.CrossEntropyLoss(reduction="batchmean"), lambda: nn.CrossEntropyLoss(label_smoothing=2),
+                         lambda: nn.CrossEntropyLoss()(_t(2, 3), [0, 3])],
+    "MLP": [lambda: nn.MLP([3, 4, 2], activation="nope"), lambda: nn.MLP([3, 2], seed=-1), lambda: nn.MLP([3]),
+            lambda: nn.MLP([3, "a"]), lambda: nn.MLP(5), lambda: nn.MLP([3, 2], init="kaiming"),
+            lambda: nn.MLP([3, 2], output_activation="softmax")],
+    "default_init": [],  # any activation name has a default (unknown names are refused by MLP itself)
+    # ------------------------------------------------ nn.functional
+    "sigmoid": [lambda: F.sigmoid("a")],
+    "relu": [lambda: F.relu([1, "a"])],
+    "tanh": [lambda: F.tanh("a")],
+    "identity": [],  # returns anything it is given
+    "activation": [lambda: F.activation("gelu_fast"), lambda: F.activation(3)],
+    "one_hot": [lambda: F.one_hot([0, 10]), lambda: F.one_hot([[0]]), lambda: F.one_hot([0.5]),
+                lambda: F.one_hot([[0, 1], [2]])],
+    "mse_loss": [lambda: F.mse_loss(_t(2, 3), np.ones((2, 4))), lambda: F.mse_loss(_t(2, 3), [0, 7]),
+                 lambda: F.mse_loss(_t(2, 3), [[1, 2], [3]]), lambda: F.mse_loss(_t(2, 3), np.ones((2, 3)), reduction="x"),
+                 lambda: F.mse_loss(np.ones((2, 3)), np.ones((2, 3))), lambda: F.mse_loss(_t(2, 3), np.array([["a"] * 3] * 2))],
+    "cross_entropy": [lambda: F.cross_entropy(_t(2, 3), [0, 3]), lambda: F.cross_entropy(_t(2, 3), [0]),
+                      lambda: F.cross_entropy(_t(3), [0]), lambda: F.cross_entropy(_t(2, 3), np.ones((2, 3))),
+                      lambda: F.cross_entropy(_t(2, 3), [0, 1], reduction="avg"),
+                      lambda: F.cross_entropy(_t(2, 3), [0, 1], label_smoothing=-0.1),
+                      lambda: F.cross_entropy(_t(2, 3), _t(2, 3))],
+    "loss": [lambda: F.loss("hinge"), lambda: F.loss(None),
+             lambda: backprop.loss(*_w(), X, L, activation="nope")],
+    # ------------------------------------------------ nn.init
+    "calculate_gain": [lambda: I.calculate_gain("swish")],
+    "uniform_": [lambda: I.uniform_(np.ones(2)), lambda: I.uniform_(_t(2), 1.0, 0.0)],
+    "normal_": [lambda: I.normal_(_t(2), std=-1.0), lambda: I.normal_(_t(2), seed=-1)],
+    "constant_": [lambda: I.constant_([1.0], 2.0)],
+    "zeros_": [lambda: I.zeros_(None)],
+    "ones_": [lambda: I.ones_(3)],
+    "xavier_uniform_": [lambda: I.xavier_uniform_(_t(3))],
+    "xavier_normal_": [lambda: I.xavier_normal_(_t(3))],
+    "kaiming_uniform_": [lambda: I.kaiming_uniform_(_t(2, 2), mode="fan_mid")],
+    "kaiming_normal_": [lambda: I.kaiming_normal_(_t(2, 2), nonlinearity="swish")],
+    # ------------------------------------------------ optim
+    "Optimizer": [lambda: optim.Optimizer(_params(), {"lr": -0.1}), lambda: optim.Optimizer(_params(), {})],
+    "SGD": [lambda: optim.SGD([], lr=0.1), lambda: optim.SGD(_params(), lr=-1), lambda: optim.SGD(_params(), lr="a"),
+            lambda: optim.SGD(_t(2), lr=0.1), lambda: optim.SGD([np.ones(2)], lr=0.1),
+            lambda: optim.SGD([{"params": _params(), "lr": 0.1, "betas": (0.9, 0.9)}], lr=0.1),
+            lambda: optim.SGD([{"lr": 0.1}], lr=0.1), lambda: optim.SGD(_params() * 2, lr=0.1),
+            lambda: optim.SGD(_params(), lr=0.1).load_state_dict({}),
+            lambda: optim.SGD(_params(), lr=0.1, momentum=0.9).load_state_dict({"lr": 0.1, "steps": 0}),
+            lambda: optim.SGD(5, lr=0.1)],
+    "Adam": [lambda: optim.Adam(_params(), betas=(0.9,)), lambda: optim.Adam(_params(), betas=0.9),
+             lambda: optim.Adam(_params(), eps=0), lambda: optim.Adam(_params()).load_state_dict(None)],
+    "AdamW": [lambda: optim.AdamW(_params(), weight_decay=-1), lambda: optim.AdamW([])],
+    "RMSprop": [lambda: optim.RMSprop(_params(), alpha=1.5), lambda: optim.RMSprop(_params(), momentum=1.0)],
+    "StepLR": [lambda: optim.StepLR(optim.SGD(_params(), lr=0.1), 0), lambda: optim.StepLR("opt", 1),
+               lambda: optim.StepLR(optim.SGD(_params(), lr=0.1), 1).load_state_dict({"epoch": 1})],
+    "CosineLR": [lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 0),
+                 lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 5, min_lr=-1)],
+    "clip_grad_norm_": [lambda: optim.clip_grad_norm_(_params(), -1.0), lambda: optim.clip_grad_norm_([1.0], 1.0)],
+    # ------------------------------------------------ the notes' backprop by hand
+    "forward": [lambda: backprop.forward(*_w(), np.zeros((4, 3))), lambda: backprop.forward(*_w(), X, activation="nope")],
+    "backprop": [lambda: backprop.backprop(*_w(), X, np.array([0, 5, 0, 1]))],
+    "sgd_step": [lambda: backprop.sgd_step(*_w(), [np.zeros((2, 2))], [np.zeros(3)], 0.1)],
+    "train_step": [lambda: backprop.train_step(*_w(), X, L, lr=0.1, loss="hinge")],
+    "numerical_gradients": [lambda: backprop.numerical_gradients(*_w(), np.zeros((4, 5)), L)],
+    "closed_form_last_layer": [lambda: backprop.closed_form_last_layer(np.ones(2), np.ones(3), 0.0, 1.0),
+                               lambda: backprop.closed_form_last_layer("a", 1.0, 0.0, 1.0)],
+    # ------------------------------------------------ threeway
+    "Tolerance": [lambda: threeway.Tolerance(-1.0, 0.1)],
+    "Tolerances": [lambda: threeway.Tolerances(1.0, 2.0)],
+    "PairDiff": [],  # a plain record of results, made by three_way_check
+    "Row": [],
+    "ThreeWayResult": [],
+    "Problem": [],
+    "three_way_check": [lambda: threeway.three_way_check(_model(), X, L, loss="hinge"),
+                        lambda: threeway.three_way_check(_model(), np.zeros((4, 3)), L)],
+    "make_problem": [lambda: threeway.make_problem([3], loss="mse"), lambda: threeway.make_problem([3, 2], "nope")],
+    "parse_sizes": [lambda: threeway.parse_sizes("3-a"), lambda: threeway.parse_sizes("")],
+    "default_output_activation": [lambda: threeway.default_output_activation("hinge")],
+    "canonical_loss": [lambda: threeway.canonical_loss("hinge")],
+    "dtype_note": [lambda: threeway.dtype_note("nope")],
+    "relative_difference": [lambda: threeway.relative_difference(np.ones(2), np.ones(3))],
+    # ------------------------------------------------ data
+    "read_idx": [lambda: data.read_idx("/nonexistent/file.idx")],
+    "cache_dir": [lambda: data.cache_dir("cifar")],
+    "search_dirs": [lambda: data.search_dirs(kind="cifar")],
+    "download_mnist": [lambda: data.download_mnist(kind="cifar")],
+    "load_mnist": [lambda: data.load_mnist(kind="cifar")],
+    "synthetic_digits": [lambda: data.synthetic_digits(-1), lambda: data.synthetic_digits("a")],
+    "load_synthetic": [lambda: data.load_synthetic(-5, 2)],
+    "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2)],
+    "ascii_digit": [lambda: data.ascii_digit(np.zeros(10))],
+    # ------------------------------------------------ train and checkpoint
+    "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
+    "FitResult": [],  # a plain record of results
+    "Evaluation": [],
+    "Callback": [],  # a base class with no-op hooks
+    "fit": [lambda: train.fit(_model(), optim.SGD(_model().parameters(), lr=0.1), F.mse_loss, X, L[:3])],
+    "evaluate": [lambda: train.evaluate(_model(), X, L[:3]), lambda: train.evaluate(_model(), np.zeros((4, 5)), L)],
+    "predict": [lambda: train.predict(_model(), np.zeros((4, 5)))],
+    "build_optimizer": [lambda: train.build_optimizer("lbfgs", _params(), 0.1),
+                        lambda: train.build_optimizer("adam", _params(), 0.1, momentum=0.9)],
+    "build_scheduler": [lambda: train.build_scheduler("exp", optim.SGD(_params(), lr=0.1), 3)],
+    "save_checkpoint": [lambda: train.save_checkpoint("/tmp/x/ck.npz", _model(), bad=object())],
+    "Checkpoint": [],  # a record made by load()
+    "save": [lambda: checkpoint.save(_model(), "/tmp/x/ck.npz", bad=object())],
+    "load": [lambda: checkpoint.load("/nonexistent/ck.npz")],
+    "load_model": [lambda: checkpoint.load_model("/nonexistent/ck.npz")],
+    # ------------------------------------------------ cli
+    "UsageError": [],
+    "parse_arch": [lambda: cli.parse_arch("784-a-10"), lambda: cli.parse_arch("5-10")],
+    "load_dataset": [lambda: cli.load_dataset("cifar")],
+    "format_confusion": [lambda: cli.format_confusion(np.zeros(3))],
+    "format_bars": [lambda: cli.format_bars(np.zeros((2, 2))), lambda: cli.format_bars(np.zeros(3), width=-1)],
+    "build_parser": [],  # takes nothing
+    "main": [],  # returns an exit status rather than raising (tests/test_cli.py checks its messages)
+    # ------------------------------------------------ viz
+    "plot_first_layer_weights": [lambda: viz.plot_first_layer_weights(np.zeros((2, 5)), "/tmp/x/w.png")],
+    "plot_training_curves": [lambda: viz.plot_training_curves([], "/tmp/x/c.png")],
+    "plot_confusion": [lambda: viz.plot_confusion(np.zeros(3), "/tmp/x/c.png")],
+    "plot_worst_digits": [lambda: viz.plot_worst_digits(np.zeros((2, 5)), [0, 1], [0, 1], [0.5, 0.5], "/tmp/x/d.png")],
+    "worst_predictions": [lambda: viz.worst_predictions(np.zeros((3, 2)), [0, 1]),
+                          lambda: viz.worst_predictions(np.zeros((2, 2)), [0, 1], k=-1)],
+    "plot_output_activations": [lambda: viz.plot_output_activations(np.zeros(5), np.zeros(10), "/tmp/x/o.png")],
+    "plot_decision_boundary": [lambda: viz.plot_decision_boundary(lambda p: p, np.zeros((3, 3)), [0, 1, 0], "/tmp/x/b.png")],
+    "plot_report": [lambda: viz.plot_report(_model(), np.zeros((4, 5)), L, "/tmp/x/rep")],
+    "to_dot": [lambda: viz.to_dot(np.zeros(2)), lambda: viz.to_dot(_t(2).sum(), rankdir="XY")],
+    "render_dot": [lambda: viz.render_dot(123, "/tmp/x/g.svg")],
+    "explain_backward": [lambda: viz.explain_backward("x")],
+    "one_neuron_chain": [lambda: viz.one_neuron_chain("1-a")],
+    "explain": [lambda: viz.explain([1, 100])],
+}
+
+
+def _public_callables() -> dict[str, object]:
+    found = {}
+    for module_name in public_modules():
+        module = importlib.import_module(module_name)
+        for name in public_names(module_name):
+            obj = getattr(module, name)
+            if inspect.ismodule(obj) or not callable(obj):
+                continue
+            if isinstance(obj, type) and issubclass(obj, BaseException):
+                continue  # the error classes themselves
+            if not getattr(obj, "__module__", "").startswith("tinygrad_mlp"):
+                continue  # numpy's float32 as DEFAULT_DTYPE, typing aliases
+            if module_name == "tinygrad_mlp.primitives":
+                continue  # applied only through Tensor ops, which are swept under "Tensor" and the functions
+            found.setdefault(name, obj)
+    return found
+
+
+def test_every_public_callable_has_bad_calls():
+    missing = sorted(set(_public_callables()) - set(BAD_CALLS))
+    assert not missing, f"add bad calls for {missing} to BAD_CALLS (or an empty list with a reason)"
+
+
+# Calls that still leak a built-in exception, in modules being rewritten by other work at the time of writing
+# (the engine's autograd, the data/viz split, train/cli hardening, gradcheck). Each is a strict xfail: once
+# fixed it passes, the xfail turns into a failure, and the entry must be removed from here.
+KNOWN_LEAKS = {
+    "numerical_grad-0", "gradcheck-1", "jvpcheck-0",
+    "grad-0", "grad-1", "grad-3", "value_and_grad-0", "vjp-0", "jvp-0", "jacobian-0", "jacrev-0", "jacfwd-0",
+    "hessian-0", "hessian-1", "hvp-0", "hvp-1", "graph_tensors-0",
+    "synthetic_digits-0", "synthetic_digits-1", "load_synthetic-0",
+    "TrainConfig-0", "TrainConfig-1", "fit-0", "evaluate-0", "build_optimizer-0", "build_optimizer-1",
+    "build_scheduler-0", "format_confusion-0", "format_bars-0", "format_bars-1",
+    "plot_training_curves-0", "worst_predictions-1", "to_dot-0", "to_dot-1", "render_dot-0", "explain_backward-0",
+}
+
+CASES = [pytest.param(name, i, call, id=f"{name}-{i}",
+                      marks=[pytest.mark.xfail(strict=True, reason="known leak")] if f"{name}-{i}" in KNOWN_LEAKS else [])
+         for name, calls in BAD_CALLS.items() for i, call in enumerate(calls)]
+
+
+@pytest.mark.parametrize("name,i,call", CASES)
+def test_bad_call_raises_the_librarys_error_in_one_line(name, i, call, tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYGRAD_MLP_DATA", str(tmp_path / "nothing-here"))  # no real data, and no network:
+    monkeypatch.setenv("TINYGRAD_MLP_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(TinygradMLPError) as info:
+        with np.errstate(all="ignore"):
+            call()
+    message = str(info.value)
+    assert message and "\n" not in message.strip(), f"{name}: the message is not one line: {message!r}"
