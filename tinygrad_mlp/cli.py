@@ -495,12 +495,12 @@ def _add_plot_option(p: argparse.ArgumentParser) -> None:
 
 # One BLAS thread: measured faster than OpenBLAS's default (a thread per core) for both README networks on a
 # 2-core machine, and by 10x and more when other work keeps the cores busy (README, "Speed").
-DEFAULT_THREADS = 1
+_DEFAULT_THREADS = 1
 
 
 def _add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=_int_at_least(0), metavar="N",
-                   help=f"threads for the BLAS matrix products (default {DEFAULT_THREADS}, unless "
+                   help=f"threads for the BLAS matrix products (default {_DEFAULT_THREADS}, unless "
                         "OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set; 0: BLAS's own default, "
                         "a thread per core). These small networks run faster on one thread (see README)")
 
@@ -511,7 +511,7 @@ def _use_threads(requested: int | None) -> None:
         return
     if requested is None and any(os.environ.get(name) for name in _blas.ENV_VARS):
         return  # the user has chosen already, in the environment
-    if not _blas.set_blas_threads(requested or DEFAULT_THREADS) and requested is not None:
+    if not _blas.set_blas_threads(requested or _DEFAULT_THREADS) and requested is not None:
         _say(f"{PROG}: warning: --threads {requested} not applied: numpy's BLAS is not OpenBLAS and threadpoolctl "
              "is not installed (pip install threadpoolctl, or set OMP_NUM_THREADS before starting)", err=True)
 
