@@ -247,6 +247,9 @@ BAD_CALLS: dict[str, list] = {
     "build_optimizer": [lambda: train.build_optimizer("lbfgs", _params(), 0.1),
                         lambda: train.build_optimizer("adam", _params(), 0.1, momentum=0.9)],
     "build_scheduler": [lambda: train.build_scheduler("exp", optim.SGD(_params(), lr=0.1), 3)],
+    "validate_train_metadata": [lambda: train.validate_train_metadata([1, 2]),
+                                lambda: train.validate_train_metadata({"train_state": {"version": 1}}),
+                                lambda: train.validate_train_metadata({"train_state": {"version": 1}, "history": 5})],
     "save_checkpoint": [lambda: train.save_checkpoint("/tmp/x/ck.npz", _model(), bad=object())],
     "Checkpoint": [],  # a record made by load()
     "save": [lambda: checkpoint.save(_model(), "/tmp/x/ck.npz", bad=object())],

@@ -7,6 +7,11 @@
 Tensor([2., 4., 6.])
 """
 
+# ruff: noqa: E402  (the imports below come after _quiet_until_main() on purpose)
+from ._interrupt import quiet_until_main as _quiet_until_main
+
+_quiet_until_main()  # first: in the tinygrad-mlp command, Ctrl-C while numpy imports exits quietly (status 130)
+
 import importlib as _importlib
 import importlib.util as _importlib_util
 import pkgutil as _pkgutil
@@ -22,20 +27,23 @@ from .errors import (
     ArgumentError,
     CheckpointError,
     DataError,
+    DataNotFoundError,
     DTypeError,
     GradcheckError,
     GraphError,
     IndexingError,
     ShapeError,
     TinygradMLPError,
+    WriteError,
 )
 from .gradcheck import gradcheck, numerical_grad
 from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
 __all__ = [
-    "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError",
-    "IndexingError", "ShapeError", "TinygradMLPError", "Tensor", "detect_anomaly", "concatenate", "gradcheck",
+    "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError",
+    "GradcheckError", "GraphError", "IndexingError", "ShapeError", "TinygradMLPError", "WriteError", "Tensor",
+    "detect_anomaly", "concatenate", "gradcheck",
     "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
     "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "__version__",
 ]
