@@ -21,13 +21,14 @@ import argparse
 import itertools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, checkpoint, data
+from . import __version__, _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
 from .errors import CheckpointError, DataNotFoundError, TinygradMLPError
@@ -276,6 +277,7 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
     _add_plot_option(p)
+    _add_threads_option(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -533,6 +535,7 @@ def _add_eval_parser(subparsers) -> None:
     p.add_argument("model", help="checkpoint written by 'train'")
     _add_data_options(p, None, "default: the dataset the model was trained on")
     _add_plot_option(p)
+    _add_threads_option(p)
     p.set_defaults(func=_cmd_eval)
 
 
@@ -654,6 +657,29 @@ def _add_plot_option(p: argparse.ArgumentParser) -> None:
                    help="also draw pictures (first-layer weights, confusion matrix, worst-classified digits and, "
                         "when training, the loss and accuracy curves) into DIR (default: <checkpoint name>-plots); "
                         "needs matplotlib")
+
+
+# One BLAS thread: measured faster than OpenBLAS's default (a thread per core) for both README networks on a
+# 2-core machine, and by 10x and more when other work keeps the cores busy (README, "Speed").
+_DEFAULT_THREADS = 1
+
+
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_int_at_least(0), metavar="N",
+                   help=f"threads for the BLAS matrix products (default {_DEFAULT_THREADS}, unless "
+                        "OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set; 0: BLAS's own default, "
+                        "a thread per core). These small networks run faster on one thread (see README)")
+
+
+def _use_threads(requested: int | None) -> None:
+    """Apply --threads (None: not given) to numpy's BLAS."""
+    if requested == 0:
+        return
+    if requested is None and any(os.environ.get(name) for name in _blas.ENV_VARS):
+        return  # the user has chosen already, in the environment
+    if not _blas.set_blas_threads(requested or _DEFAULT_THREADS) and requested is not None:
+        _say(f"{PROG}: warning: --threads {requested} not applied: numpy's BLAS is not OpenBLAS and threadpoolctl "
+             "is not installed (pip install threadpoolctl, or set OMP_NUM_THREADS before starting)", err=True)
 
 
 def _plot_folder(checkpoint_path) -> str:
@@ -845,9 +871,233 @@ def _cmd_gradcheck(args) -> int:
 
 
 #: One entry per subcommand, in the order ``--help`` lists them.
+# ---------------------------------------------------------------------- learning: nudges, looking inside, the lab
+
+
+def _model_loss(ck) -> str:
+    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
+    settings = meta.get("settings")
+    loss = settings.get("loss") if isinstance(settings, dict) else None
+    return "cross_entropy" if loss in ("ce", "cross_entropy") else "mse"
+
+
+def _add_nudges_parser(subparsers) -> None:
+    p = subparsers.add_parser("nudges", help="what one digit's cost asks of every weight and bias (the notes' nudges)",
+                              description="Backpropagation for one test digit, in the notes' words: the output "
+                                          "layer's desired changes, the three ways to get there (bias, weights in "
+                                          "proportion to activations, activations in proportion to weights), the "
+                                          "largest dC/dw = a_k delta_j, and the previous layer's desired change added "
+                                          "up term by term. --batch K averages the per-example gradients of K digits "
+                                          "and compares them with the gradient of the K-digit batch cost.")
+    p.add_argument("model", help="checkpoint written by 'train'")
+    p.add_argument("--index", type=_int_at_least(0), default=0, metavar="N", help="test image number N (default 0)")
+    p.add_argument("--batch", type=_int_at_least(1), default=1, metavar="K",
+                   help="also average over test images N..N+K-1 (default 1: just one)")
+    _add_data_options(p, None, "default: the dataset the model was trained on")
+    p.set_defaults(func=_cmd_nudges)
+
+
+def _cmd_nudges(args) -> int:
+    from . import learning
+
+    model, ck = _load_model(args.model)
+    (_, _, x_test, y_test), used = _model_dataset(args, ck)
+    if args.index + args.batch > len(y_test):
+        last = args.index + args.batch - 1
+        raise UsageError(f"--index {args.index} --batch {args.batch} needs test images up to {last}"
+                         f", but the {used} test set has {len(y_test)} (0..{len(y_test) - 1})")
+    weights = [W.data for W in model.weights]
+    biases = [b.data for b in model.biases]
+    loss = _model_loss(ck)
+    kinds = (model.activation, model.output_activation, loss)
+    image, label = x_test[args.index], int(y_test[args.index])
+    with np.errstate(over="ignore"):
+        n = learning.nudges(weights, biases, image, label, *kinds)
+    lines = [data.ascii_digit(image), (f"{used} test image {args.index}, label {label}; "
+             f"{_describe(args.model, model, ck)}; cost {loss}"), "",
+             learning.format_nudges(n, weights)]
+    if args.batch > 1:
+        xb, yb = x_test[args.index:args.index + args.batch], y_test[args.index:args.index + args.batch]
+        with np.errstate(over="ignore"):
+            average, batch = learning.per_example_average(weights, biases, xb, yb, *kinds)
+        lines += ["", (f"6. {args.batch} digits (test images {args.index}..{args.index + args.batch - 1}): the average "
+                  f"of their {args.batch} per-example gradients, each computed alone, against ONE backprop of the "
+                  f"batch's average cost"),
+                  "   tensor  largest |average|   largest |batch gradient|   largest |difference|"]
+        for name, a, b in zip(learning._param_names(len(weights)), average, batch, strict=True):
+            lines.append(f"   {name:<6}  {np.abs(a).max():>17.6e}   {np.abs(b).max():>24.6e}   "
+                         f"{np.abs(a - b).max():>20.1e}")
+        worst = max(float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)) for a, b in
+                    zip(average, batch, strict=True))
+        lines.append(f"   relative difference at most {worst:.1e}: the average of the desired changes IS the batch "
+                     "gradient (the derivative of an average is the average of the derivatives), up to rounding")
+    _say(*lines)
+    return 0
+
+
+def _add_show_hidden_parser(subparsers) -> None:
+    p = subparsers.add_parser("show-hidden", help="what excites each hidden neuron: top images, mean per digit",
+                              description="For every hidden neuron of the first two hidden layers: the test images "
+                                          "that activate it most, and its mean activation for each digit (a "
+                                          "neurons x 10 table); for layer 2 also its 'template' W(2) W(1), its "
+                                          "weights pushed back onto the pixels. The notes' question: do hidden "
+                                          "neurons learn edges and loops?")
+    p.add_argument("model", help="checkpoint written by 'train'")
+    p.add_argument("--out", metavar="PATH", default="hidden.png",
+                   help="picture prefix: writes PATH with -layer1 / -layer2 before the suffix (default hidden.png)")
+    p.add_argument("--top", type=_int_at_least(1), default=6, help="images shown per neuron (default 6)")
+    p.add_argument("--no-plot", action="store_true", help="only print the tables")
+    _add_data_options(p, None, "default: the dataset the model was trained on")
+    p.set_defaults(func=_cmd_show_hidden)
+
+
+def _cmd_show_hidden(args) -> int:
+    from . import learning
+
+    model, ck = _load_model(args.model)
+    (_, _, x_test, y_test), used = _model_dataset(args, ck)
+    if args.top > len(y_test):
+        raise UsageError(f"--top {args.top} is more than the {len(y_test)} test images")
+    weights = [W.data for W in model.weights]
+    with np.errstate(over="ignore"):
+        hidden = learning.hidden_activations(weights, [b.data for b in model.biases], x_test, model.activation,
+                                             model.output_activation)
+    if not hidden:
+        raise UsageError(f"{args.model} has no hidden layer")
+    lines = [_describe(args.model, model, ck), f"{used} test set, {len(y_test)} images", ""]
+    out = Path(args.out)
+    written = []
+    broad_counts: list[tuple[int, int]] = []
+    for layer, acts in enumerate(hidden[:2], start=1):
+        means = learning.mean_activation_per_digit(acts, y_test)
+        top = learning.top_activating(acts, args.top)
+        lines.append(f"hidden layer {layer}: mean activation per digit (rows: neurons; columns: digits 0..9), "
+                     "and the digits of its top images")
+        lines.append("neuron " + "".join(f"{d:>6}" for d in range(means.shape[1])) + "   top images' labels")
+        for j in range(means.shape[0]):
+            lines.append(f"{j:>6} " + "".join(f"{v:6.2f}" for v in means[j]) + "   "
+                         + " ".join(str(int(y_test[i])) for i in top[j]))
+        spread = np.nanmax(means, axis=1) - np.nanmin(means, axis=1)
+        favourite = np.nanargmax(means, axis=1)
+        best = int(np.argmax(spread))
+        lines.append(f"  most selective: neuron {best} (mean {np.nanmax(means[best]):.2f} "
+                     f"for digit {favourite[np.argmax(spread)]}, range {spread.max():.2f}); least: neuron "
+                     f"{int(np.argmin(spread))} (range {spread.min():.2f})")
+        broad = int(np.sum(np.sum(means > 0.5, axis=1) >= 3))
+        lines.append(f"  {broad} of {means.shape[0]} neurons have a mean activation above 0.5 for three or more digits")
+        lines.append("")
+        broad_counts.append((broad, means.shape[0]))
+        if not args.no_plot:
+            templates = learning.layer2_templates(weights) if layer == 2 else weights[0]
+            target = out.with_name(f"{out.stem}-layer{layer}{out.suffix or '.png'}")
+            written.append(_pictures(lambda acts=acts, top=top, means=means, layer=layer, templates=templates,
+                                     target=target: _viz().plot_hidden_neurons(
+                                         x_test, top, means, target, layer=layer, templates=templates)))
+    summary = " and ".join(f"{b} of {n}" for b, n in broad_counts)
+    lines.append(f"the notes hoped for one detector per edge or loop; here {summary} hidden neurons (layer 1, layer 2) "
+                 "respond to three or more digits: each takes part in many digits, a distributed code rather than "
+                 "tidy parts")
+    if written:
+        lines.append("wrote " + ", ".join(str(p) for p in written) + " (layer 1 templates: the neuron's own weights; "
+                     "layer 2: W(2) W(1), blue +, red -)")
+    _say(*lines)
+    return 0
+
+
+def _add_lab_parser(subparsers) -> None:
+    p = subparsers.add_parser("lab", help="mini-batch noise and learning-rate experiments, with a picture",
+                              description="Two experiments on the notes' network. (1) How far is a mini-batch "
+                                          "gradient from the full one? Cosine similarity and relative error against "
+                                          "the gradient over the whole training set, for batch sizes 1 to 1000. (2) "
+                                          "A learning-rate sweep: cost per epoch and the fraction of saturated "
+                                          "hidden sigmoids, which explains why a huge rate stalls without NaN.")
+    p.add_argument("--model", help="checkpoint to measure the gradient noise at (default: a fresh notes' network)")
+    p.add_argument("--lrs", default="0.3,3,30,300", help="learning rates of the sweep (default 0.3,3,30,300)")
+    p.add_argument("--epochs", type=_int_at_least(1), default=3, help="epochs per learning rate (default 3)")
+    p.add_argument("--limit-train", type=_int_at_least(10), metavar="N", help="use only the first N training images")
+    p.add_argument("--repeats", type=_int_at_least(1), default=20, help="random batches per size (default 20)")
+    p.add_argument("--out", metavar="PATH", default="lab.png",
+                   help="picture prefix: PATH with -noise and -lr before the suffix (default lab.png)")
+    p.add_argument("--no-plot", action="store_true", help="only print the numbers")
+    p.add_argument("--seed", type=int, default=0)
+    _add_data_options(p, "auto", "default: auto")
+    p.set_defaults(func=_cmd_lab)
+
+
+def _cmd_lab(args) -> int:
+    from . import backprop, learning
+
+    try:
+        lrs = [float(v) for v in args.lrs.split(",")]
+    except ValueError:
+        raise UsageError(f"--lrs {args.lrs!r}: give learning rates separated by commas, e.g. 0.3,3,30") from None
+    if not lrs or min(lrs) <= 0 or not all(math.isfinite(v) for v in lrs):
+        raise UsageError(f"--lrs {args.lrs!r}: every learning rate must be a finite number > 0")
+    (x_train, y_train, _, _), used, _ = load_dataset(args.dataset, args.data_dir, None, not args.no_download)
+    if args.limit_train:
+        x_train, y_train = x_train[:args.limit_train], y_train[:args.limit_train]
+    if args.model:
+        model, _ = _load_model(args.model)
+        what = args.model
+    else:
+        model = MLP([INPUTS, 16, 16, CLASSES], init="xavier", seed=args.seed)
+        what = "a fresh notes' network (xavier, seed 0)"
+    weights = [W.data.astype(np.float64) for W in model.weights]
+    biases = [b.data.astype(np.float64) for b in model.biases]
+    kinds = (model.activation, model.output_activation)
+    sizes = [s for s in (1, 3, 10, 30, 100, 300, 1000) if s <= len(x_train)]
+    with np.errstate(over="ignore"):
+        noise = learning.gradient_noise(weights, biases, x_train, y_train, sizes, args.repeats, args.seed, *kinds)
+    lines = [(f"1. mini-batch gradients against the full gradient over all {len(x_train):,} {used} training images, "
+             f"at {what} (median of {args.repeats} random batches)"),
+             "   batch size   cosine similarity   relative error |g_B - g| / |g|"]
+    lines += [f"   {s:>10}   {c:>17.3f}   {r:>30.3f}" for s, (c, r) in noise.items()]
+    ratio = noise[sizes[0]][1] / max(noise[sizes[-1]][1], 1e-300)
+    lines += [(f"   from batch {sizes[0]} to {sizes[-1]} the relative error shrinks {ratio:.1f}x "
+              f"(1/sqrt(batch size) would be {np.sqrt(sizes[-1] / sizes[0]):.1f}x)"), ""]
+    sweep: dict[float, dict[str, list[float]]] = {}
+    lines.append(f"2. learning-rate sweep: the notes' network (xavier, seed {args.seed}), batch 10, {args.epochs} "
+                 f"epochs each, {len(x_train):,} images")
+    lines.append("   lr       cost per epoch                 saturated: hidden  outputs   train accuracy")
+    rng = np.random.default_rng(args.seed)
+    for lr in lrs:
+        fresh = MLP([INPUTS, 16, 16, CLASSES], init="xavier", seed=args.seed)
+        w = [W.data.astype(np.float64) for W in fresh.weights]
+        b = [v.data.astype(np.float64) for v in fresh.biases]
+        costs, saturated, out_saturated = [], [], 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(args.epochs):
+                order = rng.permutation(len(x_train))
+                for start in range(0, len(order), 10):
+                    idx = order[start:start + 10]
+                    backprop.train_step(w, b, x_train[idx], y_train[idx], lr)
+                costs.append(backprop.loss(w, b, x_train, y_train))
+                fractions = learning.saturation(w, b, x_train)
+                saturated.append(float(np.mean(fractions[:-1])))
+                out_saturated = fractions[-1]
+            _, acts = backprop.forward(w, b, x_train)
+        accuracy = float(np.mean(acts[-1].argmax(axis=0) == y_train))
+        sweep[lr] = {"loss": costs, "saturated": saturated}
+        per_epoch = " ".join(f"{c:.4f}" for c in costs)
+        lines.append(f"   {lr:<7g}  {per_epoch:<30} {saturated[-1]:>17.0%} {out_saturated:>8.0%}   {accuracy:>13.1%}")
+    lines += [("   saturated: activations within 0.01 of 0 or 1, where sigmoid' = a (1 - a) < 0.01. A huge rate throws "
+              "the weights so far in the first steps that the sigmoids sit at 0 or 1 whatever the image; the gradient "
+              "reaching the weights through them is ~0 and the cost stays put: a silent plateau (exactly 1.0 when "
+              "every output is ~0), not a NaN")]
+    if not args.no_plot:
+        out = Path(args.out)
+        suffix = out.suffix or ".png"
+        paths = [_pictures(lambda: _viz().plot_gradient_noise(noise, out.with_name(f"{out.stem}-noise{suffix}"))),
+                 _pictures(lambda: _viz().plot_lr_sweep(sweep, out.with_name(f"{out.stem}-lr{suffix}")))]
+        lines.append("wrote " + ", ".join(str(p) for p in paths))
+    _say(*lines)
+    return 0
+
+
 COMMANDS: list[Callable] = [_add_train_parser, _add_eval_parser, _add_predict_parser,
                             _add_show_weights_parser, _add_graph_parser, _add_explain_parser,
-                            _add_gradcheck_parser]
+                            _add_gradcheck_parser, _add_nudges_parser, _add_show_hidden_parser,
+                            _add_lab_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -886,6 +1136,8 @@ def main(argv: list[str] | None = None) -> int:
             return e.code if isinstance(e.code, int) else 0
         if args.command is None:
             raise UsageError(f"choose a command: {', '.join(_command_names(parser))} (see {PROG} --help)")
+        if hasattr(args, "threads"):
+            _use_threads(args.threads)
         return int(args.func(args) or 0)
     except UsageError as e:
         _error(e)
