@@ -14,7 +14,6 @@ _quiet_until_main()  # first: in the tinygrad-mlp command, Ctrl-C while numpy im
 
 import importlib as _importlib
 import importlib.util as _importlib_util
-import pkgutil as _pkgutil
 import types as _types
 import typing as _typing
 
@@ -71,7 +70,9 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
 
 
 def _submodule_names() -> list[str]:
-    return [m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    import pkgutil  # here, not at the top: only dir() needs it
+
+    return [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
 
 
 def __getattr__(name: str) -> _types.ModuleType:

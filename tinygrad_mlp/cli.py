@@ -21,13 +21,14 @@ import argparse
 import itertools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, checkpoint, data
+from . import __version__, _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
 from .errors import CheckpointError, DataNotFoundError, TinygradMLPError
@@ -276,6 +277,7 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
     _add_plot_option(p)
+    _add_threads_option(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -391,8 +393,8 @@ def _check_train_outputs(args, out: str) -> None:
         if Path(args.metrics_json).resolve() == Path(out).resolve():
             raise UsageError(f"--metrics-json {args.metrics_json} is the checkpoint itself (--out)")
         check_writable(args.metrics_json, "--metrics-json")
-    if args.plot:
-        _check_folder(args.plot, "--plot")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(out), "--plot")
 
 
 def _plural(n: int, word: str) -> str:
@@ -533,6 +535,7 @@ def _add_eval_parser(subparsers) -> None:
     p.add_argument("model", help="checkpoint written by 'train'")
     _add_data_options(p, None, "default: the dataset the model was trained on")
     _add_plot_option(p)
+    _add_threads_option(p)
     p.set_defaults(func=_cmd_eval)
 
 
@@ -547,8 +550,8 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 
 def _cmd_eval(args) -> int:
-    if args.plot:
-        _check_folder(args.plot, "--plot")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(args.model), "--plot")
     model, ck = _load_model(args.model)
     (_, _, x_test, y_test), used = _model_dataset(args, ck)
     with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
@@ -654,6 +657,29 @@ def _add_plot_option(p: argparse.ArgumentParser) -> None:
                    help="also draw pictures (first-layer weights, confusion matrix, worst-classified digits and, "
                         "when training, the loss and accuracy curves) into DIR (default: <checkpoint name>-plots); "
                         "needs matplotlib")
+
+
+# One BLAS thread: measured faster than OpenBLAS's default (a thread per core) for both README networks on a
+# 2-core machine, and by 10x and more when other work keeps the cores busy (README, "Speed").
+_DEFAULT_THREADS = 1
+
+
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_int_at_least(0), metavar="N",
+                   help=f"threads for the BLAS matrix products (default {_DEFAULT_THREADS}, unless "
+                        "OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set; 0: BLAS's own default, "
+                        "a thread per core). These small networks run faster on one thread (see README)")
+
+
+def _use_threads(requested: int | None) -> None:
+    """Apply --threads (None: not given) to numpy's BLAS."""
+    if requested == 0:
+        return
+    if requested is None and any(os.environ.get(name) for name in _blas.ENV_VARS):
+        return  # the user has chosen already, in the environment
+    if not _blas.set_blas_threads(requested or _DEFAULT_THREADS) and requested is not None:
+        _say(f"{PROG}: warning: --threads {requested} not applied: numpy's BLAS is not OpenBLAS and threadpoolctl "
+             "is not installed (pip install threadpoolctl, or set OMP_NUM_THREADS before starting)", err=True)
 
 
 def _plot_folder(checkpoint_path) -> str:
@@ -1110,6 +1136,8 @@ def main(argv: list[str] | None = None) -> int:
             return e.code if isinstance(e.code, int) else 0
         if args.command is None:
             raise UsageError(f"choose a command: {', '.join(_command_names(parser))} (see {PROG} --help)")
+        if hasattr(args, "threads"):
+            _use_threads(args.threads)
         return int(args.func(args) or 0)
     except UsageError as e:
         _error(e)
