@@ -138,6 +138,17 @@ def _expected_tensor_dtype(data, dtype_arg):
     return np.dtype(np.float32)
 
 
+def _promote_0d(*arrays):
+    """The library's dtype rule for operands without dimensions (Tensor._operands): a 0-d float operand takes
+    the dtype of the operands with dimensions, which numpy 2 would promote instead."""
+    arrays = [np.asarray(a) for a in arrays]
+    dims = [a.dtype for a in arrays if a.ndim]
+    if not dims or len(dims) == len(arrays):
+        return arrays
+    target = np.result_type(*dims)
+    return [a.astype(target) if a.ndim == 0 and a.dtype.kind == "f" and a.dtype != target else a for a in arrays]
+
+
 def _close(got: np.ndarray, ref: np.ndarray, tol) -> np.ndarray:
     got = got.astype(np.float64)
     both_nan = np.isnan(got) & np.isnan(ref)
@@ -592,7 +603,7 @@ def _binary(p: _Program, cur: int) -> Step:
             return bool((np.abs(a - b) < KINK).any())
     k = {"**": 32, "/": 4}.get(name, 2)
     return Step(name, f"{descs[0]} {name} {descs[1]}", args,
-                lambda a, b: flib(m0(a), m1(b)), lambda a, b: fnp(m0(a), m1(b)), kink=kink, k=k)
+                lambda a, b: flib(m0(a), m1(b)), lambda a, b: fnp(*_promote_0d(m0(a), m1(b))), kink=kink, k=k)
 
 
 def _matmul(p: _Program, cur: int) -> Step:
@@ -729,7 +740,14 @@ def _transpose(p: _Program, cur: int) -> Step:
     axes = tuple(axes)
     style = p.draw(st.sampled_from(["star", "tuple"])) if axes else "tuple"
     lib = (lambda t: t.transpose(*axes)) if style == "star" else (lambda t: t.transpose(axes))
-    return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, lambda a: np.transpose(a, axes))
+    ref = lambda a: np.transpose(a, axes)  # noqa: E731
+    if style == "star" and len(axes) == 2:  # two ints: PyTorch's swap, except the ambiguous identity on 2-D
+        if n == 2 and all(-2 <= a < 2 for a in axes) and (axes[0] % 2, axes[1] % 2) == (0, 1):
+            def ref(a):
+                raise ValueError("transpose(0, 1) of a 2-D tensor is refused as ambiguous")
+        else:
+            ref = lambda a: np.swapaxes(a, *axes)  # noqa: E731
+    return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, ref)
 
 
 def _getitem(p: _Program, cur: int) -> Step:
@@ -877,7 +895,7 @@ def _where(p: _Program, cur: int) -> Step:
     args = [arg, ("v", cur)] if swap else [("v", cur), arg]
     descs = [odesc, f"v{cur}"] if swap else [f"v{cur}", odesc]
     return Step("where", f"where({cdesc}, {descs[0]}, {descs[1]})", args,
-                lambda a, b: tg.where(cond_lib, a, b), lambda a, b: np.where(cond_np, a, b))
+                lambda a, b: tg.where(cond_lib, a, b), lambda a, b: np.where(cond_np, *_promote_0d(a, b)))
 
 
 MENU = {
