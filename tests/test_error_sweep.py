@@ -21,7 +21,7 @@ import pytest
 import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
-from tinygrad_mlp import backprop, checkpoint, cli, data, exercises, optim, threeway, train, viz
+from tinygrad_mlp import backprop, checkpoint, cli, data, exercises, learning, optim, threeway, train, viz
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
 from tinygrad_mlp.nn import functional as F
@@ -221,6 +221,25 @@ BAD_CALLS: dict[str, list] = {
     "Problem": [],
     "three_way_check": [lambda: threeway.three_way_check(_model(), X, L, loss="hinge"),
                         lambda: threeway.three_way_check(_model(), np.zeros((4, 3)), L)],
+    "Nudges": [],  # a plain record, made by nudges
+    "nudges": [lambda: learning.nudges(*_w(), np.zeros(2), 5)],
+    "format_nudges": [],  # formats what nudges made
+    "per_example_average": [lambda: learning.per_example_average(*_w(), np.zeros((3, 2)), [0, 1])],
+    "full_gradient": [lambda: learning.full_gradient(*_w(), np.zeros((0, 2)), [])],
+    "gradient_noise": [lambda: learning.gradient_noise(*_w(), X, L, [5])],
+    "saturation": [lambda: learning.saturation(*_w(), np.zeros((4, 3)))],
+    "two_minima_cost": [],  # any numbers
+    "two_minima_gradient": [],
+    "descend": [lambda: learning.descend((0, 0), -1.0, 5), lambda: learning.descend((1, 2, 3), 0.1, 5)],
+    "hidden_activations": [lambda: learning.hidden_activations(*_w(), np.zeros((4, 3)))],
+    "mean_activation_per_digit": [lambda: learning.mean_activation_per_digit(np.zeros((3, 2)), [0, 1])],
+    "top_activating": [lambda: learning.top_activating(np.zeros((3, 2)), 5)],
+    "layer2_templates": [lambda: learning.layer2_templates([np.zeros((2, 2))])],
+    "finish": [],  # saves the figure it is given
+    "plot_descent_2d": [lambda: viz.plot_descent_2d(learning.two_minima_cost, {"a": np.zeros(3)})],
+    "plot_gradient_noise": [lambda: viz.plot_gradient_noise({})],
+    "plot_lr_sweep": [lambda: viz.plot_lr_sweep({1.0: {}})],
+    "plot_hidden_neurons": [lambda: viz.plot_hidden_neurons(np.zeros((3, 784)), np.zeros((2, 1), int), np.zeros((3, 10)))],
     "notes_backprop": [lambda: exercises.notes_backprop(*_w(), X, L, bug="typo")],
     "expected_failures": [lambda: exercises.expected_failures("typo", 3)],
     "PlantedBug": [],  # a plain record describing a bug
@@ -253,6 +272,9 @@ BAD_CALLS: dict[str, list] = {
     "build_optimizer": [lambda: train.build_optimizer("lbfgs", _params(), 0.1),
                         lambda: train.build_optimizer("adam", _params(), 0.1, momentum=0.9)],
     "build_scheduler": [lambda: train.build_scheduler("exp", optim.SGD(_params(), lr=0.1), 3)],
+    "validate_train_metadata": [lambda: train.validate_train_metadata([1, 2]),
+                                lambda: train.validate_train_metadata({"train_state": {"version": 1}}),
+                                lambda: train.validate_train_metadata({"train_state": {"version": 1}, "history": 5})],
     "save_checkpoint": [lambda: train.save_checkpoint("/tmp/x/ck.npz", _model(), bad=object())],
     "Checkpoint": [],  # a record made by load()
     "save": [lambda: checkpoint.save(_model(), "/tmp/x/ck.npz", bad=object())],

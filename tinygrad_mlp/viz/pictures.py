@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._guard import atomic_write
 from ..errors import ShapeError
 from ..tensor import Tensor
 
@@ -35,10 +36,12 @@ def _figure(width: float, height: float, dpi: int):
 
 
 def _save(fig, path) -> Path:
+    """Write the figure to ``path`` atomically (a full disk leaves the previous picture, never an empty file), in
+    the format its suffix names (PNG without one)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=fig.dpi)  # no bbox_inches="tight": the pixel size is exactly figsize * dpi
-    return path
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    # no bbox_inches="tight": the pixel size is exactly figsize * dpi
+    return atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=fig.dpi), "the picture")
 
 
 def _array(x) -> np.ndarray:
