@@ -91,8 +91,12 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, seed=None) -> T
     return x * (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
 
 
+# The notes' activations: the ones the CLI offers and the hand-derived backprop (tinygrad_mlp.backprop) knows.
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "sigmoid": sigmoid, "relu": relu, "tanh": tanh, "identity": identity,
+}
+# More, for networks built in code (MLP(activation="gelu")).
+EXTRA_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "silu": silu, "softplus": softplus,
 }
 # The same functions as unbound Tensor methods: one call less per layer on the training hot path.
@@ -105,9 +109,9 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
     """The activation function called ``name`` (``None`` means identity)."""
     if name is None:
         return identity
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ArgumentError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return _FAST.get(name, ACTIVATIONS[name])
+    if not isinstance(name, str) or name not in _FAST:
+        raise ArgumentError(f"unknown activation {name!r}; choose one of {', '.join(_FAST)}")
+    return _FAST[name]
 
 
 def _labels(labels, what: str) -> np.ndarray:
