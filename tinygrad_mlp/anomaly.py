@@ -60,7 +60,8 @@ class _AnomalyCheck(Listener):
 
     def on_forward(self, rule, inputs, out) -> None:
         origin = _user_frame()
-        _ORIGINS[out] = origin
+        key = id(out)  # (not a WeakKeyDictionary: Tensor's == is elementwise) the entry goes when the tensor does
+        _ORIGINS[key] = (weakref.ref(out, lambda _: _ORIGINS.pop(key, None)), origin)
         if _bad(out.data):
             stats = "; ".join(f"input {i}: {_stats(x.data)}" for i, x in enumerate(inputs))
             raise AnomalyError(f"detect_anomaly: {rule.name} produced {_describe(out.data)} in its forward, "
@@ -70,14 +71,15 @@ class _AnomalyCheck(Listener):
         for i, g in enumerate(input_grads):
             g = g.data if isinstance(g, Tensor) else g
             if _bad(g):
-                origin = _ORIGINS.get(out, "<created outside detect_anomaly()>")
+                entry = _ORIGINS.get(id(out))
+                origin = entry[1] if entry is not None and entry[0]() is out else "<created outside detect_anomaly()>"
                 stats = "; ".join(f"input {j}: {_stats(x.data)}" for j, x in enumerate(inputs))
                 raise AnomalyError(f"detect_anomaly: the backward of {rule.name} produced {_describe(g)} in the "
                                    f"gradient for its input {i}, for the tensor created at {origin}; {stats}")
 
 
-# where each tensor made under detect_anomaly() was created (kept as long as the tensor lives)
-_ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# where each tensor made under detect_anomaly() was created: id(tensor) -> (weak reference, "file:line")
+_ORIGINS: dict[int, tuple[weakref.ref, str]] = {}
 
 
 def _describe(a) -> str:

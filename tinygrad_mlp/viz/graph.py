@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._guard import atomic_write
 from ..errors import GraphError
 from ..tensor import Tensor, graph_tensors
 
@@ -144,7 +144,7 @@ def render_dot(dot_text: str, out_path, *, quiet: bool = False) -> Path:
     dot_path = out_path.with_suffix(".dot")
     dot = shutil.which("dot")
     if out_path.suffix.lower() in ("", ".dot", ".gv") or dot is None:
-        dot_path.write_text(dot_text, encoding="utf-8")
+        atomic_write(dot_path, lambda f: f.write(dot_text.encode("utf-8")), "the graph")
         if not quiet and out_path.suffix.lower() not in ("", ".dot", ".gv"):
             fmt = out_path.suffix.lstrip(".") or "png"
             print(f"Graphviz 'dot' was not found, so wrote the graph as {dot_path}; render it with "
@@ -152,10 +152,11 @@ def render_dot(dot_text: str, out_path, *, quiet: bool = False) -> Path:
                   "or paste the file into an online Graphviz viewer.")
         return dot_path
     fmt = out_path.suffix.lstrip(".").lower()
-    result = subprocess.run([dot, f"-T{fmt}", "-o", os.fspath(out_path)], input=dot_text, text=True,
-                            capture_output=True, check=False)
+    result = subprocess.run([dot, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"render_dot: dot failed ({result.returncode}): {result.stderr.strip()}")
-    return out_path
+        raise RuntimeError(f"render_dot: dot failed ({result.returncode}): "
+                           f"{result.stderr.decode('utf-8', 'replace').strip()}")
+    # written atomically: a full disk leaves the previous picture, never a truncated one
+    return atomic_write(out_path, lambda f: f.write(result.stdout), "the graph")
 
 
