@@ -368,6 +368,16 @@ def test_resume_validates_as_strictly_as_eval(field, files, tmp_path):
     assert not (tmp_path / "model.npz").exists()
 
 
+def test_every_activation_mlp_accepts_round_trips(tmp_path):
+    from tinygrad_mlp.nn import functional
+
+    names = [*functional.ACTIVATIONS, *getattr(functional, "EXTRA_ACTIVATIONS", {})]
+    for name in names:
+        model = MLP([4, 3, 2], activation=name, output_activation=None)
+        rebuilt, _ = checkpoint.load_model(checkpoint.save(model, tmp_path / f"{name}.npz"))
+        assert rebuilt.activation == name
+
+
 def test_format_versions(files, tmp_path):
     for value, words in (("1", "must be an integer from 1 to 1"), (-7, "format_version -7"),
                          (True, "format_version True"), (2, "newer than this library reads (1)")):
