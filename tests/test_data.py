@@ -35,7 +35,7 @@ from tinygrad_mlp.data import (
     read_idx,
     synthetic_digits,
 )
-from tinygrad_mlp.errors import DataError, ShapeError
+from tinygrad_mlp.errors import DataError, DataNotFoundError, ShapeError
 
 REAL_DATA = os.environ.get(data.DATA_ENV)  # read before the autouse fixture clears it
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -339,12 +339,27 @@ def test_not_found_without_download_names_searched_folders(tmp_path, monkeypatch
     write_set(env, {MNIST_FILES[0]: b"x"})
     monkeypatch.setenv(data.DATA_ENV, str(env))
     root = tmp_path / "given_root"
+    root.mkdir()
     with pytest.raises(DataError) as e:
         load_mnist(root, download=False)
-    msg = assert_one_line(e.value, str(root), "does not exist", str(env), f"missing {MNIST_FILES[1]}",
+    msg = assert_one_line(e.value, str(root), "has none of the files", str(env), f"missing {MNIST_FILES[1]}",
                           str(data.cache_dir()), "download=False", data.DATA_ENV, "--data-dir")
     assert MNIST_FILES[0] not in msg.split(str(env))[1].split(";")[0]  # the present file is not reported missing
     assert isolated == []  # nothing was requested
+
+
+def test_a_given_root_that_is_not_a_folder_is_an_error(tmp_path, monkeypatch, isolated):
+    """A mistyped --data-dir is an error, never silently replaced by $TINYGRAD_MLP_DATA or the cache."""
+    env = write_set(tmp_path / "from_env", {n: b"x" for n in MNIST_FILES})
+    monkeypatch.setenv(data.DATA_ENV, str(env))
+    with pytest.raises(DataError) as e:
+        load_mnist(tmp_path / "typo", download=True)
+    assert not isinstance(e.value, DataNotFoundError)   # so --dataset auto does not fall back on it
+    assert_one_line(e.value, str(tmp_path / "typo"), "does not exist")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(DataError, match="is not a folder"):
+        load_mnist(tmp_path / "file")
+    assert isolated == []
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -500,6 +515,7 @@ def test_download_interrupted_removes_temporary_file(tmp_path, server, monkeypat
 def test_load_mnist_offline_error_is_readable(tmp_path, monkeypatch, isolated):
     dead = f"http://127.0.0.1:{_closed_port()}/mnist/"
     root = tmp_path / "root"
+    root.mkdir()
     with pytest.raises(DataError) as e:
         load_mnist(root, mirrors=[dead], timeout=5)
     cache = data.cache_dir()

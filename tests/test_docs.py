@@ -60,7 +60,7 @@ def test_readme_set_up_is_two_commands_and_ci_runs_them():
     assert install.startswith("pip install -e ")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert any(line.strip().startswith("python -m pip install") and "-e" in line for line in ci)
-    assert ci[-1].strip() == test, f".ci/run must end by running the README's test command {test!r}"
+    assert test in [line.strip() for line in ci], f".ci/run must run the README's test command {test!r} as written"
 
 
 def test_block_extraction_finds_every_block():

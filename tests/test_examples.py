@@ -23,6 +23,8 @@ EXPECTED = {
                           "gradcheck(broken softplus) caught the wrong backward", "epoch 2:"]),
     "two_moons.py": (["two_moons.png"], ["test accuracy", "picture:"]),
     "random_noise.py": (["random_noise.png", "real_digit.png"], ["random noise", "above 0.9", "none of these"]),
+    "descent_2d.py": (["descent_2d.png"], ["the global minimum", "the local minimum", "diverged after",
+                                           "noisy gradient"]),
 }
 
 

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 import pytest
 
-from tinygrad_mlp import exercises
+from tinygrad_mlp import ArgumentError, exercises
 from tinygrad_mlp.threeway import PAIRS, make_problem, three_way_check
 
 
@@ -57,7 +57,7 @@ def test_expected_failures_names_real_cells():
 
 
 def test_unknown_bug_is_refused():
-    with pytest.raises(ValueError, match="unknown bug"):
+    with pytest.raises(ArgumentError, match="unknown bug"):
         exercises.notes_backprop([np.eye(2)], [np.zeros(2)], np.zeros((1, 2)), [0], bug="typo")
 
 

@@ -7,9 +7,13 @@
 Tensor([2., 4., 6.])
 """
 
+# ruff: noqa: E402  (the imports below come after _quiet_until_main() on purpose)
+from ._interrupt import quiet_until_main as _quiet_until_main
+
+_quiet_until_main()  # first: in the tinygrad-mlp command, Ctrl-C while numpy imports exits quietly (status 130)
+
 import importlib as _importlib
 import importlib.util as _importlib_util
-import pkgutil as _pkgutil
 import types as _types
 import typing as _typing
 
@@ -22,12 +26,14 @@ from .errors import (
     ArgumentError,
     CheckpointError,
     DataError,
+    DataNotFoundError,
     DTypeError,
     GradcheckError,
     GraphError,
     IndexingError,
     ShapeError,
     TinygradMLPError,
+    WriteError,
 )
 from .gradcheck import gradcheck, numerical_grad
 from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
@@ -35,8 +41,9 @@ from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
 __all__ = [
-    "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DTypeError", "GradcheckError", "GraphError",
-    "IndexingError", "ShapeError", "TinygradMLPError", "Tensor", "detect_anomaly", "concatenate", "gradcheck",
+    "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError",
+    "GradcheckError", "GraphError", "IndexingError", "ShapeError", "TinygradMLPError", "WriteError", "Tensor",
+    "detect_anomaly", "concatenate", "gradcheck",
     "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
     "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "compile", "__version__",
 ]
@@ -65,7 +72,9 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
 
 
 def _submodule_names() -> list[str]:
-    return [m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    import pkgutil  # here, not at the top: only dir() needs it
+
+    return [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
 
 
 def __getattr__(name: str) -> _types.ModuleType:

@@ -18,16 +18,20 @@ Raise :class:`UsageError` for bad arguments (exit 2) and any other
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, checkpoint, data
-from .errors import CheckpointError, DataError, TinygradMLPError
+from . import __version__, _blas, checkpoint, data
+from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
+from ._interrupt import main_takes_over
+from .errors import CheckpointError, DataNotFoundError, TinygradMLPError
 from .nn import INITS, MLP, functional
 from .train import (
     OPTIMIZERS,
@@ -39,6 +43,7 @@ from .train import (
     evaluate,
     fit,
     predict,
+    validate_train_metadata,
 )
 
 PROG = "tinygrad-mlp"
@@ -91,6 +96,60 @@ def _int_at_least(lowest: int) -> Callable[[str], int]:
     return parse
 
 
+_SEED_MAX = 2**63 - 1
+_EXPLAIN_MAX_LAYERS = 50       # explain's text grows with the square of the depth
+_PICTURE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps")
+_GRAPH_FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
+
+
+def _int_in(lowest: int, highest: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if not lowest <= value <= highest:
+            raise argparse.ArgumentTypeError(f"must be an integer from {lowest} to {highest}, got {value}")
+        return value
+    return parse
+
+
+_seed = _int_in(0, _SEED_MAX)
+
+
+def _picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
+    """Check a picture's output path before any work: a known format suffix, not a folder, writable."""
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(f"{option} {text} is a folder; give a file name ending in {', '.join(formats)}")
+    if path.suffix.lower() not in formats:
+        got = f"'{path.suffix}'" if path.suffix else "no suffix"
+        raise UsageError(f"{option} {text}: unsupported picture format ({got}); end the name with one of "
+                         f"{', '.join(formats)}")
+    check_writable(path, option)
+    return path
+
+
+def _check_folder(text: str, option: str) -> None:
+    """A folder that pictures will be written into: creatable and writable, checked before any work."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {text} exists and is not a folder")
+    check_writable(folder / "weights.png", option)
+
+
+def _mlp_bytes(sizes: list[int], batch: int, itemsize: int = 4, optimizer_copies: int = 0) -> int:
+    """About the memory a model of ``sizes`` takes to train on mini-batches of ``batch``: the parameters, their
+    gradients, the optimizer's buffers and the initialisation's float64 draws, plus a few arrays per layer and
+    example (pre-activations, activations and their gradients)."""
+    params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    return params * (itemsize * (2 + optimizer_copies) + 8) + 4 * batch * sum(sizes) * itemsize
+
+
+def _check_fits(nbytes: int, what: str) -> None:
+    check_memory(nbytes, what, UsageError)
+
+
 def parse_arch(text: str) -> list[int]:
     """``"784-16-16-10"`` -> ``[784, 16, 16, 10]``; the first width must be 784 and the last 10."""
     parts = text.replace(",", "-").split("-")
@@ -121,7 +180,8 @@ def load_dataset(name: str, data_dir: str | None = None, synthetic: dict | None 
     """``(x_train, y_train, x_test, y_test), name actually used, synthetic parameters or None``.
 
     ``auto`` is MNIST when it can be found (``data_dir``, ``$TINYGRAD_MLP_DATA``, the cache) or downloaded,
-    and otherwise the synthetic digits, announced by a banner line on stderr. ``mnist`` and
+    and otherwise (the files are absent: not when one is damaged, which is an error naming it) the synthetic
+    digits, announced by a banner line on stderr naming the folders searched and why the download failed. ``mnist`` and
     ``fashion-mnist`` never fall back: their absence is a :class:`DataError`.
     """
     synthetic = dict(SYNTHETIC, **(synthetic or {}))
@@ -133,19 +193,26 @@ def load_dataset(name: str, data_dir: str | None = None, synthetic: dict | None 
         raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     try:
         return data.load_mnist(root=data_dir, download=download, kind="mnist"), "mnist", None
-    except DataError as e:
-        reason = str(e).split(". ")[0]
+    except DataNotFoundError as e:  # absent: fall back, loudly; a damaged file is an error (not caught here)
+        reason = " ".join(str(e).split()).split(" To supply the files by hand")[0].rstrip(". ")
         _say(f"{PROG}: WARNING: MNIST is not available ({reason}); using the SYNTHETIC digits instead, so the "
              f"accuracies below are NOT MNIST results. Put the MNIST files in a folder and set "
              f"{data.DATA_ENV} or pass --data-dir, or use --dataset mnist to require them.", err=True)
         return data.load_synthetic(**synthetic), "synthetic", synthetic
 
 
+def _data_dir(text: str) -> str:
+    if not Path(text).expanduser().is_dir():
+        what = "is not a folder" if Path(text).expanduser().exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text} {what}")
+    return text
+
+
 def _add_data_options(p: argparse.ArgumentParser, default: str | None, help_default: str) -> None:
     p.add_argument("--dataset", choices=DATASETS, default=default,
                    help=f"auto: MNIST if found or downloadable, else synthetic digits (announced); mnist / "
                         f"fashion-mnist: required, never replaced; synthetic: drawn digits, offline ({help_default})")
-    p.add_argument("--data-dir", metavar="DIR",
+    p.add_argument("--data-dir", metavar="DIR", type=_data_dir,
                    help=f"folder with the four MNIST files (default: ${data.DATA_ENV}, then the download cache)")
     p.add_argument("--no-download", action="store_true",
                    help="never download MNIST: use the files found locally (auto then falls back at once)")
@@ -190,7 +257,7 @@ def _add_train_parser(subparsers) -> None:
                    help=f"mini-batch size (default {d['batch_size']})")
     p.add_argument("--epochs", type=_int_at_least(1),
                    help=f"passes over the training data (default {d['epochs']}; with --resume: the new total)")
-    p.add_argument("--seed", type=int, help="seeds the initial weights and the data order (default 0)")
+    p.add_argument("--seed", type=_seed, help="seeds the initial weights and the data order (default 0)")
     p.add_argument("--init", choices=sorted(INITS),
                    help="initial weights (default: xavier, or he with --activation relu). normal: N(0, 1) for "
                         "every weight and bias, the classic choice for this network, but with 784 inputs the first "
@@ -213,6 +280,7 @@ def _add_train_parser(subparsers) -> None:
                    help="run every step eagerly instead of replaying the captured step (the same results, "
                         "slower; see docs/compile.md)")
     _add_plot_option(p)
+    _add_threads_option(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -233,6 +301,8 @@ def _train_settings(args) -> tuple[dict, checkpoint.Checkpoint | None]:
     saved = ck.metadata.get("settings")
     if not isinstance(saved, dict) or "train_state" not in ck.metadata:
         raise CheckpointError(f"{args.resume}: not a checkpoint written by '{PROG} train', so it cannot be resumed")
+    validate_train_metadata(ck.metadata, str(args.resume))
+    _validate_settings(saved, args.resume)
     for key in RUN_SETTINGS:
         if key in given and given[key] != saved.get(key) and not (key == "dataset" and given[key] == "auto"
                                                                   and saved.get("dataset_requested") == "auto"):
@@ -243,6 +313,91 @@ def _train_settings(args) -> tuple[dict, checkpoint.Checkpoint | None]:
     if "epochs" in given:
         settings["epochs"] = given["epochs"]
     return settings, ck
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(v, lowest: int = 0, highest: int = _SEED_MAX) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lowest <= v <= highest
+
+
+def _is_float(v, accept: Callable[[float], bool]) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and accept(v)
+
+
+def _one_of(choices) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, str) and v in choices
+
+
+_SYNTHETIC_MAX = 10**7
+_SETTINGS_SCHEMA: dict[str, tuple[Callable[[object], bool], str, bool]] = {  # key: (accept, wanted, required)
+    "arch": (lambda v: isinstance(v, str) and len(v) < 10000, "a string like 784-16-16-10", True),
+    "sizes": (lambda v: isinstance(v, list), "a list of layer widths", True),
+    "activation": (_one_of(functional.ACTIVATIONS), f"one of {', '.join(functional.ACTIVATIONS)}", True),
+    "loss": (_one_of(("mse", "cross_entropy")), "mse or cross_entropy", True),
+    "optimizer": (_one_of(OPTIMIZERS), f"one of {', '.join(OPTIMIZERS)}", True),
+    "lr": (lambda v: _is_float(v, lambda x: x > 0), "a finite number > 0", True),
+    "momentum": (lambda v: _is_float(v, lambda x: 0 <= x < 1), "a number in [0, 1)", True),
+    "weight_decay": (lambda v: _is_float(v, lambda x: x >= 0), "a finite number >= 0", False),
+    "lr_schedule": (_one_of(SCHEDULES), f"one of {', '.join(SCHEDULES)}", False),
+    "batch_size": (lambda v: _is_int(v, 1), "an integer >= 1", True),
+    "epochs": (lambda v: _is_int(v, 1), "an integer >= 1", True),
+    "seed": (lambda v: _is_int(v, 0), f"an integer from 0 to {_SEED_MAX}", True),
+    "init": (_one_of(INITS), f"one of {', '.join(INITS)}", True),
+    "dataset": (_one_of(DATASETS), f"one of {', '.join(DATASETS)}", True),
+    "dataset_requested": (_one_of(DATASETS), f"one of {', '.join(DATASETS)}", False),
+    "limit_train": (lambda v: v is None or _is_int(v, 1), "null or an integer >= 1", True),
+    "synthetic": (lambda v: v is None or (isinstance(v, dict) and set(v) <= set(SYNTHETIC) and all(
+        _is_int(v[k], 0 if k == "seed" else 1, _SEED_MAX if k == "seed" else _SYNTHETIC_MAX) for k in v)),
+        f"null or an object of n_train, n_test (1 to {_SYNTHETIC_MAX}) and seed", False),
+}
+
+
+def _validate_settings(saved: dict, path) -> None:
+    """A resumed run's settings, checked as strictly as the command line checks them."""
+    for key, (accept, wanted, required) in _SETTINGS_SCHEMA.items():
+        if key not in saved:
+            if required:
+                raise CheckpointError(f"{path}: invalid training settings: {key} is missing")
+            continue
+        if not accept(saved[key]):
+            raise CheckpointError(f"{path}: invalid training settings: {key} must be {wanted}, "
+                                  f"got {_short(saved[key])}")
+    try:
+        sizes = parse_arch(saved["arch"])
+    except UsageError as e:
+        raise CheckpointError(f"{path}: invalid training settings: {e}") from None
+    if saved["sizes"] != sizes:
+        raise CheckpointError(f"{path}: invalid training settings: sizes {_short(saved['sizes'])} do not match "
+                              f"arch {saved['arch']}")
+
+
+def _dataset_images(settings: dict) -> int:
+    synthetic = settings.get("synthetic") or {}
+    if settings["dataset"] == "synthetic":
+        return synthetic.get("n_train", SYNTHETIC["n_train"]) + synthetic.get("n_test", SYNTHETIC["n_test"])
+    return 70000  # MNIST and Fashion-MNIST: 60000 + 10000 (auto may fall back to fewer synthetic ones)
+
+
+def _train_bytes(settings: dict) -> int:
+    images = _dataset_images(settings)
+    copies = 2 if settings["optimizer"] == "adam" else 1 if settings["momentum"] else 0
+    batch = max(min(settings["batch_size"], images), 1000)  # the test set is scored in batches of 1000
+    return images * INPUTS * 5 + _mlp_bytes(settings["sizes"], batch, 4, copies)
+
+
+def _check_train_outputs(args, out: str) -> None:
+    """--out, --metrics-json and --plot are checked before any data is loaded or any epoch is run."""
+    check_writable(out, "--out")
+    if args.metrics_json:
+        if Path(args.metrics_json).resolve() == Path(out).resolve():
+            raise UsageError(f"--metrics-json {args.metrics_json} is the checkpoint itself (--out)")
+        check_writable(args.metrics_json, "--metrics-json")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(out), "--plot")
 
 
 def _plural(n: int, word: str) -> str:
@@ -256,6 +411,14 @@ def _format_acc(acc) -> str:
 def _cmd_train(args) -> int:
     settings, resumed = _train_settings(args)
     out = args.out or args.resume or "model.npz"
+    _check_train_outputs(args, out)
+    _check_fits(_train_bytes(settings), f"training MLP {'-'.join(map(str, settings['sizes']))} with mini-batches "
+                                        f"of {settings['batch_size']}")
+    with exclusive_lock(out, "a training checkpoint"):
+        return _run_training(args, settings, resumed, out)
+
+
+def _run_training(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) -> int:
     sizes = settings["sizes"]
 
     # data: a resumed run reloads exactly what it was trained on
@@ -292,9 +455,17 @@ def _cmd_train(args) -> int:
          + f", batch {settings['batch_size']}, {_plural(settings['epochs'], 'epoch')}, init {settings['init']}, "
            f"seed {settings['seed']}; checkpoint {out}")
 
+    losses: list[float] = []
+    hinted: list[bool] = []  # the plateau hint is said at most once
+
     def on_epoch(record: dict) -> None:
         _say(f"epoch {record['epoch']:>3}/{settings['epochs']}  train loss {record['train_loss']:.4f}  "
              f"test accuracy {_format_acc(record['test_accuracy'])}  {record['seconds']:.1f} s")
+        losses.append(float(record["train_loss"]))
+        hint = None if hinted else _plateau_hint(model, x_train, losses, record.get("test_accuracy"))
+        if hint:
+            hinted.append(True)
+            _say(hint)
 
     if resumed is not None and resumed.metadata["train_state"].get("complete") and \
             resumed.metadata["train_state"]["epoch"] >= settings["epochs"]:
@@ -327,9 +498,8 @@ def _cmd_train(args) -> int:
     _say(f"done: test accuracy {_format_acc(final.accuracy)} on {used} after {_plural(settings['epochs'], 'epoch')}, "
          f"{result.train_seconds:.1f} s of training; saved {out}")
     if args.metrics_json:
-        path = Path(args.metrics_json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(metrics, indent=1) + "\n")
+        text = (json.dumps(metrics, indent=1) + "\n").encode()
+        atomic_write(args.metrics_json, lambda f: f.write(text), "the metrics")
     if args.plot is not None:
         _plot(args.plot or _plot_folder(out), model, x_test, y_test, result.history)
     return 0
@@ -342,10 +512,14 @@ def _nan_to_none(a: np.ndarray) -> list:
 # ---------------------------------------------------------------------- eval and predict
 
 
-def _load_model(path: str):
+def _load_model(path: str, classes: bool = True):
+    """The saved MLP, checked to take 28x28 images and (when ``classes``) to give one output per digit."""
     model, ck = checkpoint.load_model(path)
     if model.sizes[0] != INPUTS:
         raise CheckpointError(f"{path}: the model takes {model.sizes[0]} inputs, not 28x28 = {INPUTS} pixels")
+    if classes and model.sizes[-1] != CLASSES:
+        raise CheckpointError(f"{path}: the model has {model.sizes[-1]} outputs, but the images have {CLASSES} "
+                              "classes (one output per digit is needed)")
     return model, ck
 
 
@@ -372,6 +546,7 @@ def _add_eval_parser(subparsers) -> None:
     p.add_argument("model", help="checkpoint written by 'train'")
     _add_data_options(p, None, "default: the dataset the model was trained on")
     _add_plot_option(p)
+    _add_threads_option(p)
     p.set_defaults(func=_cmd_eval)
 
 
@@ -386,6 +561,8 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 
 def _cmd_eval(args) -> int:
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(args.model), "--plot")
     model, ck = _load_model(args.model)
     (_, _, x_test, y_test), used = _model_dataset(args, ck)
     with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
@@ -409,13 +586,14 @@ def _cmd_eval(args) -> int:
 def _add_predict_parser(subparsers) -> None:
     p = subparsers.add_parser("predict", help="show one test image (or random noise) and the network's answer",
                               description="Draw a test image in the terminal with the model's ten outputs as a bar "
-                                          "chart; --random feeds uniform noise instead, which the notes observe "
-                                          "still gets a confident answer.")
+                                          "chart; --random feeds uniform noise instead, which still gets a digit "
+                                          "(the notes say a confident one; how confident varies from model to "
+                                          "model, see examples/random_noise.py).")
     p.add_argument("model", help="checkpoint written by 'train'")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=_int_at_least(0), metavar="N", help="test image number N")
     which.add_argument("--random", action="store_true", help="a uniform-random-noise image")
-    p.add_argument("--seed", type=int, default=0, help="seed of the --random image (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the --random image (default 0)")
     _add_data_options(p, None, "default: the dataset the model was trained on")
     p.set_defaults(func=_cmd_predict)
 
@@ -493,6 +671,29 @@ def _add_plot_option(p: argparse.ArgumentParser) -> None:
                         "needs matplotlib")
 
 
+# One BLAS thread: measured faster than OpenBLAS's default (a thread per core) for both README networks on a
+# 2-core machine, and by 10x and more when other work keeps the cores busy (README, "Speed").
+_DEFAULT_THREADS = 1
+
+
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_int_at_least(0), metavar="N",
+                   help=f"threads for the BLAS matrix products (default {_DEFAULT_THREADS}, unless "
+                        "OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS is set; 0: BLAS's own default, "
+                        "a thread per core). These small networks run faster on one thread (see README)")
+
+
+def _use_threads(requested: int | None) -> None:
+    """Apply --threads (None: not given) to numpy's BLAS."""
+    if requested == 0:
+        return
+    if requested is None and any(os.environ.get(name) for name in _blas.ENV_VARS):
+        return  # the user has chosen already, in the environment
+    if not _blas.set_blas_threads(requested or _DEFAULT_THREADS) and requested is not None:
+        _say(f"{PROG}: warning: --threads {requested} not applied: numpy's BLAS is not OpenBLAS and threadpoolctl "
+             "is not installed (pip install threadpoolctl, or set OMP_NUM_THREADS before starting)", err=True)
+
+
 def _plot_folder(checkpoint_path) -> str:
     return str(Path(checkpoint_path).with_suffix("")) + "-plots"
 
@@ -515,7 +716,8 @@ def _add_show_weights_parser(subparsers) -> None:
 
 
 def _cmd_show_weights(args) -> int:
-    model, _ = _load_model(args.model)
+    _picture_path(args.out, "--out", _PICTURE_FORMATS)
+    model, _ = _load_model(args.model, classes=False)
     w = model.weights[0].data
     path = _pictures(lambda: _viz().plot_first_layer_weights(w, args.out, cols=args.cols))
     _say(f"wrote {path}: the {w.shape[0]} first-layer neurons' weights, blue positive, red negative, "
@@ -534,7 +736,7 @@ def _add_graph_parser(subparsers) -> None:
                       help="the notes' chain, one neuron per layer (default 1-1-1-1), or a tiny network like 2-2-1")
     what.add_argument("--arch", help="a fresh MLP of these widths, e.g. 784-16-16-10")
     what.add_argument("--model", metavar="CKPT", help="a model saved by 'train'")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=10,
+    p.add_argument("--batch-size", type=_int_at_least(1),
                    help="synthetic images in the mini-batch for --arch / --model (default 10)")
     p.add_argument("--out", metavar="PATH", default="graph.svg",
                    help="graph.svg, .png or .pdf (with Graphviz; without it the .dot file is written), "
@@ -542,13 +744,37 @@ def _add_graph_parser(subparsers) -> None:
     p.set_defaults(func=_cmd_graph)
 
 
+def _chain_sizes(text: str) -> list[int] | None:
+    try:
+        return [int(p) for p in text.replace(",", "-").split("-")]
+    except ValueError:
+        return None  # one_neuron_chain says what is wrong
+
+
 def _cmd_graph(args) -> int:
+    if args.batch_size is None:
+        args.batch_size = 10
+    elif not (args.arch or args.model):
+        raise UsageError("--batch-size applies to --arch and --model only (the chain has one example)")
+    if args.out != "-":
+        _picture_path(args.out, "--out", _GRAPH_FORMATS)
+    # the graph keeps every intermediate array (and the batch is drawn with a few temporaries per pixel)
+    if args.arch or args.model:
+        sizes = parse_arch(args.arch) if args.arch else None
+        what = f"graph of MLP {args.arch or args.model} on a mini-batch of {args.batch_size}"
+        _check_fits(_mlp_bytes(sizes or [INPUTS, CLASSES], args.batch_size) + args.batch_size * INPUTS * 4 * 8, what)
+    else:
+        chain = _chain_sizes(args.chain)
+        if chain is not None and min(chain, default=1) >= 1:
+            _check_fits(2 * _mlp_bytes(chain, 1, 8), f"graph of the chain {args.chain}")
     viz = _viz()
     if args.arch or args.model:
         from .tensor import Tensor
 
         if args.model:
             model, _ = _load_model(args.model)
+            _check_fits(_mlp_bytes(model.sizes, args.batch_size) + args.batch_size * INPUTS * 4 * 8,
+                        f"graph of MLP {'-'.join(map(str, model.sizes))} on a mini-batch of {args.batch_size}")
         else:
             model = MLP(parse_arch(args.arch), output_activation="sigmoid", seed=0)
         for name, param in model.named_parameters():
@@ -570,7 +796,10 @@ def _cmd_graph(args) -> int:
     if args.out == "-":
         sys.stdout.write(dot_text)
         return 0
-    path = viz.render_dot(dot_text, args.out)
+    try:
+        path = viz.render_dot(dot_text, args.out)
+    except RuntimeError as e:  # Graphviz's dot failed
+        raise TinygradMLPError(str(e)) from None
     _say(f"wrote {path}")
     return 0
 
@@ -584,14 +813,18 @@ def _add_explain_parser(subparsers) -> None:
                                           "product passed on, and finally the gradients beside the closed form "
                                           "dC0/dw_L = a_(L-1) sigmoid'(z_L) 2(a_L - y).")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--layers", type=_int_at_least(1), help="one neuron per layer, this many layers (default 3)")
+    what.add_argument("--layers", type=_int_in(1, _EXPLAIN_MAX_LAYERS),
+                      help=f"one neuron per layer, this many layers (default 3, at most {_EXPLAIN_MAX_LAYERS})")
     what.add_argument("--arch", help="layer widths, input first, each at most 8: e.g. 1-1-1-1 or 2-2-1")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights, biases and input (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random weights, biases and input (default 0)")
     p.set_defaults(func=_cmd_explain)
 
 
 def _cmd_explain(args) -> int:
     sizes = args.arch or "-".join(["1"] * ((args.layers or 3) + 1))
+    if len(sizes.replace(",", "-").split("-")) > _EXPLAIN_MAX_LAYERS + 1:
+        raise UsageError(f"--arch {_short(sizes)}: at most {_EXPLAIN_MAX_LAYERS} layers (the printout grows with "
+                         "the square of the depth)")
     try:
         text = _viz().explain(sizes, seed=args.seed)
     except ValueError as e:
@@ -619,7 +852,7 @@ def _add_gradcheck_parser(subparsers) -> None:
     p.add_argument("--output-activation", choices=[*sorted(functional.ACTIVATIONS), "none"],
                    help="default: sigmoid for mse (the notes), none (raw logits) for cross_entropy")
     p.add_argument("--batch-size", type=_int_at_least(1), default=7, help="(default 7)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the weights, inputs and labels (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds the weights, inputs and labels (default 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                    help=f"default float64: {WHY_FLOAT64}; float32 runs with looser tolerances (stated in the output)")
     p.set_defaults(func=_cmd_gradcheck)
@@ -629,7 +862,15 @@ def _cmd_gradcheck(args) -> int:
     from . import threeway
     out = "auto" if args.output_activation is None else args.output_activation
     try:
-        problem = threeway.make_problem(threeway.parse_sizes(args.arch), args.activation, args.loss,
+        sizes = threeway.parse_sizes(args.arch)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    # three gradients (autograd, backprop, finite differences), each with its forward pass's arrays, in float64
+    itemsize = np.dtype(args.dtype).itemsize
+    _check_fits(4 * _mlp_bytes(list(sizes), args.batch_size, itemsize) + 8 * args.batch_size * sizes[0] * itemsize,
+                f"gradcheck of MLP {args.arch} on a batch of {args.batch_size}")
+    try:
+        problem = threeway.make_problem(sizes, args.activation, args.loss,
                                         args.batch_size, args.seed, args.dtype, out)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -642,9 +883,256 @@ def _cmd_gradcheck(args) -> int:
 
 
 #: One entry per subcommand, in the order ``--help`` lists them.
+# ---------------------------------------------------------------------- learning: nudges, looking inside, the lab
+
+
+def _model_loss(ck) -> str:
+    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
+    settings = meta.get("settings")
+    loss = settings.get("loss") if isinstance(settings, dict) else None
+    return "cross_entropy" if loss in ("ce", "cross_entropy") else "mse"
+
+
+def _plateau_hint(model: MLP, x_train: np.ndarray, losses: list[float], accuracy=None) -> str | None:
+    """A hint when the training loss has stopped moving, far from a good model, while the sigmoids are
+    saturated (a too-large learning rate stalls silently: no NaN, just sigmoid' = a (1 - a) ~ 0)."""
+    if len(losses) < 2 or "sigmoid" not in (model.activation, model.output_activation):
+        return None
+    if accuracy is not None and np.isfinite(accuracy) and accuracy >= 0.5:
+        return None  # a converged, working model also has a flat loss and many outputs near 0 or 1
+    if abs(losses[-1] - losses[-2]) > 1e-4 * max(abs(losses[-2]), 1e-12):
+        return None
+    from . import learning
+
+    sample = x_train[:1000]
+    with np.errstate(over="ignore"):
+        fractions = learning.saturation([W.data for W in model.weights], [b.data for b in model.biases], sample,
+                                        model.activation, model.output_activation)
+    if max(fractions) < 0.5:
+        return None
+    return (f"hint: the train loss has stopped moving and up to {max(fractions):.0%} of a layer's sigmoids "
+            f"sit within 0.01 of 0 or 1 on {len(sample):,} training images: there the slope a (1 - a) is ~0 and "
+            "almost no gradient gets through. The learning rate is probably too large: try a smaller --lr "
+            f"(see '{PROG} lab')")
+
+
+def _add_nudges_parser(subparsers) -> None:
+    p = subparsers.add_parser("nudges", help="what one digit's cost asks of every weight and bias (the notes' nudges)",
+                              description="Backpropagation for one test digit, in the notes' words: the output "
+                                          "layer's desired changes, the three ways to get there (bias, weights in "
+                                          "proportion to activations, activations in proportion to weights), the "
+                                          "largest dC/dw = a_k delta_j, and the previous layer's desired change added "
+                                          "up term by term. --batch K averages the per-example gradients of K digits "
+                                          "and compares them with the gradient of the K-digit batch cost.")
+    p.add_argument("model", help="checkpoint written by 'train'")
+    p.add_argument("--index", type=_int_at_least(0), default=0, metavar="N", help="test image number N (default 0)")
+    p.add_argument("--batch", type=_int_at_least(1), default=1, metavar="K",
+                   help="also average over test images N..N+K-1 (default 1: just one)")
+    _add_data_options(p, None, "default: the dataset the model was trained on")
+    p.set_defaults(func=_cmd_nudges)
+
+
+def _cmd_nudges(args) -> int:
+    from . import learning
+
+    model, ck = _load_model(args.model)
+    (_, _, x_test, y_test), used = _model_dataset(args, ck)
+    if args.index + args.batch > len(y_test):
+        last = args.index + args.batch - 1
+        raise UsageError(f"--index {args.index} --batch {args.batch} needs test images up to {last}"
+                         f", but the {used} test set has {len(y_test)} (0..{len(y_test) - 1})")
+    weights = [W.data for W in model.weights]
+    biases = [b.data for b in model.biases]
+    loss = _model_loss(ck)
+    kinds = (model.activation, model.output_activation, loss)
+    image, label = x_test[args.index], int(y_test[args.index])
+    with np.errstate(over="ignore"):
+        n = learning.nudges(weights, biases, image, label, *kinds)
+    lines = [data.ascii_digit(image), (f"{used} test image {args.index}, label {label}; "
+             f"{_describe(args.model, model, ck)}; cost {loss}"), "",
+             learning.format_nudges(n, weights)]
+    if args.batch > 1:
+        xb, yb = x_test[args.index:args.index + args.batch], y_test[args.index:args.index + args.batch]
+        with np.errstate(over="ignore"):
+            average, batch = learning.per_example_average(weights, biases, xb, yb, *kinds)
+        lines += ["", (f"6. {args.batch} digits (test images {args.index}..{args.index + args.batch - 1}): the average "
+                  f"of their {args.batch} per-example gradients, each computed alone, against ONE backprop of the "
+                  f"batch's average cost"),
+                  "   tensor  largest |average|   largest |batch gradient|   largest |difference|"]
+        for name, a, b in zip(learning._param_names(len(weights)), average, batch, strict=True):
+            lines.append(f"   {name:<6}  {np.abs(a).max():>17.6e}   {np.abs(b).max():>24.6e}   "
+                         f"{np.abs(a - b).max():>20.1e}")
+        worst = max(float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)) for a, b in
+                    zip(average, batch, strict=True))
+        lines.append(f"   relative difference at most {worst:.1e}: the average of the desired changes IS the batch "
+                     "gradient (the derivative of an average is the average of the derivatives), up to rounding")
+    _say(*lines)
+    return 0
+
+
+def _add_show_hidden_parser(subparsers) -> None:
+    p = subparsers.add_parser("show-hidden", help="what excites each hidden neuron: top images, mean per digit",
+                              description="For every hidden neuron of the first two hidden layers: the test images "
+                                          "that activate it most, and its mean activation for each digit (a "
+                                          "neurons x 10 table); for layer 2 also its 'template' W(2) W(1), its "
+                                          "weights pushed back onto the pixels. The notes' question: do hidden "
+                                          "neurons learn edges and loops?")
+    p.add_argument("model", help="checkpoint written by 'train'")
+    p.add_argument("--out", metavar="PATH", default="hidden.png",
+                   help="picture prefix: writes PATH with -layer1 / -layer2 before the suffix (default hidden.png)")
+    p.add_argument("--top", type=_int_at_least(1), default=6, help="images shown per neuron (default 6)")
+    p.add_argument("--no-plot", action="store_true", help="only print the tables")
+    _add_data_options(p, None, "default: the dataset the model was trained on")
+    p.set_defaults(func=_cmd_show_hidden)
+
+
+def _cmd_show_hidden(args) -> int:
+    from . import learning
+
+    model, ck = _load_model(args.model)
+    (_, _, x_test, y_test), used = _model_dataset(args, ck)
+    if args.top > len(y_test):
+        raise UsageError(f"--top {args.top} is more than the {len(y_test)} test images")
+    weights = [W.data for W in model.weights]
+    with np.errstate(over="ignore"):
+        hidden = learning.hidden_activations(weights, [b.data for b in model.biases], x_test, model.activation,
+                                             model.output_activation)
+    if not hidden:
+        raise UsageError(f"{args.model} has no hidden layer")
+    lines = [_describe(args.model, model, ck), f"{used} test set, {len(y_test)} images", ""]
+    out = Path(args.out)
+    written = []
+    broad_counts: list[tuple[int, int]] = []
+    for layer, acts in enumerate(hidden[:2], start=1):
+        means = learning.mean_activation_per_digit(acts, y_test)
+        top = learning.top_activating(acts, args.top)
+        lines.append(f"hidden layer {layer}: mean activation per digit (rows: neurons; columns: digits 0..9), "
+                     "and the digits of its top images")
+        lines.append("neuron " + "".join(f"{d:>6}" for d in range(means.shape[1])) + "   top images' labels")
+        for j in range(means.shape[0]):
+            lines.append(f"{j:>6} " + "".join(f"{v:6.2f}" for v in means[j]) + "   "
+                         + " ".join(str(int(y_test[i])) for i in top[j]))
+        spread = np.nanmax(means, axis=1) - np.nanmin(means, axis=1)
+        favourite = np.nanargmax(means, axis=1)
+        best = int(np.argmax(spread))
+        lines.append(f"  most selective: neuron {best} (mean {np.nanmax(means[best]):.2f} "
+                     f"for digit {favourite[np.argmax(spread)]}, range {spread.max():.2f}); least: neuron "
+                     f"{int(np.argmin(spread))} (range {spread.min():.2f})")
+        broad = int(np.sum(np.sum(means > 0.5, axis=1) >= 3))
+        lines.append(f"  {broad} of {means.shape[0]} neurons have a mean activation above 0.5 for three or more digits")
+        lines.append("")
+        broad_counts.append((broad, means.shape[0]))
+        if not args.no_plot:
+            templates = learning.layer2_templates(weights) if layer == 2 else weights[0]
+            target = out.with_name(f"{out.stem}-layer{layer}{out.suffix or '.png'}")
+            written.append(_pictures(lambda acts=acts, top=top, means=means, layer=layer, templates=templates,
+                                     target=target: _viz().plot_hidden_neurons(
+                                         x_test, top, means, target, layer=layer, templates=templates)))
+    summary = " and ".join(f"{b} of {n}" for b, n in broad_counts)
+    lines.append(f"the notes hoped for one detector per edge or loop; here {summary} hidden neurons (layer 1, layer 2) "
+                 "respond to three or more digits: each takes part in many digits, a distributed code rather than "
+                 "tidy parts")
+    if written:
+        lines.append("wrote " + ", ".join(str(p) for p in written) + " (layer 1 templates: the neuron's own weights; "
+                     "layer 2: W(2) W(1), blue +, red -)")
+    _say(*lines)
+    return 0
+
+
+def _add_lab_parser(subparsers) -> None:
+    p = subparsers.add_parser("lab", help="mini-batch noise and learning-rate experiments, with a picture",
+                              description="Two experiments on the notes' network. (1) How far is a mini-batch "
+                                          "gradient from the full one? Cosine similarity and relative error against "
+                                          "the gradient over the whole training set, for batch sizes 1 to 1000. (2) "
+                                          "A learning-rate sweep: cost per epoch and the fraction of saturated "
+                                          "hidden sigmoids, which explains why a huge rate stalls without NaN.")
+    p.add_argument("--model", help="checkpoint to measure the gradient noise at (default: a fresh notes' network)")
+    p.add_argument("--lrs", default="0.3,3,30,300", help="learning rates of the sweep (default 0.3,3,30,300)")
+    p.add_argument("--epochs", type=_int_at_least(1), default=3, help="epochs per learning rate (default 3)")
+    p.add_argument("--limit-train", type=_int_at_least(10), metavar="N", help="use only the first N training images")
+    p.add_argument("--repeats", type=_int_at_least(1), default=20, help="random batches per size (default 20)")
+    p.add_argument("--out", metavar="PATH", default="lab.png",
+                   help="picture prefix: PATH with -noise and -lr before the suffix (default lab.png)")
+    p.add_argument("--no-plot", action="store_true", help="only print the numbers")
+    p.add_argument("--seed", type=int, default=0)
+    _add_data_options(p, "auto", "default: auto")
+    p.set_defaults(func=_cmd_lab)
+
+
+def _cmd_lab(args) -> int:
+    from . import backprop, learning
+
+    try:
+        lrs = [float(v) for v in args.lrs.split(",")]
+    except ValueError:
+        raise UsageError(f"--lrs {args.lrs!r}: give learning rates separated by commas, e.g. 0.3,3,30") from None
+    if not lrs or min(lrs) <= 0 or not all(math.isfinite(v) for v in lrs):
+        raise UsageError(f"--lrs {args.lrs!r}: every learning rate must be a finite number > 0")
+    (x_train, y_train, _, _), used, _ = load_dataset(args.dataset, args.data_dir, None, not args.no_download)
+    if args.limit_train:
+        x_train, y_train = x_train[:args.limit_train], y_train[:args.limit_train]
+    if args.model:
+        model, _ = _load_model(args.model)
+        what = args.model
+    else:
+        model = MLP([INPUTS, 16, 16, CLASSES], init="xavier", seed=args.seed)
+        what = "a fresh notes' network (xavier, seed 0)"
+    weights = [W.data.astype(np.float64) for W in model.weights]
+    biases = [b.data.astype(np.float64) for b in model.biases]
+    kinds = (model.activation, model.output_activation)
+    sizes = [s for s in (1, 3, 10, 30, 100, 300, 1000) if s <= len(x_train)]
+    with np.errstate(over="ignore"):
+        noise = learning.gradient_noise(weights, biases, x_train, y_train, sizes, args.repeats, args.seed, *kinds)
+    lines = [(f"1. mini-batch gradients against the full gradient over all {len(x_train):,} {used} training images, "
+             f"at {what} (median of {args.repeats} random batches)"),
+             "   batch size   cosine similarity   relative error |g_B - g| / |g|"]
+    lines += [f"   {s:>10}   {c:>17.3f}   {r:>30.3f}" for s, (c, r) in noise.items()]
+    ratio = noise[sizes[0]][1] / max(noise[sizes[-1]][1], 1e-300)
+    lines += [(f"   from batch {sizes[0]} to {sizes[-1]} the relative error shrinks {ratio:.1f}x "
+              f"(1/sqrt(batch size) would be {np.sqrt(sizes[-1] / sizes[0]):.1f}x)"), ""]
+    sweep: dict[float, dict[str, list[float]]] = {}
+    lines.append(f"2. learning-rate sweep: the notes' network (xavier, seed {args.seed}), batch 10, {args.epochs} "
+                 f"epochs each, {len(x_train):,} images")
+    lines.append("   lr       cost per epoch                 saturated: hidden  outputs   train accuracy")
+    rng = np.random.default_rng(args.seed)
+    for lr in lrs:
+        fresh = MLP([INPUTS, 16, 16, CLASSES], init="xavier", seed=args.seed)
+        w = [W.data.astype(np.float64) for W in fresh.weights]
+        b = [v.data.astype(np.float64) for v in fresh.biases]
+        costs, saturated, out_saturated = [], [], 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(args.epochs):
+                order = rng.permutation(len(x_train))
+                for start in range(0, len(order), 10):
+                    idx = order[start:start + 10]
+                    backprop.train_step(w, b, x_train[idx], y_train[idx], lr)
+                costs.append(backprop.loss(w, b, x_train, y_train))
+                fractions = learning.saturation(w, b, x_train)
+                saturated.append(float(np.mean(fractions[:-1])))
+                out_saturated = fractions[-1]
+            _, acts = backprop.forward(w, b, x_train)
+        accuracy = float(np.mean(acts[-1].argmax(axis=0) == y_train))
+        sweep[lr] = {"loss": costs, "saturated": saturated}
+        per_epoch = " ".join(f"{c:.4f}" for c in costs)
+        lines.append(f"   {lr:<7g}  {per_epoch:<30} {saturated[-1]:>17.0%} {out_saturated:>8.0%}   {accuracy:>13.1%}")
+    lines += [("   saturated: activations within 0.01 of 0 or 1, where sigmoid' = a (1 - a) < 0.01. A huge rate throws "
+              "the weights so far in the first steps that the sigmoids sit at 0 or 1 whatever the image; the gradient "
+              "reaching the weights through them is ~0 and the cost stays put: a silent plateau (exactly 1.0 when "
+              "every output is ~0), not a NaN")]
+    if not args.no_plot:
+        out = Path(args.out)
+        suffix = out.suffix or ".png"
+        paths = [_pictures(lambda: _viz().plot_gradient_noise(noise, out.with_name(f"{out.stem}-noise{suffix}"))),
+                 _pictures(lambda: _viz().plot_lr_sweep(sweep, out.with_name(f"{out.stem}-lr{suffix}")))]
+        lines.append("wrote " + ", ".join(str(p) for p in paths))
+    _say(*lines)
+    return 0
+
+
 COMMANDS: list[Callable] = [_add_train_parser, _add_eval_parser, _add_predict_parser,
                             _add_show_weights_parser, _add_graph_parser, _add_explain_parser,
-                            _add_gradcheck_parser]
+                            _add_gradcheck_parser, _add_nudges_parser, _add_show_hidden_parser,
+                            _add_lab_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -670,6 +1158,11 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    main_takes_over()  # from here on Ctrl-C is a KeyboardInterrupt, handled below (or by training, which saves)
+    for stream in (sys.stdout, sys.stderr):  # a file name the terminal's encoding cannot show is escaped, not fatal
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         try:
@@ -678,6 +1171,8 @@ def main(argv: list[str] | None = None) -> int:
             return e.code if isinstance(e.code, int) else 0
         if args.command is None:
             raise UsageError(f"choose a command: {', '.join(_command_names(parser))} (see {PROG} --help)")
+        if hasattr(args, "threads"):
+            _use_threads(args.threads)
         return int(args.func(args) or 0)
     except UsageError as e:
         _error(e)
@@ -691,6 +1186,16 @@ def main(argv: list[str] | None = None) -> int:
     except (TinygradMLPError, OSError) as e:
         _error(e)
         return 1
+    except MemoryError:
+        _error(f"ran out of memory (the machine has {human_bytes(_machine_memory())} available); try smaller "
+               "--arch, --batch-size or --limit-train")
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return 130
+
+
+def _machine_memory() -> int:
+    from ._guard import memory_budget
+
+    return memory_budget()

@@ -45,9 +45,18 @@ class DataError(TinygradMLPError, ValueError):
     """A data file is missing, truncated, corrupt, or fails its checksum."""
 
 
+class DataNotFoundError(DataError):
+    """The data files are absent: not found in any folder searched, and not downloadable (not: present but damaged)."""
+
+
 class CheckpointError(TinygradMLPError, ValueError):
     """A file is not a checkpoint this version can load, or does not fit the model."""
 
 
 class AnomalyError(TinygradMLPError, FloatingPointError):
     """An operation produced NaN or infinity while anomaly detection was on."""
+
+
+class WriteError(TinygradMLPError, OSError):
+    """A file could not be written (disk full, no permission, a folder in the way ...); the message names the
+    file and says whether its previous version was kept."""

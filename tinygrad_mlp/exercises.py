@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ArgumentError
+
 __all__ = ["PlantedBug", "PLANTED_BUGS", "notes_backprop", "expected_failures"]
 
 HAND_PAIRS = (("autograd", "hand"), ("hand", "FD"))  # the pairs a wrong hand-written gradient is part of
@@ -73,7 +75,7 @@ def notes_backprop(weights, biases, x, labels, bug: str | None = None) -> tuple[
         ``(C, grad_weights, grad_biases)``, the signature ``three_way_check(hand=)`` takes.
     """
     if bug is not None and bug not in PLANTED_BUGS:
-        raise ValueError(f"unknown bug {bug!r}; the planted bugs are {sorted(PLANTED_BUGS)}")
+        raise ArgumentError(f"unknown bug {bug!r}; the planted bugs are {sorted(PLANTED_BUGS)}")
     L = len(weights)
     x = np.asarray(x)
     n = x.shape[0]
@@ -115,6 +117,8 @@ def notes_backprop(weights, biases, x, labels, bug: str | None = None) -> tuple[
 
 def expected_failures(bug: str, layers: int) -> set[tuple[str, str, str]]:
     """The ``(parameter name, first method, second method)`` cells that fail with ``bug`` in a net of ``layers``."""
+    if bug not in PLANTED_BUGS:
+        raise ArgumentError(f"unknown bug {bug!r}; the planted bugs are {sorted(PLANTED_BUGS)}")
     planted = PLANTED_BUGS[bug]
     names = []
     for i in range(layers):

@@ -9,11 +9,12 @@ both small, which is why ``gradcheck`` insists on float64 (machine eps ~2e-16).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from .errors import DTypeError, GradcheckError, ShapeError
+from .errors import ArgumentError, DTypeError, GradcheckError, ShapeError
 from .tensor import Tensor, no_grad
 
 
@@ -30,7 +31,14 @@ def numerical_grad(f: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6)
     Returns one array per input (the input's shape, float64), ``None`` for inputs
     that do not require grad. Inputs are perturbed in place and restored exactly.
     """
+    return _central_differences(f, inputs, eps)[0]
+
+
+def _central_differences(f: Callable[..., Tensor], inputs: tuple[Tensor, ...],
+                         eps: float) -> tuple[list[np.ndarray | None], float]:
+    """:func:`numerical_grad`, and the largest ``|f|`` it evaluated (the scale of its rounding error)."""
     grads: list[np.ndarray | None] = []
+    largest = 0.0
     with no_grad():
         for t in inputs:
             if not (isinstance(t, Tensor) and t.requires_grad):
@@ -49,8 +57,9 @@ def numerical_grad(f: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6)
                 finally:
                     t.data[i] = original
                 grad[i] = (up - down) / (2 * eps)
+                largest = max(largest, abs(up), abs(down))
             grads.append(grad)
-    return grads
+    return grads, largest
 
 
 def analytic_grad(f: Callable[..., Tensor], *inputs: Tensor) -> list[np.ndarray | None]:
@@ -93,19 +102,29 @@ def _projected(f: Callable[..., Tensor], inputs: tuple[Tensor, ...], seed: int) 
 DEFAULT_RTOL = 1e-3   # elementwise, relative to the element's own numerical value
 SCALE_ATOL = 1e-5     # absolute part, in units of the tensor's largest numerical entry
 NOISE_FACTOR = 10.0   # the rounding floor: this many times u * |f| / eps
+TRUNCATION_FACTOR = 100.0  # and the truncation floor: this many times eps**2
 LEGACY_ATOL, LEGACY_RTOL = 1e-5, 1e-3  # the fixed tolerances used when a caller sets atol or rtol
 
 
+def _check_eps(eps, what: str) -> None:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)) or not (
+            math.isfinite(eps) and eps > 0):
+        raise ArgumentError(f"{what}: eps must be a finite number > 0, got {eps!r}")
+
+
 def rounding_floor(magnitude: float, eps: float) -> float:
-    """The smallest error a central difference in float64 can be blamed for: ``10 * u * |f| / eps``.
+    """The smallest error a central difference in float64 can be blamed for: ``10 u |f| / eps + 100 eps^2``.
 
     Each value of ``f`` carries a rounding error of about ``u * |f|`` (``u`` = 2.2e-16, float64's
-    machine epsilon); the difference quotient divides it by ``2 eps``. ``magnitude`` is ``|f|`` (for a
-    projected output, ``sum |f_i R_i|``, the size of the terms before they cancel). With ``eps = 1e-6``
-    and ``|f| = 0.36`` the floor is 8e-10, over 300x below the 2.9e-7 error of the vanishing-gradient
-    chain of docs/gradient-checking.md.
+    machine epsilon); the difference quotient divides it by ``2 eps``. ``magnitude`` is the largest ``|f|``
+    at ``x`` and at the nudged points (for a projected output also ``sum |f_i R_i|``, the size of the terms
+    before they cancel). The second term is the truncation error ``eps^2 |f'''| / 6`` of a central
+    difference for ``|f'''|`` up to 600: what remains where the true gradient is 0 (``x^3`` at 0 gives
+    1e-12). With ``eps = 1e-6`` and ``|f| = 0.41`` the floor is 1e-9, almost 300x below the 2.9e-7
+    error of the vanishing-gradient chain of docs/gradient-checking.md.
     """
-    return NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / eps
+    _check_eps(eps, "rounding_floor")
+    return NOISE_FACTOR * float(np.finfo(np.float64).eps) * magnitude / eps + TRUNCATION_FACTOR * eps * eps
 
 
 def gradient_tolerance(numerical: np.ndarray, magnitude: float, eps: float) -> np.ndarray:
@@ -137,7 +156,7 @@ def gradcheck(
 
     By default the check is scale-aware: for each input, with ``n`` its numerical
     gradient and ``a`` autograd's, every element must satisfy
-    ``|a - n| <= 1e-3 |n| + 1e-5 max|n| + 10 u |f| / eps`` (``u`` = 2.2e-16),
+    ``|a - n| <= 1e-3 |n| + 1e-5 max|n| + 10 u |f| / eps + 100 eps^2`` (``u`` = 2.2e-16),
     see :func:`gradient_tolerance`. A gradient three times too large fails whether
     its entries are of size 1 or 1e-7. Give ``atol`` or ``rtol`` (either one; the
     other then defaults to 1e-5 or 1e-3) for the fixed elementwise rule
@@ -146,13 +165,15 @@ def gradcheck(
     Raises :class:`GradcheckError` naming the input, the element index, both values
     and the tensor's relative error ``max|a - n| / max|n|``. Returns True when everything matches.
     """
+    _check_eps(eps, "gradcheck")
     for i, t in enumerate(inputs):
         if isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64:
             raise DTypeError(f"gradcheck: input {i} is {t.dtype}; finite differences need float64 inputs "
                              "(in float32 rounding error swamps the difference quotient)")
     scalar_f, magnitude = _projected(f, inputs, seed)
     analytic = analytic_grad(scalar_f, *inputs)
-    numerical = numerical_grad(scalar_f, *inputs, eps=eps)
+    numerical, largest = _central_differences(scalar_f, inputs, eps)
+    magnitude = max(magnitude, largest)  # |f| where it was evaluated: at x and at x +- eps
     fixed = atol is not None or rtol is not None
     if fixed:
         atol = LEGACY_ATOL if atol is None else atol
@@ -312,8 +333,8 @@ def jvpcheck(
     if forward.shape != out.shape:
         raise GradcheckError(f"jvpcheck: the tangent has shape {forward.shape} but the output has shape {out.shape}")
     with no_grad():
-        up = f(*[Tensor._make(p.data + eps * v) for p, v in zip(primals, tangents, strict=True)]).data
-        down = f(*[Tensor._make(p.data - eps * v) for p, v in zip(primals, tangents, strict=True)]).data
+        up = f(*[Tensor(p.data + eps * v) for p, v in zip(primals, tangents, strict=True)]).data
+        down = f(*[Tensor(p.data - eps * v) for p, v in zip(primals, tangents, strict=True)]).data
     numerical = (np.asarray(up, dtype=np.float64) - down) / (2 * eps)
     jacobians = autograd.jacobian(f, argnums=tuple(range(len(primals))), mode="reverse")(*primals)
     reverse = np.zeros(out.shape)

@@ -55,7 +55,7 @@ from .tensor import Tensor, no_grad
 __all__ = [
     "TrainConfig", "FitResult", "Evaluation", "Callback", "TrainingDiverged", "TrainingInterrupted",
     "fit", "evaluate", "predict", "build_optimizer", "build_scheduler", "save_checkpoint", "OPTIMIZERS", "SCHEDULES",
-    "TRAIN_STATE_VERSION",
+    "TRAIN_STATE_VERSION", "validate_train_metadata",
 ]
 
 TRAIN_STATE_VERSION = 1
@@ -469,6 +469,7 @@ def _diverged(value: float, epoch: int, step: int, optimizer: Optimizer, ckpt_pa
               history: list[dict]) -> TrainingDiverged:
     lr = optimizer.lr
     kept = ("no checkpoint was written" if ckpt_path is None
+            else f"nothing was written to {ckpt_path}" if not os.path.exists(ckpt_path)
             else f"{ckpt_path} was left as it was" if not history
             else f"the last good checkpoint, {ckpt_path} (after epoch {len(history)}), was kept")
     msg = (f"training diverged: the loss became {value} at epoch {epoch + 1}, step {step + 1} "
@@ -476,13 +477,55 @@ def _diverged(value: float, epoch: int, step: int, optimizer: Optimizer, ckpt_pa
     return TrainingDiverged(msg, epoch=epoch + 1, step=step + 1, loss=value, checkpoint=ckpt_path)
 
 
+_STATE_INTS = {"n_train": 1, "batch_size": 1, "seed": 0, "steps_per_epoch": 1, "epoch": 0, "step": 0,
+               "global_step": 0, "epoch_samples": 0, "epochs": 1}       # field: lowest value
+_STATE_SECONDS = ("seconds", "epoch_train_seconds")
+_MAX_HISTORY = 10**6
+
+
+def validate_train_metadata(metadata, source: str = "resume") -> dict:
+    """Check the ``train_state`` and ``history`` that :func:`fit` stores in a checkpoint's metadata (types,
+    ranges, sizes) before any of it is used; returns the ``train_state``. Raises :class:`CheckpointError`
+    naming ``source`` (the file) and the field."""
+    def bad(field: str, wanted: str, value) -> CheckpointError:
+        text = repr(value)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        return CheckpointError(f"{source}: invalid training state: {field} must be {wanted}, got {text}")
+
+    state = metadata.get("train_state") if isinstance(metadata, dict) else None
+    if not isinstance(state, dict) or state.get("version") != TRAIN_STATE_VERSION:
+        raise CheckpointError(f"{source}: the checkpoint holds no training state this version can continue "
+                              "(was it written by fit?)")
+    for key, lowest in _STATE_INTS.items():
+        value = state.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value < 2**63:
+            raise bad(f"train_state.{key}", f"an integer >= {lowest}", value)
+    for key in _STATE_SECONDS:
+        value = state.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
+            raise bad(f"train_state.{key}", "a finite number >= 0", value)
+    value = state.get("epoch_loss_sum")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise bad("train_state.epoch_loss_sum", "a finite number", value)
+    for key in ("shuffle", "complete"):
+        if not isinstance(state.get(key), bool):
+            raise bad(f"train_state.{key}", "true or false", state.get(key))
+    if not isinstance(state.get("loader"), dict):
+        raise bad("train_state.loader", "an object", state.get("loader"))
+    history = metadata.get("history", [])
+    if not isinstance(history, list) or len(history) > _MAX_HISTORY:
+        raise bad("history", "a list of epoch records", history)
+    for i, record in enumerate(history):
+        if not isinstance(record, dict) or not all(
+                v is None or isinstance(v, (int, float, str)) for v in record.values()):
+            raise bad(f"history[{i}]", "an object of numbers", record)
+    return state
+
+
 def _resume(resume, run_info: dict, model: Module, optimizer: Optimizer) -> tuple[dict, list[dict]]:
     """Check a saved run against this one; load weights and optimizer state when given a Checkpoint."""
     meta = resume.metadata if isinstance(resume, ckpt.Checkpoint) else resume
-    state = meta.get("train_state") if isinstance(meta, dict) else None
-    if not isinstance(state, dict) or state.get("version") != TRAIN_STATE_VERSION:
-        raise CheckpointError("resume: the checkpoint holds no training state this version can continue "
-                                   "(was it written by fit?)")
+    state = validate_train_metadata(meta)
     for key, value in run_info.items():
         if state.get(key) != value:
             raise CheckpointError(f"resume: the checkpoint was trained with {key}={state.get(key)!r} but this "

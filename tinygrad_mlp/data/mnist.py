@@ -14,13 +14,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 
-from ..errors import DataError
+from .._guard import check_memory
+from ..errors import DataError, DataNotFoundError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -81,6 +82,7 @@ _TRAIN_COUNT, _TEST_COUNT = 60000, 10000
 IMAGE_SIDE = 28
 _USER_AGENT = "tinygrad_mlp-data/1 (python urllib)"  # some mirrors refuse urllib's default agent
 _CHUNK = 1 << 16
+_MAX_HASHED = 64 << 20  # bytes: a larger .gz cannot be one of the known files, so it is not hashed to find out
 
 # ---------------------------------------------------------------------------------------------------------------------
 # IDX files
@@ -97,22 +99,111 @@ _IDX_DTYPES: dict[int, np.dtype] = {
 }
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic bytes (whatever its name)."""
+def _open_idx(path: Path):
+    """The open file, whether it is gzip (by its magic bytes, whatever its name) and its size on disk."""
     try:
-        raw = path.read_bytes()
+        f = open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not an IDX file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
     try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError; a cut-off stream is an EOFError
-        raise DataError(f"{path}: corrupt gzip data ({e or type(e).__name__})") from None
+        size = os.fstat(f.fileno()).st_size
+        is_gzip = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+    except OSError as e:
+        f.close()
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    return f, is_gzip, size
+
+
+def _read_up_to(stream, n: int) -> bytes:
+    """Up to ``n`` bytes (fewer only at the end of the stream)."""
+    parts, got = [], 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _read_idx(path: PathLike, check: Callable[[np.dtype, tuple[int, ...]], None] | None = None) -> np.ndarray:
+    """:func:`read_idx`, calling ``check(dtype, dims)`` on the header before the payload is read."""
+    path = Path(path)
+    f, is_gzip, size = _open_idx(path)
+    with f:
+        stream = gzip.GzipFile(fileobj=f, mode="rb") if is_gzip else f
+        try:
+            return _read_idx_stream(path, stream, None if is_gzip else size, check)
+        except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError; a cut-off stream is an EOFError
+            if not is_gzip:
+                raise DataError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+            raise DataError(f"{path}: corrupt gzip data ({e or type(e).__name__})") from None
+
+
+def _read_idx_stream(path: Path, stream, raw_size: int | None, check) -> np.ndarray:
+    head = _read_up_to(stream, 4)
+    if len(head) < 4:
+        raise DataError(f"{path}: too short for an IDX header ({len(head)} bytes)")
+    if head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: bad IDX magic number 0x{head.hex()} (must start with two zero bytes; "
+                        "expected 0x00000803 for images, 0x00000801 for labels)")
+    code, ndim = head[2], head[3]
+    if code not in _IDX_DTYPES:
+        raise DataError(f"{path}: unknown IDX data type code 0x{code:02x} in magic number 0x{head.hex()}")
+    if ndim == 0:
+        raise DataError(f"{path}: IDX header declares 0 dimensions")
+    header_len = 4 + 4 * ndim
+    dims_raw = _read_up_to(stream, 4 * ndim)
+    if len(dims_raw) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header: expected {header_len} bytes for {ndim} dimensions, "
+                        f"got {4 + len(dims_raw)}")
+    dims = tuple(int(d) for d in np.frombuffer(dims_raw, dtype=">u4"))
+    dtype = _IDX_DTYPES[code]
+    if check is not None:
+        check(dtype, dims)
+    expected = math.prod(dims) * dtype.itemsize
+    said = f"header says {'x'.join(map(str, dims))} {dtype.name} values = {expected} bytes of data"
+    if raw_size is not None:  # an uncompressed file: its size tells everything before a byte of data is read
+        got = raw_size - header_len
+        if got < expected:
+            raise DataError(f"{path}: truncated: {said}, got {got} bytes")
+        if got > expected:
+            raise DataError(f"{path}: {got - expected} unexpected trailing bytes: {said}, got {got}")
+    check_memory(expected, f"{path}: its data ({'x'.join(map(str, dims))} {dtype.name} values)", DataError)
+    if raw_size is not None:  # the file holds exactly that many bytes: read them into the array
+        arr = np.empty(dims, dtype=dtype)
+        flat = arr.reshape(-1).view(np.uint8)
+        pos = 0
+        while pos < expected:
+            chunk = stream.read(min(_CHUNK * 16, expected - pos))
+            if not chunk:
+                raise DataError(f"{path}: truncated: {said}, got {pos} bytes")
+            flat[pos:pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            pos += len(chunk)
+    else:  # gzip: nothing says the stream holds what the header claims, so grow with what really arrives
+        buf = bytearray()
+        while len(buf) < expected:
+            chunk = stream.read(min(_CHUNK * 16, expected - len(buf)))
+            if not chunk:
+                raise DataError(f"{path}: truncated: {said}, got {len(buf)} bytes")
+            buf += chunk
+        arr = np.frombuffer(buf, dtype=dtype).reshape(dims)  # no copy: a bytearray's buffer is writable
+    if raw_size is None:  # gzip: look past the end without decompressing more than a bounded amount
+        extra, cap = 0, _CHUNK * 16
+        while extra <= cap:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            extra += len(chunk)
+        if extra:
+            count = f"more than {cap}" if extra > cap else str(extra)
+            raise DataError(f"{path}: {count} unexpected trailing bytes after the data: {said}")
+    return arr.astype(dtype.newbyteorder("="), copy=False)
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -121,36 +212,11 @@ def read_idx(path: PathLike) -> np.ndarray:
     Returns a writable array of the shape in the file's header (MNIST images: ``(N, 28, 28)`` uint8; labels:
     ``(N,)`` uint8) in native byte order. Raises :class:`DataError` when the magic number is wrong, the type
     code unknown, or the payload is not exactly ``prod(dims) * itemsize`` bytes (truncated or trailing bytes).
+    The header is read first: a raw file's size is compared with it before any data is read, and a gzip
+    stream is decompressed only up to what the header declares (plus a bounded look for trailing bytes), so a
+    small file cannot make it allocate more than its header declares, nor more than the machine has.
     """
-    path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError(f"{path}: too short for an IDX header ({len(data)} bytes)")
-    if data[0] != 0 or data[1] != 0:
-        raise DataError(f"{path}: bad IDX magic number 0x{data[:4].hex()} (must start with two zero bytes; "
-                        "expected 0x00000803 for images, 0x00000801 for labels)")
-    code, ndim = data[2], data[3]
-    if code not in _IDX_DTYPES:
-        raise DataError(f"{path}: unknown IDX data type code 0x{code:02x} in magic number 0x{data[:4].hex()}")
-    if ndim == 0:
-        raise DataError(f"{path}: IDX header declares 0 dimensions")
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise DataError(f"{path}: truncated IDX header: expected {header_len} bytes for {ndim} dimensions, "
-                        f"got {len(data)}")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[code]
-    expected = math.prod(dims) * dtype.itemsize
-    got = len(data) - header_len
-    if got < expected:
-        raise DataError(f"{path}: truncated: header says {'x'.join(map(str, dims))} {dtype.name} values = "
-                        f"{expected} bytes of data, got {got} bytes")
-    if got > expected:
-        raise DataError(f"{path}: {got - expected} unexpected trailing bytes: header says "
-                        f"{'x'.join(map(str, dims))} {dtype.name} values = {expected} bytes of data, got {got}")
-    arr = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header_len).reshape(dims)
-    # frombuffer over immutable bytes is read-only; astype copies into a writable, native-endian array
-    return arr.astype(dtype.newbyteorder("="), copy=True)
+    return _read_idx(path)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -326,7 +392,16 @@ def _other_kind_sha(path: Path, kind: str) -> str | None:
     others = [k for k in SHA256 if k != kind and SHA256[k].get(path.name)]
     if not others:
         return None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        if path.stat().st_size > _MAX_HASHED:  # the real files are about 10 MB; never hash a huge one
+            return None
+        hasher = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK * 16):
+                hasher.update(chunk)
+    except OSError:
+        return None  # read_idx reports an unreadable file
+    digest = hasher.hexdigest()
     for k in others:
         if SHA256[k][path.name] == digest:
             return _KIND_NAMES.get(k, k)
@@ -338,19 +413,24 @@ def _load_split(images_path: Path, labels_path: Path, count: int, kind: str) -> 
         other = _other_kind_sha(p, kind)
         if other is not None:
             raise DataError(f"{p}: this is the {other} file, not {_KIND_NAMES[kind]}")
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise DataError(f"{images_path}: expected uint8 images of 3 dimensions (magic 0x00000803), "
-                        f"got {images.dtype} with {images.ndim} dimensions")
-    if images.shape != (count, IMAGE_SIDE, IMAGE_SIDE):
-        raise DataError(f"{images_path}: expected {count} images of {IMAGE_SIDE}x{IMAGE_SIDE}, "
-                        f"got {images.shape[0]} of {images.shape[1]}x{images.shape[2]}")
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise DataError(f"{labels_path}: expected uint8 labels of 1 dimension (magic 0x00000801), "
-                        f"got {labels.dtype} with {labels.ndim} dimensions")
-    if labels.shape[0] != count:
-        raise DataError(f"{labels_path}: expected {count} labels, got {labels.shape[0]}")
+
+    def images_fit(dtype: np.dtype, dims: tuple[int, ...]) -> None:  # checked on the header, before the data
+        if dtype != np.uint8 or len(dims) != 3:
+            raise DataError(f"{images_path}: expected uint8 images of 3 dimensions (magic 0x00000803), "
+                            f"got {dtype.name} with {len(dims)} dimensions")
+        if dims != (count, IMAGE_SIDE, IMAGE_SIDE):
+            raise DataError(f"{images_path}: expected {count} images of {IMAGE_SIDE}x{IMAGE_SIDE}, "
+                            f"got {dims[0]} of {dims[1]}x{dims[2]}")
+
+    def labels_fit(dtype: np.dtype, dims: tuple[int, ...]) -> None:
+        if dtype != np.uint8 or len(dims) != 1:
+            raise DataError(f"{labels_path}: expected uint8 labels of 1 dimension (magic 0x00000801), "
+                            f"got {dtype.name} with {len(dims)} dimensions")
+        if dims[0] != count:
+            raise DataError(f"{labels_path}: expected {count} labels, got {dims[0]}")
+
+    images = _read_idx(images_path, images_fit)
+    labels = _read_idx(labels_path, labels_fit)
     if labels.size and labels.max() > 9:
         raise DataError(f"{labels_path}: labels must be 0..9, found {int(labels.max())}")
     x = images.reshape(count, IMAGE_SIDE * IMAGE_SIDE).astype(np.float32)
@@ -370,24 +450,28 @@ def load_mnist(root: PathLike | None = None, download: bool = True, kind: str = 
     The first folder of :func:`search_dirs` holding all four files is used. If none does and ``download`` is
     true, the missing files are downloaded into :func:`cache_dir` (see :func:`download_mnist` for ``mirrors``,
     ``checksums``, ``timeout`` and ``progress``; ``progress=None`` shows a bar only on a terminal). Raises
-    :class:`DataError` naming the folders searched (and the URLs tried) when the files cannot be had, or naming
-    the file when one is corrupt or not the expected shape.
+    :class:`~tinygrad_mlp.errors.DataNotFoundError` (a :class:`DataError`) naming the folders searched (and the
+    URLs tried) when the files cannot be had, and a plain :class:`DataError` naming the file when one is corrupt
+    or not the expected shape, or when ``root`` is given but is not a folder.
     """
     _check_kind(kind)
+    if root is not None and not Path(root).expanduser().is_dir():
+        what = "is not a folder" if Path(root).expanduser().exists() else "does not exist"
+        raise DataError(f"data folder {root} {what}")
     dirs = search_dirs(root, kind)
     folder = next((d for d in dirs if d.is_dir() and all(_find_file(d, n) for n in MNIST_FILES)), None)
     if folder is None:
         searched = "; ".join(f"{d} ({_folder_status(d)})" for d in dirs)
         title = _KIND_NAMES[kind]
         if not download:
-            raise DataError(f"{title} files not found and download=False. Searched: {searched}. "
-                            + _manual_hint(kind))
+            raise DataNotFoundError(f"{title} files not found and download=False. Searched: {searched}. "
+                                    + _manual_hint(kind))
         try:
             folder = download_mnist(cache_dir(kind), kind, mirrors=mirrors, checksums=checksums, timeout=timeout,
                                     progress=progress)
         except DataError as e:
-            raise DataError(f"{title} files not found locally and the download failed. Searched: {searched}. "
-                            f"Download: {e}") from None
+            raise DataNotFoundError(f"{title} files not found locally and the download failed. Searched: "
+                                    f"{searched}. Download: {e}") from None
     paths = [_find_file(folder, n) for n in MNIST_FILES]
     assert all(p is not None for p in paths)  # checked (or downloaded) above
     x_train, y_train = _load_split(paths[0], paths[1], _TRAIN_COUNT, kind)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ so draw or explain a graph *before* calling backward, or call
 """
 
 from .graph import render_dot, to_dot
+from .learning import finish, plot_descent_2d, plot_gradient_noise, plot_hidden_neurons, plot_lr_sweep
 from .narrate import EXPLAIN_MAX_WIDTH, explain, explain_backward, one_neuron_chain
 from .pictures import (
     MATPLOTLIB_MISSING,
@@ -43,6 +44,11 @@ from .pictures import (
 )
 
 __all__ = [
+    "plot_descent_2d",
+    "plot_gradient_noise",
+    "plot_lr_sweep",
+    "plot_hidden_neurons",
+    "finish",
     "MATPLOTLIB_MISSING",
     "plot_first_layer_weights",
     "plot_training_curves",
