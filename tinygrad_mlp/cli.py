@@ -1163,8 +1163,8 @@ def main(argv: list[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    parser = build_parser()
     try:
+        parser = build_parser()  # inside the try: Ctrl-C while the parser is built is "interrupted" too
         try:
             args = parser.parse_args(argv)
         except SystemExit as e:  # --help and --version print and "exit" 0
