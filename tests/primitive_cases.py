@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import strategies as S
 from tinygrad_mlp import Tensor
@@ -154,6 +155,13 @@ def _one_hot(draw):
     return f, [draw(S.values((batch, classes)))]
 
 
+@st.composite
+def _cumsum(draw):
+    shape = draw(S.shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return (lambda t: apply(P.Cumsum(axis), t)), [draw(S.values(shape))]
+
+
 CASES = {
     "Add": _binary(P.Add, S.values, S.values),
     "Sub": _binary(P.Sub, S.values, S.values),
@@ -181,6 +189,129 @@ CASES = {
     "IndexAdd": _index_add(),
     "Where": _where(),
     "Concatenate": _concatenate(),
+    "Sin": _unary(P.Sin, S.values),
+    "Cos": _unary(P.Cos, S.values),
+    "Log1p": _unary(P.Log1p, lambda s: S.positive(s, -0.5, 3.0)),
+    "Expm1": _unary(P.Expm1, S.values),
+    "Softplus": _unary(P.Softplus, S.values),
+    "Erf": _unary(P.Erf, lambda s: S.values(s, 2.5)),
+    "Cumsum": _cumsum(),
+    "Cast": _unary(lambda: P.Cast(np.float64), S.values),  # float64 -> float64: the rule itself (see test_toolbox_ops)
+}
+
+
+# ---------------------------------------------------------------- composite ops (issue 14's toolbox)
+# ``COMPOSITES[name]`` draws ``(f, arrays, ref)``: ``f`` applies the Tensor method (composed of primitives),
+# ``ref`` computes the same in numpy (float64) for the value check. The same cases feed the first-order
+# gradcheck (test_toolbox_ops), gradgradcheck (test_higher_order) and jvpcheck (test_forward_mode).
+
+_erf = np.vectorize(__import__("math").erf, otypes=[np.float64])
+
+
+def _np_gelu(x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+
+
+def _elementwise(method, ref, elems=S.values, **kwargs):
+    @st.composite
+    def case(draw):
+        return (lambda t: getattr(t, method)(**kwargs)), [draw(elems(draw(S.shapes())))], ref
+    return case()
+
+
+@st.composite
+def _axis_reduction(draw, method, ref, elems=S.values, min_count=1, **kwargs):
+    shape = draw(S.shapes(min_dims=1))
+    axis = draw(S.reduction_axes(len(shape)))
+    axes = tuple(range(len(shape))) if axis is None else (axis,) if isinstance(axis, int) else axis
+    if int(np.prod([shape[a] for a in axes])) < min_count:
+        shape = tuple(max(n, min_count) if i in [a % len(shape) for a in axes] else n for i, n in enumerate(shape))
+    keepdims = draw(st.booleans())
+    x = draw(elems(shape))
+    return ((lambda t: getattr(t, method)(axis=axis, keepdims=keepdims, **kwargs)), [x],
+            lambda a: ref(a, axis=axis, keepdims=keepdims, **kwargs))
+
+
+def _np_logsumexp(a, axis, keepdims):
+    m = np.max(a, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis if axis is not None else tuple(range(a.ndim)))
+
+
+@st.composite
+def _flip(draw):
+    shape = draw(S.shapes(min_dims=1))
+    axis = draw(S.reduction_axes(len(shape)))
+    return (lambda t: t.flip(axis)), [draw(S.values(shape))], lambda a: np.flip(a, axis)
+
+
+@st.composite
+def _along_axis(draw, method):
+    shape = draw(S.shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    a = axis % len(shape)
+    ishape = list(shape)
+    ishape[a] = draw(st.integers(1, 4))
+    if method == "gather":  # PyTorch: the index may be smaller than x off the axis
+        ishape = [draw(st.integers(1, n)) if i != a else m for i, (n, m) in enumerate(zip(shape, ishape))]
+    idx = draw(hnp.arrays(np.intp, tuple(ishape), elements=st.integers(0, shape[a] - 1)))
+    if method == "gather":
+        def ref(x):
+            lead = np.ix_(*[np.arange(n) for n in ishape])
+            return x[tuple(idx if i == a else lead[i] for i in range(len(shape)))]
+        return (lambda t: t.gather(axis, idx)), [draw(S.values(shape))], ref
+    return (lambda t: t.take_along_axis(idx, axis)), [draw(S.values(shape))], lambda x: np.take_along_axis(x, idx, axis)
+
+
+@st.composite
+def _movement(draw, kind):
+    shape = draw(S.shapes())
+    x = draw(S.values(shape))
+    n = len(shape)
+    if kind == "flatten":
+        lo = draw(st.integers(-max(n, 1), max(n, 1) - 1))
+        hi = draw(st.integers(lo % max(n, 1), max(n, 1) - 1))
+        merged = (*shape[:lo % max(n, 1)], -1, *shape[hi + 1:]) if n else (1,)
+        return (lambda t: t.flatten(lo, hi)), [x], lambda a: a.reshape(merged)
+    if kind == "squeeze":
+        ones = [i for i, s in enumerate(shape) if s == 1]
+        axis = draw(st.sampled_from([None, *ones, tuple(ones)]))
+        return (lambda t: t.squeeze(axis)), [x], lambda a: np.squeeze(a, axis=axis)
+    if kind == "unsqueeze":
+        axis = draw(st.integers(-n - 1, n))
+        return (lambda t: t.unsqueeze(axis)), [x], lambda a: np.expand_dims(a, axis)
+    if kind == "permute":
+        axes = tuple(draw(st.permutations(range(n))))
+        return (lambda t: t.permute(*axes)), [x], lambda a: np.transpose(a, axes)
+    a1, a2 = (draw(st.integers(-max(n, 1), max(n, 1) - 1)) for _ in range(2)) if n else (0, 0)
+    if not n:
+        x = draw(S.values((2, 3)))
+        a1, a2 = 0, 1
+    return (lambda t: t.swapaxes(a1, a2)), [x], lambda a: np.swapaxes(a, a1, a2)
+
+
+COMPOSITES = {
+    "logsumexp": _axis_reduction("logsumexp", _np_logsumexp),
+    "var": _axis_reduction("var", np.var, elems=lambda s: S.distinct(s), min_count=2, ddof=1),
+    "std": _axis_reduction("std", np.std, elems=lambda s: S.distinct(s), min_count=2),
+    "prod": _axis_reduction("prod", np.prod, elems=lambda s: S.values(s, 2.0)),
+    "flip": _flip(),
+    "gather": _along_axis("gather"),
+    "take_along_axis": _along_axis("take_along_axis"),
+    "flatten": _movement("flatten"),
+    "squeeze": _movement("squeeze"),
+    "unsqueeze": _movement("unsqueeze"),
+    "permute": _movement("permute"),
+    "swapaxes": _movement("swapaxes"),
+    "softplus(beta=2)": _elementwise("softplus", lambda a: np.logaddexp(0, 2 * a) / 2, beta=2.0),
+    "leaky_relu": _elementwise("leaky_relu", lambda a: np.where(a > 0, a, 0.1 * a), S.away_from_zero,
+                               negative_slope=0.1),
+    "elu": _elementwise("elu", lambda a: np.where(a > 0, a, 1.5 * np.expm1(a)), S.away_from_zero, alpha=1.5),
+    "gelu": _elementwise("gelu", lambda a: _np_gelu(a, "none")),
+    "gelu(tanh)": _elementwise("gelu", lambda a: _np_gelu(a, "tanh"), approximate="tanh"),
+    "silu": _elementwise("silu", lambda a: a / (1 + np.exp(-a))),
 }
 
 

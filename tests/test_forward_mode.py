@@ -50,6 +50,15 @@ def test_jvp_matches_finite_differences_and_reverse_mode(name, data):
     assert jvpcheck(f, tuple(C.leaves(arrays)), seed=seed)
 
 
+@pytest.mark.parametrize("name", sorted(C.COMPOSITES))
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_jvp_of_every_composite_op(name, data):
+    """Forward mode through the toolbox's composite ops (logsumexp, var, prod, gather, gelu ...)."""
+    f, arrays, _ = data.draw(C.COMPOSITES[name])
+    assert jvpcheck(f, tuple(C.leaves(arrays)), seed=data.draw(st.integers(0, 2**16)))
+
+
 @pytest.mark.parametrize("name", NAMES)
 @RULES
 @given(data=st.data())

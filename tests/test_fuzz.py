@@ -3,7 +3,10 @@
 Each hypothesis example builds a small program with an interpreter (``_Program``):
 one random input, then 1..``MAX_STEPS`` steps drawn from a menu
 
-* unary: neg exp log sqrt abs tanh sigmoid relu
+* unary: neg exp log sqrt abs tanh sigmoid relu log1p expm1 sin cos softplus erf gelu (both forms) silu
+  leaky_relu elu
+* the toolbox's logsumexp var std prod (random axes, keepdims, ddof) cumsum flip flatten squeeze unsqueeze
+  permute swapaxes take_along_axis, with valid and invalid axes (and out-of-range indices)
 * binary ``+ - * / **`` maximum minimum, against a second operand that is a new
   leaf Tensor, an earlier value of the program (possibly the same one: ``x * x``),
   a numpy array constant (float or int/bool: lifted to the tensor's dtype) or a
@@ -33,7 +36,8 @@ Every step is run on the Tensors and, with the same input arrays, in plain numpy
 The step then must either
 
 (a) succeed in both, with the result's shape equal to numpy's, its dtype equal to
-    numpy's on the arrays the library's dtype rules produce (a float dtype), its
+    numpy's on the arrays the library's dtype rules produce (a float dtype; an operand
+    without dimensions takes the dtype of one with them, PyTorch's rule, ``_promote_0d``), its
     ``requires_grad`` right, and its values equal to numpy's computed in float64
     within ``8 * eps(lowest float dtype involved) * scale`` (scale: ``1 + |result|``
     times an op-specific factor, or for sums and matmul ``1 + sum(|x|)``), or
@@ -136,6 +140,17 @@ def _expected_tensor_dtype(data, dtype_arg):
     if isinstance(data, (np.ndarray, np.generic)) and np.asarray(data).dtype.kind == "f":
         return np.asarray(data).dtype
     return np.dtype(np.float32)
+
+
+def _promote_0d(*arrays):
+    """The library's dtype rule for operands without dimensions (Tensor._operands): a 0-d float operand takes
+    the dtype of the operands with dimensions, which numpy 2 would promote instead."""
+    arrays = [np.asarray(a) for a in arrays]
+    dims = [a.dtype for a in arrays if a.ndim]
+    if not dims or len(dims) == len(arrays):
+        return arrays
+    target = np.result_type(*dims)
+    return [a.astype(target) if a.ndim == 0 and a.dtype.kind == "f" and a.dtype != target else a for a in arrays]
 
 
 def _close(got: np.ndarray, ref: np.ndarray, tol) -> np.ndarray:
@@ -495,6 +510,12 @@ class _Program:
         if self.entries[final].tensor.dtype != np.float64:
             STATS["gradcheck skipped: not float64"] += 1
             return
+        ids = {i for i, e in enumerate(self.entries) if e.is_leaf and e.tensor.dtype == np.float64}
+        if any(not e.is_leaf and e.tensor.dtype != np.float64 and e.deps & ids for e in self.entries):
+            # a float64 leaf cast down on its way (a 0-d float64 operand takes a float16 vector's dtype): a
+            # finite difference of 1e-6 is lost in the rounding there
+            STATS["gradcheck skipped: a float64 leaf passes through a lower precision"] += 1
+            return
         if self.kink:
             STATS["gradcheck skipped: kink"] += 1
             return
@@ -519,8 +540,18 @@ class _Program:
 # ============================================================================ the op menu
 
 
+_ERF = np.vectorize(__import__("math").erf, otypes=[np.float64])
+
+
+def _in_dtype(f):
+    """A numpy reference computed in float64 and returned in the input's dtype (as the library's op does)."""
+    return lambda a: np.asarray(f(np.asarray(a, dtype=np.float64))).astype(np.asarray(a).dtype)
+
+
 def _unary(p: _Program, cur: int) -> Step:
-    name = p.draw(st.sampled_from(["neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu"]), "unary")
+    name = p.draw(st.sampled_from(["neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "log1p", "expm1",
+                                   "sin", "cos", "softplus", "erf", "gelu", "gelu_tanh", "silu", "leaky_relu",
+                                   "elu"]), "unary")
     x = p.entries[cur].tensor
     near0 = lambda a: bool((np.abs(a) < KINK).any())  # noqa: E731
     table = {
@@ -532,6 +563,19 @@ def _unary(p: _Program, cur: int) -> Step:
         "tanh": (lambda t: t.tanh(), np.tanh, None, 4),
         "sigmoid": (lambda t: t.sigmoid(), lambda a: 1.0 / (1.0 + np.exp(-a)), None, 4),
         "relu": (lambda t: t.relu(), lambda a: np.maximum(a, a.dtype.type(0)), near0, 2),
+        "log1p": (lambda t: _sq(t).log1p(), lambda a: np.log1p(_sq(a)), None, 4),
+        "expm1": (lambda t: _th2(t).expm1(), lambda a: np.expm1(_th2(a)), None, 8),
+        "sin": (lambda t: t.sin(), np.sin, None, 4),
+        "cos": (lambda t: t.cos(), np.cos, None, 4),
+        "softplus": (lambda t: t.softplus(), lambda a: np.logaddexp(a.dtype.type(0), a), None, 4),
+        "erf": (lambda t: t.erf(), _in_dtype(_ERF), None, 4),
+        "gelu": (lambda t: t.gelu(), lambda a: a * (_ERF(a.astype(np.float64) / np.sqrt(2)).astype(a.dtype) + 1) / 2,
+                 None, 8),
+        "gelu_tanh": (lambda t: t.gelu("tanh"),
+                      lambda a: a * (np.tanh((a + a * a * a * 0.044715) * float(np.sqrt(2 / np.pi))) + 1) * 0.5, None, 16),
+        "silu": (lambda t: t.silu(), lambda a: a * (1.0 / (1.0 + np.exp(-a))), None, 8),
+        "leaky_relu": (lambda t: t.leaky_relu(0.1), lambda a: np.where(a > 0, a, a * 0.1), near0, 2),
+        "elu": (lambda t: t.elu(), lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0))), None, 4),
     }
     lib, ref, kink, k = table[name]
     return Step(name, f"v{cur}", [("v", cur)], lib, ref, kink=kink, k=k)
@@ -592,7 +636,7 @@ def _binary(p: _Program, cur: int) -> Step:
             return bool((np.abs(a - b) < KINK).any())
     k = {"**": 32, "/": 4}.get(name, 2)
     return Step(name, f"{descs[0]} {name} {descs[1]}", args,
-                lambda a, b: flib(m0(a), m1(b)), lambda a, b: fnp(m0(a), m1(b)), kink=kink, k=k)
+                lambda a, b: flib(m0(a), m1(b)), lambda a, b: fnp(*_promote_0d(m0(a), m1(b))), kink=kink, k=k)
 
 
 def _matmul(p: _Program, cur: int) -> Step:
@@ -729,7 +773,14 @@ def _transpose(p: _Program, cur: int) -> Step:
     axes = tuple(axes)
     style = p.draw(st.sampled_from(["star", "tuple"])) if axes else "tuple"
     lib = (lambda t: t.transpose(*axes)) if style == "star" else (lambda t: t.transpose(axes))
-    return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, lambda a: np.transpose(a, axes))
+    ref = lambda a: np.transpose(a, axes)  # noqa: E731
+    if style == "star" and len(axes) == 2:  # two ints: PyTorch's swap, except the ambiguous identity on 2-D
+        if n == 2 and all(-2 <= a < 2 for a in axes) and (axes[0] % 2, axes[1] % 2) == (0, 1):
+            def ref(a):
+                raise ValueError("transpose(0, 1) of a 2-D tensor is refused as ambiguous")
+        else:
+            ref = lambda a: np.swapaxes(a, *axes)  # noqa: E731
+    return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, ref)
 
 
 def _getitem(p: _Program, cur: int) -> Step:
@@ -877,16 +928,122 @@ def _where(p: _Program, cur: int) -> Step:
     args = [arg, ("v", cur)] if swap else [("v", cur), arg]
     descs = [odesc, f"v{cur}"] if swap else [f"v{cur}", odesc]
     return Step("where", f"where({cdesc}, {descs[0]}, {descs[1]})", args,
-                lambda a, b: tg.where(cond_lib, a, b), lambda a, b: np.where(cond_np, a, b))
+                lambda a, b: tg.where(cond_lib, a, b), lambda a, b: np.where(cond_np, *_promote_0d(a, b)))
+
+
+def _toolbox(p: _Program, cur: int) -> Step:
+    """The toolbox's reductions, scans and shape ops, with valid and invalid axes."""
+    x = p.entries[cur].tensor
+    n = x.ndim
+    name = p.draw(st.sampled_from(["logsumexp", "var", "std", "prod", "cumsum", "flip", "flatten", "squeeze",
+                                   "unsqueeze", "permute", "swapaxes", "take_along_axis"]), "toolbox op")
+    desc = f"v{cur}.{name}"
+    if name in ("logsumexp", "var", "std", "prod"):
+        axis = _axis_spec(p, n)
+        keepdims = p.draw(st.booleans(), "keepdims")
+        ddof = p.draw(st.sampled_from([0, 1])) if name in ("var", "std") else 0
+        ax = _axis_tuple(axis)
+
+        def ref(a):
+            if n == 0 and ax is not None and ax != ():  # the library takes no int axis of a 0-d tensor
+                raise ValueError("axis of a 0-d array")
+            axes = tuple(range(a.ndim)) if ax is None else (ax,) if isinstance(ax, int) else ax
+            if len({int(np.core.multiarray.normalize_axis_index(i, a.ndim)) for i in axes}) != len(axes):
+                raise ValueError("repeated axis")
+            if name == "logsumexp":
+                m = np.max(a, axis=ax, keepdims=True, initial=-np.inf)
+                m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
+                out = np.log(np.sum(np.exp(a - m), axis=ax, keepdims=True)) + m
+                return out if keepdims else np.squeeze(out, axis=axes)
+            if name == "prod":
+                return np.prod(a, axis=ax, keepdims=keepdims)
+            count = int(np.prod([a.shape[i] for i in axes]))
+            if count - ddof <= 0:
+                raise ValueError("no degrees of freedom")
+            v = np.var(a, axis=ax, ddof=ddof, keepdims=keepdims)
+            return np.sqrt(v) if name == "std" else v
+
+        def lib(t):
+            if name in ("var", "std"):
+                return getattr(t, name)(axis=axis, ddof=ddof, keepdims=keepdims)
+            return getattr(t, name)(axis=axis, keepdims=keepdims)
+
+        kink = None
+        if name == "std":  # sqrt at a zero variance: an infinite derivative
+            def kink(a):
+                try:
+                    return bool((np.var(a, axis=ax, ddof=ddof) < KINK).any())
+                except Exception:
+                    return True
+        scale = _abs_scale(8)(lambda a: np.prod(a, axis=ax, keepdims=keepdims)) if name == "prod" else None
+        return Step(name, f"{desc}(axis={axis!r}, keepdims={keepdims}, ddof={ddof})", [("v", cur)], lib, ref,
+                    scale=scale, kink=kink, k=16)
+    if name == "cumsum":
+        axis = p.draw(st.integers(-n, n - 1)) if n and p.draw(st.booleans()) else None
+        return Step(name, f"{desc}({axis})", [("v", cur)], lambda t: t.cumsum(axis),
+                    lambda a: np.cumsum(a, axis=axis), scale=_abs_scale(4)(lambda a: np.cumsum(a, axis=axis)))
+    if name == "flip":
+        axis = _axis_spec(p, n)
+
+        def ref(a):
+            if n == 0 and axis is not None and _axis_tuple(axis) != ():
+                raise ValueError("axis of a 0-d array")
+            return np.flip(a, _axis_tuple(axis))
+        return Step(name, f"{desc}({axis!r})", [("v", cur)], lambda t: t.flip(axis), ref)
+    if name == "flatten":
+        m = max(n, 1)
+        lo, hi = p.draw(st.integers(-m - 1, m)), p.draw(st.integers(-m - 1, m))
+
+        def ref(a):
+            if not (-m <= lo < m and -m <= hi < m) or lo % m > hi % m:
+                raise ValueError("bad dims")
+            if a.ndim == 0:
+                return a.reshape(1)
+            return a.reshape(*a.shape[:lo % m], -1 if a.size else int(np.prod(a.shape[lo % m:hi % m + 1])),
+                             *a.shape[hi % m + 1:])
+        return Step(name, f"{desc}({lo}, {hi})", [("v", cur)], lambda t: t.flatten(lo, hi), ref)
+    if name == "squeeze":
+        axis = p.draw(st.one_of(st.none(), st.integers(-n - 1, n)), "axis")
+        def ref(a):
+            if a.ndim == 0 and axis is not None:  # numpy's legacy quirk accepts axis 0 of a 0-d array; not here
+                raise ValueError("axis of a 0-d array")
+            return np.squeeze(a, axis=axis)
+        return Step(name, f"{desc}({axis})", [("v", cur)], lambda t: t.squeeze(axis), ref)
+    if name == "unsqueeze":
+        axis = p.draw(st.integers(-n - 2, n + 1), "axis")
+        return Step(name, f"{desc}({axis})", [("v", cur)], lambda t: t.unsqueeze(axis),
+                    lambda a: np.expand_dims(a, axis))
+    if name == "permute":
+        axes = [int(a) for a in p.rng.permutation(n)]
+        if n and p.draw(st.booleans()):
+            axes[0] = axes[-1] if p.draw(st.booleans()) else n  # a repeated or out-of-range axis
+        axes_t = tuple(axes)
+        return Step(name, f"{desc}{axes_t}", [("v", cur)], lambda t: t.permute(*axes_t),
+                    lambda a: np.transpose(a, axes_t))
+    if name == "swapaxes":
+        a1, a2 = (p.draw(st.integers(-n - 1, n)) for _ in range(2))
+        return Step(name, f"{desc}({a1}, {a2})", [("v", cur)], lambda t: t.swapaxes(a1, a2),
+                    lambda a: np.swapaxes(a, a1, a2))
+    # take_along_axis: indices in range, or one out of it
+    axis = p.draw(st.integers(-n - 1, n), "axis") if n else 0
+    ishape = list(x.shape)
+    if n and -n <= axis < n:
+        ishape[axis] = p.draw(st.integers(1, 3))
+    size = x.shape[axis] if n and -n <= axis < n else 1
+    idx = p.rng.integers(0, max(size, 1) + (1 if p.draw(st.booleans()) else 0), tuple(ishape))
+    return Step(name, f"{desc}(indices{tuple(ishape)}, {axis})", [("v", cur)],
+                lambda t: t.take_along_axis(idx, axis), lambda a: np.take_along_axis(a, idx, axis))
 
 
 MENU = {
+    "toolbox": _toolbox,
     "unary": _unary, "binary": _binary, "matmul": _matmul, "reduction": _reduction, "reshape": _reshape,
     "transpose": _transpose, "getitem": _getitem, "softmax": _softmax, "clip": _clip, "join": _join,
     "where": _where,
 }
 MENU_WEIGHTS = ["unary"] * 3 + ["binary"] * 3 + ["matmul", "reduction", "reduction", "reshape", "transpose",
-                                                  "getitem", "getitem", "softmax", "clip", "join", "where"]
+                                                  "getitem", "getitem", "softmax", "clip", "join", "where",
+                                                  "toolbox", "toolbox"]
 
 
 def _draw_shape(data) -> tuple[int, ...]:

@@ -122,6 +122,22 @@ def test_gradgradcheck_every_primitive(name, data):
     assert gradgradcheck(squared, *C.leaves(arrays), seed=seed)
 
 
+@pytest.mark.parametrize("name", sorted(C.COMPOSITES))
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_gradgradcheck_every_composite_op(name, data):
+    """The toolbox's composite ops (logsumexp, var, prod, gather, gelu ...): their second derivatives come from
+    the primitives they are made of, checked here end to end."""
+    f, arrays, _ = data.draw(C.COMPOSITES[name])
+    seed = data.draw(st.integers(0, 2**16))
+
+    def squared(*ts):
+        out = f(*ts)
+        return out * out
+
+    assert gradgradcheck(squared, *C.leaves(arrays), seed=seed)
+
+
 def test_gradgradcheck_catches_a_backward_that_is_only_first_order_right(monkeypatch):
     # Correct values, but built from the arrays behind the tensors: the graph of the backward is cut,
     # so first derivatives pass gradcheck and second derivatives come out wrong.

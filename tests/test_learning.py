@@ -177,4 +177,19 @@ def test_viz_functions_return_a_figure_or_write_a_file_object(tmp_path):
     buffer = io.BytesIO()
     assert viz.plot_descent_2d(learning.two_minima_cost, paths, buffer) is buffer
     assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the older pictures too: a Figure without a path, PNG into an open file
+    weights = np.random.default_rng(0).standard_normal((4, 784))
+    assert type(viz.plot_first_layer_weights(weights)).__name__ == "Figure"
+    buffer = io.BytesIO()
+    assert viz.plot_first_layer_weights(weights, buffer) is buffer and buffer.getvalue()[:4] == b"\x89PNG"
+    assert viz.plot_confusion(np.eye(3, dtype=int), tmp_path / "c.png") == tmp_path / "c.png"
     MLP([4, 3, 2])  # (the model classes stay importable next to viz)
+
+
+def test_train_hints_at_the_silent_plateau_of_a_huge_learning_rate(tmp_path, capsys):
+    args = ["train", "--dataset", "synthetic", "--limit-train", "500", "--epochs", "4", "--no-progress"]
+    assert main([*args, "--lr", "300", "--out", str(tmp_path / "a.npz")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("hint: the train loss has stopped moving") == 1 and "try a smaller --lr" in out
+    assert main([*args, "--lr", "3", "--out", str(tmp_path / "b.npz")]) == 0
+    assert "hint:" not in capsys.readouterr().out

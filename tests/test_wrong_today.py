@@ -110,3 +110,77 @@ BAD = {
 def test_the_issues_bad_calls_raise_the_librarys_error(what):
     with pytest.raises(TinygradMLPError):
         BAD[what]()
+
+
+# ---------------------------------------------------------------- pow at a zero base
+
+
+def _derivatives(f, x0: float, order: int) -> list[float]:
+    """d^k f / dx^k at x0 for k = 1..order, by nested backward(create_graph=True)."""
+    x = Tensor(np.array([x0]), requires_grad=True)
+    out, values = f(x).sum(), []
+    for _ in range(order):
+        x.grad = None
+        out.backward(create_graph=True)
+        g = x.grad
+        values.append(float(g.data[0]))
+        if not g.requires_grad:
+            values += [0.0] * (order - len(values))
+            break
+        out = g.sum()
+    return values
+
+
+@pytest.mark.parametrize("n,expected", [(0, [0.0, 0.0, 0.0]), (1, [1.0, 0.0, 0.0]), (2, [0.0, 2.0, 0.0]),
+                                        (3, [0.0, 0.0, 6.0])])
+def test_derivatives_of_integer_powers_at_zero_are_finite_and_right(n, expected):
+    with np.errstate(all="ignore"):
+        assert _derivatives(lambda x: x ** float(n), 0.0, 3) == expected
+
+
+def test_the_exponents_gradient_at_a_zero_base_is_zero():
+    y = Tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
+    x = Tensor(np.zeros(3), requires_grad=True)
+    with np.errstate(all="ignore"):
+        (x ** y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [0.0, 0.0, 0.0])  # d/dy 0**y = 0 for y > 0, not 0 * -inf
+    y.grad = None
+    with np.errstate(all="ignore"):
+        (0.0 ** y).sum().backward()  # rpow
+    np.testing.assert_array_equal(y.grad.data, [0.0, 0.0, 0.0])
+
+
+# ---------------------------------------------------------------- 0-d promotion and the traps
+
+
+def test_a_0d_tensor_does_not_promote_a_tensor_with_dimensions():
+    v = Tensor(np.array([1.0, 2.0], dtype=np.float32))
+    assert (v * Tensor(np.array(2.0))).dtype == np.float32
+    assert (Tensor(np.array(2.0)) + v).dtype == np.float32
+    assert (v * np.float64(2.0)).dtype == np.float32
+
+
+def test_numpy_sees_a_tensors_values():
+    t = Tensor(np.array([1.0, 2.0]))
+    assert np.asarray(t).dtype == np.float64
+    assert np.allclose(t, [1.0, 2.0])
+
+
+def test_equality_is_elementwise_like_the_other_comparisons():
+    eq = Tensor([1.0, 2.0]) == Tensor([1.0, 3.0])
+    ne = Tensor([1.0, 2.0]) != Tensor([1.0, 3.0])
+    assert np.array_equal(eq, [True, False]) and np.array_equal(ne, [False, True])
+
+
+def test_bool_of_a_zero_tensor_is_false_and_of_many_elements_an_error():
+    assert bool(Tensor([0.0])) is False and bool(Tensor([2.0])) is True
+    with pytest.raises(TinygradMLPError):
+        bool(Tensor([1.0, 2.0]))
+
+
+def test_transpose_0_1_of_a_matrix_is_not_silently_the_identity():
+    m = Tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(TinygradMLPError, match="ambiguous"):
+        m.transpose(0, 1)
+    assert m.transpose(1, 0).shape == (3, 2)
+    assert Tensor(np.zeros((2, 3, 4))).transpose(0, 2).shape == (4, 3, 2)  # two ints swap, as PyTorch

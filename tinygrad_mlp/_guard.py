@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import tempfile
@@ -26,8 +27,9 @@ from .errors import TinygradMLPError, WriteError
 
 def human_bytes(n: float) -> str:
     """``1536`` -> ``"1.5 KiB"``."""
-    if n >= 1 << 60:
-        return f"{n:.2e} bytes"
+    if n >= 1 << 60:  # beyond PiB: an absurd size, maybe too big for a float
+        exponent = math.floor(math.log10(n))
+        return f"{n / 10**exponent:.2f}e+{exponent} bytes" if exponent < 300 else f"about 1e+{exponent} bytes"
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(n) < 1024 or unit == "PiB":
             return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -193,20 +195,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object], 
 
 
 def check_writable(path: str | os.PathLike, what: str) -> Path:
-    """Check, before any long work, that ``path`` can be written: not a folder, its folder creatable and
-    writable (a probe file is created and removed there). Raises :class:`WriteError`."""
+    """Check, before any long work, that ``path`` can be written: not a folder, and the nearest folder that
+    exists on its way is writable (a probe file is created and removed there; no folder is created). Raises
+    :class:`WriteError` naming ``what`` (e.g. ``--out``)."""
     path = Path(path)
     if path.is_dir():
         raise WriteError(f"{what} {path} is a folder; give a file name")
     if path.exists() and not path.is_file():
         raise WriteError(f"{what} {path} exists and is not a regular file")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise WriteError(f"{what} {path} cannot be written: {folder} is a file, not a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise WriteError(f"{what} {path} cannot be written: {path.parent}: {_reason(e)}") from None
+        raise WriteError(f"{what} {path} cannot be written: {folder}: {_reason(e)}") from None
     return path
 
 

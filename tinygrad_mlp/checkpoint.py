@@ -81,6 +81,7 @@ _MAX_NAME = 128                 # optimizer class and buffer names
 _MAX_BUFFERS = 100              # per-parameter buffer lists of an optimizer
 _MAX_NPY_HEADER = 10000         # numpy's own default limit
 _CHUNK = 1 << 16                # bytes read (and hashed) at a time
+_MAX_RATIO = 1032               # deflate never expands data more than this (stored members: 1)
 _TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
 _OPTIMIZER_KEYS = {"class", "lr", "steps", "buffers"}
@@ -280,6 +281,9 @@ def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> _Mem
         raise CheckpointError(f"{path}: member {name!r} has dtype {dtype}, not a plain number type")
     if fortran:
         raise CheckpointError(f"{path}: member {name!r} is stored in Fortran order, which checkpoints never use")
+    if info.file_size > _MAX_RATIO * info.compress_size + _CHUNK:
+        raise CheckpointError(f"{path}: member {name!r} is damaged: it declares {info.file_size} bytes from "
+                              f"{info.compress_size} compressed ones, more than compression can give")
     member = _Member(info, dtype, tuple(shape), offset)
     if any(n < 0 for n in member.shape) or offset + member.nbytes != info.file_size:
         raise CheckpointError(f"{path}: member {name!r} is damaged: its header says {member.shape} {dtype} "

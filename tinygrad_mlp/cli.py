@@ -393,8 +393,8 @@ def _check_train_outputs(args, out: str) -> None:
         if Path(args.metrics_json).resolve() == Path(out).resolve():
             raise UsageError(f"--metrics-json {args.metrics_json} is the checkpoint itself (--out)")
         check_writable(args.metrics_json, "--metrics-json")
-    if args.plot:
-        _check_folder(args.plot, "--plot")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(out), "--plot")
 
 
 def _plural(n: int, word: str) -> str:
@@ -452,9 +452,17 @@ def _run_training(args, settings: dict, resumed: checkpoint.Checkpoint | None, o
          + f", batch {settings['batch_size']}, {_plural(settings['epochs'], 'epoch')}, init {settings['init']}, "
            f"seed {settings['seed']}; checkpoint {out}")
 
+    losses: list[float] = []
+    hinted: list[bool] = []  # the plateau hint is said at most once
+
     def on_epoch(record: dict) -> None:
         _say(f"epoch {record['epoch']:>3}/{settings['epochs']}  train loss {record['train_loss']:.4f}  "
              f"test accuracy {_format_acc(record['test_accuracy'])}  {record['seconds']:.1f} s")
+        losses.append(float(record["train_loss"]))
+        hint = None if hinted else _plateau_hint(model, x_train, losses, record.get("test_accuracy"))
+        if hint:
+            hinted.append(True)
+            _say(hint)
 
     if resumed is not None and resumed.metadata["train_state"].get("complete") and \
             resumed.metadata["train_state"]["epoch"] >= settings["epochs"]:
@@ -550,8 +558,8 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 
 def _cmd_eval(args) -> int:
-    if args.plot:
-        _check_folder(args.plot, "--plot")
+    if args.plot is not None:
+        _check_folder(args.plot or _plot_folder(args.model), "--plot")
     model, ck = _load_model(args.model)
     (_, _, x_test, y_test), used = _model_dataset(args, ck)
     with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
@@ -575,8 +583,9 @@ def _cmd_eval(args) -> int:
 def _add_predict_parser(subparsers) -> None:
     p = subparsers.add_parser("predict", help="show one test image (or random noise) and the network's answer",
                               description="Draw a test image in the terminal with the model's ten outputs as a bar "
-                                          "chart; --random feeds uniform noise instead, which the notes observe "
-                                          "still gets a confident answer.")
+                                          "chart; --random feeds uniform noise instead, which still gets a digit "
+                                          "(the notes say a confident one; how confident varies from model to "
+                                          "model, see examples/random_noise.py).")
     p.add_argument("model", help="checkpoint written by 'train'")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=_int_at_least(0), metavar="N", help="test image number N")
@@ -879,6 +888,29 @@ def _model_loss(ck) -> str:
     settings = meta.get("settings")
     loss = settings.get("loss") if isinstance(settings, dict) else None
     return "cross_entropy" if loss in ("ce", "cross_entropy") else "mse"
+
+
+def _plateau_hint(model: MLP, x_train: np.ndarray, losses: list[float], accuracy=None) -> str | None:
+    """A hint when the training loss has stopped moving, far from a good model, while the sigmoids are
+    saturated (a too-large learning rate stalls silently: no NaN, just sigmoid' = a (1 - a) ~ 0)."""
+    if len(losses) < 2 or "sigmoid" not in (model.activation, model.output_activation):
+        return None
+    if accuracy is not None and np.isfinite(accuracy) and accuracy >= 0.5:
+        return None  # a converged, working model also has a flat loss and many outputs near 0 or 1
+    if abs(losses[-1] - losses[-2]) > 1e-4 * max(abs(losses[-2]), 1e-12):
+        return None
+    from . import learning
+
+    sample = x_train[:1000]
+    with np.errstate(over="ignore"):
+        fractions = learning.saturation([W.data for W in model.weights], [b.data for b in model.biases], sample,
+                                        model.activation, model.output_activation)
+    if max(fractions) < 0.5:
+        return None
+    return (f"hint: the train loss has stopped moving and up to {max(fractions):.0%} of a layer's sigmoids "
+            f"sit within 0.01 of 0 or 1 on {len(sample):,} training images: there the slope a (1 - a) is ~0 and "
+            "almost no gradient gets through. The learning rate is probably too large: try a smaller --lr "
+            f"(see '{PROG} lab')")
 
 
 def _add_nudges_parser(subparsers) -> None:

@@ -199,8 +199,14 @@ class Div(Function):
 class Pow(Function):
     """``x ** y``. The gradient for ``y`` (``out * log x``) is only formed when ``y`` needs one.
 
-    ``y - 1`` and ``log x`` are taken in the result's dtype (``one`` is a 0-d array of it), as the
-    forward is: a float16 exponent of a float64 base must not round ``y - 1`` in float16.
+    ``y - 1`` and ``log x`` are taken in the result's dtype (a cast), as the forward is: a float16 exponent
+    of a float64 base must not round ``y - 1`` in float16.
+
+    At a zero base the textbook formulas meet ``0 * inf``: ``y * x**(y-1)`` at ``x = y = 0`` (the derivative
+    of ``x**0``, 0; reached by ``x**1`` and ``x**2`` in higher derivatives) and ``x**y * log x`` at ``x = 0``
+    for ``y >= 0`` (the derivative of ``0**y`` in ``y``, 0). There the base is replaced by 1 inside the
+    formula, which gives those exact values and, unlike masking the result, sends no NaN back through the
+    unused branch when the backward itself is differentiated.
     """
 
     __slots__ = ()
@@ -209,16 +215,28 @@ class Pow(Function):
         return x**y
 
     def backward(self, g, out, x, y):
-        one = np.ones((), dtype=_value(out).dtype)
-        gx = g * y * x ** (y - one)
-        gy = g * out * _log(x * one) if self.parents[1].requires_grad else None
+        dtype = _value(out).dtype  # (a cast, not a product with a 0-d array: 0-d operands do not promote Tensors)
+        xv, yv = _value(x), _value(y)
+        gx = g * y * _base_one_where(x, (xv == 0) & (yv == 0)) ** (_astype(y, dtype) - 1)
+        gy = None
+        if self.parents[1].requires_grad:
+            gy = g * out * _log(_astype(_base_one_where(x, (xv == 0) & (yv >= 0)), dtype))
         return gx, gy
 
     def jvp(self, tangents, out, x, y):
         tx, ty = tangents
-        one = np.ones((), dtype=out.dtype)
-        return _tangent_sum(None if tx is None else tx * y * x ** (y - one),
-                            None if ty is None else ty * out * np.log(x * one), out.shape)
+        dx = None if tx is None else tx * y * np.where((x == 0) & (y == 0), 1, x) ** (y.astype(out.dtype) - 1)
+        dy = None if ty is None else ty * out * np.log(np.where((x == 0) & (y >= 0), 1, x).astype(out.dtype))
+        return _tangent_sum(dx, dy, out.shape)
+
+
+def _base_one_where(x, mask: np.ndarray):
+    """``x`` with 1 where ``mask`` is true (``x`` itself, untouched, when it is nowhere true)."""
+    if not mask.any():
+        return x
+    if _is_array(x):
+        return np.where(mask, np.ones((), dtype=x.dtype), x)
+    return type(x)._apply(Where(mask), type(x)._make(np.ones((), dtype=x.data.dtype)), x)
 
 
 class Maximum(Function):
@@ -688,3 +706,163 @@ class Concatenate(Function):
     def jvp(self, tangents, out, *xs):
         parts = [np.zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
         return np.concatenate(parts, axis=self.axis)
+
+
+# ---------------------------------------------------------------- the toolbox's elementwise, scan and cast ops
+# (issue 14). Each backward is written, like the ones above, with operations numpy arrays and Tensors share, plus
+# the helpers just below where the spellings differ; none of them reads graph state.
+
+
+def _sin(v):
+    return np.sin(v) if _is_array(v) else v.sin()
+
+
+def _cos(v):
+    return np.cos(v) if _is_array(v) else v.cos()
+
+
+def _sigmoid(v):
+    return Sigmoid().forward(v) if _is_array(v) else v.sigmoid()
+
+
+def _cumsum_reversed(v, axis: int):
+    """``flip(cumsum(flip(v)))`` along ``axis``: the adjoint of a cumulative sum."""
+    if _is_array(v):
+        return np.flip(np.cumsum(np.flip(v, axis), axis=axis), axis)
+    return v.flip(axis).cumsum(axis).flip(axis)
+
+
+def _astype(v, dtype):
+    return v.astype(dtype, copy=False) if _is_array(v) else v.astype(dtype)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
+_erf_object = np.frompyfunc(__import__("math").erf, 1, 1)
+
+
+class Sin(Function):
+    """``sin(x)``; derivative ``cos(x)``."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, g, out, x):
+        return (g * _cos(x),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * np.cos(x)
+
+
+class Cos(Function):
+    """``cos(x)``; derivative ``-sin(x)``."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, g, out, x):
+        return (-(g * _sin(x)),)
+
+    def jvp(self, tangents, out, x):
+        return -(tangents[0] * np.sin(x))
+
+
+class Log1p(Function):
+    """``log(1 + x)``, exact for tiny x (where ``1 + x`` rounds to 1); derivative ``1 / (1 + x)``."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, g, out, x):
+        return (g / (x + 1),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / (x + 1)
+
+
+class Expm1(Function):
+    """``exp(x) - 1``, exact for tiny x; derivative ``exp(x) = out + 1``."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, g, out, x):
+        return (g * (out + 1),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (out + 1)
+
+
+class Softplus(Function):
+    """``log(1 + exp(x))``, computed as ``logaddexp(0, x)`` (no overflow for large x, exact for very negative x);
+    derivative ``sigmoid(x)``."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.logaddexp(np.zeros((), dtype=x.dtype), x)
+
+    def backward(self, g, out, x):
+        return (g * _sigmoid(x),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * Sigmoid().forward(x)
+
+
+class Erf(Function):
+    """The error function ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt`` (``math.erf`` per element: exact to
+    float64 rounding, numpy has none); derivative ``2/sqrt(pi) * exp(-x**2)``. Used by the exact GELU."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.asarray(_erf_object(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
+
+    def backward(self, g, out, x):
+        return (g * (_exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (np.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+class Cumsum(Function):
+    """Cumulative sum along ``axis``; its adjoint is the cumulative sum of ``g`` taken from the other end."""
+
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, g, out, x):
+        return (_cumsum_reversed(g, self.axis),)
+
+    def jvp(self, tangents, out, x):
+        return np.cumsum(tangents[0], axis=self.axis)
+
+
+class Cast(Function):
+    """``x`` converted to the floating ``dtype``; the gradient is converted back to ``x``'s dtype."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, g, out, x):
+        return (_astype(g, _value(x).dtype),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0].astype(self.dtype)

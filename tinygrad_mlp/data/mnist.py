@@ -175,15 +175,24 @@ def _read_idx_stream(path: Path, stream, raw_size: int | None, check) -> np.ndar
         if got > expected:
             raise DataError(f"{path}: {got - expected} unexpected trailing bytes: {said}, got {got}")
     check_memory(expected, f"{path}: its data ({'x'.join(map(str, dims))} {dtype.name} values)", DataError)
-    arr = np.empty(dims, dtype=dtype)
-    flat = arr.reshape(-1).view(np.uint8)
-    pos = 0
-    while pos < expected:
-        chunk = stream.read(min(_CHUNK * 16, expected - pos))
-        if not chunk:
-            raise DataError(f"{path}: truncated: {said}, got {pos} bytes")
-        flat[pos:pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
-        pos += len(chunk)
+    if raw_size is not None:  # the file holds exactly that many bytes: read them into the array
+        arr = np.empty(dims, dtype=dtype)
+        flat = arr.reshape(-1).view(np.uint8)
+        pos = 0
+        while pos < expected:
+            chunk = stream.read(min(_CHUNK * 16, expected - pos))
+            if not chunk:
+                raise DataError(f"{path}: truncated: {said}, got {pos} bytes")
+            flat[pos:pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            pos += len(chunk)
+    else:  # gzip: nothing says the stream holds what the header claims, so grow with what really arrives
+        buf = bytearray()
+        while len(buf) < expected:
+            chunk = stream.read(min(_CHUNK * 16, expected - len(buf)))
+            if not chunk:
+                raise DataError(f"{path}: truncated: {said}, got {len(buf)} bytes")
+            buf += chunk
+        arr = np.frombuffer(buf, dtype=dtype).reshape(dims)  # no copy: a bytearray's buffer is writable
     if raw_size is None:  # gzip: look past the end without decompressing more than a bounded amount
         extra, cap = 0, _CHUNK * 16
         while extra <= cap:

@@ -28,7 +28,8 @@ from ..tensor import Tensor, linear
 from . import functional, init
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dropout", "LayerNorm",
-           "BatchNorm1d", "Sigmoid", "ReLU", "Tanh", "Identity", "MSELoss", "CrossEntropyLoss", "MLP", "INITS",
+           "BatchNorm1d", "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
+           "MSELoss", "CrossEntropyLoss", "MLP", "INITS",
            "default_init", "functional", "init"]
 
 
@@ -238,9 +239,13 @@ def _init_he(rng: np.random.Generator, fan_out: int, fan_in: int):
 INITS = {"random": _init_normal, "normal": _init_normal, "xavier": _init_xavier, "he": _init_he}
 
 
+_RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "silu")
+
+
 def default_init(activation: str | None) -> str:
-    """The initialisation used when none is named, as the CLI chooses it: ``"he"`` for relu, else ``"xavier"``."""
-    return "he" if activation == "relu" else "xavier"
+    """The initialisation used when none is named, as the CLI chooses it: ``"he"`` for relu (and its relatives
+    leaky_relu, elu, gelu, silu), else ``"xavier"``."""
+    return "he" if activation in _RELU_LIKE else "xavier"
 
 
 def _check_init(init_name, what: str) -> str:
@@ -592,6 +597,69 @@ class Identity(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+
+class LeakyReLU(Module):
+    """Elementwise ``x`` for ``x > 0``, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _as_tensor(x, "LeakyReLU").leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """Elementwise ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _as_tensor(x, "ELU").elu(self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """Elementwise ``x * Phi(x)``; ``approximate`` "none" (the exact erf form, default) or "tanh"."""
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ArgumentError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _as_tensor(x, "GELU").gelu(self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """Elementwise ``x * sigmoid(x)``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _as_tensor(x, "SiLU").silu()
+
+
+class Softplus(Module):
+    """Elementwise ``log(1 + exp(beta * x)) / beta``, stable."""
+
+    def __init__(self, beta: float = 1.0):
+        if not beta > 0:
+            raise ArgumentError(f"Softplus: beta must be > 0, got {beta!r}")
+        self.beta = float(beta)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _as_tensor(x, "Softplus").softplus(self.beta)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}"
 
 
 # ---------------------------------------------------------------------- losses

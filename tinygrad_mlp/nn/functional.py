@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..random import generator
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
 
@@ -43,20 +44,74 @@ def identity(x: Tensor) -> Tensor:
     return x
 
 
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """Elementwise ``x`` for ``x > 0``, else ``negative_slope * x``."""
+    return _tensor(x, "leaky_relu").leaky_relu(negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """Elementwise ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    return _tensor(x, "elu").elu(alpha)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Elementwise GELU ``x * Phi(x)``: exact (erf) form by default, ``approximate="tanh"`` for the tanh form."""
+    return _tensor(x, "gelu").gelu(approximate)
+
+
+def silu(x: Tensor) -> Tensor:
+    """Elementwise ``x * sigmoid(x)``."""
+    return _tensor(x, "silu").silu()
+
+
+def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
+    """Elementwise ``log(1 + exp(beta * x)) / beta``, stable."""
+    return _tensor(x, "softplus").softplus(beta)
+
+
+def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``axis`` (the last by default)."""
+    return _tensor(x, "softmax").softmax(axis, dim=dim)
+
+
+def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """``x - logsumexp(x)`` along ``axis`` (the last by default)."""
+    return _tensor(x, "log_softmax").log_softmax(axis, dim=dim)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, seed=None) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` when ``training``; else
+    return ``x``. ``seed``: an int or a Generator (default: the global generator). See ``nn.Dropout``."""
+    x = _tensor(x, "dropout")
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise ArgumentError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return x
+    keep = generator(seed).random(x.shape) >= p
+    return x * (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
+
+
+# The notes' activations: the ones the CLI offers and the hand-derived backprop (tinygrad_mlp.backprop) knows.
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "sigmoid": sigmoid, "relu": relu, "tanh": tanh, "identity": identity,
 }
+# More, for networks built in code (MLP(activation="gelu")).
+EXTRA_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "silu": silu, "softplus": softplus,
+}
 # The same functions as unbound Tensor methods: one call less per layer on the training hot path.
-_FAST = {"sigmoid": Tensor.sigmoid, "relu": Tensor.relu, "tanh": Tensor.tanh, "identity": identity}
+_FAST = {"sigmoid": Tensor.sigmoid, "relu": Tensor.relu, "tanh": Tensor.tanh, "identity": identity,
+         "leaky_relu": Tensor.leaky_relu, "elu": Tensor.elu, "gelu": Tensor.gelu, "silu": Tensor.silu,
+         "softplus": Tensor.softplus}
 
 
 def activation(name: str | None) -> Callable[[Tensor], Tensor]:
     """The activation function called ``name`` (``None`` means identity)."""
     if name is None:
         return identity
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ArgumentError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return _FAST.get(name, ACTIVATIONS[name])
+    if not isinstance(name, str) or name not in _FAST:
+        raise ArgumentError(f"unknown activation {name!r}; choose one of {', '.join(_FAST)}")
+    return _FAST[name]
 
 
 def _labels(labels, what: str) -> np.ndarray:

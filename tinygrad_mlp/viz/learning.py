@@ -8,27 +8,18 @@ the matplotlib ``Figure`` back (a notebook shows it inline).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import ShapeError
-from .pictures import _figure
+from .pictures import _figure, _save
 
 __all__ = ["plot_descent_2d", "plot_gradient_noise", "plot_lr_sweep", "plot_hidden_neurons", "finish"]
 
 
 def finish(fig, path):
     """Save ``fig`` to ``path`` (a name or a binary file) and return ``path``; with ``path=None`` return ``fig``."""
-    if path is None:
-        return fig
-    if hasattr(path, "write"):
-        fig.savefig(path, format="png", dpi=fig.dpi)
-        return path
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=fig.dpi)
-    return path
+    return _save(fig, path)
 
 
 def plot_descent_2d(cost, paths: Mapping[str, np.ndarray], path=None, *, extent=(-2.2, 2.2, -1.8, 1.8),

@@ -1,7 +1,8 @@
 """Pictures of a network and its training (matplotlib, imported only when a picture is drawn).
 
 Each function draws one figure with matplotlib's object-oriented API on an Agg canvas (no window, no
-pyplot state) and writes it to ``path``, in the format its suffix names."""
+pyplot state) and writes it to ``path``, in the format its suffix names; ``path`` may also be an open
+binary file (PNG), or left out (None) to get the matplotlib Figure back, as a notebook shows it."""
 
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,11 +37,18 @@ def _figure(width: float, height: float, dpi: int):
     return fig
 
 
-def _save(fig, path) -> Path:
-    """Write the figure to ``path`` atomically (a full disk leaves the previous picture, never an empty file), in
-    the format its suffix names (PNG without one)."""
+def _save(fig, path) -> Any:
+    """Write ``fig`` to ``path`` and return ``path`` (a Path); ``path`` may also be an open binary file
+    (PNG is written to it, it is returned), or None: then the Figure itself is returned, which a
+    notebook shows inline."""
+    if path is None:
+        return fig
+    if hasattr(path, "write"):
+        fig.savefig(path, format="png", dpi=fig.dpi)
+        return path
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
+    # atomically (a full disk leaves the previous picture, never an empty file), in the format the suffix names;
     # no bbox_inches="tight": the pixel size is exactly figsize * dpi
     return atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=fig.dpi), "the picture")
 
@@ -68,8 +77,8 @@ def _as_images(images, image_shape: tuple[int, int], what: str) -> np.ndarray:
 # ---------------------------------------------------------------------- pictures
 
 
-def plot_first_layer_weights(weights, path, *, image_shape: tuple[int, int] = (28, 28), cols: int | None = None,
-                             title: str | None = None, dpi: int = 100) -> Path:
+def plot_first_layer_weights(weights, path=None, *, image_shape: tuple[int, int] = (28, 28), cols: int | None = None,
+                             title: str | None = None, dpi: int = 100) -> Any:
     """Draw each first-layer neuron's incoming weights as an image, in a grid; returns ``path``.
 
     ``weights`` is W(1) of shape (neurons, 784) (a Tensor or an array): row ``j``
@@ -126,7 +135,7 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-def plot_training_curves(history, path, *, title: str | None = None, dpi: int = 100) -> Path:
+def plot_training_curves(history, path=None, *, title: str | None = None, dpi: int = 100) -> Any:
     """Two panels: every ``*loss*`` column per epoch, and every ``*acc*`` column (e.g. test accuracy) per epoch.
 
     ``history`` is a dict of per-epoch lists (``{"train_loss": [...], "test_accuracy": [...]}``)
@@ -162,8 +171,8 @@ def plot_training_curves(history, path, *, title: str | None = None, dpi: int = 
     return _save(fig, path)
 
 
-def plot_confusion(confusion, path, *, class_names: Sequence[str] | None = None, title: str | None = None,
-                   dpi: int = 100) -> Path:
+def plot_confusion(confusion, path=None, *, class_names: Sequence[str] | None = None, title: str | None = None,
+                   dpi: int = 100) -> Any:
     """A confusion matrix (rows: true label, columns: the network's guess) with the counts written in."""
     c = _array(confusion)
     if c.ndim != 2 or c.shape[0] != c.shape[1]:
@@ -210,8 +219,8 @@ def worst_predictions(outputs, labels, k: int = 16) -> np.ndarray:
     return np.argsort(margin, kind="stable")[:k]
 
 
-def plot_worst_digits(images, labels, guesses, confidences, path, *, image_shape: tuple[int, int] = (28, 28),
-                      cols: int | None = None, title: str | None = None, dpi: int = 100) -> Path:
+def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_shape: tuple[int, int] = (28, 28),
+                      cols: int | None = None, title: str | None = None, dpi: int = 100) -> Any:
     """A grid of digits, each captioned ``label -> guess (confidence)``; wrong guesses in red.
 
     Pass the worst-classified test examples (see :func:`worst_predictions`).
@@ -242,8 +251,8 @@ def plot_worst_digits(images, labels, guesses, confidences, path, *, image_shape
     return _save(fig, path)
 
 
-def plot_output_activations(image, activations, path, *, image_shape: tuple[int, int] = (28, 28),
-                            title: str | None = None, dpi: int = 100) -> Path:
+def plot_output_activations(image, activations, path=None, *, image_shape: tuple[int, int] = (28, 28),
+                            title: str | None = None, dpi: int = 100) -> Any:
     """An input image beside the network's output activations (one bar per digit, the guess highlighted)."""
     img = _as_images(image, image_shape, "plot_output_activations")[0]
     act = _array(activations).astype(np.float64).reshape(-1)
@@ -269,9 +278,9 @@ def plot_output_activations(image, activations, path, *, image_shape: tuple[int,
     return _save(fig, path)
 
 
-def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, labels, path, *,
+def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, labels, path=None, *,
                            resolution: int = 200, margin: float = 0.5, title: str | None = None,
-                           dpi: int = 100) -> Path:
+                           dpi: int = 100) -> Any:
     """Colour the plane by a 2-D classifier's answer and scatter the data over it.
 
     ``predict`` maps an (m, 2) array of points to (m, classes) outputs (or (m,)

@@ -1,0 +1,208 @@
+"""The toolbox's tensor ops (issue 14): values against numpy, first-order gradients against central
+differences in float64 (``gradcheck``), and the edge cases each op promises.
+
+The inputs come from the shared cases (:mod:`primitive_cases`: ``CASES`` for the new primitives, ``COMPOSITES``
+for the ops composed of primitives); their second derivatives are checked in test_higher_order.py and their
+forward mode in test_forward_mode.py, with the same cases.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import primitive_cases as C
+import strategies as S
+from tinygrad_mlp import ArgumentError, DTypeError, IndexingError, ShapeError, Tensor, autograd, gradcheck
+from tinygrad_mlp.nn import functional as F
+
+OPS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def leaves(arrays):
+    return [Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+
+
+@pytest.mark.parametrize("name", sorted(C.COMPOSITES))
+@OPS
+@given(data=st.data())
+def test_composite_op_values_and_gradients(name, data):
+    f, arrays, ref = data.draw(C.COMPOSITES[name])
+    ts = leaves(arrays)
+    out = f(*ts)
+    expected = np.asarray(ref(*arrays))
+    assert out.shape == expected.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    assert gradcheck(f, *ts)
+
+
+UNARY = {
+    "sin": (Tensor.sin, np.sin, S.values),
+    "cos": (Tensor.cos, np.cos, S.values),
+    "log1p": (Tensor.log1p, np.log1p, lambda s: S.positive(s, -0.5, 3.0)),
+    "expm1": (Tensor.expm1, np.expm1, S.values),
+    "softplus": (Tensor.softplus, lambda a: np.log1p(np.exp(a)), S.values),
+    "erf": (Tensor.erf, _erf, S.values),
+    "cumsum": (lambda t: t.cumsum(-1) if t.ndim else t.cumsum(), lambda a: np.cumsum(a, axis=-1 if a.ndim else None),
+               S.values),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@OPS
+@given(data=st.data())
+def test_new_primitive_values_and_gradients(name, data):
+    t_op, np_op, elems = UNARY[name]
+    x = data.draw(elems(S.shapes()))
+    (t,) = leaves([x])
+    np.testing.assert_allclose(t_op(t).data, np_op(x), rtol=1e-13, atol=1e-15)
+    assert gradcheck(t_op, t)
+
+
+# ---------------------------------------------------------------- edges the ops promise
+
+
+def test_log1p_expm1_are_exact_where_the_naive_forms_round():
+    tiny = Tensor(np.array([1e-20, -1e-18]))
+    np.testing.assert_array_equal(tiny.log1p().data, [1e-20, -1e-18])  # log(1 + x) would give 0
+    np.testing.assert_array_equal(tiny.expm1().data, [1e-20, -1e-18])  # exp(x) - 1 would give 0
+
+
+def test_softplus_is_stable_at_both_ends():
+    x = Tensor(np.array([-800.0, -40.0, 0.0, 40.0, 800.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = x.softplus()
+        out.sum().backward()
+    np.testing.assert_allclose(out.data, [0.0, np.exp(-40.0), np.log(2), 40.0, 800.0], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(x.grad.data, [0.0, np.exp(-40.0), 0.5, 1.0, 1.0], rtol=1e-15, atol=1e-300)
+
+
+def test_logsumexp_is_stable_and_handles_all_minus_infinity():
+    x = Tensor(np.array([[1000.0, 1000.0], [-1000.0, -1000.0], [-np.inf, -np.inf]]), requires_grad=True)
+    out = x.logsumexp(axis=1)
+    np.testing.assert_allclose(out.data, [1000 + np.log(2), -1000 + np.log(2), -np.inf])
+    with np.errstate(invalid="ignore"):  # the all -inf row has no gradient (0/0); the others are checked
+        out[:2].sum().backward()
+    np.testing.assert_allclose(x.grad.data[:2], 0.5)
+
+
+def test_prod_gradient_is_exact_at_zeros():
+    x = Tensor(np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 5.0], [1.0, 2.0, 3.0]]), requires_grad=True)
+    x.prod(axis=1).sum().backward()
+    # d/dx_i prod = product of the others: finite (and right) where out / x would divide 0 by 0
+    np.testing.assert_array_equal(x.grad.data, [[6.0, 0.0, 0.0], [0.0, 0.0, 0.0], [6.0, 3.0, 2.0]])
+    h = autograd.hessian(lambda a: a.prod())(np.array([0.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(h.data, [[0, 3, 2], [3, 0, 0], [2, 0, 0]])
+    assert Tensor(np.zeros((2, 0))).prod(axis=1).data.tolist() == [1.0, 1.0]
+
+
+def test_var_std_ddof_and_correction():
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    t = Tensor(x)
+    np.testing.assert_allclose(t.var().data, x.var())  # numpy's default: biased
+    np.testing.assert_allclose(t.var(axis=1, ddof=1).data, x.var(axis=1, ddof=1))
+    np.testing.assert_allclose(t.var(dim=1, correction=1, keepdim=True).data, x.var(axis=1, ddof=1, keepdims=True))
+    np.testing.assert_allclose(t.std(0, 1).data, x.std(axis=0, ddof=1))
+    with pytest.raises(ArgumentError, match="degrees of freedom"):
+        Tensor(np.ones((3, 1))).var(axis=1, ddof=1)
+    with pytest.raises(ArgumentError):
+        t.var(ddof=1, correction=1)
+
+
+def test_gelu_forms_and_relatives():
+    x = np.linspace(-4, 4, 41)
+    exact = Tensor(x).gelu().data
+    np.testing.assert_allclose(exact, x * 0.5 * (1 + _erf(x / np.sqrt(2))), rtol=1e-15, atol=1e-16)
+    assert np.abs(Tensor(x).gelu("tanh").data - exact).max() < 1e-3  # the approximation is close, not equal
+    with pytest.raises(ArgumentError):
+        Tensor(x).gelu("sigmoid")
+    z = Tensor(np.array([0.0]), requires_grad=True)
+    z.leaky_relu(0.2).sum().backward()
+    assert z.grad.data[0] == 0.2  # PyTorch's value at the kink
+    big = Tensor(np.array([800.0, -2.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in the branch elu does not use
+        big.elu().sum().backward()
+    np.testing.assert_allclose(big.grad.data, [1.0, np.exp(-2.0)])
+
+
+def test_argmax_argmin_are_integer_arrays_without_gradient():
+    t = Tensor(np.array([[1.0, 5.0, 5.0], [7.0, 0.0, 2.0]]), requires_grad=True)
+    assert t.argmax().tolist() == 3 and t.argmin().tolist() == 4  # of the flattened tensor, as numpy
+    np.testing.assert_array_equal(t.argmax(axis=1), [1, 0])  # ties: the first
+    np.testing.assert_array_equal(t.argmin(dim=0, keepdim=True), [[0, 1, 1]])
+    assert t.argmax(axis=1).dtype.kind == "i"
+    with pytest.raises(ShapeError):
+        t.argmax(axis=2)
+    with pytest.raises(ShapeError):
+        Tensor(np.zeros((0,))).argmax()
+
+
+def test_dim_and_keepdim_are_accepted_everywhere_axis_is():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    t = Tensor(x)
+    for name in ("sum", "mean", "max", "min", "prod", "logsumexp", "var"):
+        np.testing.assert_allclose(getattr(t, name)(dim=1, keepdim=True).data,
+                                   getattr(t, name)(axis=1, keepdims=True).data, err_msg=name)
+        with pytest.raises(ArgumentError):
+            getattr(t, name)(axis=1, dim=1)
+    np.testing.assert_allclose(t.softmax(dim=1).data, t.softmax(axis=1).data)
+    np.testing.assert_allclose(t.cumsum(dim=2).data, np.cumsum(x, axis=2))
+    assert t.flip(dim=0).data[0, 0, 0] == 12.0
+
+
+def test_shape_ops_and_their_errors():
+    t = Tensor(np.zeros((2, 1, 3)))
+    assert t.squeeze().shape == (2, 3) and t.squeeze(1).shape == (2, 3) and t.squeeze(dim=-2).shape == (2, 3)
+    with pytest.raises(ShapeError, match="size 2"):
+        t.squeeze(0)  # numpy refuses too (PyTorch would silently return it unchanged)
+    assert t.unsqueeze(0).shape == (1, 2, 1, 3) and t.unsqueeze(-1).shape == (2, 1, 3, 1)
+    assert t.flatten().shape == (6,) and t.flatten(1).shape == (2, 3)
+    assert t.permute(2, 0, 1).shape == (3, 2, 1) and t.permute((2, 0, 1)).shape == (3, 2, 1)
+    assert t.swapaxes(0, 2).shape == (3, 1, 2) and t.transpose(0, 2).shape == (3, 1, 2)  # PyTorch's swap
+    with pytest.raises(ShapeError):
+        t.permute(0, 1)
+    with pytest.raises(ShapeError):
+        t.unsqueeze(5)
+
+
+def test_gather_and_take_along_axis_pick_and_scatter_back():
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    out = x.gather(1, np.array([[0, 0], [1, 0]]))
+    np.testing.assert_array_equal(out.data, [[1, 1], [4, 3]])  # PyTorch's documented example
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2, 0], [1, 1]])  # repeated picks add up
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    best = np.argmax(scores, axis=1)[:, None]
+    np.testing.assert_array_equal(Tensor(scores).take_along_axis(best, 1).data, [[0.7], [0.5]])
+    with pytest.raises(IndexingError):
+        x.gather(1, np.array([[2]]))
+    with pytest.raises(ShapeError):
+        x.gather(1, np.array([0, 1]))
+    with pytest.raises(DTypeError):
+        x.gather(1, np.array([[0.5]]))
+
+
+def test_astype_float_double_keep_the_graph():
+    x = Tensor(np.array([1.5, 2.5], dtype=np.float32), requires_grad=True)
+    y = x.double()
+    assert y.dtype == np.float64 and y.op == "Cast" and x.float() is x
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [3.0, 5.0])
+    with pytest.raises(DTypeError):
+        x.astype(np.int32)
+    assert x.tolist() == [1.5, 2.5] and Tensor(3.0).tolist() == 3.0
+
+
+def test_functional_and_module_activations_by_name():
+    x = Tensor(np.linspace(-2, 2, 5))
+    for name in ("gelu", "silu", "softplus", "leaky_relu", "elu"):
+        np.testing.assert_allclose(F.activation(name)(x).data, getattr(x, name)().data, err_msg=name)
