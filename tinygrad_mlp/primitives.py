@@ -744,6 +744,7 @@ class Sin(Function):
     """``sin(x)``; derivative ``cos(x)``."""
 
     __slots__ = ()
+    derivative = "d sin(x)/dx = cos(x)"
 
     def forward(self, x):
         return np.sin(x)
@@ -759,6 +760,7 @@ class Cos(Function):
     """``cos(x)``; derivative ``-sin(x)``."""
 
     __slots__ = ()
+    derivative = "d cos(x)/dx = -sin(x)"
 
     def forward(self, x):
         return np.cos(x)
@@ -774,6 +776,7 @@ class Log1p(Function):
     """``log(1 + x)``, exact for tiny x (where ``1 + x`` rounds to 1); derivative ``1 / (1 + x)``."""
 
     __slots__ = ()
+    derivative = "d log(1 + x)/dx = 1/(1 + x)"
 
     def forward(self, x):
         return np.log1p(x)
@@ -789,6 +792,7 @@ class Expm1(Function):
     """``exp(x) - 1``, exact for tiny x; derivative ``exp(x) = out + 1``."""
 
     __slots__ = ()
+    derivative = "d(e^x - 1)/dx = e^x"
 
     def forward(self, x):
         return np.expm1(x)
@@ -805,6 +809,7 @@ class Softplus(Function):
     derivative ``sigmoid(x)``."""
 
     __slots__ = ()
+    derivative = "d log(1 + e^x)/dx = sigmoid(x)"
 
     def forward(self, x):
         return np.logaddexp(np.zeros((), dtype=x.dtype), x)
@@ -821,6 +826,7 @@ class Erf(Function):
     float64 rounding, numpy has none); derivative ``2/sqrt(pi) * exp(-x**2)``. Used by the exact GELU."""
 
     __slots__ = ()
+    derivative = "d erf(x)/dx = 2/sqrt(pi) e^(-x^2)"
 
     def forward(self, x):
         return np.asarray(_erf_object(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
@@ -836,6 +842,7 @@ class Cumsum(Function):
     """Cumulative sum along ``axis``; its adjoint is the cumulative sum of ``g`` taken from the other end."""
 
     __slots__ = ("axis",)
+    derivative = "d cumsum(x)_i/dx_j = 1 for j <= i (the gradient is g summed from the end)"
 
     def __init__(self, axis: int):
         self.axis = axis
@@ -854,6 +861,7 @@ class Cast(Function):
     """``x`` converted to the floating ``dtype``; the gradient is converted back to ``x``'s dtype."""
 
     __slots__ = ("dtype",)
+    derivative = "d cast(x)/dx = 1 (the gradient cast back to x's dtype)"
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
