@@ -233,6 +233,7 @@ def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
     lock_path = path.parent / f".{path.name}.lock"
     while True:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # the file's folder: made when the work starts
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:
             raise WriteError(f"{lock_path}: cannot create the lock file of {path} ({_reason(e)})") from None
