@@ -5,7 +5,7 @@
 1. Write the op as a subclass of ``primitives.Function``: ``forward`` on numpy
    arrays, ``backward(g, out, x)`` returning the gradient for each input (the
    vector-Jacobian product: here d softplus/dx = sigmoid(x), elementwise).
-2. Apply it with ``Tensor._apply(Softplus(), x)``: the engine records it in the
+2. Apply it with ``Tensor.apply(Softplus(), x)``: the engine records it in the
    graph like any built-in op.
 3. ``gradcheck`` compares its backward with central finite differences (float64).
    A deliberately wrong backward is caught the same way.
@@ -43,7 +43,7 @@ class BrokenSoftplus(Softplus):
 
 
 def softplus(x: Tensor) -> Tensor:
-    return Tensor._apply(Softplus(), x)
+    return Tensor.apply(Softplus(), x)
 
 
 class SoftplusNet(Module):
@@ -71,7 +71,7 @@ def main(argv=None):
     gradcheck(softplus, x)
     print("gradcheck(softplus): backward matches finite differences")
     try:
-        gradcheck(lambda t: Tensor._apply(BrokenSoftplus(), t), x)
+        gradcheck(lambda t: Tensor.apply(BrokenSoftplus(), t), x)
         print("gradcheck(broken softplus) passed: THIS SHOULD NOT HAPPEN")
         return 1
     except GradcheckError as e:

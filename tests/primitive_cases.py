@@ -1,7 +1,7 @@
 """One hypothesis strategy per primitive, for the higher-order and forward-mode tests.
 
 ``CASES[name]`` draws ``(f, arrays)``: ``f`` applies exactly the primitive ``name`` (through
-``Tensor._apply``, so no Tensor-level shortcut such as ``reshape`` returning ``self`` can skip it) to
+``Tensor.apply``, so no Tensor-level shortcut such as ``reshape`` returning ``self`` can skip it) to
 Tensors made from ``arrays`` (float64, each in the op's domain, drawn from :mod:`strategies`).
 Values stay away from kinks (relu at 0, ties of max/maximum) so that central differences are exact
 to O(eps^2), and away from the poles of log, division and pow.
@@ -19,7 +19,7 @@ from tinygrad_mlp import primitives as P
 
 
 def apply(fn: P.Function, *tensors: Tensor) -> Tensor:
-    return Tensor._apply(fn, *tensors)
+    return Tensor.apply(fn, *tensors)
 
 
 def _pairs():

@@ -21,7 +21,7 @@ import pytest
 import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
-from tinygrad_mlp import backprop, checkpoint, cli, data, exercises, learning, optim, threeway, train, viz
+from tinygrad_mlp import backprop, checkpoint, cli, data, engine, exercises, learning, optim, threeway, train, viz
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
 from tinygrad_mlp.nn import functional as F
@@ -77,6 +77,13 @@ BAD_CALLS: dict[str, list] = {
     "no_grad": [],  # takes nothing
     "is_grad_enabled": [],  # takes nothing
     "graph_tensors": [lambda: tt.graph_tensors(np.ones(2))],
+    # ------------------------------------------------ engine
+    "Node": [],  # made by Tensor.apply only
+    "Listener": [],  # a base class with no-op hooks
+    "listen": [lambda: engine.listen("not a listener").__enter__()],
+    "enable_grad": [],  # takes nothing
+    "initial_gradient": [lambda: engine.initial_gradient(_t(2), np.ones(3))],
+    "walk": [],  # low level: its callers (Tensor.backward, autograd.grad, explain_backward) check their arguments
     "concatenate": [lambda: tm.concatenate([]), lambda: tm.concatenate([_t(2), _t(3, 1)]),
                     lambda: tm.concatenate([_t(2)], axis=2)],
     "stack": [lambda: tm.stack([]), lambda: tm.stack([_t(2), _t(3)]), lambda: tm.stack([_t(2)], axis=5)],

@@ -52,7 +52,7 @@ class FlipWithUnflippedGradient(primitives.Function):
 
 
 def bad_exp(t: Tensor) -> Tensor:
-    return Tensor._apply(BadExp(), t)
+    return Tensor.apply(BadExp(), t)
 
 
 def test_gradcheck_passes_on_correct_functions():
@@ -93,7 +93,7 @@ def test_gradcheck_error_names_input_index_and_both_values():
 def test_gradcheck_error_names_the_second_input_when_only_it_is_wrong():
     x, y = leaf([1.0, 2.0, 3.0]), leaf([0.5, -0.5, 1.5])
     with pytest.raises(GradcheckError, match=r"input 1 \(shape \(3,\)\) differs at index \(0,\)"):
-        gradcheck(lambda a, b: Tensor._apply(BadMulSecondInput(), a, b).sum(), x, y)
+        gradcheck(lambda a, b: Tensor.apply(BadMulSecondInput(), a, b).sum(), x, y)
 
 
 def test_gradcheck_checks_non_scalar_outputs_through_a_projection():
@@ -107,7 +107,7 @@ def test_gradcheck_checks_non_scalar_outputs_through_a_projection():
 
 def test_gradcheck_projection_catches_an_error_that_sum_would_hide():
     x = leaf([0.5, -1.0, 2.0, 0.25])
-    flip = lambda t: Tensor._apply(FlipWithUnflippedGradient(), t)  # noqa: E731
+    flip = lambda t: Tensor.apply(FlipWithUnflippedGradient(), t)  # noqa: E731
     assert gradcheck(lambda t: flip(t).sum(), x)  # summing hides the mistake ...
     with pytest.raises(GradcheckError):
         gradcheck(flip, x)  # ... the random projection of the non-scalar output does not
@@ -188,7 +188,7 @@ def test_gradcheck_leaves_existing_grads_untouched():
 
 def test_gradcheck_tolerances_are_respected():
     x = leaf([0.2, 0.4])
-    f = lambda t: Tensor._apply(BadMulSecondInput(), Tensor(np.ones(2)), t).sum()  # noqa: E731
+    f = lambda t: Tensor.apply(BadMulSecondInput(), Tensor(np.ones(2)), t).sum()  # noqa: E731
     with pytest.raises(GradcheckError):
         gradcheck(f, x)  # 1% off exceeds rtol=1e-3
     assert gradcheck(f, x, rtol=0.02, atol=0.0)
@@ -209,7 +209,7 @@ def sigmoid_chain(params, tripled_first: bool, x: float = 0.5, y: float = 1.0) -
     a = Tensor(np.array(x))
     for layer, (w, b) in enumerate(zip(ws, bs, strict=True)):
         z = w * a + b
-        a = Tensor._apply(TripledSigmoid(), z) if tripled_first and layer == 0 else z.sigmoid()
+        a = Tensor.apply(TripledSigmoid(), z) if tripled_first and layer == 0 else z.sigmoid()
     return (a - y) ** 2
 
 
@@ -245,7 +245,7 @@ def test_default_is_the_same_check_at_every_scale():
         c = Tensor(np.full(3, scale))
         assert gradcheck(lambda t, c=c: (t.exp() * c).sum(), x)
         with pytest.raises(GradcheckError):
-            gradcheck(lambda t, c=c: Tensor._apply(BadMulSecondInput(), c, t).sum(), x)
+            gradcheck(lambda t, c=c: Tensor.apply(BadMulSecondInput(), c, t).sum(), x)
 
 
 def test_default_tolerates_the_rounding_noise_of_a_large_cost():
@@ -254,4 +254,4 @@ def test_default_tolerates_the_rounding_noise_of_a_large_cost():
     x = leaf([0.3, -0.2])
     assert gradcheck(lambda t: (t * t).sum() * 1e-3 + 1e3, x)
     with pytest.raises(GradcheckError):  # yet a 1% error of that small gradient is still seen
-        gradcheck(lambda t: Tensor._apply(BadMulSecondInput(), t, t).sum() * 1e-3 + 1e3, x)
+        gradcheck(lambda t: Tensor.apply(BadMulSecondInput(), t, t).sum() * 1e-3 + 1e3, x)

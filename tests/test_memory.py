@@ -8,12 +8,12 @@ import numpy as np
 from tinygrad_mlp import Tensor, optim
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.nn import functional as F
-from tinygrad_mlp.primitives import Function
+from tinygrad_mlp.engine import Node
 
 
 def _live_graph_nodes() -> int:
     gc.collect()
-    return sum(isinstance(o, Function) for o in gc.get_objects())
+    return sum(isinstance(o, Node) for o in gc.get_objects())
 
 
 def _train_step(model, opt, x, y, keep=None):

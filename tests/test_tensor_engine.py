@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import strategies as S
-import tinygrad_mlp.tensor as tensor_module
+import tinygrad_mlp.engine as engine_module
 from tinygrad_mlp import (
     DTypeError,
     GraphError,
@@ -167,7 +167,7 @@ def test_detach_shares_data_and_cuts_the_graph():
     y = x * 3
     d = y.detach()
     assert d.data is y.data
-    assert d.requires_grad is False and d._ctx is None and d.grad is None
+    assert d.requires_grad is False and d.node is None and d.grad is None
     z = (d * x).sum()  # d is a constant now: dz/dx = d, not 6x
     z.backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 6.0])
@@ -292,7 +292,7 @@ def test_no_grad_records_nothing_and_restores_state():
             pass
         assert not is_grad_enabled()
     assert is_grad_enabled()
-    assert y.requires_grad is False and y._ctx is None and y.is_leaf
+    assert y.requires_grad is False and y.node is None and y.is_leaf
     with pytest.raises(GraphError):
         y.backward()
     assert x.grad is None
@@ -319,7 +319,7 @@ def test_no_grad_as_a_decorator():
 
     y = f(x)
     assert is_grad_enabled()
-    assert y.requires_grad is False and y._ctx is None
+    assert y.requires_grad is False and y.node is None
     with pytest.raises(KeyError):
         boom()
     assert is_grad_enabled()
@@ -335,7 +335,7 @@ def test_no_grad_decorated_recursive_function_restores_state():
         assert depth(3) == 3
         assert is_grad_enabled()
     finally:
-        tensor_module._grad_enabled = True  # do not leak a disabled engine into other tests
+        engine_module.grad_enabled = True  # do not leak a disabled engine into other tests
 
 
 # ---------------------------------------------------------------- the notes' one-neuron-per-layer chain

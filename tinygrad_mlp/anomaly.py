@@ -8,7 +8,7 @@ Inside ``detect_anomaly()`` every primitive's output (forward) and every
 gradient it passes back (backward) is checked for NaN and infinity. The first
 one found raises :class:`~tinygrad_mlp.errors.AnomalyError` naming the op, the
 file and line of *your* code that created the tensor, and statistics of the
-op's inputs. Off by default; when off, the engine pays one ``is None`` test per op.
+op's inputs. Off by default. It is a :class:`~tinygrad_mlp.engine.Listener`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import weakref
 from collections.abc import Iterator
+from types import FrameType
 
 import numpy as np
 
-from . import tensor as _tensor
+from .engine import Listener, listen
 from .errors import AnomalyError
+from .tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _user_frame() -> str:
     """``file:line`` of the innermost caller outside this package (where the user's code made the op)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -52,22 +55,31 @@ def _bad(a) -> bool:
     return a is not None and not np.isfinite(np.asarray(a)).all()
 
 
-def _check(stage: str, fn, parents, values) -> None:
-    """The hook the engine calls: after each forward (``values`` = output) and backward (``values`` = input grads)."""
-    if stage == "forward":
-        fn.origin = _user_frame()
-        if _bad(values):
-            inputs = "; ".join(f"input {i}: {_stats(p.data)}" for i, p in enumerate(parents))
-            raise AnomalyError(f"detect_anomaly: {fn.name} produced {_describe(values)} in its forward, "
-                               f"in the tensor created at {fn.origin}; {inputs}")
-        return
-    for i, g in enumerate(values):
-        g = getattr(g, "data", g)
-        if _bad(g):
-            origin = getattr(fn, "origin", "<created outside detect_anomaly()>")
-            inputs = "; ".join(f"input {j}: {_stats(p.data)}" for j, p in enumerate(parents))
-            raise AnomalyError(f"detect_anomaly: the backward of {fn.name} produced {_describe(g)} in the gradient "
-                               f"for its input {i}, for the tensor created at {origin}; {inputs}")
+class _AnomalyCheck(Listener):
+    """Checks every op's output (forward) and every gradient it passes back (backward) for NaN and infinity."""
+
+    def on_forward(self, rule, inputs, out) -> None:
+        origin = _user_frame()
+        key = id(out)  # (not a WeakKeyDictionary: Tensor's == is elementwise) the entry goes when the tensor does
+        _ORIGINS[key] = (weakref.ref(out, lambda _: _ORIGINS.pop(key, None)), origin)
+        if _bad(out.data):
+            stats = "; ".join(f"input {i}: {_stats(x.data)}" for i, x in enumerate(inputs))
+            raise AnomalyError(f"detect_anomaly: {rule.name} produced {_describe(out.data)} in its forward, "
+                               f"in the tensor created at {origin}; {stats}")
+
+    def on_backward(self, out, rule, inputs, grad, input_grads, leaf_grads) -> None:
+        for i, g in enumerate(input_grads):
+            g = g.data if isinstance(g, Tensor) else g
+            if _bad(g):
+                entry = _ORIGINS.get(id(out))
+                origin = entry[1] if entry is not None and entry[0]() is out else "<created outside detect_anomaly()>"
+                stats = "; ".join(f"input {j}: {_stats(x.data)}" for j, x in enumerate(inputs))
+                raise AnomalyError(f"detect_anomaly: the backward of {rule.name} produced {_describe(g)} in the "
+                                   f"gradient for its input {i}, for the tensor created at {origin}; {stats}")
+
+
+# where each tensor made under detect_anomaly() was created: id(tensor) -> (weak reference, "file:line")
+_ORIGINS: dict[int, tuple[weakref.ref, str]] = {}
 
 
 def _describe(a) -> str:
@@ -78,10 +90,6 @@ def _describe(a) -> str:
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Context manager: raise :class:`AnomalyError` at the first op whose forward or backward makes NaN/inf."""
-    previous = _tensor._anomaly_hook
-    _tensor._anomaly_hook = _check
-    try:
-        with np.errstate(all="ignore"):  # the check reports it with context; numpy's own warning would only add noise
-            yield
-    finally:
-        _tensor._anomaly_hook = previous
+    with listen(_AnomalyCheck()), np.errstate(all="ignore"):
+        # numpy's own warning would only add noise: the check reports it with context
+        yield

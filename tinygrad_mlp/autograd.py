@@ -37,8 +37,8 @@ plain Tensors without a graph and the fast first-order path (arrays only) is use
 **Forward mode** (``jvp``, ``jacfwd``, ``hvp(mode="forward")``) works with dual numbers: while it
 runs, every tensor made by a primitive also gets a *tangent* (the directional derivative of its
 value), computed by the primitive's ``jvp`` rule from its inputs' tangents, in the same pass as the
-value. The tangents live in a table inside the ``jvp`` call (keyed by tensor identity, emptied at the
-end); the engine's only cost when forward mode is off is one ``is None`` test per op. Tangents are
+value. A :class:`~tinygrad_mlp.engine.Listener` does it; the tangents live in a table inside the
+``jvp`` call (keyed by tensor identity, emptied at the end). Tangents are
 plain arrays: forward mode is differentiable by neither mode again (forward over reverse is fine:
 ``jvp`` of a function that calls ``grad``; call this module's ``grad`` there, not ``.backward()``,
 whose fast array path carries no tangents), and ``jvp`` calls do not nest.
@@ -47,15 +47,14 @@ whose fast array path carries no tangents), and ``jvp`` calls do not nest.
 from __future__ import annotations
 
 import contextlib
-import heapq
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from . import engine
 from . import primitives as P
-from . import tensor as _engine
 from .errors import GraphError, ShapeError
-from .tensor import Tensor, _enable_grad, _seed_gradient, _unbroadcast, no_grad, stack
+from .tensor import Tensor, stack
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
@@ -65,35 +64,32 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd
 _tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None  # id(tensor) -> (tensor, tangent) inside jvp
 
 
-def _propagate(fn: P.Function, parents: tuple[Tensor, ...], out: Tensor) -> None:
-    """The engine's tangent hook: give ``out`` the tangent of ``fn`` applied to ``parents`` (dual numbers)."""
-    table = _tangents
-    tangents = None
-    for i, p in enumerate(parents):
-        entry = table.get(id(p))
-        if entry is not None:
-            if tangents is None:
-                tangents = [None] * len(parents)
-            tangents[i] = entry[1]
-    if tangents is None:  # no input depends on the primals: out is a constant here
-        return
-    t = fn.jvp(tangents, out.data, *[p.data for p in parents])
-    if t is not None:
-        table[id(out)] = (out, t)
+class _Tangents(engine.Listener):
+    """Forward mode: give each new tensor the tangent of its op applied to its inputs' tangents (dual numbers)."""
+
+    def __init__(self, table: dict[int, tuple[Tensor, np.ndarray]]) -> None:
+        self.table = table
+
+    def on_forward(self, rule, inputs, out) -> None:
+        tangents = [None if (entry := self.table.get(id(x))) is None else entry[1] for x in inputs]
+        if all(t is None for t in tangents):  # no input depends on the primals: out is a constant here
+            return
+        t = rule.jvp(tangents, out.data, *[x.data for x in inputs])
+        if t is not None:
+            self.table[id(out)] = (out, t)
 
 
 @contextlib.contextmanager
 def _forward_mode() -> Iterator[dict[int, tuple[Tensor, np.ndarray]]]:
-    """Switch forward mode on: the engine calls :func:`_propagate` after every primitive."""
+    """Switch forward mode on: every op made inside gets its tangent."""
     global _tangents
     if _tangents is not None:
         raise NotImplementedError("jvp: nested forward mode (jvp inside jvp) is not supported")
     _tangents = {}
-    _engine._tangent_hook = _propagate
     try:
-        yield _tangents
+        with engine.listen(_Tangents(_tangents)):
+            yield _tangents
     finally:
-        _engine._tangent_hook = None
         _tangents = None
 
 
@@ -105,116 +101,65 @@ def _tangent_of(t: Tensor) -> np.ndarray | None:
 # ====================================================================== reverse mode without .grad
 
 
-def _reachable(outputs: Sequence[Tensor], targets: dict[int, list[int]]) -> set[int]:
-    """ids of the tensors behind ``outputs`` from which some target can be reached (targets included).
+def _reaching(roots: Sequence, targets: Sequence) -> set[int]:
+    """ids of the tensors behind ``roots`` from which one of ``targets`` can be reached (targets included).
 
-    Only those nodes are visited by the reverse sweep: branches that lead to no input are skipped.
+    The ``wanted`` set of the walk for gradients with respect to ``targets`` only:
+    branches that lead to none of them are not walked. Raises :class:`GraphError`
+    if part of the graph was released.
     """
-    seen: dict[int, Tensor] = {}
-    stack_, nodes = list(outputs), []
-    while stack_:
-        t = stack_.pop()
+    order, seen, stack = [], set(), list(roots)
+    while stack:
+        t = stack.pop()
         if id(t) in seen:
             continue
-        seen[id(t)] = t
-        fn = t._ctx
-        if fn is not None:
-            if fn.parents is None:
-                raise GraphError(f"grad: the graph through {fn.name} was already released by an earlier backward "
-                                 "or grad; pass retain_graph=True to that first call to differentiate twice")
-            nodes.append(t)
-            stack_.extend(fn.parents)
-    useful = {i for i in targets if i in seen}
-    for t in sorted(nodes, key=lambda t: t._ctx.seq):  # inputs before the nodes that use them
-        if id(t) not in useful and any(id(p) in useful for p in t._ctx.parents):
+        seen.add(id(t))
+        if t.node is not None:
+            if t.node.inputs is None:
+                raise GraphError(f"grad: the graph through {t.node.rule.name} was already released by an earlier "
+                                 "backward or grad; pass retain_graph=True to that first call to differentiate twice")
+            order.append(t)
+            stack.extend(t.node.inputs)
+    useful = {id(t) for t in targets if id(t) in seen}
+    for t in sorted(order, key=lambda t: t.node.seq):  # inputs before the nodes that use them
+        if any(id(x) in useful for x in t.node.inputs):
             useful.add(id(t))
     return useful
 
 
 def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor], *,
            create_graph: bool, retain_graph: bool) -> list:
-    """The reverse sweep of :meth:`Tensor.backward`, collecting the inputs' gradients instead of storing them.
+    """One walk from ``outputs``, collecting the gradients of ``inputs`` instead of storing them in ``.grad``.
 
     Works with arrays (fast) or, when ``create_graph`` is set or forward mode is on, with Tensors
     (so the backward pass is itself recorded, or carries tangents). Returns one gradient per input
     (an array or a Tensor), ``None`` for an input the outputs do not depend on.
     """
     as_tensors = create_graph or _tangents is not None
+    if as_tensors:
+        seeds = [s if isinstance(s, Tensor) else Tensor(s) for s in seeds]
+    else:
+        seeds = [s.data if isinstance(s, Tensor) else s for s in seeds]
     targets: dict[int, list[int]] = {}
     for k, t in enumerate(inputs):
         targets.setdefault(id(t), []).append(k)
-    useful = _reachable(outputs, targets)
     results: list = [None] * len(inputs)
 
     def add(t: Tensor, g) -> None:
         for k in targets[id(t)]:
             results[k] = g if results[k] is None else results[k] + g
 
-    pending: list = []
-    try:
-        for out, seed in zip(outputs, seeds):
-            if as_tensors and not isinstance(seed, Tensor):
-                seed = Tensor._make(seed)
-            elif not as_tensors and isinstance(seed, Tensor):
-                seed = seed.data
-            if id(out) not in useful:
-                continue
-            fn = out._ctx
-            if fn is None:  # an output that is itself an input leaf
-                add(out, seed)
-            elif fn.grad is None:
-                fn.grad = seed
-                heapq.heappush(pending, (-fn.seq, out))
-            else:
-                fn.grad = fn.grad + seed
-        grad_mode = _enable_grad if create_graph else no_grad
-        while pending:
-            node = heapq.heappop(pending)[1]
-            fn = node._ctx
-            g, fn.grad = fn.grad, None
-            parents = fn.parents
-            if id(node) in targets:  # a non-leaf input: every use of it has been handled, g is complete
-                add(node, g)
-            if not any(id(p) in useful for p in parents):
-                continue
-            if as_tensors:
-                with grad_mode():
-                    in_grads = fn.backward(g, node, *parents)
-            else:
-                in_grads = fn.backward(g, node.data, *[p.data for p in parents])
-            if _engine._anomaly_hook is not None:
-                _engine._anomaly_hook("backward", fn, parents, in_grads)
-            for i, parent in enumerate(parents):
-                pg = in_grads[i]
-                if pg is None or id(parent) not in useful:
-                    continue
-                if pg.shape != parent.data.shape:
-                    pg = _unbroadcast(pg, parent.data.shape)
-                pfn = parent._ctx
-                if pfn is None:
-                    add(parent, pg)
-                elif pfn.grad is None:
-                    pfn.grad = pg
-                    heapq.heappush(pending, (-pfn.seq, parent))
-                else:
-                    pfn.grad = pfn.grad + pg
-    finally:
-        for _, node in pending:  # after an error, leave no half-summed gradients behind
-            node._ctx.grad = None
-    if not retain_graph:
-        _release(outputs, useful)
+    for out, seed in zip(outputs, seeds, strict=True):
+        if out.node is None and id(out) in targets:  # an output that is itself an input leaf
+            add(out, seed)
+    steps = engine.walk(outputs, seeds, keep_graph=retain_graph, create_graph=create_graph, tensors=as_tensors,
+                       wanted=_reaching(outputs, inputs))
+    for out, _rule, _inputs, g, _input_grads, leaf_grads in steps:
+        if id(out) in targets:  # a non-leaf input: every use of it has been handled, its gradient is complete
+            add(out, g)
+        for leaf, grad in leaf_grads:
+            add(leaf, grad)
     return results
-
-
-def _release(outputs: Sequence[Tensor], useful: set[int]) -> None:
-    """Drop the graph behind ``outputs`` that the sweep walked (as ``backward`` does without ``retain_graph``)."""
-    stack_ = [t for t in outputs if id(t) in useful]
-    while stack_:
-        fn = stack_.pop()._ctx
-        if fn is None or fn.parents is None:
-            continue
-        parents, fn.parents = fn.parents, None
-        stack_.extend(p for p in parents if id(p) in useful)
 
 
 def _tensor_list(values, what: str) -> list[Tensor]:
@@ -237,8 +182,8 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise GraphError(f"grad: inputs[{i}] (shape {t.shape}) does not require grad")
-    seeds = []
-    for i, (out, go) in enumerate(zip(outputs, grad_outputs)):
+    seeds: list = []
+    for i, (out, go) in enumerate(zip(outputs, grad_outputs, strict=True)):
         if not out.requires_grad:
             raise GraphError(f"grad: outputs[{i}] (shape {out.shape}) does not require grad and has no graph "
                              "(it does not depend on anything that requires grad)")
@@ -247,11 +192,11 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
                 raise ShapeError(f"grad: grad_outputs[{i}] has shape {go.shape} but outputs[{i}] has {out.shape}")
             seeds.append(go)  # keep its graph: the result is differentiable with respect to it too
         else:
-            seeds.append(_seed_gradient(out, go))
+            seeds.append(engine.initial_gradient(out, go.data if isinstance(go, Tensor) else go))
     retain = create_graph if retain_graph is None else retain_graph
     results = _sweep(outputs, seeds, inputs, create_graph=create_graph, retain_graph=retain)
-    grads = []
-    for k, (t, r) in enumerate(zip(inputs, results)):
+    grads: list[Tensor | None] = []
+    for k, (t, r) in enumerate(zip(inputs, results, strict=True)):
         if r is None:
             if not allow_unused:
                 raise GraphError(f"grad: inputs[{k}] (shape {t.shape}) is not used to compute the outputs; "
@@ -260,7 +205,7 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
         elif isinstance(r, Tensor):
             grads.append(r)
         else:
-            grads.append(Tensor._make(np.array(r, dtype=t.data.dtype)))  # a fresh array the caller owns
+            grads.append(Tensor(np.array(r, dtype=t.data.dtype)))  # a fresh array the caller owns
     return tuple(grads)
 
 
@@ -291,9 +236,9 @@ def _variable(x) -> tuple[Tensor, bool]:
     if isinstance(x, Tensor):
         if x.requires_grad:
             return x, True
-        t = Tensor._make(x.data, True)
+        t = Tensor(x.data, requires_grad=True)
         tangent = _tangent_of(x)
-        if tangent is not None:
+        if tangent is not None and _tangents is not None:
             _tangents[id(t)] = (t, tangent)
         return t, False
     return Tensor(x, requires_grad=True), False
@@ -307,13 +252,13 @@ def _constant(x):
 
 
 def _variables(args: tuple, nums: tuple[int, ...]) -> tuple[list, list[Tensor], bool]:
-    args = [_constant(a) for a in args]
+    values = [_constant(a) for a in args]
     variables, nested = [], False
     for i in nums:
-        args[i], outer = _variable(args[i])
-        variables.append(args[i])
+        values[i], outer = _variable(values[i])
+        variables.append(values[i])
         nested = nested or outer
-    return args, variables, nested
+    return values, variables, nested
 
 
 def _check_output(out, what: str, scalar: bool = False) -> Tensor:
@@ -326,12 +271,12 @@ def _check_output(out, what: str, scalar: bool = False) -> Tensor:
 
 
 def _zeros_like(t: Tensor) -> Tensor:
-    return Tensor._make(np.zeros(t.shape, dtype=t.data.dtype))
+    return Tensor(np.zeros(t.shape, dtype=t.data.dtype))
 
 
 def _fill(grads, variables: list[Tensor]) -> list[Tensor]:
     """Gradients with ``None`` (an input the output does not depend on) replaced by zeros."""
-    return [_zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    return [_zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)]
 
 
 def _finish(value: Tensor, nested: bool) -> Tensor:
@@ -376,8 +321,8 @@ def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False)
 
     def gradient(*args):
         nums, single = _argnums(argnums, len(args), what)
-        args, variables, nested = _variables(args, nums)
-        out = _check_output(f(*args), what, scalar=True)
+        values, variables, nested = _variables(args, nums)
+        out = _check_output(f(*values), what, scalar=True)
         if out.requires_grad:
             grads = _fill(_grad_tensors(out, variables, create_graph=nested, allow_unused=True), variables)
         else:  # f does not depend on its arguments at all
@@ -447,11 +392,11 @@ def jvp(f: Callable[..., Tensor], primals, tangents) -> tuple:
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     with _forward_mode() as table:
         args = []
-        for i, (x, v) in enumerate(zip(primals, tangents)):
+        for i, (x, v) in enumerate(zip(primals, tangents, strict=True)):
             if not isinstance(x, Tensor):
                 x = Tensor(x)
             elif id(x) in table:  # the same Tensor passed twice: give the second use its own identity
-                x = Tensor._apply(P.Reshape(x.shape), x)
+                x = Tensor.apply(P.Reshape(x.shape), x)
             if v is not None:
                 v = np.asarray(v.data if isinstance(v, Tensor) else v, dtype=x.data.dtype)
                 if v.shape != x.shape:
@@ -466,8 +411,8 @@ def jvp(f: Callable[..., Tensor], primals, tangents) -> tuple:
         for o in outs:
             t = _tangent_of(o)
             # a copy: the tangent may be a read-only broadcast view, or the caller's own tangent array
-            tangent_outs.append(Tensor._make(np.zeros(o.shape, o.data.dtype) if t is None
-                                             else np.array(t, dtype=o.data.dtype)))
+            tangent_outs.append(Tensor(np.zeros(o.shape, o.data.dtype) if t is None
+                                       else np.array(t, dtype=o.data.dtype)))
     if single:
         return outs[0], tangent_outs[0]
     return outs, tuple(tangent_outs)
@@ -491,8 +436,8 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
 
     def jac_reverse(*args):
         nums, single = _argnums(argnums, len(args), "jacobian")
-        args, variables, nested = _variables(args, nums)
-        out = _check_output(f(*args), "jacobian")
+        values, variables, nested = _variables(args, nums)
+        out = _check_output(f(*values), "jacobian")
         rows: list[list] = [[] for _ in variables]
         if out.requires_grad:
             for k in range(out.size):
@@ -500,29 +445,29 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
                 seed[k] = 1
                 grads = _grad_tensors(out, variables, [seed.reshape(out.shape)], create_graph=nested,
                                       retain_graph=nested or k < out.size - 1, allow_unused=True)
-                for r, g in zip(rows, _fill(grads, variables)):
+                for r, g in zip(rows, _fill(grads, variables), strict=True):
                     r.append(g)
         jacs = []
-        for r, v in zip(rows, variables):
+        for r, v in zip(rows, variables, strict=True):
             if not r:
-                jacs.append(Tensor._make(np.zeros(out.shape + v.shape, dtype=v.data.dtype)))
+                jacs.append(Tensor(np.zeros(out.shape + v.shape, dtype=v.data.dtype)))
             elif any(isinstance(g, Tensor) and g.requires_grad for g in r):
                 jacs.append(stack(r).reshape(out.shape + v.shape))
             else:
-                jacs.append(Tensor._make(np.stack([g.data for g in r]).reshape(out.shape + v.shape)))
+                jacs.append(Tensor(np.stack([g.data for g in r]).reshape(out.shape + v.shape)))
         return jacs[0] if single else tuple(jacs)
 
     def jac_forward(*args):
         nums, single = _argnums(argnums, len(args), "jacobian")
-        args = [_constant(a) for a in args]
+        values = [_constant(a) for a in args]
         for i in nums:
-            if not isinstance(args[i], Tensor):
-                args[i] = Tensor(args[i])
-        diff = [args[i] for i in nums]
+            if not isinstance(values[i], Tensor):
+                values[i] = Tensor(values[i])
+        diff = [values[i] for i in nums]
 
         def f_of_diff(*xs):
-            full = list(args)
-            for i, x in zip(nums, xs):
+            full = list(values)
+            for i, x in zip(nums, xs, strict=True):
                 full[i] = x
             return f(*full)
 
@@ -538,9 +483,9 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
                 out, t = jvp(f_of_diff, tuple(diff), tuple(tangents))
                 columns.append(t.data.reshape(-1))
             if out is None:  # an argument with no elements: still need the output's shape
-                out = _check_output(f(*args), "jacobian")
+                out = _check_output(f(*values), "jacobian")
             j = np.stack(columns, axis=-1) if columns else np.zeros((out.size, 0), dtype=x.data.dtype)
-            jacs.append(Tensor._make(j.reshape(out.shape + x.shape)))
+            jacs.append(Tensor(j.reshape(out.shape + x.shape)))
         return jacs[0] if single else tuple(jacs)
 
     jac = jac_reverse if mode == "reverse" else jac_forward
@@ -593,7 +538,7 @@ def hvp(f: Callable[..., Tensor], primals, tangents, mode: str = "reverse"):
         hv = [_zeros_like(v) for v in variables]
         if out.requires_grad:
             grads = _grad_tensors(out, variables, create_graph=True, allow_unused=True)
-            pairs = [(g, v) for g, v in zip(grads, tangents) if g is not None and g.requires_grad]
+            pairs = [(g, v) for g, v in zip(grads, tangents, strict=True) if g is not None and g.requires_grad]
             if pairs:
                 gs = [g for g, _ in pairs]
                 vs = [np.asarray(v.data if isinstance(v, Tensor) else v, dtype=g.data.dtype) for g, v in pairs]

@@ -333,8 +333,8 @@ def jvpcheck(
     if forward.shape != out.shape:
         raise GradcheckError(f"jvpcheck: the tangent has shape {forward.shape} but the output has shape {out.shape}")
     with no_grad():
-        up = f(*[Tensor._make(p.data + eps * v) for p, v in zip(primals, tangents, strict=True)]).data
-        down = f(*[Tensor._make(p.data - eps * v) for p, v in zip(primals, tangents, strict=True)]).data
+        up = f(*[Tensor(p.data + eps * v) for p, v in zip(primals, tangents, strict=True)]).data
+        down = f(*[Tensor(p.data - eps * v) for p, v in zip(primals, tangents, strict=True)]).data
     numerical = (np.asarray(up, dtype=np.float64) - down) / (2 * eps)
     jacobians = autograd.jacobian(f, argnums=tuple(range(len(primals))), mode="reverse")(*primals)
     reverse = np.zeros(out.shape)

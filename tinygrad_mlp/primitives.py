@@ -1,17 +1,25 @@
-"""The primitive operations: each one's forward next to its backward.
+"""The primitive operations (the rules): each one's forward, backward, jvp and derivative side by side.
 
-A primitive is a small class with two methods:
+A rule is a small class holding only its configuration (an axis, a shape ...),
+never graph state. The engine (:mod:`tinygrad_mlp.engine`) keeps the graph and
+calls the rule's methods with plain values:
 
 * ``forward(*xs)`` computes the result from the inputs' numpy arrays;
 * ``backward(g, out, *xs)`` is the op's vector-Jacobian product: given ``g``, the
-  gradient of the final scalar with respect to ``out``, it returns the gradient
-  with respect to each input (``None`` where an input needs none);
+  gradient of the final scalar with respect to ``out``, it returns a tuple with
+  the gradient with respect to each input (``None`` where it has none). A rule
+  that can skip work for inputs nobody needs declares a keyword parameter
+  ``needs_grad``; the engine then passes one bool per input (and only then);
 * ``jvp(tangents, out, *xs)`` is its Jacobian-vector product, for forward mode
   (:func:`tinygrad_mlp.autograd.jvp`): given one tangent per input (an array of
   that input's shape, or ``None`` for a zero tangent), it returns the tangent of
   ``out``, in ``out``'s shape. It is called with arrays only, and only while a
-  ``jvp`` is running; the ordinary path never touches it.
+  ``jvp`` is running; the ordinary path never touches it;
+* ``derivative`` is one line saying what the derivative is, for people
+  (``viz.explain_backward`` prints it).
 
+Apply a rule with ``Tensor.apply(Rule(config), *tensors)``; a new op is one new
+class here (or in your own code) plus, if you like, a Tensor method calling it.
 Every other operation of :class:`~tinygrad_mlp.tensor.Tensor` (``sub``, ``mean``,
 ``softmax``, ``sqrt``, ``abs``, ``clip``, ``stack`` ...) is composed from these, so
 the graph a reader inspects is made only of the ops in this file.
@@ -24,13 +32,15 @@ differentiated again. The few helpers below (``_exp``, ``_log``, ``_expand``,
 ``_scatter``, ``_value``) are where the two kinds need different spellings.
 
 A backward may return a gradient in the broadcast shape of ``out``; the engine
-sums it back to the input's shape (:func:`tinygrad_mlp.tensor._unbroadcast`), the
-one place where broadcasting is undone.
+sums it back to the input's shape (:func:`tinygrad_mlp.engine.pullback`), the one
+place where broadcasting is undone.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+from collections.abc import Callable
 
 import numpy as np
 
@@ -59,14 +69,14 @@ def _expand(v, shape: tuple[int, ...]):
         out = np.empty(shape, dtype=v.dtype)  # a filled copy: much cheaper than np.broadcast_to for small arrays
         out[...] = v
         return out
-    return type(v)._apply(Expand(shape), v)
+    return type(v).apply(Expand(shape), v)
 
 
 def _scatter(g, index, shape: tuple[int, ...]):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices add up)."""
     if _is_array(g):
         return IndexAdd(index, shape).forward(g)
-    return type(g)._apply(IndexAdd(index, shape), g)
+    return type(g).apply(IndexAdd(index, shape), g)
 
 
 def _swap_last_two(v):
@@ -74,7 +84,7 @@ def _swap_last_two(v):
     return v.transpose(axes)
 
 
-def _normalize_axis(axis, ndim: int) -> tuple[int, ...]:
+def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence; negatives allowed) as a tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
@@ -94,7 +104,7 @@ def _keepdims_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
     """The shape of a reduction over ``axis`` with ``keepdims=True``."""
     if axis is None:
         return (1,) * len(shape)
-    axes = _normalize_axis(axis, len(shape))
+    axes = normalize_axis(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -111,20 +121,18 @@ def _tangent_sum(a, b, shape: tuple[int, ...]):
 
 
 class Function:
-    """Base class of the primitives.
+    """Base class of the rules: subclass it, define ``forward`` and ``backward`` (and ``jvp``, ``derivative``)."""
 
-    While the graph is alive, ``parents`` holds the input Tensors and ``seq`` the
-    node's creation number; during backward, ``grad`` holds the gradient with
-    respect to the node's output gathered so far from the nodes that used it.
-    """
+    __slots__ = ()
+    forward: Callable[..., np.ndarray]  # forward(*xs): the result, from the inputs' arrays
+    backward: Callable[..., tuple]  # backward(g, out, *xs[, needs_grad=...]): one gradient (or None) per input
+    derivative = ""  # one line for people: what the derivative is (printed by viz.explain_backward)
+    takes_needs_grad = False  # set for each subclass: does its backward take the keyword needs_grad?
 
-    __slots__ = ("parents", "seq", "grad", "origin")  # origin: where it was created, kept under detect_anomaly()
-
-    def forward(self, *xs: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def backward(self, g, out, *xs):
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        backward = getattr(cls, "backward", None)
+        cls.takes_needs_grad = backward is not None and "needs_grad" in inspect.signature(backward).parameters
 
     def jvp(self, tangents, out, *xs):
         raise NotImplementedError(f"{self.name} has no forward-mode rule: define jvp(tangents, out, *xs) "
@@ -140,6 +148,7 @@ class Function:
 
 class Add(Function):
     __slots__ = ()
+    derivative = "d(x + y)/dx = 1, d(x + y)/dy = 1"
 
     def forward(self, x, y):
         return x + y
@@ -154,12 +163,13 @@ class Add(Function):
 
 class Sub(Function):
     __slots__ = ()
+    derivative = "d(x - y)/dx = 1, d(x - y)/dy = -1"
 
     def forward(self, x, y):
         return x - y
 
-    def backward(self, g, out, x, y):
-        return g, -g if self.parents[1].requires_grad else None
+    def backward(self, g, out, x, y, *, needs_grad=(True, True)):
+        return g, -g if needs_grad[1] else None
 
     def jvp(self, tangents, out, x, y):
         tx, ty = tangents
@@ -168,13 +178,13 @@ class Sub(Function):
 
 class Mul(Function):
     __slots__ = ()
+    derivative = "d(x y)/dx = y, d(x y)/dy = x"
 
     def forward(self, x, y):
         return x * y
 
-    def backward(self, g, out, x, y):
-        x_needs, y_needs = (p.requires_grad for p in self.parents)
-        return g * y if x_needs else None, g * x if y_needs else None
+    def backward(self, g, out, x, y, *, needs_grad=(True, True)):
+        return g * y if needs_grad[0] else None, g * x if needs_grad[1] else None
 
     def jvp(self, tangents, out, x, y):
         tx, ty = tangents
@@ -183,13 +193,14 @@ class Mul(Function):
 
 class Div(Function):
     __slots__ = ()
+    derivative = "d(x / y)/dx = 1/y, d(x / y)/dy = -x/y^2"
 
     def forward(self, x, y):
         return x / y
 
-    def backward(self, g, out, x, y):
+    def backward(self, g, out, x, y, *, needs_grad=(True, True)):
         # d(x/y)/dy = -x/y^2 = -out/y
-        return g / y, -(g * out) / y if self.parents[1].requires_grad else None
+        return g / y if needs_grad[0] else None, -(g * out) / y if needs_grad[1] else None
 
     def jvp(self, tangents, out, x, y):
         tx, ty = tangents
@@ -197,7 +208,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """``x ** y``. The gradient for ``y`` (``out * log x``) is only formed when ``y`` needs one.
+    """``x ** y``. Each gradient is only formed when its input needs one (``out * log x`` is not free).
 
     ``y - 1`` and ``log x`` are taken in the result's dtype (a cast), as the forward is: a float16 exponent
     of a float64 base must not round ``y - 1`` in float16.
@@ -210,16 +221,18 @@ class Pow(Function):
     """
 
     __slots__ = ()
+    derivative = "d(x^p)/dx = p x^(p-1), d(x^p)/dp = x^p log x"
 
     def forward(self, x, y):
         return x**y
 
-    def backward(self, g, out, x, y):
+    def backward(self, g, out, x, y, *, needs_grad=(True, True)):
         dtype = _value(out).dtype  # (a cast, not a product with a 0-d array: 0-d operands do not promote Tensors)
         xv, yv = _value(x), _value(y)
-        gx = g * y * _base_one_where(x, (xv == 0) & (yv == 0)) ** (_astype(y, dtype) - 1)
-        gy = None
-        if self.parents[1].requires_grad:
+        gx = gy = None
+        if needs_grad[0]:
+            gx = g * y * _base_one_where(x, (xv == 0) & (yv == 0)) ** (_astype(y, dtype) - 1)
+        if needs_grad[1]:
             gy = g * out * _log(_astype(_base_one_where(x, (xv == 0) & (yv >= 0)), dtype))
         return gx, gy
 
@@ -236,13 +249,14 @@ def _base_one_where(x, mask: np.ndarray):
         return x
     if _is_array(x):
         return np.where(mask, np.ones((), dtype=x.dtype), x)
-    return type(x)._apply(Where(mask), type(x)._make(np.ones((), dtype=x.data.dtype)), x)
+    return type(x).apply(Where(mask), type(x)._make(np.ones((), dtype=x.data.dtype)), x)
 
 
 class Maximum(Function):
     """Elementwise maximum; at ties the gradient is split equally between the two inputs."""
 
     __slots__ = ()
+    derivative = "1 for the larger input, 0 for the other (1/2 each at a tie)"
 
     def forward(self, x, y):
         return np.maximum(x, y)
@@ -264,6 +278,7 @@ class Maximum(Function):
 
 class Neg(Function):
     __slots__ = ()
+    derivative = "d(-x)/dx = -1"
 
     def forward(self, x):
         return -x
@@ -277,6 +292,7 @@ class Neg(Function):
 
 class Exp(Function):
     __slots__ = ()
+    derivative = "d(e^x)/dx = e^x"
 
     def forward(self, x):
         return np.exp(x)
@@ -290,6 +306,7 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ()
+    derivative = "d(log x)/dx = 1/x"
 
     def forward(self, x):
         return np.log(x)
@@ -321,6 +338,7 @@ class Sigmoid(Function):
     """
 
     __slots__ = ()
+    derivative = "d sigmoid(z)/dz = sigmoid(z) (1 - sigmoid(z)) = a (1 - a)"
 
     def forward(self, x):
         out = np.negative(x)
@@ -340,6 +358,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     __slots__ = ()
+    derivative = "d tanh(z)/dz = 1 - tanh(z)^2"
 
     def forward(self, x):
         return np.tanh(x)
@@ -355,6 +374,7 @@ class Relu(Function):
     """``max(x, 0)``; the derivative at 0 is taken as 0."""
 
     __slots__ = ()
+    derivative = "d relu(z)/dz = 1 if z > 0 else 0"
 
     def forward(self, x):
         return np.maximum(x, 0)
@@ -370,18 +390,20 @@ class Relu(Function):
 
 
 class Sum(Function):
-    __slots__ = ("axis", "keepdims", "kept_shape")
+    __slots__ = ("axis", "keepdims")
+    derivative = "d(sum x)/dx_i = 1 for every i"
 
-    def __init__(self, axis=None, keepdims: bool = False):
+    def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
-        self.kept_shape = _keepdims_shape(x.shape, self.axis)
+        if self.axis is not None:
+            normalize_axis(self.axis, x.ndim)  # refuses axis 0 of a 0-d array, which numpy's reduce lets through
         return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)  # ndarray.sum minus a Python-level wrapper
 
     def backward(self, g, out, x):
         # every input element contributed once to its sum: copy g back over the summed axes
-        return (_expand(g.reshape(self.kept_shape), x.shape),)
+        return (_expand(g.reshape(_keepdims_shape(x.shape, self.axis)), x.shape),)
 
     def jvp(self, tangents, out, x):
         return np.add.reduce(tangents[0], axis=self.axis, keepdims=self.keepdims)
@@ -390,23 +412,25 @@ class Sum(Function):
 class Max(Function):
     """Maximum over axes; tied maxima share the gradient equally."""
 
-    __slots__ = ("axis", "keepdims", "kept_shape")
+    __slots__ = ("axis", "keepdims")
+    derivative = "1 for the largest element, 0 for the others (tied maxima share it equally)"
 
-    def __init__(self, axis=None, keepdims: bool = False):
+    def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = _axis_arg(axis), keepdims
 
     def forward(self, x):
-        self.kept_shape = _keepdims_shape(x.shape, self.axis)
+        if self.axis is not None:
+            normalize_axis(self.axis, x.ndim)  # as in Sum
         return np.maximum.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, out, x):
-        xv = _value(x)
-        is_max = xv == _value(out).reshape(self.kept_shape)
+        xv, kept = _value(x), _keepdims_shape(x.shape, self.axis)
+        is_max = xv == _value(out).reshape(kept)
         share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(xv.dtype)
-        return (_expand(g.reshape(self.kept_shape), xv.shape) * share,)
+        return (_expand(g.reshape(kept), xv.shape) * share,)
 
     def jvp(self, tangents, out, x):
-        is_max = x == out.reshape(self.kept_shape)
+        is_max = x == out.reshape(_keepdims_shape(x.shape, self.axis))
         share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
         return np.add.reduce(tangents[0] * share, axis=self.axis, keepdims=self.keepdims)
 
@@ -418,6 +442,7 @@ class LogSoftmax(Function):
     """
 
     __slots__ = ("axis",)
+    derivative = "I - softmax(x)"
 
     def __init__(self, axis: int = -1):
         self.axis = axis
@@ -446,6 +471,7 @@ class SquaredError(Function):
     """
 
     __slots__ = ()
+    derivative = "d(sum (x - t)^2 / n)/dx = 2 (x - t) / n, and the negative of that for t"
 
     def forward(self, x, t):
         d = x - t
@@ -453,10 +479,10 @@ class SquaredError(Function):
         n = x.shape[0] if x.ndim else 1
         return np.asarray(np.add.reduce(d.ravel()) / n)  # ravel: one reduction, numpy's pairwise sum
 
-    def backward(self, g, out, x, t):
+    def backward(self, g, out, x, t, *, needs_grad=(True, True)):
         n = _value(x).shape[0] if _value(x).ndim else 1
         gx = (x - t) * (g * (2 / n))
-        return gx, -gx if self.parents[1].requires_grad else None
+        return gx, -gx if needs_grad[1] else None
 
     def jvp(self, tangents, out, x, t):
         tx, tt = tangents
@@ -472,16 +498,16 @@ class MatMul(Function):
     """``x @ y`` for arrays of 2 or more dimensions (leading dimensions broadcast)."""
 
     __slots__ = ()
+    derivative = "d(W a)_i/dW_ij = a_j, d(W a)_i/da_j = W_ij"
 
     def forward(self, x, y):
         if x.ndim < 2 or y.ndim < 2:
             raise ValueError("matmul primitive needs 2-D or higher operands")
         return x @ y
 
-    def backward(self, g, out, x, y):
-        x_needs, y_needs = (p.requires_grad for p in self.parents)
-        return (g @ _swap_last_two(y) if x_needs else None,
-                _swap_last_two(x) @ g if y_needs else None)
+    def backward(self, g, out, x, y, *, needs_grad=(True, True)):
+        return (g @ _swap_last_two(y) if needs_grad[0] else None,
+                _swap_last_two(x) @ g if needs_grad[1] else None)
 
     def jvp(self, tangents, out, x, y):
         tx, ty = tangents
@@ -497,15 +523,16 @@ class Linear(Function):
     """
 
     __slots__ = ()
+    derivative = "z = x W^T + b: dz/dW = x, dz/dx = W, dz/db = 1"
 
     def forward(self, x, w, b):
         out = x @ w.T  # numpy raises on mismatched widths; Tensor-level linear() has checked the ranks
         out += b
         return out
 
-    def backward(self, g, out, x, w, b):
-        return (g @ w if self.parents[0].requires_grad else None,
-                g.T @ x if self.parents[1].requires_grad else None,
+    def backward(self, g, out, x, w, b, *, needs_grad=(True, True, True)):
+        return (g @ w if needs_grad[0] else None,
+                g.T @ x if needs_grad[1] else None,
                 g)
 
     def jvp(self, tangents, out, x, w, b):
@@ -521,6 +548,7 @@ class Linear(Function):
 
 class Reshape(Function):
     __slots__ = ("shape",)
+    derivative = "moves numbers, derivative 1"
 
     def __init__(self, shape: tuple[int, ...]):
         self.shape = shape
@@ -537,6 +565,7 @@ class Reshape(Function):
 
 class Transpose(Function):
     __slots__ = ("axes",)
+    derivative = "moves numbers, derivative 1"
 
     def __init__(self, axes: tuple[int, ...]):
         self.axes = axes
@@ -558,6 +587,7 @@ class Expand(Function):
     """Broadcast ``x`` to ``shape``. Its backward returns ``g`` as is: the engine sums it back down."""
 
     __slots__ = ("shape",)
+    derivative = "copies numbers: the copies' gradients add up"
 
     def __init__(self, shape: tuple[int, ...]):
         self.shape = shape
@@ -576,6 +606,7 @@ class GetItem(Function):
     """``x[index]``: basic slicing and integer-array indexing."""
 
     __slots__ = ("index",)
+    derivative = "picks numbers: 1 where picked, 0 elsewhere"
 
     def __init__(self, index):
         self.index = index
@@ -594,6 +625,7 @@ class IndexAdd(Function):
     """Zeros of ``shape`` with ``x`` added at ``index``: the adjoint of :class:`GetItem`."""
 
     __slots__ = ("index", "shape")
+    derivative = "adds numbers into place: 1 where placed, 0 elsewhere"
 
     def __init__(self, index, shape: tuple[int, ...]):
         self.index, self.shape = index, shape
@@ -621,6 +653,7 @@ class OneHot(Function):
     """
 
     __slots__ = ("num_classes", "dtype", "value", "table")
+    derivative = "labels pick rows: no gradient"
 
     def __init__(self, num_classes: int, dtype=np.float32, value: float = 1.0):
         self.num_classes, self.dtype, self.value = int(num_classes), np.dtype(dtype), float(value)
@@ -666,6 +699,7 @@ class Where(Function):
     """``cond ? x : y`` elementwise, with a constant boolean ``cond``."""
 
     __slots__ = ("cond",)
+    derivative = "1 where chosen, 0 elsewhere"
 
     def __init__(self, cond: np.ndarray):
         self.cond = cond
@@ -687,6 +721,7 @@ class Concatenate(Function):
     """Join inputs along an existing ``axis``; the backward cuts ``g`` back into the pieces."""
 
     __slots__ = ("axis",)
+    derivative = "moves numbers, derivative 1"
 
     def __init__(self, axis: int = 0):
         self.axis = axis
@@ -704,7 +739,7 @@ class Concatenate(Function):
         return tuple(grads)
 
     def jvp(self, tangents, out, *xs):
-        parts = [np.zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
+        parts = [np.zeros_like(x) if t is None else t for t, x in zip(tangents, xs, strict=True)]
         return np.concatenate(parts, axis=self.axis)
 
 
@@ -744,6 +779,7 @@ class Sin(Function):
     """``sin(x)``; derivative ``cos(x)``."""
 
     __slots__ = ()
+    derivative = "d sin(x)/dx = cos(x)"
 
     def forward(self, x):
         return np.sin(x)
@@ -759,6 +795,7 @@ class Cos(Function):
     """``cos(x)``; derivative ``-sin(x)``."""
 
     __slots__ = ()
+    derivative = "d cos(x)/dx = -sin(x)"
 
     def forward(self, x):
         return np.cos(x)
@@ -774,6 +811,7 @@ class Log1p(Function):
     """``log(1 + x)``, exact for tiny x (where ``1 + x`` rounds to 1); derivative ``1 / (1 + x)``."""
 
     __slots__ = ()
+    derivative = "d log(1 + x)/dx = 1/(1 + x)"
 
     def forward(self, x):
         return np.log1p(x)
@@ -789,6 +827,7 @@ class Expm1(Function):
     """``exp(x) - 1``, exact for tiny x; derivative ``exp(x) = out + 1``."""
 
     __slots__ = ()
+    derivative = "d(e^x - 1)/dx = e^x"
 
     def forward(self, x):
         return np.expm1(x)
@@ -805,6 +844,7 @@ class Softplus(Function):
     derivative ``sigmoid(x)``."""
 
     __slots__ = ()
+    derivative = "d softplus(x)/dx = sigmoid(x)"
 
     def forward(self, x):
         return np.logaddexp(np.zeros((), dtype=x.dtype), x)
@@ -821,6 +861,7 @@ class Erf(Function):
     float64 rounding, numpy has none); derivative ``2/sqrt(pi) * exp(-x**2)``. Used by the exact GELU."""
 
     __slots__ = ()
+    derivative = "d erf(x)/dx = 2/sqrt(pi) e^(-x^2)"
 
     def forward(self, x):
         return np.asarray(_erf_object(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
@@ -836,6 +877,7 @@ class Cumsum(Function):
     """Cumulative sum along ``axis``; its adjoint is the cumulative sum of ``g`` taken from the other end."""
 
     __slots__ = ("axis",)
+    derivative = "d(cumsum x)_j/dx_i = 1 for i <= j: the gradient summed from the end"
 
     def __init__(self, axis: int):
         self.axis = axis
@@ -854,6 +896,7 @@ class Cast(Function):
     """``x`` converted to the floating ``dtype``; the gradient is converted back to ``x``'s dtype."""
 
     __slots__ = ("dtype",)
+    derivative = "changes the dtype, derivative 1"
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)

@@ -139,7 +139,7 @@ def _labels(labels, what: str) -> np.ndarray:
 def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
     """The OneHot op applied to the labels (a leaf holding the integer array itself)."""
     try:
-        return Tensor._apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
+        return Tensor.apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
     except IndexError as e:
         raise ArgumentError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
@@ -207,7 +207,7 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
     if reduction == "batchmean":
-        return Tensor._apply(P.SquaredError(), output, t)  # the notes' cost, one fused node
+        return Tensor.apply(P.SquaredError(), output, t)  # the notes' cost, one fused node
     diff = output - t
     if reduction == "none":
         return diff * diff

@@ -42,7 +42,7 @@ def display_names(tensors: Sequence[Tensor]) -> dict[int, str]:
     for t in tensors:
         if t.name:
             names[id(t)] = str(t.name)
-        elif t._ctx is None and not t.requires_grad:  # a constant: an input, a target, a number
+        elif t.node is None and not t.requires_grad:  # a constant: an input, a target, a number
             if t.size == 1:
                 names[id(t)] = format_value(t.data)
             else:
@@ -57,7 +57,7 @@ def display_names(tensors: Sequence[Tensor]) -> dict[int, str]:
 def check_graph(root: Tensor, what: str) -> None:
     if not isinstance(root, Tensor):
         raise TypeError(f"{what}: expected a Tensor, got {type(root).__name__}")
-    if root._ctx is not None and root._ctx.parents is None:
+    if root.node is not None and root.node.inputs is None:
         raise GraphError(f"{what}: the graph behind this tensor was released by backward(); draw it before calling "
                          "backward(), or call backward(retain_graph=True)")
 
@@ -66,14 +66,14 @@ def _dot_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _op_label(fn) -> str:
+def _op_label(rule) -> str:
     extras = []
     for attr in ("axis", "axes", "shape"):
-        if attr in getattr(type(fn), "__slots__", ()) and hasattr(fn, attr):
-            value = getattr(fn, attr)
+        if attr in getattr(type(rule), "__slots__", ()) and hasattr(rule, attr):
+            value = getattr(rule, attr)
             if value is not None:
                 extras.append(f"{attr}={value}")
-    return fn.name + (f"\n{', '.join(extras)}" if extras else "")
+    return rule.name + (f"\n{', '.join(extras)}" if extras else "")
 
 
 def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, precision: int = 4) -> str:
@@ -99,7 +99,7 @@ def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, preci
         lines.append(f'  label="{_dot_escape(title)}"; labelloc=t; fontsize=12;')
     for t in tensors:
         i = index[id(t)]
-        parts = [names[id(t)]] if (t.name or t._ctx is not None or t.requires_grad or t.size != 1) else []
+        parts = [names[id(t)]] if (t.name or t.node is not None or t.requires_grad or t.size != 1) else []
         if t.size == 1:
             parts.append(f"= {format_value(t.data, precision)}" if parts else format_value(t.data, precision))
         else:
@@ -110,7 +110,7 @@ def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, preci
                          else f"|grad| {float(np.linalg.norm(g.astype(np.float64))):.{precision}g}")
         if t is root:
             style = 'style=filled, fillcolor="#fdd49e"'
-        elif t._ctx is not None:
+        elif t.node is not None:
             style = 'style=filled, fillcolor="white"'
         elif t.requires_grad:
             style = 'style=filled, fillcolor="#c6dbef"'
@@ -118,13 +118,13 @@ def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, preci
             style = 'style="filled,dashed", fillcolor="#eeeeee"'
         lines.append(f'  t{i} [shape=box, label="{_dot_escape(chr(10).join(parts))}", {style}];')
     for t in tensors:
-        fn = t._ctx
-        if fn is None or fn.parents is None:
+        node = t.node
+        if node is None or node.inputs is None:
             continue
         i = index[id(t)]
-        lines.append(f'  op{i} [shape=ellipse, label="{_dot_escape(_op_label(fn))}"];')
-        many = len(fn.parents) > 1
-        for k, p in enumerate(fn.parents):
+        lines.append(f'  op{i} [shape=ellipse, label="{_dot_escape(_op_label(node.rule))}"];')
+        many = len(node.inputs) > 1
+        for k, p in enumerate(node.inputs):
             attrs = f' [label="{k}"]' if many else ""
             lines.append(f"  t{index[id(p)]} -> op{i}{attrs};")
         lines.append(f"  op{i} -> t{i};")

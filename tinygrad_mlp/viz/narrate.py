@@ -8,54 +8,30 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..engine import enable_grad, graph_tensors, walk
 from ..errors import GraphError, ShapeError
-from ..tensor import Tensor, _unbroadcast, graph_tensors
+from ..tensor import Tensor
 from .graph import check_graph, d_of, display_names, format_value
 
 __all__ = ["explain_backward", "one_neuron_chain", "explain", "EXPLAIN_MAX_WIDTH"]
 
 # ---------------------------------------------------------------------- the backward pass in words
 
-# What each primitive's local derivative is, in words. Only for reading: every number printed
-# comes from the primitive's own backward().
-_LOCAL_RULES = {
-    "Add": "d(x + y)/dx = 1, d(x + y)/dy = 1",
-    "Sub": "d(x - y)/dx = 1, d(x - y)/dy = -1",
-    "Mul": "d(x y)/dx = y, d(x y)/dy = x",
-    "Div": "d(x / y)/dx = 1/y, d(x / y)/dy = -x/y^2",
-    "Pow": "d(x^p)/dx = p x^(p-1)",
-    "Neg": "d(-x)/dx = -1",
-    "Exp": "d(e^x)/dx = e^x",
-    "Log": "d(log x)/dx = 1/x",
-    "Sigmoid": "d sigmoid(z)/dz = sigmoid(z) (1 - sigmoid(z)) = a (1 - a)",
-    "Tanh": "d tanh(z)/dz = 1 - tanh(z)^2",
-    "Relu": "d relu(z)/dz = 1 if z > 0 else 0",
-    "Sum": "d(sum x)/dx_i = 1 for every i",
-    "MatMul": "d(W a)_i/dW_ij = a_j, d(W a)_i/da_j = W_ij",
-    "Linear": "z = x W^T + b: dz/dW = x, dz/dx = W, dz/db = 1",
-    "Maximum": "1 for the larger input, 0 for the other (1/2 each at a tie)",
-    "LogSoftmax": "I - softmax(x)",
-    "Reshape": "moves numbers, derivative 1",
-    "Transpose": "moves numbers, derivative 1",
-    "Expand": "copies numbers: the copies' gradients add up",
-    "GetItem": "picks numbers: 1 where picked, 0 elsewhere",
-    "Where": "1 where chosen, 0 elsewhere",
-    "Concatenate": "moves numbers, derivative 1",
-}
+def _local_jacobian(rule, inputs, i: int) -> np.ndarray:
+    """d out / d inputs[i] for out = rule(*inputs), as a (out.size, input.size) matrix.
 
-
-def _local_jacobian(fn, out: Tensor, i: int, xs: list[np.ndarray]) -> np.ndarray:
-    """d out / d parents[i] as a (out.size, parent.size) matrix, one primitive backward per output element."""
-    shape = fn.parents[i].data.shape
+    Row k is what the engine's walk passes to that input from the one-hot seed e_k, on a
+    fresh copy of the op (so the walk in progress on the real graph is not disturbed).
+    """
+    xs = [Tensor(x.data, requires_grad=j == i) for j, x in enumerate(inputs)]
+    with enable_grad():
+        out = Tensor.apply(rule, *xs)
     rows = []
     for k in range(out.size):
         seed = np.zeros(out.data.shape, dtype=out.data.dtype)
         seed.reshape(-1)[k] = 1
-        g = fn.backward(seed, out.data, *xs)[i]
-        g = np.zeros(shape) if g is None else np.asarray(g)
-        if g.shape != shape:
-            g = _unbroadcast(g, shape)
-        rows.append(np.asarray(g, dtype=np.float64).reshape(-1))
+        gx = next(walk([out], [seed], keep_graph=True))[4][i]
+        rows.append(np.zeros(xs[i].size) if gx is None else np.asarray(gx, dtype=np.float64).reshape(-1))
     return np.array(rows)
 
 
@@ -71,13 +47,13 @@ def _describe_jacobian(jac: np.ndarray, out_shape, parent_shape, precision: int)
 def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64) -> tuple[str, dict[int, np.ndarray]]:
     """Run the backward pass of ``root`` by hand, one primitive at a time, and describe each step.
 
-    The graph is walked with :func:`graph_tensors` in reverse creation order (every
-    node is reached after all the nodes that used it). At each node the text
-    shows the gradient arriving (dC/d node), each input's local derivative (the
-    Jacobian d node / d input, got by calling the primitive's ``backward`` with
-    one-hot seeds when it is at most ``max_jacobian`` numbers), and the product
-    passed on to that input: exactly what the primitive's ``backward`` returns
-    for the arriving gradient, summed back over broadcast axes as the engine does.
+    This is the engine's own walk (:func:`tinygrad_mlp.engine.walk`), narrated: it
+    visits the nodes from the last one made back to the first (every node is
+    reached after all the nodes that used it). At each node the text shows the
+    rule's derivative in words, the gradient arriving (dC/d node), each input's
+    local derivative (the Jacobian d node / d input, got from the rule's backward
+    with one-hot seeds when it is at most ``max_jacobian`` numbers), and the
+    product passed on to that input, summed back over broadcast axes.
 
     ``root`` must have one element and a live graph (call this before
     ``backward()``). The tensors are not modified and no ``.grad`` is set.
@@ -98,47 +74,36 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
               "last one made back to the first,"),
              "multiplying the gradient that arrives by each input's local derivative (the chain rule):",
              ""]
-    ops = [t for t in tensors if t._ctx is not None and t._ctx.parents is not None]
-    for step, t in enumerate(reversed(ops), start=1):
-        fn = t._ctx
-        g = grads.get(id(t))
-        if fn is None or g is None:
-            continue
-        parents = fn.parents
-        pnames = ", ".join(names[id(p)] for p in parents)
-        xs = [p.data for p in parents]
-        lines.append(f"step {step}: {names[id(t)]} = {fn.name}({pnames}) = {format_value(t.data, precision)}")
-        if fn.name in _LOCAL_RULES:
-            lines.append(f"    rule      {_LOCAL_RULES[fn.name]}")
+    steps = walk([root], [grads[id(root)]], keep_graph=True)
+    for number, (t, rule, inputs, g, input_grads, _) in enumerate(steps, start=1):
+        pnames = ", ".join(names[id(x)] for x in inputs)
+        lines.append(f"step {number}: {names[id(t)]} = {rule.name}({pnames}) = {format_value(t.data, precision)}")
+        if rule.derivative:
+            lines.append(f"    rule      {rule.derivative}")
         summed = f"  (sum of {sources[id(t)]} contributions)" if sources.get(id(t), 1) > 1 else ""
         lines.append(f"    incoming  {d_of(rname)}/{d_of(names[id(t)])} = {format_value(g, precision)}{summed}")
-        in_grads = fn.backward(g, t.data, *xs)
-        for i, p in enumerate(parents):
-            pg = in_grads[i]
-            if pg is None or not p.requires_grad:
+        for i, (x, gx) in enumerate(zip(inputs, input_grads, strict=True)):
+            if gx is None:
                 continue
-            pg = np.asarray(pg)
-            if pg.shape != p.data.shape:
-                pg = _unbroadcast(pg, p.data.shape)
-            pn = names[id(p)]
-            if t.size * p.size <= max_jacobian:
-                jac = _local_jacobian(fn, t, i, xs)
-                local = _describe_jacobian(jac, t.shape, p.shape, precision)
-                lines.append(f"    local     {d_of(names[id(t)])}/{d_of(pn)} = {local}")
-            if g.size == 1 and pg.size == 1 and t.size * p.size <= max_jacobian:
+            xname = names[id(x)]
+            if t.size * x.size <= max_jacobian:
+                jac = _local_jacobian(rule, inputs, i)
+                local = _describe_jacobian(jac, t.shape, x.shape, precision)
+                lines.append(f"    local     {d_of(names[id(t)])}/{d_of(xname)} = {local}")
+            if g.size == 1 and gx.size == 1 and t.size * x.size <= max_jacobian:
                 product = (f"{format_value(g, precision)} x {format_value(jac, precision)} = "
-                           f"{format_value(pg, precision)}")
+                           f"{format_value(gx, precision)}")
             else:
-                product = format_value(pg, precision)
-            lines.append(f"    passes    {d_of(rname)}/{d_of(pn)} {'+' if id(p) in grads else ''}= {product}")
-            if id(p) in grads:
-                grads[id(p)] = grads[id(p)] + pg
-                sources[id(p)] += 1
+                product = format_value(gx, precision)
+            lines.append(f"    passes    {d_of(rname)}/{d_of(xname)} {'+' if id(x) in grads else ''}= {product}")
+            if id(x) in grads:
+                grads[id(x)] = grads[id(x)] + gx
+                sources[id(x)] += 1
             else:
-                grads[id(p)] = pg
-                sources[id(p)] = 1
+                grads[id(x)] = gx
+                sources[id(x)] = 1
         lines.append("")
-    leaves = [t for t in tensors if t._ctx is None and t.requires_grad]
+    leaves = [t for t in tensors if t.node is None and t.requires_grad]
     if leaves:
         lines.append("Gradients that reached the parameters (leaves):")
         width = max(len(names[id(t)]) for t in leaves)

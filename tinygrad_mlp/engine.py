@@ -1,0 +1,258 @@
+"""The computation graph and the one walk over it.
+
+A Tensor made by a recorded op holds a :class:`Node`: the rule that made it (a
+primitive of :mod:`tinygrad_mlp.primitives`), its input Tensors and a creation
+number. Nodes are the graph; rules never see them.
+
+:func:`walk` is the reverse sweep, the only one in the library. From the roots
+it visits the nodes newest first (a node is always created after its inputs, so
+by then every use of its output has sent in its share of the gradient), calls
+each rule's vector-Jacobian product, undoes broadcasting, passes each input's
+gradient on to that input's node, and yields what happened there.
+``Tensor.backward`` (which adds the leaves' gradients into ``.grad``),
+``autograd.grad`` (which collects them) and ``viz.explain_backward`` (which
+narrates them) are loops over it.
+
+:class:`Listener` objects registered with :func:`listen` see every op applied
+and every step of every walk: ``detect_anomaly`` and forward mode
+(``autograd.jvp``) are listeners. With none registered, the engine pays one
+truth test per op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from .errors import ArgumentError, GraphError, ShapeError
+
+_sequence = itertools.count()  # creation numbers: a node's inputs always have smaller ones
+
+
+class Node:
+    """One recorded op application: what the engine needs to walk back through it.
+
+    ``rule``: the primitive applied; ``inputs``: its input Tensors (``None`` once a
+    walk has released the graph); ``seq``: its creation number; ``grad``: during
+    a walk, the gradient with respect to the node's output gathered so far.
+    """
+
+    __slots__ = ("rule", "inputs", "seq", "grad")
+
+    def __init__(self, rule, inputs: tuple) -> None:
+        self.rule, self.inputs, self.seq, self.grad = rule, inputs, next(_sequence), None
+
+
+# ---------------------------------------------------------------------- grad mode and listeners
+
+grad_enabled = True  # False inside no_grad(); read it, change it only with no_grad() / enable_grad()
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (or decorator) inside which no graph is recorded: results have ``requires_grad=False``."""
+
+    def __init__(self) -> None:
+        # a stack, not one saved flag: as a decorator the same instance is entered again by recursive calls
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        global grad_enabled
+        self._previous.append(grad_enabled)
+        grad_enabled = False
+
+    def __exit__(self, *exc) -> None:
+        global grad_enabled
+        grad_enabled = self._previous.pop()
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Context manager inside which graphs are recorded again, even within :class:`no_grad`."""
+    global grad_enabled
+    previous, grad_enabled = grad_enabled, True
+    try:
+        yield
+    finally:
+        grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :class:`no_grad`."""
+    return grad_enabled
+
+
+class Listener:
+    """Something that watches the engine work; register it with :func:`listen`. Both methods do nothing here.
+
+    ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input
+    Tensors and the result Tensor (its ``node`` set when the op was recorded).
+    ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs at
+    every step of every walk, with what :func:`walk` yields. Either may raise to
+    stop the computation.
+    """
+
+    def on_forward(self, rule, inputs: tuple, out) -> None:
+        pass
+
+    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None:
+        pass
+
+
+listeners: list[Listener] = []  # the registered listeners, oldest first; change it only through listen()
+
+
+@contextlib.contextmanager
+def listen(listener: Listener) -> Iterator[Listener]:
+    """Context manager: ``listener`` sees every op and every walk step inside the ``with`` block."""
+    if not isinstance(listener, Listener):
+        raise ArgumentError(f"listen: expected a Listener, got {type(listener).__name__}")
+    listeners.append(listener)
+    try:
+        yield listener
+    finally:
+        listeners.remove(listener)
+
+
+# ---------------------------------------------------------------------- the walk
+
+
+def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_graph: bool = False,
+         tensors: bool = False, wanted: set[int] | None = None) -> Iterator[tuple]:
+    """Walk the graph behind ``roots`` backwards once, newest node first, yielding one step per node.
+
+    ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]``
+    (of its shape). At each node the walk calls the rule's ``backward`` (its
+    vector-Jacobian product), sums each result back to its input's shape (the
+    one place where broadcasting is undone), adds it into the input's node (the
+    node is walked once every use of its output has done so), and yields
+    ``(out, rule, inputs, grad, input_grads, leaf_grads)``: the node's output
+    Tensor, its rule and input Tensors, the complete gradient with respect to
+    ``out``, the gradient with respect to each input in its shape (``None`` where
+    none is needed), and the ``(leaf, gradient)`` pairs among them, which are the
+    caller's to keep. (A plain tuple: a named one costs 1% of a training step.)
+
+    Only inputs that require grad, and whose ``id`` is in ``wanted`` when it is
+    given (``autograd.grad`` passes the tensors that lead to its inputs), get gradients; the rule is told which
+    (``needs_grad``) if its backward takes it. Leaf roots are skipped (the caller
+    has their seeds). Unless ``keep_graph``, each node is released as it is
+    visited, so a second walk through it raises :class:`GraphError`. Gradients are
+    arrays, or Tensors computed by Tensor ops when ``create_graph`` (recorded, so
+    they can be differentiated again) or ``tensors`` (not recorded; forward mode
+    sees them) is set.
+    """
+    pending: list = []  # a heap of (-seq, tensor): the newest node comes out first
+    grad_mode = enable_grad if create_graph else no_grad
+    try:
+        for root, seed in zip(roots, seeds, strict=True):
+            if root.node is not None and (wanted is None or id(root) in wanted):
+                _send(pending, root, seed)
+        while pending:
+            out = heapq.heappop(pending)[1]
+            node = out.node
+            g, node.grad, rule, inputs = node.grad, None, node.rule, node.inputs
+            if inputs is None:
+                raise GraphError(f"backward: the graph through {rule.name} was already released by an earlier "
+                                 "backward; pass retain_graph=True to that first call to go through it twice")
+            if not keep_graph:
+                node.inputs = None  # release: the inputs' buffers may be freed once this step is done
+            if wanted is None:
+                needs = [x.requires_grad for x in inputs]
+            else:
+                needs = [x.requires_grad and id(x) in wanted for x in inputs]
+            # the rule's vector-Jacobian product, on arrays, or on Tensors (recorded with create_graph)
+            if True not in needs:
+                grads: Sequence = needs  # nothing to compute
+            elif create_graph or tensors:
+                with grad_mode():
+                    grads = (rule.backward(g, out, *inputs, needs_grad=needs) if rule.takes_needs_grad
+                             else rule.backward(g, out, *inputs))
+            else:
+                xs = [x.data for x in inputs]
+                grads = (rule.backward(g, out.data, *xs, needs_grad=needs) if rule.takes_needs_grad
+                         else rule.backward(g, out.data, *xs))
+            input_grads, leaf_grads = [], []
+            for x, gx, need in zip(inputs, grads, needs, strict=False):  # strict costs 1% of a step
+                if not need or gx is None:
+                    gx = None
+                else:
+                    if gx.shape != x.data.shape:
+                        gx = _unbroadcast(gx, x.data.shape)
+                    xnode = x.node
+                    if xnode is None:
+                        leaf_grads.append((x, gx))
+                    elif xnode.grad is None:  # _send, inlined (it runs for every edge of the graph)
+                        xnode.grad = gx
+                        heapq.heappush(pending, (-xnode.seq, x))
+                    else:
+                        xnode.grad = xnode.grad + gx
+                input_grads.append(gx)
+            if listeners:
+                for listener in listeners:
+                    listener.on_backward(out, rule, inputs, g, input_grads, leaf_grads)
+            yield out, rule, inputs, g, input_grads, leaf_grads
+    finally:
+        for _, t in pending:  # after an error (or a caller that stopped early), leave no half-summed gradients
+            t.node.grad = None
+
+
+def _send(pending: list, t, grad) -> None:
+    """Add ``grad`` into the gradient of ``t``'s node; the first contribution puts the node on the heap."""
+    node = t.node
+    if node.grad is None:
+        node.grad = grad
+        heapq.heappush(pending, (-node.seq, t))
+    else:
+        node.grad = node.grad + grad  # fan-out: the contributions of all uses add up
+
+
+def _unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting (the only place this is done).
+
+    Broadcasting copies an operand along new leading axes and along its size-1
+    axes; each copy contributed to the output, so their gradients add up.
+    """
+    lead = grad.ndim - len(shape)
+    if lead == 1 and grad.shape[1:] == shape and isinstance(grad, np.ndarray):  # a bias added to every row
+        return np.add.reduce(grad, axis=0)  # (the general path below costs 0.5% of a training step more)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    # np.add.reduce is ndarray.sum without its Python-level wrapper; a Tensor (create_graph) has .sum
+    grad = np.add.reduce(grad, axis=axes) if isinstance(grad, np.ndarray) else grad.sum(axis=axes)
+    return grad if grad.shape == shape else grad.reshape(shape)
+
+
+def graph_tensors(root) -> list:
+    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them.
+
+    Collected with an explicit stack (no recursion, so any depth works) and put
+    in creation order, which is a topological order. Used for pictures.
+    """
+    seen, stack, found = {id(root)}, [root], [root]
+    while stack:
+        node = stack.pop().node
+        if node is None or node.inputs is None:
+            continue
+        for x in node.inputs:
+            if id(x) not in seen:
+                seen.add(id(x))
+                stack.append(x)
+                found.append(x)
+    leaves = [t for t in found if t.node is None or t.node.inputs is None]
+    ops = sorted((t for t in found if t.node is not None and t.node.inputs is not None), key=lambda t: t.node.seq)
+    return leaves + ops
+
+
+def initial_gradient(root, gradient) -> np.ndarray:
+    """The seed of a walk from ``root``: ``gradient`` (array-like) as a fresh array of ``root``'s dtype, or 1."""
+    if gradient is None:
+        if root.data.size != 1:
+            raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
+                             "one-element output, so pass backward(gradient=...) with the output's shape")
+        return np.ones(root.data.shape, dtype=root.data.dtype)
+    seed = np.array(gradient, dtype=root.data.dtype)
+    if seed.shape != root.data.shape:
+        raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
+    return seed
