@@ -1171,13 +1171,13 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    main_takes_over()  # from here on Ctrl-C is a KeyboardInterrupt, handled below (or by training, which saves)
     for stream in (sys.stdout, sys.stderr):  # a file name the terminal's encoding cannot show is escaped, not fatal
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    parser = build_parser()
     try:
+        main_takes_over()  # from here on Ctrl-C is a KeyboardInterrupt, handled below (or by training, which saves)
+        parser = build_parser()  # (its subcommands may import more modules)
         try:
             args = parser.parse_args(argv)
         except SystemExit as e:  # --help and --version print and "exit" 0
