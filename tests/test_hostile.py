@@ -253,6 +253,11 @@ ARGUMENT_CASES = {
     "data-dir-missing": (["train", "--data-dir", "nowhere", "--epochs", "1"], ["--data-dir", "does not exist"]),
     "eval-data-dir-missing": (["eval", "GOOD", "--data-dir", "nowhere"], ["does not exist"]),
     "plot-is-a-file": (["eval", "GOOD", "--dataset", "synthetic", "--plot", "GOOD"], ["not a folder"]),
+    "show-hidden-format": (["show-hidden", "GOOD", "--out", "h.xyz", "--dataset", "synthetic"],
+                           ["unsupported picture format"]),
+    "lab-seed": (["lab", "--seed", "-1", "--no-plot", "--dataset", "synthetic"], ["--seed"]),
+    "lab-format": (["lab", "--out", "l.xyz", "--dataset", "synthetic", "--limit-train", "10", "--lrs", "3"],
+                   ["unsupported picture format"]),
 }
 
 

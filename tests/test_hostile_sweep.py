@@ -283,6 +283,8 @@ OPTIONS = {
     "graph": ["--chain", "--arch", "--model", "--batch-size", "--out"],
     "explain": ["--layers", "--arch", "--seed"],
     "gradcheck": ["--arch", "--activation", "--loss", "--batch-size", "--seed", "--dtype", "--output-activation"],
+    "nudges": ["MODEL", "--index", "--batch", "--dataset"],
+    "show-hidden": ["MODEL", "--out", "--top", "--no-plot", "--dataset"],
 }
 
 
@@ -295,7 +297,7 @@ def _argv(rng: random.Random, files: dict[str, str]) -> list[str]:
             argv.append(files[rng.choice(("GOOD", "NARROW", "MISSING", "FOLDER", "NAN"))])
             continue
         argv.append(option)
-        if option not in ("--random", "--no-download", "--no-progress") and rng.random() < 0.95:
+        if option not in ("--random", "--no-download", "--no-progress", "--no-plot") and rng.random() < 0.95:
             token = rng.choice(TOKENS)
             argv.append(files.get(token, token))
     if command == "train":   # keep accepted runs tiny: a few hundred synthetic images, one epoch at most

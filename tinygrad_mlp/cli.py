@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__, _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
-from .errors import CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
+from .errors import ArgumentError, CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
 from .nn import INITS, MLP, functional, parse_sizes
 from .tensor import Tensor
 from .train import (
@@ -129,6 +129,18 @@ def _picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
                          f"{', '.join(formats)}")
     check_writable(path, option)
     return path
+
+
+def _picture_prefix(text: str, option: str) -> None:
+    """A picture prefix (PATH with -something before the suffix; .png without one): its format and folder are
+    checked before any work."""
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(f"{option} {text} is a folder; give a file name such as {path / 'picture.png'}")
+    if path.suffix and path.suffix.lower() not in _PICTURE_FORMATS:
+        raise UsageError(f"{option} {text}: unsupported picture format ('{path.suffix}'); end the name with one "
+                         f"of {', '.join(_PICTURE_FORMATS)}")
+    check_writable(path, option)
 
 
 def _check_folder(text: str, option: str) -> None:
@@ -547,6 +559,9 @@ def _add_eval_parser(subparsers) -> None:
 
 def format_confusion(confusion: np.ndarray) -> str:
     """The confusion matrix as a text table, rows true class, columns guess."""
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ShapeError(f"format_confusion: expected a square (classes, classes) matrix, got shape {confusion.shape}")
     k = confusion.shape[0]
     width = max(5, len(str(int(confusion.max()))) + 2)
     lines = ["true \\ guess" + "".join(f"{j:>{width}}" for j in range(k))]
@@ -595,6 +610,11 @@ def _add_predict_parser(subparsers) -> None:
 
 def format_bars(values: np.ndarray, width: int = 40, highlight: int | None = None) -> str:
     """One line per class: ``digit |#####      | value``, bars scaled to [0, 1]."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ShapeError(f"format_bars: expected one value per class (1-D), got shape {values.shape}")
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ArgumentError(f"format_bars: width must be an int >= 1, got {width!r}")
     lines = []
     for d, v in enumerate(values):
         n = round(float(np.clip(v, 0.0, 1.0)) * width)
@@ -977,6 +997,8 @@ def _add_show_hidden_parser(subparsers) -> None:
 def _cmd_show_hidden(args) -> int:
     from . import learning
 
+    if not args.no_plot:
+        _picture_prefix(args.out, "--out")
     model, ck = _load_model(args.model)
     (_, _, x_test, y_test), used = _model_dataset(args, ck)
     if args.top > len(y_test):
@@ -1042,7 +1064,7 @@ def _add_lab_parser(subparsers) -> None:
     p.add_argument("--out", metavar="PATH", default="lab.png",
                    help="picture prefix: PATH with -noise and -lr before the suffix (default lab.png)")
     p.add_argument("--no-plot", action="store_true", help="only print the numbers")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     _add_data_options(p, "auto", "default: auto")
     p.set_defaults(func=_cmd_lab)
 
@@ -1056,6 +1078,8 @@ def _cmd_lab(args) -> int:
         raise UsageError(f"--lrs {args.lrs!r}: give learning rates separated by commas, e.g. 0.3,3,30") from None
     if not lrs or min(lrs) <= 0 or not all(math.isfinite(v) for v in lrs):
         raise UsageError(f"--lrs {args.lrs!r}: every learning rate must be a finite number > 0")
+    if not args.no_plot:
+        _picture_prefix(args.out, "--out")
     (x_train, y_train, _, _), used, _ = load_dataset(args.dataset, args.data_dir, None, not args.no_download)
     if args.limit_train:
         x_train, y_train = x_train[:args.limit_train], y_train[:args.limit_train]
@@ -1146,13 +1170,13 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    main_takes_over()  # from here on Ctrl-C is a KeyboardInterrupt, handled below (or by training, which saves)
     for stream in (sys.stdout, sys.stderr):  # a file name the terminal's encoding cannot show is escaped, not fatal
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    parser = build_parser()
     try:
+        main_takes_over()  # from here on Ctrl-C is a KeyboardInterrupt, handled below (or by training, which saves)
+        parser = build_parser()  # (its subcommands may import more modules)
         try:
             args = parser.parse_args(argv)
         except SystemExit as e:  # --help and --version print and "exit" 0
