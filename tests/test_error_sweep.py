@@ -337,16 +337,12 @@ def test_every_public_callable_has_bad_calls():
 
 
 # Calls that still leak a built-in exception, in modules being rewritten by other work at the time of writing
-# (the engine's autograd, the data/viz split, train/cli hardening, gradcheck). Each is a strict xfail: once
+# (the engine and autograd, gradcheck). Each is a strict xfail: once
 # fixed it passes, the xfail turns into a failure, and the entry must be removed from here.
 KNOWN_LEAKS = {
     "numerical_grad-0", "jvpcheck-0",
     "grad-0", "grad-1", "grad-3", "value_and_grad-0", "vjp-0", "jvp-0", "jacobian-0", "jacrev-0", "jacfwd-0",
     "hessian-0", "hessian-1", "hvp-0", "hvp-1", "graph_tensors-0",
-    "synthetic_digits-0", "synthetic_digits-1", "load_synthetic-0",
-    "TrainConfig-0", "TrainConfig-1", "fit-0", "evaluate-0", "build_optimizer-0", "build_optimizer-1",
-    "build_scheduler-0", "format_confusion-0", "format_bars-0", "format_bars-1",
-    "plot_training_curves-0", "worst_predictions-1", "to_dot-0", "to_dot-1", "render_dot-0", "explain_backward-0",
 }
 
 CASES = [pytest.param(name, i, call, id=f"{name}-{i}",

@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__, _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
-from .errors import CheckpointError, DataNotFoundError, TinygradMLPError
+from .errors import ArgumentError, CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
 from .nn import INITS, MLP, functional
 from .train import (
     OPTIMIZERS,
@@ -561,6 +561,9 @@ def _add_eval_parser(subparsers) -> None:
 
 def format_confusion(confusion: np.ndarray) -> str:
     """The confusion matrix as a text table, rows true class, columns guess."""
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ShapeError(f"format_confusion: expected a square (classes, classes) matrix, got shape {confusion.shape}")
     k = confusion.shape[0]
     width = max(5, len(str(int(confusion.max()))) + 2)
     lines = ["true \\ guess" + "".join(f"{j:>{width}}" for j in range(k))]
@@ -609,6 +612,11 @@ def _add_predict_parser(subparsers) -> None:
 
 def format_bars(values: np.ndarray, width: int = 40, highlight: int | None = None) -> str:
     """One line per class: ``digit |#####      | value``, bars scaled to [0, 1]."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ShapeError(f"format_bars: expected one value per class (1-D), got shape {values.shape}")
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ArgumentError(f"format_bars: width must be an int >= 1, got {width!r}")
     lines = []
     for d, v in enumerate(values):
         n = round(float(np.clip(v, 0.0, 1.0)) * width)

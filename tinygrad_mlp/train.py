@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import checkpoint as ckpt
-from .errors import CheckpointError, TinygradMLPError
+from .errors import ArgumentError, CheckpointError, ShapeError, TinygradMLPError
 from .nn import Module, functional
 from .optim import SGD, Adam, CosineLR, Optimizer
 from .tensor import Tensor, no_grad
@@ -106,7 +106,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"TrainConfig: {name} must be an integer >= 1, got {value!r}")
+                raise ArgumentError(f"TrainConfig: {name} must be an integer >= 1, got {value!r}")
 
 
 @dataclass
@@ -169,9 +169,9 @@ def build_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: fl
         return SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
         if momentum:
-            raise ValueError("momentum applies to SGD only; Adam has its own (betas)")
+            raise ArgumentError("momentum applies to SGD only; Adam has its own (betas)")
         return Adam(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    raise ArgumentError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
 def build_scheduler(name: str, optimizer: Optimizer, epochs: int):
@@ -181,7 +181,7 @@ def build_scheduler(name: str, optimizer: Optimizer, epochs: int):
         return None
     if name == "cosine":
         return CosineLR(optimizer, total=epochs)
-    raise ValueError(f"unknown lr schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    raise ArgumentError(f"unknown lr schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
 
 
 # ---------------------------------------------------------------------- inference
@@ -215,7 +215,7 @@ def evaluate(model: Module, x, y, *, batch_size: int = 1000, num_classes: int | 
     """
     y = np.asarray(y)
     if len(x) != len(y):
-        raise ValueError(f"evaluate: {len(x)} inputs but {len(y)} labels")
+        raise ShapeError(f"evaluate: {len(x)} inputs but {len(y)} labels")
     if num_classes is None:
         sizes = getattr(model, "sizes", None)
         num_classes = int(sizes[-1]) if sizes else int(y.max()) + 1 if y.size else 10
@@ -300,7 +300,7 @@ def _callbacks(callbacks: Sequence) -> list[Callback]:
         elif callable(cb):
             out.append(_FunctionCallback(cb))
         else:
-            raise TypeError(f"fit: a callback must be a Callback or a function of the epoch record, got {cb!r}")
+            raise ArgumentError(f"fit: a callback must be a Callback or a function of the epoch record, got {cb!r}")
     return out
 
 
@@ -342,7 +342,7 @@ def fit(model: Module, optimizer: Optimizer, loss_fn, x_train, y_train, x_test=N
     x_train = np.asarray(x_train)
     y_train = np.asarray(y_train)
     if len(x_train) != len(y_train) or len(x_train) == 0:
-        raise ValueError(f"fit: need as many labels as inputs, and at least one; got {len(x_train)} and {len(y_train)}")
+        raise ShapeError(f"fit: need as many labels as inputs, and at least one; got {len(x_train)} and {len(y_train)}")
     has_test = x_test is not None and y_test is not None and len(y_test) > 0
     callbacks = _callbacks(callbacks)
     step_hooks = [cb for cb in callbacks if type(cb).on_step_end is not Callback.on_step_end]

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..errors import ArgumentError
 from .mnist import IMAGE_SIDE
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -114,9 +115,9 @@ def synthetic_digits(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np
     Returns ``(x, y)``: ``x`` float32 in [0, 1] of shape ``(n, 784)`` (28x28 rows flattened), ``y`` int64 of
     shape ``(n,)`` with values 0..9. The same ``seed`` always gives the same images.
     """
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ArgumentError(f"synthetic_digits: n must be an int >= 0, got {n!r}")
     n = int(n)
-    if n < 0:
-        raise ValueError(f"synthetic_digits: n must be >= 0, got {n}")
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 10, size=n).astype(np.int64)
     # per-image affine parameters (all drawn up front so the result does not depend on rendering order)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._guard import atomic_write
-from ..errors import GraphError
+from ..errors import ArgumentError, GraphError
 from ..tensor import Tensor, graph_tensors
 
 __all__ = ["to_dot", "render_dot"]
@@ -56,7 +56,7 @@ def display_names(tensors: Sequence[Tensor]) -> dict[int, str]:
 
 def check_graph(root: Tensor, what: str) -> None:
     if not isinstance(root, Tensor):
-        raise TypeError(f"{what}: expected a Tensor, got {type(root).__name__}")
+        raise ArgumentError(f"{what}: expected a Tensor, got {type(root).__name__}")
     if root.node is not None and root.node.inputs is None:
         raise GraphError(f"{what}: the graph behind this tensor was released by backward(); draw it before calling "
                          "backward(), or call backward(retain_graph=True)")
@@ -89,6 +89,8 @@ def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, preci
     draw before backward, or use ``retain_graph=True`` to see the leaves' gradients.
     """
     check_graph(root, "to_dot")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ArgumentError(f"to_dot: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
     tensors = graph_tensors(root)
     names = display_names(tensors)
     index = {id(t): i for i, t in enumerate(tensors)}
@@ -139,6 +141,8 @@ def render_dot(dot_text: str, out_path, *, quiet: bool = False) -> Path:
     ``.dot``) the DOT text is written to ``out_path`` with a ``.dot`` suffix and,
     unless ``quiet``, a line says how to render it. Returns the path written.
     """
+    if not isinstance(dot_text, str):
+        raise ArgumentError(f"render_dot: dot_text must be the DOT source (a str), got {type(dot_text).__name__}")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     dot_path = out_path.with_suffix(".dot")

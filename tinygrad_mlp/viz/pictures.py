@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._guard import atomic_write
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 
 MATPLOTLIB_MISSING = 'matplotlib is needed for pictures: pip install "tinygrad_mlp[viz]"'
@@ -146,7 +146,7 @@ def plot_training_curves(history, path=None, *, title: str | None = None, dpi: i
     losses = [k for k in cols if "loss" in k.lower() or k.lower() in ("cost", "train_cost")]
     accs = [k for k in cols if "acc" in k.lower()]
     if not losses and not accs:
-        raise ValueError(f"plot_training_curves: the history has no loss or accuracy columns (found {sorted(cols)})")
+        raise ArgumentError(f"plot_training_curves: the history has no loss or accuracy columns (found {sorted(cols)})")
     n = max(len(cols[k]) for k in losses + accs)
     epochs = cols["epoch"] if len(cols.get("epoch", ())) == n else list(range(1, n + 1))
     fig = _figure(10, 4, dpi)
@@ -207,6 +207,8 @@ def worst_predictions(outputs, labels, k: int = 16) -> np.ndarray:
     "Worst" is the smallest margin: output for the true label minus the largest
     other output, so confidently wrong answers come first, then the narrow misses.
     """
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ArgumentError(f"worst_predictions: k must be an int >= 0, got {k!r}")
     out = _array(outputs).astype(np.float64)
     y = _array(labels).astype(np.int64)
     if out.ndim != 2 or y.shape != (out.shape[0],):
@@ -233,7 +235,7 @@ def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_
         raise ShapeError(f"plot_worst_digits: {n} images but {len(labels)} labels, {len(guesses)} guesses and "
                          f"{len(confidences)} confidences")
     if n == 0:
-        raise ValueError("plot_worst_digits: no images to draw")
+        raise ArgumentError("plot_worst_digits: no images to draw")
     rows, cols = _grid(n, cols)
     cell = 1.5
     fig = _figure(cols * cell + 0.4, rows * (cell + 0.25) + 0.8, dpi)
