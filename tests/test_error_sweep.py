@@ -111,7 +111,8 @@ BAD_CALLS: dict[str, list] = {
                   lambda: tm.gradcheck(lambda x: (x * x).sum(), _t(2), eps=-1.0)],
     "gradgradcheck": [lambda: gradcheck.gradgradcheck(lambda x: x.sum(), Tensor(np.ones(2, np.float32),
                                                                                   requires_grad=True))],
-    "jvpcheck": [lambda: gradcheck.jvpcheck(lambda x: x, [np.ones(2, np.float32)])],
+    "jvpcheck": [lambda: gradcheck.jvpcheck(lambda x: x, [Tensor(np.ones(2, np.float32))]),
+                 lambda: gradcheck.jvpcheck(lambda x: x, [np.ones(2)], [np.ones(3)])],
     # ------------------------------------------------ autograd
     "grad": [lambda: ag.grad(_t(2).sum(), ["a"]), lambda: ag.grad(lambda x: x.sum(), argnums=5)(_t(2)),
              lambda: ag.grad(lambda x: x, argnums=0)(_t(2)), lambda: ag.grad(lambda x: "a")(_t(2))],
@@ -253,7 +254,8 @@ BAD_CALLS: dict[str, list] = {
     "rounding_floor": [lambda: gradcheck.rounding_floor(1.0, 0.0), lambda: gradcheck.rounding_floor(1.0, "a")],
     "gradient_tolerance": [lambda: gradcheck.gradient_tolerance(np.ones(2), 1.0, -1e-6)],
     "make_problem": [lambda: threeway.make_problem([3], loss="mse"), lambda: threeway.make_problem([3, 2], "nope")],
-    "parse_sizes": [lambda: threeway.parse_sizes("3-a"), lambda: threeway.parse_sizes("")],
+    "parse_sizes": [lambda: threeway.parse_sizes("3-a"), lambda: threeway.parse_sizes(""),  # nn.parse_sizes too
+                    lambda: nn.parse_sizes("784"), lambda: nn.parse_sizes([3, 0])],
     "default_output_activation": [lambda: threeway.default_output_activation("hinge")],
     "canonical_loss": [lambda: threeway.canonical_loss("hinge")],
     "dtype_note": [lambda: threeway.dtype_note("nope")],
@@ -336,14 +338,9 @@ def test_every_public_callable_has_bad_calls():
     assert not missing, f"add bad calls for {missing} to BAD_CALLS (or an empty list with a reason)"
 
 
-# Calls that still leak a built-in exception, in modules being rewritten by other work at the time of writing
-# (the engine and autograd, gradcheck). Each is a strict xfail: once
-# fixed it passes, the xfail turns into a failure, and the entry must be removed from here.
-KNOWN_LEAKS = {
-    "numerical_grad-0", "jvpcheck-0",
-    "grad-0", "grad-1", "grad-3", "value_and_grad-0", "vjp-0", "jvp-0", "jacobian-0", "jacrev-0", "jacfwd-0",
-    "hessian-0", "hessian-1", "hvp-0", "hvp-1", "graph_tensors-0",
-}
+# Calls that still leak a built-in exception, each as a strict xfail (once fixed it passes, the xfail turns
+# into a failure and the entry must go). None are left; add one only with a reason and an issue.
+KNOWN_LEAKS: set[str] = set()
 
 CASES = [pytest.param(name, i, call, id=f"{name}-{i}",
                       marks=[pytest.mark.xfail(strict=True, reason="known leak")] if f"{name}-{i}" in KNOWN_LEAKS else [])
