@@ -317,7 +317,7 @@ def jvpcheck(
     and ``J v`` with ``J`` assembled row by row by reverse mode. Raises :class:`GradcheckError` at
     the first mismatch, returns True otherwise.
     """
-    from . import autograd  # here: autograd needs nothing from this module, but keep imports one-way at load time
+    from . import autograd  # on first use: `import tinygrad_mlp` (which imports gradcheck) stays light
 
     primals = tuple(primals) if isinstance(primals, (tuple, list)) else (primals,)
     primals = tuple(p if isinstance(p, Tensor) else Tensor(np.asarray(p, dtype=np.float64)) for p in primals)

@@ -46,6 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import checkpoint as ckpt
+from .data import DataLoader
 from .errors import ArgumentError, CheckpointError, ShapeError, TinygradMLPError
 from .nn import Module, functional
 from .optim import SGD, Adam, CosineLR, Optimizer
@@ -287,8 +288,6 @@ class _SignalTrap:
 
 
 def _make_loader(x, y, batch_size: int, shuffle: bool, seed: int):
-    from .data import DataLoader  # imported here: data is only needed once training starts
-
     return DataLoader(x, y, batch_size, shuffle=shuffle, seed=seed, drop_last=False)
 
 
@@ -373,7 +372,7 @@ def fit(model: Module, optimizer: Optimizer, loss_fn, x_train, y_train, x_test=N
         return {"version": TRAIN_STATE_VERSION, **run_info, "epoch": epoch, "step": step,
                 "global_step": global_step, "seconds": spent, "epoch_loss_sum": loss_sum,
                 "epoch_samples": samples, "epoch_train_seconds": epoch_train_seconds,
-                "loader": _jsonable(loader.state_dict()), "epochs": cfg.epochs, "complete": epoch >= cfg.epochs}
+                "loader": loader.state_dict(), "epochs": cfg.epochs, "complete": epoch >= cfg.epochs}
 
     def save() -> None:
         if ckpt_path is not None:
@@ -537,19 +536,3 @@ def _resume(resume, run_info: dict, model: Module, optimizer: Optimizer) -> tupl
         optimizer.load_state_dict(resume.optimizer)
     return state, [dict(r) for r in meta.get("history", [])]
 
-
-def _jsonable(obj):
-    """Loader state as plain JSON types (numpy ints/arrays to Python ints/lists)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
