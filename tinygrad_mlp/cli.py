@@ -1198,6 +1198,11 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         _error(e)
         return 1
+    except BrokenPipeError:
+        # the reader went away (`tinygrad-mlp explain | head`): nobody is left to tell. Point stdout at devnull
+        # so the interpreter's final flush cannot fail again, and exit as a process ended by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except (TinygradMLPError, OSError) as e:
         _error(e)
         return 1
