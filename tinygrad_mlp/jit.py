@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, optim
+from . import engine
 from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
 from .tensor import Tensor
@@ -76,7 +76,7 @@ class CompiledStep:
 
     def __call__(self, *args, **kwargs):
         sig = None if kwargs else _signature(args)
-        if sig is None or engine.listeners or optim.listeners:
+        if sig is None or engine.listeners:
             # keyword or unhashable arguments, or someone listening (detect_anomaly, jvp, an outer recording)
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
@@ -101,6 +101,8 @@ class CompiledStep:
         return None if self._last is None else self._last.source
 
     def _record(self, entry: _Entry, args: tuple):
+        from . import optim  # here, not at the top: `import tinygrad_mlp` stays light (tm.compile is in it)
+
         recorder = _Recorder(args, entry.previous)
         _recording.append(recorder)
         try:
