@@ -636,3 +636,16 @@ def test_readme_says_the_checksum_is_not_a_signature():
 
 def test_write_errors_are_library_errors_and_os_errors():
     assert issubclass(WriteError, TinygradMLPError) and issubclass(WriteError, OSError)
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    # `tinygrad-mlp explain | head -1` once head has exited: every write meets a closed pipe (EPIPE)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tinygrad_mlp", "explain", "--arch", "2-2-1"],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

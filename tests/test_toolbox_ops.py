@@ -206,3 +206,29 @@ def test_functional_and_module_activations_by_name():
     x = Tensor(np.linspace(-2, 2, 5))
     for name in ("gelu", "silu", "softplus", "leaky_relu", "elu"):
         np.testing.assert_allclose(F.activation(name)(x).data, getattr(x, name)().data, err_msg=name)
+
+
+# ---------------------------------------------------------------- autograd: has_aux
+
+
+def test_grad_and_value_and_grad_with_has_aux():
+    w = np.array([0.5, -1.0])
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    def loss_and_predictions(w, x):
+        pred = x @ w
+        return (pred * pred).sum(), pred
+
+    g, pred = autograd.grad(loss_and_predictions, has_aux=True)(w, x)
+    np.testing.assert_allclose(g.data, 2 * x.T @ (x @ w))
+    np.testing.assert_allclose(pred.data, x @ w)
+    (value, aux), g2 = autograd.value_and_grad(loss_and_predictions, has_aux=True)(w, x)
+    assert value.item() == pytest.approx(float(((x @ w) ** 2).sum()))
+    np.testing.assert_allclose(g2.data, g.data)
+    assert aux.shape == (2,)
+    (_, label), _ = autograd.value_and_grad(lambda a: (a.sum(), "any object"), has_aux=True)(w)
+    assert label == "any object"
+    with pytest.raises(ArgumentError, match="pair"):
+        autograd.grad(lambda a: a.sum(), has_aux=True)(w)
+    with pytest.raises(ArgumentError, match="function form"):
+        autograd.grad(Tensor(w, requires_grad=True).sum(), [Tensor(w)], has_aux=True)

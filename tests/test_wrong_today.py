@@ -19,7 +19,8 @@ from tinygrad_mlp.optim import SGD, Adam
 @pytest.mark.parametrize("dtype,big", [(np.float64, 1e308), (np.float32, 2e38)])
 def test_cross_entropy_is_finite_for_huge_finite_logits(dtype, big):
     z = Tensor(np.array([[big, -big, 0.0]], dtype=dtype), requires_grad=True)
-    loss = F.cross_entropy(z, [0])
+    with np.errstate(over="ignore"):  # -big - big overflows to -inf inside log_softmax: the right limit
+        loss = F.cross_entropy(z, [0])
     assert loss.data == 0  # log softmax of the far larger logit is exactly 0; the far entry adds 0, not NaN
     loss.backward()
     np.testing.assert_array_equal(z.grad.data, [[0.0, 0.0, 0.0]])

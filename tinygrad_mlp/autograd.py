@@ -15,6 +15,7 @@ differentiated are converted with ``Tensor(...)``: numpy arrays keep their dtype
 ======================================  ======================================================
 ``grad(f, argnums=0)(*args)``            gradient of a one-element ``f``: shape of the argument
 ``value_and_grad(f, argnums=0)(*args)``  ``(f(*args), gradient)``
+``..., has_aux=True``                    ``f`` returns ``(loss, aux)``; ``aux`` comes back beside
 ``vjp(f, *primals)``                     ``(out, pullback)``; ``pullback(u)`` is ``u^T J`` per primal
 ``jvp(f, primals, tangents)``            ``(out, J v)`` by forward mode, in one pass
 ``jacobian(f, argnums=0, mode=...)``     ``out.shape + arg.shape``; rows by reverse, columns by forward
@@ -53,7 +54,7 @@ import numpy as np
 
 from . import engine
 from . import primitives as P
-from .errors import GraphError, ShapeError
+from .errors import ArgumentError, GraphError, ShapeError
 from .tensor import Tensor, stack
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
@@ -166,7 +167,7 @@ def _tensor_list(values, what: str) -> list[Tensor]:
     items = [values] if isinstance(values, Tensor) else list(values)
     for i, t in enumerate(items):
         if not isinstance(t, Tensor):
-            raise TypeError(f"grad: {what}[{i}] must be a Tensor, got {type(t).__name__}")
+            raise ArgumentError(f"grad: {what}[{i}] must be a Tensor, got {type(t).__name__}")
     return items
 
 
@@ -216,13 +217,13 @@ def _argnums(argnums, nargs: int, what: str) -> tuple[tuple[int, ...], bool]:
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
     if not nums:
-        raise ValueError(f"{what}: argnums must name at least one argument")
+        raise ArgumentError(f"{what}: argnums must name at least one argument")
     for a in nums:
         if not -nargs <= a < nargs:
-            raise ValueError(f"{what}: argnums {a} is out of range for {nargs} positional arguments")
+            raise ArgumentError(f"{what}: argnums {a} is out of range for {nargs} positional arguments")
     nums = tuple(a % nargs for a in nums)
     if len(set(nums)) != len(nums):
-        raise ValueError(f"{what}: argnums {argnums} repeats an argument")
+        raise ArgumentError(f"{what}: argnums {argnums} repeats an argument")
     return nums, single
 
 
@@ -263,7 +264,7 @@ def _variables(args: tuple, nums: tuple[int, ...]) -> tuple[list, list[Tensor], 
 
 def _check_output(out, what: str, scalar: bool = False) -> Tensor:
     if not isinstance(out, Tensor):
-        raise TypeError(f"{what}: the function must return a Tensor, got {type(out).__name__}")
+        raise ArgumentError(f"{what}: the function must return a Tensor, got {type(out).__name__}")
     if scalar and out.size != 1:
         raise ShapeError(f"{what}: the function must return a one-element Tensor, got shape {out.shape} "
                          "(use jacobian for vector outputs, or vjp with a cotangent)")
@@ -288,7 +289,7 @@ def _finish(value: Tensor, nested: bool) -> Tensor:
 
 
 def grad(f, inputs=None, grad_outputs=None, create_graph: bool = False, retain_graph: bool | None = None,
-         allow_unused: bool = False, *, argnums=None):
+         allow_unused: bool = False, *, argnums=None, has_aux: bool = False):
     """Gradients, in two forms.
 
     **Tensor level**, ``grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
@@ -306,28 +307,43 @@ def grad(f, inputs=None, grad_outputs=None, create_graph: bool = False, retain_g
     argument's shape), or a tuple of gradients when ``argnums`` is a tuple. The second positional
     parameter is ``argnums`` in this form: ``grad(f, 1)`` differentiates with respect to the second
     argument. The form is chosen by ``f``: a callable that is not a Tensor means the transform.
+    With ``has_aux=True`` (as in JAX) ``f`` returns a pair ``(loss, aux)``; only ``loss`` is
+    differentiated and ``g(*args)`` returns ``(gradient, aux)``, ``aux`` as ``f`` gave it (predictions,
+    accuracy, anything you want from the same pass).
     """
     if callable(f) and not isinstance(f, (Tensor, list, tuple)):
         if argnums is None:
             argnums = 0 if inputs is None else inputs
-        return _grad_transform(f, argnums)
+        return _grad_transform(f, argnums, has_aux=has_aux)
+    if has_aux:
+        raise ArgumentError("grad: has_aux=True belongs to the function form, grad(f, has_aux=True)")
     if inputs is None:
-        raise TypeError("grad(outputs, inputs, ...): inputs is required")
+        raise ArgumentError("grad(outputs, inputs, ...): inputs is required")
     return _grad_tensors(f, inputs, grad_outputs, create_graph, retain_graph, allow_unused)
 
 
-def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False) -> Callable:
+def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False, has_aux: bool = False) -> Callable:
     what = "value_and_grad" if with_value else "grad"
+    if not callable(f):
+        raise ArgumentError(f"{what}: expected a function, got {type(f).__name__}")
 
     def gradient(*args):
         nums, single = _argnums(argnums, len(args), what)
         values, variables, nested = _variables(args, nums)
-        out = _check_output(f(*values), what, scalar=True)
+        out = f(*values)
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise ArgumentError(f"{what}: with has_aux=True the function must return a pair (loss, aux), "
+                                    f"got {type(out).__name__}")
+            out, aux = out
+        out = _check_output(out, what, scalar=True)
         if out.requires_grad:
             grads = _fill(_grad_tensors(out, variables, create_graph=nested, allow_unused=True), variables)
         else:  # f does not depend on its arguments at all
             grads = [_zeros_like(v) for v in variables]
         result = grads[0] if single else tuple(grads)
+        if has_aux:
+            return ((_finish(out, nested), aux), result) if with_value else (result, aux)
         return (_finish(out, nested), result) if with_value else result
 
     gradient.__name__ = f"{what}_{getattr(f, '__name__', 'f')}"
@@ -335,13 +351,14 @@ def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False)
     return gradient
 
 
-def value_and_grad(f: Callable[..., Tensor], argnums=0) -> Callable:
+def value_and_grad(f: Callable[..., Tensor], argnums=0, *, has_aux: bool = False) -> Callable:
     """``value_and_grad(f, argnums=0)(*args) -> (f(*args), grad)``: the value and its gradient from one pass.
 
     Same conventions as the transform form of :func:`grad`; the value is the one-element Tensor
-    ``f`` returned (detached, unless an outer transform differentiates through it).
+    ``f`` returned (detached, unless an outer transform differentiates through it). With
+    ``has_aux=True``, ``f`` returns ``(loss, aux)`` and the result is ``((loss, aux), grad)``, as in JAX.
     """
-    return _grad_transform(f, argnums, with_value=True)
+    return _grad_transform(f, argnums, with_value=True, has_aux=has_aux)
 
 
 def vjp(f: Callable[..., Tensor], *primals) -> tuple[Tensor, Callable]:
@@ -353,7 +370,7 @@ def vjp(f: Callable[..., Tensor], *primals) -> tuple[Tensor, Callable]:
     called many times (once per row of the Jacobian, for instance).
     """
     if not primals:
-        raise ValueError("vjp: needs at least one primal")
+        raise ArgumentError("vjp: needs at least one primal")
     args, variables, nested = _variables(primals, tuple(range(len(primals))))
     out = _check_output(f(*args), "vjp")
 
@@ -389,7 +406,7 @@ def jvp(f: Callable[..., Tensor], primals, tangents) -> tuple:
     primals, _ = _as_tuple(primals)
     tangents, _ = _as_tuple(tangents)
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+        raise ArgumentError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     with _forward_mode() as table:
         args = []
         for i, (x, v) in enumerate(zip(primals, tangents, strict=True)):
@@ -432,7 +449,7 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
     :func:`hessian` works); the forward-mode one is not.
     """
     if mode not in ("reverse", "forward"):
-        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
+        raise ArgumentError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
 
     def jac_reverse(*args):
         nums, single = _argnums(argnums, len(args), "jacobian")
@@ -512,7 +529,7 @@ def hessian(f: Callable[..., Tensor], argnums: int = 0, mode: str = "reverse") -
     only. Use :func:`hvp` for ``H v`` without forming ``H``.
     """
     if not isinstance(argnums, (int, np.integer)):
-        raise TypeError("hessian: argnums must be a single int")
+        raise ArgumentError("hessian: argnums must be a single int")
     return jacobian(grad(f, argnums=argnums), argnums, mode=mode)
 
 
@@ -528,7 +545,7 @@ def hvp(f: Callable[..., Tensor], primals, tangents, mode: str = "reverse"):
     primals, single = _as_tuple(primals)
     tangents, _ = _as_tuple(tangents)
     if len(primals) != len(tangents):
-        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+        raise ArgumentError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
     nums = tuple(range(len(primals)))
     if mode == "forward":
         _, hv = jvp(grad(f, argnums=nums), primals, tangents)
@@ -545,5 +562,5 @@ def hvp(f: Callable[..., Tensor], primals, tangents, mode: str = "reverse"):
                 hv = _fill(_grad_tensors(gs, variables, vs, create_graph=nested, allow_unused=True), variables)
         hv = tuple(hv)
     else:
-        raise ValueError(f"hvp: mode must be 'reverse' or 'forward', got {mode!r}")
+        raise ArgumentError(f"hvp: mode must be 'reverse' or 'forward', got {mode!r}")
     return hv[0] if single else tuple(hv)

@@ -32,7 +32,8 @@ from . import __version__, _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
 from .errors import ArgumentError, CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
-from .nn import INITS, MLP, functional
+from .nn import INITS, MLP, functional, parse_sizes
+from .tensor import Tensor
 from .train import (
     OPTIMIZERS,
     SCHEDULES,
@@ -164,13 +165,10 @@ def _check_fits(nbytes: int, what: str) -> None:
 
 def parse_arch(text: str) -> list[int]:
     """``"784-16-16-10"`` -> ``[784, 16, 16, 10]``; the first width must be 784 and the last 10."""
-    parts = text.replace(",", "-").split("-")
     try:
-        sizes = [int(p) for p in parts]
-    except ValueError:
-        raise UsageError(f"--arch {text!r} is malformed: give layer widths joined by '-', e.g. 784-16-16-10") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise UsageError(f"--arch {text!r} is malformed: it needs at least two widths, all >= 1 (e.g. 784-16-16-10)")
+        sizes = parse_sizes(text, "--arch")
+    except ShapeError as e:
+        raise UsageError(str(e)) from None
     if sizes[0] != INPUTS:
         raise UsageError(f"--arch {text!r} must start with {INPUTS}: the images have 28x28 = {INPUTS} pixels")
     if sizes[-1] != CLASSES:
@@ -288,6 +286,9 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+    p.add_argument("--no-compile", action="store_true",
+                   help="run every step eagerly instead of replaying the captured step (the same results, "
+                        "slower; see docs/compile.md)")
     _add_plot_option(p)
     _add_threads_option(p)
     p.set_defaults(func=_cmd_train)
@@ -488,7 +489,7 @@ def _run_training(args, settings: dict, resumed: checkpoint.Checkpoint | None, o
             result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
                          epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
                          progress=False if args.no_progress else None, checkpoint=out, callbacks=[on_epoch],
-                         scheduler=scheduler, resume=resumed, metadata=meta)
+                         scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
     except TrainingInterrupted as e:
         if e.checkpoint:
             raise TrainingInterrupted(f"{e}; resume with: {PROG} train --resume {e.checkpoint}", signum=e.signum,
@@ -625,11 +626,6 @@ def format_bars(values: np.ndarray, width: int = 40, highlight: int | None = Non
     return "\n".join(lines)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
 def _cmd_predict(args) -> int:
     model, ck = _load_model(args.model)
     if args.random:
@@ -647,7 +643,7 @@ def _cmd_predict(args) -> int:
         out = predict(model, image)
     guess = int(out.argmax())
     if model.output_activation is None:
-        shown, what = _softmax(out.astype(np.float64)), "softmax of the output logits"
+        shown, what = Tensor(out.astype(np.float64)).softmax().numpy(), "softmax of the output logits"
     else:
         shown, what = out, f"output activations ({model.output_activation})"
     lines = [data.ascii_digit(image), title]
@@ -763,8 +759,8 @@ def _add_graph_parser(subparsers) -> None:
 
 def _chain_sizes(text: str) -> list[int] | None:
     try:
-        return [int(p) for p in text.replace(",", "-").split("-")]
-    except ValueError:
+        return parse_sizes(text, "--chain")
+    except ShapeError:
         return None  # one_neuron_chain says what is wrong
 
 
@@ -782,12 +778,10 @@ def _cmd_graph(args) -> int:
         _check_fits(_mlp_bytes(sizes or [INPUTS, CLASSES], args.batch_size) + args.batch_size * INPUTS * 4 * 8, what)
     else:
         chain = _chain_sizes(args.chain)
-        if chain is not None and min(chain, default=1) >= 1:
+        if chain is not None:
             _check_fits(2 * _mlp_bytes(chain, 1, 8), f"graph of the chain {args.chain}")
     viz = _viz()
     if args.arch or args.model:
-        from .tensor import Tensor
-
         if args.model:
             model, _ = _load_model(args.model)
             _check_fits(_mlp_bytes(model.sizes, args.batch_size) + args.batch_size * INPUTS * 4 * 8,
@@ -1204,6 +1198,11 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         _error(e)
         return 1
+    except BrokenPipeError:
+        # the reader went away (`tinygrad-mlp explain | head`): nobody is left to tell. Point stdout at devnull
+        # so the interpreter's final flush cannot fail again, and exit as a process ended by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except (TinygradMLPError, OSError) as e:
         _error(e)
         return 1

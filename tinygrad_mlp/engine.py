@@ -230,6 +230,8 @@ def graph_tensors(root) -> list:
     Collected with an explicit stack (no recursion, so any depth works) and put
     in creation order, which is a topological order. Used for pictures.
     """
+    if not hasattr(root, "node"):
+        raise ArgumentError(f"graph_tensors: expected a Tensor, got {type(root).__name__}")
     seen, stack, found = {id(root)}, [root], [root]
     while stack:
         node = stack.pop().node

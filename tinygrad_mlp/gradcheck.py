@@ -30,7 +30,13 @@ def numerical_grad(f: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6)
 
     Returns one array per input (the input's shape, float64), ``None`` for inputs
     that do not require grad. Inputs are perturbed in place and restored exactly.
+    Inputs that require grad must be float64 (a DTypeError otherwise): in float32 a step of 1e-6 is
+    lost in the rounding and the "gradient" comes out silently wrong.
     """
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64:
+            raise DTypeError(f"numerical_grad: input {i} is {t.dtype}; finite differences need float64 inputs "
+                             "(Tensor(x, dtype=np.float64))")
     return _central_differences(f, inputs, eps)[0]
 
 
@@ -311,7 +317,7 @@ def jvpcheck(
     and ``J v`` with ``J`` assembled row by row by reverse mode. Raises :class:`GradcheckError` at
     the first mismatch, returns True otherwise.
     """
-    from . import autograd  # here: autograd needs nothing from this module, but keep imports one-way at load time
+    from . import autograd  # on first use: `import tinygrad_mlp` (which imports gradcheck) stays light
 
     primals = tuple(primals) if isinstance(primals, (tuple, list)) else (primals,)
     primals = tuple(p if isinstance(p, Tensor) else Tensor(np.asarray(p, dtype=np.float64)) for p in primals)

@@ -101,7 +101,7 @@ class Tensor:
                 if x.requires_grad:
                     node = Node(rule, inputs)
                     break
-        out = object.__new__(Tensor)  # Tensor._make inlined: this runs for every op (saves 1% of a training step)
+        out = object.__new__(Tensor)  # Tensor._make, inlined: it runs for every op (0.4% of a step's instructions)
         out.data, out.grad, out.requires_grad, out.node, out.name = data, None, node is not None, node, None
         if engine.listeners:
             for listener in engine.listeners:

@@ -70,6 +70,7 @@ from . import backprop as bp
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .gradcheck import analytic_grad, numerical_grad
 from .nn import MLP, functional
+from .nn import parse_sizes as nn_parse_sizes
 from .tensor import Tensor, no_grad
 
 __all__ = [
@@ -479,15 +480,9 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
 
 
 def parse_sizes(text: str) -> list[int]:
-    """``"4-5-3"`` -> ``[4, 5, 3]`` (any widths >= 1, at least two); ValueError otherwise."""
-    parts = text.replace(",", "-").split("-")
-    try:
-        sizes = [int(p) for p in parts]
-    except ValueError:
-        raise ArgumentError(f"--arch {text!r} is malformed: give layer widths joined by '-', e.g. 4-5-3") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ArgumentError(f"--arch {text!r} is malformed: it needs at least two widths, all >= 1 (e.g. 4-5-3)")
-    return sizes
+    """``"4-5-3"`` -> ``[4, 5, 3]`` (any widths >= 1, at least two): :func:`tinygrad_mlp.nn.parse_sizes` for
+    ``--arch``; a :class:`ShapeError` (a ValueError) otherwise."""
+    return nn_parse_sizes(text, "--arch", "4-5-3")
 
 
 def default_output_activation(loss: str) -> str | None:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
+from ..jit import uncapturable
 from ..random import generator
 from ..tensor import Tensor, linear
 from . import functional, init
@@ -30,7 +31,7 @@ from . import functional, init
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dropout", "LayerNorm",
            "BatchNorm1d", "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
            "MSELoss", "CrossEntropyLoss", "MLP", "INITS",
-           "default_init", "functional", "init"]
+           "default_init", "parse_sizes", "functional", "init"]
 
 
 class Module:
@@ -240,6 +241,25 @@ INITS = {"random": _init_normal, "normal": _init_normal, "xavier": _init_xavier,
 
 
 _RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "silu")
+
+
+def parse_sizes(sizes: str | Sequence[int], what: str = "sizes", example: str = "784-16-16-10") -> list[int]:
+    """Layer widths, input first: ``"784-16-10"`` (or ``"784,16,10"``, or a list) -> ``[784, 16, 10]``.
+
+    The one parser of architecture strings (the CLI's ``--arch``, ``threeway``, ``viz.explain``). At least
+    two widths, all >= 1; otherwise a :class:`ShapeError` naming ``what`` and showing ``example``.
+    """
+    if isinstance(sizes, str):
+        try:
+            widths = [int(p) for p in sizes.replace(",", "-").split("-")]
+        except ValueError:
+            raise ShapeError(f"{what} {sizes!r} is malformed: give layer widths joined by '-', "
+                             f"e.g. {example}") from None
+    else:
+        widths = [int(n) for n in sizes]
+    if len(widths) < 2 or min(widths) < 1:
+        raise ShapeError(f"{what} {sizes!r} is malformed: it needs at least two widths, all >= 1 (e.g. {example})")
+    return widths
 
 
 def default_init(activation: str | None) -> str:
@@ -552,6 +572,7 @@ class BatchNorm1d(Module):
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
+                uncapturable("BatchNorm1d updates its running statistics in place, which a replay would not do")
                 m = self.momentum
                 self.running_mean.data *= 1 - m
                 self.running_mean.data += m * mean.data.reshape(-1).astype(self.running_mean.dtype)
@@ -732,7 +753,7 @@ class MLP(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         *hidden, last = self.layers
-        for layer in hidden:
+        for layer in hidden:  # layer.forward, not layer(x): one call less per layer (see functional._FAST)
             x = self._hidden_fn(layer.forward(x))
         return self._output_fn(last.forward(x))
 

@@ -99,7 +99,8 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
 EXTRA_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "silu": silu, "softplus": softplus,
 }
-# The same functions as unbound Tensor methods: one call less per layer on the training hot path.
+# The same functions as unbound Tensor methods: one call less per layer on the training hot path (with MLP.forward
+# calling layer.forward, 0.9% of the instructions of a 784-16-16-10 training step: train_speed.py --callgrind).
 _FAST = {"sigmoid": Tensor.sigmoid, "relu": Tensor.relu, "tanh": Tensor.tanh, "identity": identity,
          "leaky_relu": Tensor.leaky_relu, "elu": Tensor.elu, "gelu": Tensor.gelu, "silu": Tensor.silu,
          "softplus": Tensor.softplus}

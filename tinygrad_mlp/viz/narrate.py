@@ -10,6 +10,7 @@ import numpy as np
 
 from ..engine import enable_grad, graph_tensors, walk
 from ..errors import GraphError, ShapeError
+from ..nn import parse_sizes
 from ..tensor import Tensor
 from .graph import check_graph, d_of, display_names, format_value
 
@@ -124,19 +125,6 @@ def _rounded(rng: np.random.Generator, shape, scale: float = 1.0) -> np.ndarray:
 EXPLAIN_MAX_WIDTH = 8
 
 
-def _parse_sizes(sizes, what: str) -> list[int]:
-    """Layer widths from a list or a string like "2-2-1"; at least two, all >= 1 (ShapeError otherwise)."""
-    if isinstance(sizes, str):
-        try:
-            sizes = [int(s) for s in sizes.replace(",", "-").split("-")]
-        except ValueError:
-            raise ShapeError(f"{what}: layer widths must look like 1-1-1-1 or 2-2-1, got {sizes!r}") from None
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ShapeError(f"{what}: give at least two layer widths, all >= 1, got {sizes}")
-    return sizes
-
-
 def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
                      y=None) -> tuple[Tensor, dict]:
     """Build the notes' cost C0 = sum((a(L) - y)^2) with a(l) = sigmoid(W(l) a(l-1) + b(l)), in float64.
@@ -150,7 +138,7 @@ def one_neuron_chain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0
     Returns ``(C0, parts)``: ``parts`` maps the notes' names (a0, y, w1, b1, z1, a1 ...)
     to the Tensors, every one of them named for :func:`to_dot` and :func:`explain_backward`.
     """
-    sizes = _parse_sizes(sizes, "one_neuron_chain")
+    sizes = parse_sizes(sizes, "one_neuron_chain: sizes", "1-1-1-1 or 2-2-1")
     rng = np.random.default_rng(seed)
     scalar = all(n == 1 for n in sizes)
     L = len(sizes) - 1
@@ -227,7 +215,7 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     then the parameters' gradients three ways: from that walk, from the engine's
     ``backward()``, and from the notes' closed form dC0/dw(L) = a(L-1) sigmoid'(z(L)) 2(a(L) - y).
     """
-    sizes = _parse_sizes(sizes, "explain")
+    sizes = parse_sizes(sizes, "explain: sizes", "1-1-1-1 or 2-2-1")
     if max(sizes) > EXPLAIN_MAX_WIDTH:
         raise ShapeError(f"explain: layer widths up to {EXPLAIN_MAX_WIDTH} keep the printout readable, got "
                          f"{'-'.join(map(str, sizes))}; try 1-1-1-1 or 2-2-1")

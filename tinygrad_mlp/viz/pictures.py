@@ -308,8 +308,7 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, 
         classes = out.argmax(axis=1).reshape(gx.shape)
         score = None
         if n_classes == 2:  # the share of class 1 among the two outputs: 0.5 on the boundary
-            e = np.exp(out - out.max(axis=1, keepdims=True))
-            score = (e[:, 1] / e.sum(axis=1)).reshape(gx.shape) if out.min() < 0 or out.max() > 1 \
+            score = _softmax_rows(out)[:, 1].reshape(gx.shape) if out.min() < 0 or out.max() > 1 \
                 else (out[:, 1] / np.maximum(out.sum(axis=1), 1e-12)).reshape(gx.shape)
     fig = _figure(6.4, 5.6, dpi)
     ax = fig.subplots()
@@ -330,6 +329,11 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, 
     return _save(fig, path)
 
 
+def _softmax_rows(logits: np.ndarray) -> np.ndarray:
+    """Each row's softmax: the library's own (``Tensor.softmax``), on plain arrays."""
+    return Tensor(logits).softmax(axis=1).numpy()
+
+
 def plot_report(model, x_test, y_test, folder, *, history=None, k: int = 16, batch_size: int = 1000) -> list[Path]:
     """All the pictures of a trained digit reader, in ``folder``; returns their paths.
 
@@ -347,8 +351,7 @@ def plot_report(model, x_test, y_test, folder, *, history=None, k: int = 16, bat
         outputs = np.concatenate([_array(model(Tensor(x_test[i:i + batch_size])))
                                   for i in range(0, len(x_test), batch_size)]).astype(np.float64)
     if getattr(model, "output_activation", "sigmoid") is None:  # logits: show probabilities
-        e = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-        confidence = e / e.sum(axis=1, keepdims=True)
+        confidence = _softmax_rows(outputs)
     else:
         confidence = outputs
     guesses = outputs.argmax(axis=1)
