@@ -1,19 +1,32 @@
-"""Time one training epoch: tinygrad_mlp vs hand-written numpy backprop vs PyTorch eager (CPU).
+"""Time one training epoch: tinygrad_mlp (eager and compiled) vs hand-written numpy vs PyTorch eager vs JAX jit.
 
     python benchmarks/train_speed.py                 # all configs, 3 repetitions, 1 thread
     python benchmarks/train_speed.py --json out.json --reps 5 --configs 3b1b relu-ce
+    python benchmarks/train_speed.py --callgrind     # also instructions per step (valgrind; minutes)
 
-The three implementations run alternately in this one process, on the same
-float32 data (real MNIST when it can be found, else random data of the same
-shape: content does not change the time), from the same initial weights, in
-the same batch order, with the same thread count. The ratio baseline "numpy" is
-a minimal vectorised numpy step written for speed (no checks, rows are
-examples); "backprop-module" is the library's readable hand-derived reference
-``tinygrad_mlp.backprop.train_step``, which validates its inputs every call. Reported per configuration
-and implementation: the median epoch time over the repetitions, samples/s,
-microseconds per step, the ratio to the numpy reference, and the peak memory
-traced by ``tracemalloc`` during a shorter run (numpy allocations are traced;
-PyTorch's are not, so its column says n/a). The floor is the epoch's
+The implementations run alternately in this one process, on the same float32
+data (real MNIST when it can be found, else random data of the same shape:
+content does not change the time), from the same initial weights, in the same
+batch order, with the same thread count. "tinygrad_mlp" is the step as a user
+writes it (nn + optim + backward()), run eagerly; "compiled" is that same
+function under ``tinygrad_mlp.compile`` (recorded on its first calls, replayed
+after). The ratio baseline "numpy" is a minimal vectorised numpy step written
+for speed (no checks, rows are examples); "backprop-module" is the library's
+readable hand-derived reference ``tinygrad_mlp.backprop.train_step``, which
+validates its inputs every call. "torch" (PyTorch eager) and "jax" (the whole
+step under ``jax.jit``, parameters donated, XLA on one thread) run when
+installed. Reported per configuration and implementation: the median epoch time
+over the repetitions, samples/s, microseconds per step, the ratio to the numpy
+reference, the median CPU seconds of the process (all its threads) and their
+ratio (on a machine shared with other work the scheduler does not give every
+process the same share of a core: a step that waits on a worker thread, as
+JAX's asynchronous dispatch does, gets more wall-clock share than one that
+computes without pause, so CPU time is the fairer comparison there), the first
+call's milliseconds (JAX compiles then, and the compiled
+step records), the peak memory traced by ``tracemalloc`` during a shorter run
+(numpy allocations are traced; PyTorch's and XLA's are not: n/a), and with
+``--callgrind`` the instructions per steady-state step counted by valgrind,
+a figure that does not move with the machine's load. The floor is the epoch's
 floating-point work divided by this machine's measured float32 GEMM rate.
 """
 
@@ -38,9 +51,11 @@ def _set_threads(n: int) -> None:
 def _parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
-    p.add_argument("--impls", nargs="+", default=["tinygrad_mlp", "numpy", "backprop-module", "torch", "jax"],
-                   choices=["tinygrad_mlp", "numpy", "backprop-module", "torch", "jax"],
-                   help="numpy: a minimal vectorised step written for speed (the ratio baseline); "
+    p.add_argument("--impls", nargs="+",
+                   default=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
+                   choices=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
+                   help="tinygrad_mlp: eager; compiled: the same step under tinygrad_mlp.compile; "
+                        "numpy: a minimal vectorised step written for speed (the ratio baseline); "
                         "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
     p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
@@ -67,6 +82,7 @@ from datetime import date  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tinygrad_mlp import Tensor, backprop, optim  # noqa: E402
+from tinygrad_mlp import compile as compile_step  # noqa: E402
 from tinygrad_mlp.errors import DataError  # noqa: E402
 from tinygrad_mlp.nn import MLP  # noqa: E402
 from tinygrad_mlp.nn import functional as F  # noqa: E402
@@ -110,6 +126,11 @@ def make_tinygrad(cfg, init_w, init_b):
         opt.step()
 
     return step
+
+
+def make_compiled(cfg, init_w, init_b):
+    """The same user code, captured by ``tinygrad_mlp.compile`` on its first calls and replayed after."""
+    return compile_step(make_tinygrad(cfg, init_w, init_b))
 
 
 def make_numpy(cfg, init_w, init_b):
@@ -234,8 +255,8 @@ def make_numpy_lean(cfg, init_w, init_b):
     return step
 
 
-MAKERS = {"tinygrad_mlp": make_tinygrad, "numpy": make_numpy_lean, "backprop-module": make_numpy, "torch": make_torch,
-          "jax": make_jax}
+MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "numpy": make_numpy_lean,
+          "backprop-module": make_numpy, "torch": make_torch, "jax": make_jax}
 OPTIONAL = {"torch": "`pip install torch==2.13.0`", "jax": "`pip install jax jaxlib` (CPU)"}
 
 
@@ -248,13 +269,18 @@ def available(impl: str) -> bool:
 
 
 def run_epoch(step, x, y, batch: int, limit: int | None = None) -> float:
+    return timed_epoch(step, x, y, batch, limit)[0]
+
+
+def timed_epoch(step, x, y, batch: int, limit: int | None = None) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of the whole process, all its threads) of one epoch."""
     n = len(x) if limit is None else min(len(x), limit * batch)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, n, batch):
         step(x[i:i + batch], y[i:i + batch])
     if hasattr(step, "block"):
         step.block()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def peak_memory(make, cfg, init_w, init_b, x, y, batch: int, steps: int = 200) -> int:
@@ -365,7 +391,8 @@ def main() -> int:
         print(f"# skipped: {impl} (not installed; {OPTIONAL[impl]} to include it)")
     print(f"# measured float32 GEMM rate: {gemm / 1e9:.1f} GFLOP/s; load average {os.getloadavg()[0]:.2f} at the start")
     print()
-    cols = "| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | first call ms | peak memory MiB |"
+    cols = ("| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | CPU s | CPU ratio "
+            "| first call ms | peak memory MiB |")
     if ARGS.callgrind:
         cols += " instructions/step |"
     print(cols)
@@ -384,26 +411,33 @@ def main() -> int:
             run_epoch(step, x, y, batch, limit=50)
             if tail:
                 step(x[-tail:], y[-tail:])
-        times = {impl: [] for impl in impls}
+        times: dict[str, list[float]] = {impl: [] for impl in impls}
+        cpu_times: dict[str, list[float]] = {impl: [] for impl in impls}
         for _ in range(ARGS.reps):
             for impl in impls:  # alternate, so drifts in machine load hit all implementations alike
-                times[impl].append(run_epoch(steps[impl], x, y, batch))
+                wall, cpu = timed_epoch(steps[impl], x, y, batch)
+                times[impl].append(wall)
+                cpu_times[impl].append(cpu)
         n_steps = -(-len(x) // batch)
         ref = statistics.median(times["numpy"]) if "numpy" in times else None
+        cpu_ref = statistics.median(cpu_times["numpy"]) if "numpy" in times else None
         for impl in impls:
             med = statistics.median(times[impl])
+            cpu_med = statistics.median(cpu_times[impl])
             # tracemalloc sees numpy's allocations, not PyTorch's or XLA's
             mem = None if impl in OPTIONAL else peak_memory(MAKERS[impl], cfg, init_w, init_b, x, y, batch)
             ins = instructions_per_step(impl, name) if ARGS.callgrind and impl not in OPTIONAL else None
             row = {"config": name, "implementation": impl, "median_epoch_s": med, "samples_per_s": len(x) / med,
                    "us_per_step": med / n_steps * 1e6, "ratio_to_numpy": med / ref if ref else None,
+                   "median_cpu_s": cpu_med, "cpu_ratio_to_numpy": cpu_med / cpu_ref if cpu_ref else None,
                    "first_call_ms": first[impl], "peak_memory_mib": None if mem is None else mem / 2**20,
-                   "instructions_per_step": ins, "epoch_times_s": times[impl]}
+                   "instructions_per_step": ins, "epoch_times_s": times[impl], "epoch_cpu_s": cpu_times[impl]}
             results.append(row)
             ratio = f"{row['ratio_to_numpy']:.2f}" if ref else "n/a"
+            cpu_ratio = f"{row['cpu_ratio_to_numpy']:.2f}" if cpu_ref else "n/a"
             mem_s = "n/a" if mem is None else f"{mem / 2**20:.1f}"
             line = (f"| {name} | {impl} | {med:.3f} | {row['samples_per_s']:,.0f} | {row['us_per_step']:.1f} | "
-                    f"{ratio} | {first[impl]:.1f} | {mem_s} |")
+                    f"{ratio} | {cpu_med:.3f} | {cpu_ratio} | {first[impl]:.1f} | {mem_s} |")
             if ARGS.callgrind:
                 line += " n/a |" if ins is None else f" {ins:,.0f} |"
             print(line)

@@ -151,6 +151,22 @@ def test_metrics_json_and_checkpoint_metadata(tmp_path, capsys):
     assert c.optimizer["class"] == "Adam"
 
 
+@pytest.mark.parametrize("options", [[], ["--loss", "ce", "--activation", "relu", "--optimizer", "adam",
+                                                 "--lr", "0.01", "--batch-size", "64"]])
+def test_no_compile_trains_to_the_same_weights(tmp_path, capsys, options):
+    # train replays a captured step by default; --no-compile runs every step eagerly: bit for bit the same
+    # (1000 images in batches of 64 end with a partial batch of 40, recorded and replayed on its own)
+    runs = {}
+    for flag in ([], ["--no-compile"]):
+        out = tmp_path / f"m{len(runs)}.npz"
+        assert main(["train", *QUICK, "--epochs", "3", *options, *flag, "--out", str(out)]) == 0
+        runs[bool(flag)] = checkpoint.load(out)
+    assert runs[False].params.keys() == runs[True].params.keys()
+    for name, value in runs[False].params.items():
+        assert np.array_equal(value, runs[True].params[name]), name
+    assert runs[False].metadata["history"][-1]["train_loss"] == runs[True].metadata["history"][-1]["train_loss"]
+
+
 def test_cosine_lr_schedule_is_recorded(tmp_path, capsys):
     metrics = tmp_path / "metrics.json"
     assert main(["train", *QUICK, "--epochs", "2", "--lr", "2", "--lr-schedule", "cosine", "--out",

@@ -21,7 +21,9 @@ import pytest
 import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
-from tinygrad_mlp import backprop, checkpoint, cli, data, engine, exercises, learning, optim, threeway, train, viz
+from tinygrad_mlp import (
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, threeway, train, viz,
+)
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
 from tinygrad_mlp.nn import functional as F
@@ -80,7 +82,7 @@ BAD_CALLS: dict[str, list] = {
     # ------------------------------------------------ engine
     "Node": [],  # made by Tensor.apply only
     "Listener": [],  # a base class with no-op hooks
-    "listen": [lambda: engine.listen("not a listener").__enter__()],
+    "listen": [lambda: engine.listen("not a listener").__enter__(), lambda: optim.listen(42).__enter__()],
     "enable_grad": [],  # takes nothing
     "initial_gradient": [lambda: engine.initial_gradient(_t(2), np.ones(3))],
     "walk": [],  # low level: its callers (Tensor.backward, autograd.grad, explain_backward) check their arguments
@@ -271,6 +273,10 @@ BAD_CALLS: dict[str, list] = {
     "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2)],
     "ascii_digit": [lambda: data.ascii_digit(np.zeros(10))],
     # ------------------------------------------------ train and checkpoint
+    # ------------------------------------------------ jit
+    "compile": [lambda: tm.compile(42)],
+    "CompiledStep": [lambda: jit.CompiledStep("step")],
+    "uncapturable": [],  # says why the step being recorded (if any) must run eagerly; any text will do
     "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
     "FitResult": [],  # a plain record of results
     "Evaluation": [],

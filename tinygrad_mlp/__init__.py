@@ -36,6 +36,7 @@ from .errors import (
     WriteError,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
 from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
 
@@ -44,7 +45,7 @@ __all__ = [
     "GradcheckError", "GraphError", "IndexingError", "ShapeError", "TinygradMLPError", "WriteError", "Tensor",
     "detect_anomaly", "concatenate", "gradcheck",
     "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
-    "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "__version__",
+    "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "compile", "__version__",
 ]
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first
@@ -60,6 +61,7 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
     from . import cli as cli
     from . import data as data
     from . import errors as errors
+    from . import jit as jit
     from . import nn as nn
     from . import optim as optim
     from . import primitives as primitives

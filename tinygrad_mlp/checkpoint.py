@@ -26,6 +26,7 @@ anyone can recompute it, so it is not a signature.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -138,7 +139,12 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
         raise CheckpointError(f"save: metadata must be JSON-serialisable ({e})") from None
     arrays["meta.json"] = np.frombuffer(meta_bytes, dtype=np.uint8)
     def write(f) -> None:
-        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs see **arrays colliding with allow_pickle
+        # The archive is built in memory, then written in one call: when the disk fills up, only that write fails,
+        # and no half-written ZipFile is left to complain later (Python 3.10's zipfile prints an ignored exception
+        # from its __del__ when its file was closed under it, after our one-line error).
+        archive = io.BytesIO()
+        np.savez(archive, **arrays)  # type: ignore[arg-type]  # numpy's stubs see **arrays colliding with allow_pickle
+        f.write(archive.getbuffer())
 
     return atomic_write(path, write, "the checkpoint")
 

@@ -286,6 +286,9 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+    p.add_argument("--no-compile", action="store_true",
+                   help="run every step eagerly instead of replaying the captured step (the same results, "
+                        "slower; see docs/compile.md)")
     _add_plot_option(p)
     _add_threads_option(p)
     p.set_defaults(func=_cmd_train)
@@ -486,7 +489,7 @@ def _run_training(args, settings: dict, resumed: checkpoint.Checkpoint | None, o
             result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
                          epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
                          progress=False if args.no_progress else None, checkpoint=out, callbacks=[on_epoch],
-                         scheduler=scheduler, resume=resumed, metadata=meta)
+                         scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
     except TrainingInterrupted as e:
         if e.checkpoint:
             raise TrainingInterrupted(f"{e}; resume with: {PROG} train --resume {e.checkpoint}", signum=e.signum,

