@@ -86,6 +86,7 @@ BAD_CALLS: dict[str, list] = {
     "enable_grad": [],  # takes nothing
     "initial_gradient": [lambda: engine.initial_gradient(_t(2), np.ones(3))],
     "walk": [],  # low level: its callers (Tensor.backward, autograd.grad, explain_backward) check their arguments
+    "unbroadcast": [],  # low level, as walk
     "concatenate": [lambda: tm.concatenate([]), lambda: tm.concatenate([_t(2), _t(3, 1)]),
                     lambda: tm.concatenate([_t(2)], axis=2)],
     "stack": [lambda: tm.stack([]), lambda: tm.stack([_t(2), _t(3)]), lambda: tm.stack([_t(2)], axis=5)],

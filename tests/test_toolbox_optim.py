@@ -168,3 +168,22 @@ def test_clip_grad_norm():
     params[0].grad = Tensor(np.full(SHAPES[0], np.inf))
     with pytest.raises(ArgumentError):
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+
+
+def test_a_checkpoint_keeps_each_groups_hyperparameters(tmp_path):
+    from tinygrad_mlp import checkpoint
+    from tinygrad_mlp.nn import MLP
+
+    model = MLP([3, 4, 2], seed=0, dtype=np.float64)
+    params = model.parameters()
+    opt = AdamW([{"params": params[:2], "lr": 0.1, "betas": (0.8, 0.9)}, {"params": params[2:], "weight_decay": 0.0}],
+                lr=0.01)
+    for p in params:
+        p.grad = Tensor(np.ones(p.shape))
+    opt.step()
+    checkpoint.save(model, tmp_path / "run.npz", optimizer=opt)
+    resumed = AdamW([{"params": params[:2]}, {"params": params[2:]}], lr=0.5)
+    resumed.load_state_dict(checkpoint.load(tmp_path / "run.npz").optimizer)
+    assert [(g["lr"], g["weight_decay"], tuple(g["betas"])) for g in resumed.param_groups] == \
+        [(0.1, 0.01, (0.8, 0.9)), (0.01, 0.0, (0.9, 0.999))]
+    np.testing.assert_array_equal(resumed.m[0], opt.m[0])

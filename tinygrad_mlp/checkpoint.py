@@ -26,6 +26,7 @@ anyone can recompute it, so it is not a signature.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -84,6 +85,8 @@ _MAX_RATIO = 1032               # deflate never expands data more than this (sto
 _TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
 _OPTIMIZER_KEYS = {"class", "lr", "steps", "buffers"}
+_OPTIONAL_OPTIMIZER_KEYS = {"param_groups"}  # each group's hyperparameters (lr, weight_decay ...), when saved
+_MAX_GROUPS = 1000
 
 
 def _array_tag(name: str, dtype: np.dtype, shape: tuple) -> bytes:
@@ -121,6 +124,9 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
                 arrays[f"optim/{key}/{i}"] = a
         optim_meta = {"class": type(optimizer).__name__, "lr": state["lr"], "steps": state["steps"],
                       "buffers": {k: len(v) for k, v in state["buffers"].items()}}
+        if "param_groups" in state:  # per-group lr and weight decay: a resumed AdamW with groups keeps them
+            optim_meta["param_groups"] = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
+                                          for g in state["param_groups"]]
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__,
         "model": model.config() if hasattr(model, "config") else None,
@@ -133,7 +139,12 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
         raise CheckpointError(f"save: metadata must be JSON-serialisable ({e})") from None
     arrays["meta.json"] = np.frombuffer(meta_bytes, dtype=np.uint8)
     def write(f) -> None:
-        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs see **arrays colliding with allow_pickle
+        # The archive is built in memory, then written in one call: when the disk fills up, only that write fails,
+        # and no half-written ZipFile is left to complain later (Python 3.10's zipfile prints an ignored exception
+        # from its __del__ when its file was closed under it, after our one-line error).
+        archive = io.BytesIO()
+        np.savez(archive, **arrays)  # type: ignore[arg-type]  # numpy's stubs see **arrays colliding with allow_pickle
+        f.write(archive.getbuffer())
 
     return atomic_write(path, write, "the checkpoint")
 
@@ -152,6 +163,17 @@ def _is_int(v) -> bool:
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_param_groups(groups) -> bool:
+    """A list of ``{name: number, bool or short list of numbers}`` (what Optimizer.state_dict's groups hold)."""
+    def ok(v) -> bool:
+        return isinstance(v, bool) or _is_number(v) or (isinstance(v, list) and len(v) <= 4
+                                                        and all(_is_number(x) for x in v))
+    return (isinstance(groups, list) and 1 <= len(groups) <= _MAX_GROUPS
+            and all(isinstance(g, dict) and len(g) <= 16
+                    and all(isinstance(k, str) and k.isidentifier() and len(k) <= _MAX_NAME and ok(v)
+                            for k, v in g.items()) for g in groups))
 
 
 def _one_of(value, choices) -> bool:
@@ -217,9 +239,12 @@ def _validate_meta(meta: dict, path: Path) -> None:
             raise _invalid(path, "model.init", f"one of {', '.join(INITS)}", cfg["init"])
     om = meta.get("optimizer")
     if om is not None:
-        if not isinstance(om, dict) or set(om) != _OPTIMIZER_KEYS:
+        if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
             raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}",
                            om)
+        if "param_groups" in om and not _is_param_groups(om["param_groups"]):
+            raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
+                           om["param_groups"])
         if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
             raise _invalid(path, "optimizer.class", "a class name", om["class"])
         if not (_is_number(om["lr"]) and om["lr"] >= 0):
@@ -463,6 +488,8 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
     if om is not None:
         buffers = {key: [arrays[f"optim/{key}/{i}"] for i in range(n)] for key, n in om["buffers"].items()}
         optimizer = {"class": om["class"], "lr": om["lr"], "steps": om["steps"], "buffers": buffers}
+        if "param_groups" in om:
+            optimizer["param_groups"] = om["param_groups"]
     return Checkpoint(params=params, model_config=meta.get("model"), metadata=meta.get("metadata", {}),
                       optimizer=optimizer, library_version=meta.get("library_version", ""))
 

@@ -180,7 +180,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                     gx = None
                 else:
                     if gx.shape != x.data.shape:
-                        gx = _unbroadcast(gx, x.data.shape)
+                        gx = unbroadcast(gx, x.data.shape)
                     xnode = x.node
                     if xnode is None:
                         leaf_grads.append((x, gx))
@@ -209,7 +209,7 @@ def _send(pending: list, t, grad) -> None:
         node.grad = node.grad + grad  # fan-out: the contributions of all uses add up
 
 
-def _unbroadcast(grad, shape: tuple[int, ...]):
+def unbroadcast(grad, shape: tuple[int, ...]):
     """Sum ``grad`` down to ``shape``, undoing numpy broadcasting (the only place this is done).
 
     Broadcasting copies an operand along new leading axes and along its size-1

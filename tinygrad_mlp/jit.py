@@ -394,7 +394,7 @@ def _accumulate(leaf: Tensor, grad: np.ndarray, fresh: bool) -> None:
 def _build(trace: _Trace) -> tuple[Callable, str]:
     """Write the replay of ``trace`` as one straight-line Python function, and compile it."""
     ns: dict[str, Any] = {"_STALE": _STALE, "_T": Tensor._make, "_Tensor": Tensor, "_acc": _accumulate,
-                          "_asarray": np.asarray, "_unbroadcast": engine._unbroadcast}
+                          "_asarray": np.asarray, "_unbroadcast": engine.unbroadcast}
     lines: list[str] = []
     emit = lines.append
 
