@@ -12,14 +12,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import ShapeError
-from .pictures import _figure, _save
+from .pictures import new_figure, save_figure
 
 __all__ = ["plot_descent_2d", "plot_gradient_noise", "plot_lr_sweep", "plot_hidden_neurons", "finish"]
 
 
 def finish(fig, path):
     """Save ``fig`` to ``path`` (a name or a binary file) and return ``path``; with ``path=None`` return ``fig``."""
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_descent_2d(cost, paths: Mapping[str, np.ndarray], path=None, *, extent=(-2.2, 2.2, -1.8, 1.8),
@@ -33,7 +33,7 @@ def plot_descent_2d(cost, paths: Mapping[str, np.ndarray], path=None, *, extent=
     xs, ys = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 160))
     with np.errstate(all="ignore"):
         zs = cost(xs, ys)
-    fig = _figure(7.5, 5.6, dpi)
+    fig = new_figure(7.5, 5.6, dpi)
     ax = fig.add_subplot(1, 1, 1)
     levels = np.quantile(zs, np.linspace(0.0, 0.97, 24))
     cs = ax.contourf(xs, ys, zs, levels=np.unique(levels), cmap="Greys_r", alpha=0.8)
@@ -68,7 +68,7 @@ def plot_gradient_noise(noise: Mapping[int, tuple[float, float]], path=None, *, 
     sizes = np.array(sorted(noise))
     cos = np.array([noise[s][0] for s in sizes])
     rel = np.array([noise[s][1] for s in sizes])
-    fig = _figure(9, 3.8, dpi)
+    fig = new_figure(9, 3.8, dpi)
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     ax1.semilogx(sizes, cos, "o-")
     ax1.set_ylim(min(0.0, float(cos.min())) - 0.05, 1.02)
@@ -92,7 +92,7 @@ def plot_lr_sweep(results: Mapping[float, Mapping[str, Sequence[float]]], path=N
     for lr, r in results.items():
         if not isinstance(r, Mapping) or "loss" not in r or "saturated" not in r:
             raise ShapeError(f"plot_lr_sweep: results[{lr!r}] needs the lists 'loss' and 'saturated'")
-    fig = _figure(10, 3.8, dpi)
+    fig = new_figure(10, 3.8, dpi)
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for lr, r in sorted(results.items()):
         epochs = np.arange(1, len(r["loss"]) + 1)
@@ -124,7 +124,7 @@ def plot_hidden_neurons(images, top: np.ndarray, means: np.ndarray, path=None, *
     neurons, k = top.shape
     extra = 1 if templates is not None else 0
     cols = k + 2 + extra
-    fig = _figure(1.0 * cols + 1.5, 0.95 * neurons + 0.8, dpi)
+    fig = new_figure(1.0 * cols + 1.5, 0.95 * neurons + 0.8, dpi)
     grid = fig.add_gridspec(neurons, cols, width_ratios=[1] * (k + extra) + [0.2, 2.6], wspace=0.08, hspace=0.15)
     vmax = float(np.nanmax(np.abs(templates))) if templates is not None else 1.0
     for j in range(neurons):

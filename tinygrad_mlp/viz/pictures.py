@@ -19,13 +19,26 @@ from .._guard import atomic_write
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 
+# new_figure and save_figure are shared with viz.learning's pictures, not part of the public API
+__all__ = [
+    "MATPLOTLIB_MISSING",
+    "plot_first_layer_weights",
+    "plot_training_curves",
+    "plot_confusion",
+    "worst_predictions",
+    "plot_worst_digits",
+    "plot_output_activations",
+    "plot_decision_boundary",
+    "plot_report",
+]
+
 MATPLOTLIB_MISSING = 'matplotlib is needed for pictures: pip install "tinygrad_mlp[viz]"'
 
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _figure(width: float, height: float, dpi: int):
+def new_figure(width: float, height: float, dpi: int):
     """A matplotlib Figure on an Agg canvas (no pyplot, no window), or a one-line ImportError."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -37,7 +50,7 @@ def _figure(width: float, height: float, dpi: int):
     return fig
 
 
-def _save(fig, path) -> Any:
+def save_figure(fig, path) -> Any:
     """Write ``fig`` to ``path`` and return ``path`` (a Path); ``path`` may also be an open binary file
     (PNG is written to it, it is returned), or None: then the Figure itself is returned, which a
     notebook shows inline."""
@@ -96,7 +109,7 @@ def plot_first_layer_weights(weights, path=None, *, image_shape: tuple[int, int]
     vmax = float(np.max(np.abs(w))) if w.size else 0.0
     vmax = vmax if vmax > 0 and np.isfinite(vmax) else 1.0
     cell = 1.5
-    fig = _figure(cols * cell + 1.4, rows * cell + 1.1, dpi)
+    fig = new_figure(cols * cell + 1.4, rows * cell + 1.1, dpi)
     axes = fig.subplots(rows, cols, squeeze=False)
     fig.subplots_adjust(left=0.02, right=0.84, bottom=0.03, top=1 - 0.95 / (rows * cell + 1.1), wspace=0.08,
                         hspace=0.25)
@@ -111,7 +124,7 @@ def plot_first_layer_weights(weights, path=None, *, image_shape: tuple[int, int]
     bar.set_label("weight (blue +, red -)")
     fig.suptitle(title or f"First-layer weights of {n} neurons, each as a "
                           f"{image_shape[0]}x{image_shape[1]} image (shared scale ±{vmax:.3g})", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _history_columns(history) -> dict[str, list[float]]:
@@ -149,7 +162,7 @@ def plot_training_curves(history, path=None, *, title: str | None = None, dpi: i
         raise ArgumentError(f"plot_training_curves: the history has no loss or accuracy columns (found {sorted(cols)})")
     n = max(len(cols[k]) for k in losses + accs)
     epochs = cols["epoch"] if len(cols.get("epoch", ())) == n else list(range(1, n + 1))
-    fig = _figure(10, 4, dpi)
+    fig = new_figure(10, 4, dpi)
     left, right = fig.subplots(1, 2)
     from matplotlib.ticker import MaxNLocator
 
@@ -168,7 +181,7 @@ def plot_training_curves(history, path=None, *, title: str | None = None, dpi: i
     right.set_title("accuracy per epoch")
     fig.suptitle(title or "Training curves")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(confusion, path=None, *, class_names: Sequence[str] | None = None, title: str | None = None,
@@ -181,7 +194,7 @@ def plot_confusion(confusion, path=None, *, class_names: Sequence[str] | None = 
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     total = c.sum()
     accuracy = float(np.trace(c) / total) if total else float("nan")
-    fig = _figure(7, 6, dpi)
+    fig = new_figure(7, 6, dpi)
     ax = fig.subplots()
     image = ax.imshow(c, cmap="Blues", interpolation="nearest")
     fig.colorbar(image, ax=ax, label="count")
@@ -198,7 +211,7 @@ def plot_confusion(confusion, path=None, *, class_names: Sequence[str] | None = 
     ax.set_ylabel("label (the right answer)")
     ax.set_title(title or f"Confusion matrix: {accuracy:.1%} correct (diagonal)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def worst_predictions(outputs, labels, k: int = 16) -> np.ndarray:
@@ -238,7 +251,7 @@ def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_
         raise ArgumentError("plot_worst_digits: no images to draw")
     rows, cols = _grid(n, cols)
     cell = 1.5
-    fig = _figure(cols * cell + 0.4, rows * (cell + 0.25) + 0.8, dpi)
+    fig = new_figure(cols * cell + 0.4, rows * (cell + 0.25) + 0.8, dpi)
     axes = fig.subplots(rows, cols, squeeze=False)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.7 / (rows * (cell + 0.25) + 0.8), hspace=0.45)
     for k, ax in enumerate(axes.flat):
@@ -250,7 +263,7 @@ def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_
         ax.set_title(f"label {int(labels[k])} → {int(guesses[k])}\n({float(confidences[k]):.2f})", fontsize=8,
                      color="crimson" if wrong else "black", pad=2)
     fig.suptitle(title or "Worst-classified digits: label → guess (confidence)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_output_activations(image, activations, path=None, *, image_shape: tuple[int, int] = (28, 28),
@@ -258,7 +271,7 @@ def plot_output_activations(image, activations, path=None, *, image_shape: tuple
     """An input image beside the network's output activations (one bar per digit, the guess highlighted)."""
     img = _as_images(image, image_shape, "plot_output_activations")[0]
     act = _array(activations).astype(np.float64).reshape(-1)
-    fig = _figure(9, 3.8, dpi)
+    fig = new_figure(9, 3.8, dpi)
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
     left.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     left.set_axis_off()
@@ -277,7 +290,7 @@ def plot_output_activations(image, activations, path=None, *, image_shape: tuple
     right.set_title(f"guess {guess} (activation {act[guess]:.2f})")
     fig.suptitle(title or "What the network answers")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, labels, path=None, *,
@@ -310,7 +323,7 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, 
         if n_classes == 2:  # the share of class 1 among the two outputs: 0.5 on the boundary
             score = _softmax_rows(out)[:, 1].reshape(gx.shape) if out.min() < 0 or out.max() > 1 \
                 else (out[:, 1] / np.maximum(out.sum(axis=1), 1e-12)).reshape(gx.shape)
-    fig = _figure(6.4, 5.6, dpi)
+    fig = new_figure(6.4, 5.6, dpi)
     ax = fig.subplots()
     n_classes = max(n_classes, int(y.max()) + 1)
     cmap = "coolwarm" if n_classes == 2 else "tab10"
@@ -326,7 +339,7 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], points, 
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _softmax_rows(logits: np.ndarray) -> np.ndarray:
