@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import primitives as P
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..ops import OneHot, SquaredError
 from ..random import generator
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
@@ -118,7 +118,7 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
 def _labels(labels, what: str) -> np.ndarray:
     """Check class indices are a 1-D integer array (integral floats are converted).
 
-    Their range is checked by the :class:`~tinygrad_mlp.primitives.OneHot` op that reads them,
+    Their range is checked by the :class:`~tinygrad_mlp.ops.OneHot` op that reads them,
     at no cost (it looks them up as unsigned integers), so a captured step checks it too.
     """
     arr = labels.data if isinstance(labels, Tensor) else labels
@@ -140,7 +140,7 @@ def _labels(labels, what: str) -> np.ndarray:
 def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
     """The OneHot op applied to the labels (a leaf holding the integer array itself)."""
     try:
-        return Tensor.apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
+        return Tensor.apply(OneHot(num_classes, dtype, value), Tensor._make(idx))
     except IndexError as e:
         raise ArgumentError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
@@ -208,7 +208,7 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
     if reduction == "batchmean":
-        return Tensor.apply(P.SquaredError(), output, t)  # the notes' cost, one fused node
+        return Tensor.apply(SquaredError(), output, t)  # the notes' cost, one fused node
     diff = output - t
     if reduction == "none":
         return diff * diff
