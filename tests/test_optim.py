@@ -13,7 +13,7 @@ from tinygrad_mlp import Tensor
 from tinygrad_mlp.errors import CheckpointError
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.nn import functional as F
-from tinygrad_mlp.optim import SGD, Adam, CosineLR, StepLR
+from tinygrad_mlp.optim import SGD, Adam, AdamW, CosineLR, Optimizer, RMSprop, StepLR
 
 SHAPES = [(3, 4), (4,), (2, 2)]
 STEPS = 5
@@ -223,6 +223,23 @@ def test_sgd_bad_arguments(kwargs):
 def test_adam_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         Adam(make_params(), lr=0.1, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop])
+def test_weight_decay_is_checked_per_group_and_read_from_the_first(cls):
+    params = make_params()
+    opt = cls([{"params": params[:1], "weight_decay": 0.25}, {"params": params[1:]}], lr=0.1, weight_decay=0.5)
+    assert opt.weight_decay == 0.25 and [g["weight_decay"] for g in opt.param_groups] == [0.25, 0.5]
+    with pytest.raises(ValueError, match=f"{cls.__name__}: weight_decay"):
+        cls([{"params": params[:1]}, {"params": params[1:], "weight_decay": -1.0}], lr=0.1)
+
+
+def test_an_optimizer_without_weight_decay_reads_zero():
+    class Plain(Optimizer):
+        def step(self):
+            pass
+
+    assert Plain(make_params(), {"lr": 0.1}).weight_decay == 0.0
 
 
 def test_adam_betas_must_be_a_pair():
