@@ -63,6 +63,7 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
     from . import errors as errors
     from . import jit as jit
     from . import nn as nn
+    from . import ops as ops
     from . import optim as optim
     from . import primitives as primitives
     from . import tensor as tensor
