@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _blas, checkpoint, data
+from . import _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
 from .errors import ArgumentError, CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
@@ -46,6 +46,7 @@ from .train import (
     predict,
     validate_train_metadata,
 )
+from .version import __version__
 
 PROG = "tinygrad-mlp"
 DATASETS = ("auto", "mnist", "fashion-mnist", "synthetic")
