@@ -727,7 +727,7 @@ class TensorOps:
         while x.shape[-1] > 1:
             m = x.shape[-1]
             if m % 2:
-                x = self.apply(P.Concatenate(-1), x, self._make(np.ones((*lead, 1), dtype=self.dtype)))
+                x = self.apply(P.Concatenate(-1), x, self.wrap(np.ones((*lead, 1), dtype=self.dtype)))
                 m += 1
             x = x[..., : m // 2] * x[..., m // 2:]
         kept = tuple(1 if i in axes else s for i, s in enumerate(self.shape)) if keepdims else lead
