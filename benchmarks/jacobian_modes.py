@@ -19,9 +19,10 @@ it takes seconds), the number of passes, and the largest difference between the 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import time
+
+from _machine import cpu_name, set_threads
 
 
 def _parse_args(argv=None) -> argparse.Namespace:
@@ -36,8 +37,7 @@ def _parse_args(argv=None) -> argparse.Namespace:
 
 
 ARGS = _parse_args()
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy is imported
-    os.environ[_var] = str(ARGS.threads)
+set_threads(ARGS.threads)  # before numpy is imported
 
 import json  # noqa: E402
 
@@ -102,17 +102,6 @@ def parameter_gradient(reps: int) -> dict:
     n = sum(p.size for p in params)
     return {"n_in": n, "n_out": 1, "reverse_s": t_rev, "forward_s": t_fwd,
             "reverse_passes": "1 fwd + 1 bwd", "forward_passes": f"{n:,} fwd (dual)", "max_abs_diff": diff}
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def fmt(seconds: float) -> str:

@@ -36,16 +36,7 @@ import argparse
 import os
 import sys
 
-
-def _set_threads(n: int) -> None:
-    # must happen before numpy (and its BLAS) and jax are imported
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ[var] = str(n)
-    if n == 1:  # XLA's CPU backend: no Eigen thread pool, one intra-op thread
-        flags = os.environ.get("XLA_FLAGS", "")
-        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+from _machine import cpu_name, set_threads
 
 
 def _parse_args(argv=None) -> argparse.Namespace:
@@ -68,7 +59,7 @@ def _parse_args(argv=None) -> argparse.Namespace:
 
 
 ARGS = _parse_args()
-_set_threads(ARGS.threads)
+set_threads(ARGS.threads)  # before numpy (and its BLAS) and jax are imported
 
 import functools  # noqa: E402
 import importlib.util  # noqa: E402
@@ -315,17 +306,6 @@ def epoch_flops(sizes, n: int) -> float:
     pairs = list(zip(sizes, sizes[1:]))
     per_sample = sum(2 * i * o for i, o in pairs) * 2 + sum(2 * i * o for i, o in pairs[1:])
     return per_sample * n
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def first_call_ms(make, cfg, init_w, init_b, x, y, batch: int) -> float:

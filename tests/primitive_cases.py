@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 import strategies as S
 from tinygrad_mlp import Tensor
+from tinygrad_mlp import ops
 from tinygrad_mlp import primitives as P
 
 
@@ -46,7 +47,7 @@ def _unary(make_fn, elems):
 def _maximum(draw):
     sa, sb = draw(_pairs())
     a, b = draw(S.separated_pair(sa, sb))
-    return (lambda x, y: apply(P.Maximum(), x, y)), [a, b]
+    return (lambda x, y: apply(ops.Maximum(), x, y)), [a, b]
 
 
 @st.composite
@@ -62,7 +63,7 @@ def _reduction(draw, kind):
 def _log_softmax(draw):
     shape = draw(S.shapes(min_dims=1))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
-    return (lambda t: apply(P.LogSoftmax(axis), t)), [draw(S.values(shape))]
+    return (lambda t: apply(ops.LogSoftmax(axis), t)), [draw(S.values(shape))]
 
 
 @st.composite
@@ -77,7 +78,7 @@ def _matmul(draw):
 def _linear(draw):
     batch, n_in, n_out = (draw(st.integers(1, S.MAX_SIDE)) for _ in range(3))
     arrays = [draw(S.values((batch, n_in))), draw(S.values((n_out, n_in))), draw(S.values((n_out,)))]
-    return (lambda x, w, b: apply(P.Linear(), x, w, b)), arrays
+    return (lambda x, w, b: apply(ops.Linear(), x, w, b)), arrays
 
 
 @st.composite
@@ -139,7 +140,7 @@ def _concatenate(draw):
 @st.composite
 def _squared_error(draw):
     shape = draw(S.shapes())
-    return (lambda x, t: apply(P.SquaredError(), x, t)), [draw(S.values(shape)), draw(S.values(shape))]
+    return (lambda x, t: apply(ops.SquaredError(), x, t)), [draw(S.values(shape)), draw(S.values(shape))]
 
 
 @st.composite
@@ -151,7 +152,7 @@ def _one_hot(draw):
     value = draw(st.sampled_from([1.0, -0.5]))
 
     def f(x):
-        return apply(P.Mul(), x, apply(P.OneHot(classes, x.dtype, value), Tensor._make(labels)))
+        return apply(P.Mul(), x, apply(ops.OneHot(classes, x.dtype, value), Tensor._make(labels)))
     return f, [draw(S.values((batch, classes)))]
 
 
@@ -159,7 +160,7 @@ def _one_hot(draw):
 def _cumsum(draw):
     shape = draw(S.shapes(min_dims=1))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
-    return (lambda t: apply(P.Cumsum(axis), t)), [draw(S.values(shape))]
+    return (lambda t: apply(ops.Cumsum(axis), t)), [draw(S.values(shape))]
 
 
 CASES = {
@@ -172,9 +173,9 @@ CASES = {
     "Neg": _unary(P.Neg, S.values),
     "Exp": _unary(P.Exp, S.values),
     "Log": _unary(P.Log, lambda s: S.positive(s, 0.5, 3.0)),
-    "Sigmoid": _unary(P.Sigmoid, S.values),
-    "Tanh": _unary(P.Tanh, S.values),
-    "Relu": _unary(P.Relu, S.away_from_zero),
+    "Sigmoid": _unary(ops.Sigmoid, S.values),
+    "Tanh": _unary(ops.Tanh, S.values),
+    "Relu": _unary(ops.Relu, S.away_from_zero),
     "Sum": _reduction(P.Sum),
     "Max": _reduction(P.Max),
     "LogSoftmax": _log_softmax(),
@@ -189,12 +190,12 @@ CASES = {
     "IndexAdd": _index_add(),
     "Where": _where(),
     "Concatenate": _concatenate(),
-    "Sin": _unary(P.Sin, S.values),
-    "Cos": _unary(P.Cos, S.values),
-    "Log1p": _unary(P.Log1p, lambda s: S.positive(s, -0.5, 3.0)),
-    "Expm1": _unary(P.Expm1, S.values),
-    "Softplus": _unary(P.Softplus, S.values),
-    "Erf": _unary(P.Erf, lambda s: S.values(s, 2.5)),
+    "Sin": _unary(ops.Sin, S.values),
+    "Cos": _unary(ops.Cos, S.values),
+    "Log1p": _unary(ops.Log1p, lambda s: S.positive(s, -0.5, 3.0)),
+    "Expm1": _unary(ops.Expm1, S.values),
+    "Softplus": _unary(ops.Softplus, S.values),
+    "Erf": _unary(ops.Erf, lambda s: S.values(s, 2.5)),
     "Cumsum": _cumsum(),
     "Cast": _unary(lambda: P.Cast(np.float64), S.values),  # float64 -> float64: the rule itself (see test_toolbox_ops)
 }
@@ -315,11 +316,17 @@ COMPOSITES = {
 }
 
 
+def rule_class(name: str) -> type:
+    """The rule class called ``name``, from :mod:`tinygrad_mlp.primitives` or :mod:`tinygrad_mlp.ops`."""
+    return getattr(P, name, None) or getattr(ops, name)
+
+
 def all_primitive_names() -> set[str]:
-    """Names of every concrete primitive defined in :mod:`tinygrad_mlp.primitives`."""
-    return {name for name, obj in vars(P).items()
+    """Names of every concrete rule the library defines: the basis (:mod:`tinygrad_mlp.primitives`) and the
+    rules of :mod:`tinygrad_mlp.ops`."""
+    return {name for module in (P, ops) for name, obj in vars(module).items()
             if isinstance(obj, type) and issubclass(obj, P.Function) and obj is not P.Function
-            and obj.__module__ == P.__name__}
+            and obj.__module__ == module.__name__}
 
 
 def leaves(arrays) -> list[Tensor]:

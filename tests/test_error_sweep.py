@@ -26,6 +26,8 @@ from tinygrad_mlp import (
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
+from tinygrad_mlp.ops import TensorOps, shape_arg
+from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I
 import tinygrad_mlp.nn as nn
@@ -79,6 +81,7 @@ BAD_CALLS: dict[str, list] = {
     "no_grad": [],  # takes nothing
     "is_grad_enabled": [],  # takes nothing
     "graph_tensors": [lambda: tt.graph_tensors(np.ones(2))],
+    "shape_arg": [lambda: shape_arg(("a",)), lambda: shape_arg((2.5, 3))],
     # ------------------------------------------------ engine
     "Node": [],  # made by Tensor.apply only
     "Listener": [],  # a base class with no-op hooks
@@ -176,6 +179,9 @@ BAD_CALLS: dict[str, list] = {
     "activation": [lambda: F.activation("gelu_fast"), lambda: F.activation(3)],
     "one_hot": [lambda: F.one_hot([0, 10]), lambda: F.one_hot([[0]]), lambda: F.one_hot([0.5]),
                 lambda: F.one_hot([[0, 1], [2]])],
+    "check_reduction": [lambda: F.check_reduction("avg", F.MSE_REDUCTIONS, "mse_loss")],
+    "check_label_smoothing": [lambda: F.check_label_smoothing(1.5, "cross_entropy"),
+                              lambda: F.check_label_smoothing(True, "cross_entropy")],
     "mse_loss": [lambda: F.mse_loss(_t(2, 3), np.ones((2, 4))), lambda: F.mse_loss(_t(2, 3), [0, 7]),
                  lambda: F.mse_loss(_t(2, 3), [[1, 2], [3]]), lambda: F.mse_loss(_t(2, 3), np.ones((2, 3)), reduction="x"),
                  lambda: F.mse_loss(np.ones((2, 3)), np.ones((2, 3))), lambda: F.mse_loss(_t(2, 3), np.array([["a"] * 3] * 2))],
@@ -334,8 +340,10 @@ def _public_callables() -> dict[str, object]:
                 continue  # the error classes themselves
             if not getattr(obj, "__module__", "").startswith("tinygrad_mlp"):
                 continue  # numpy's float32 as DEFAULT_DTYPE, typing aliases
-            if module_name == "tinygrad_mlp.primitives":
-                continue  # applied only through Tensor ops, which are swept under "Tensor" and the functions
+            if module_name == "tinygrad_mlp.primitives" or obj is TensorOps or (
+                    isinstance(obj, type) and issubclass(obj, Function)):
+                continue  # rules (and their helpers) and the methods' mixin: used through the Tensor ops swept
+                # under "Tensor" and the functions
             found.setdefault(name, obj)
     return found
 

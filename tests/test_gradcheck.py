@@ -13,7 +13,7 @@ import pytest
 import strategies as S
 from hypothesis import HealthCheck, given, settings
 
-from tinygrad_mlp import DTypeError, GradcheckError, ShapeError, Tensor, gradcheck, numerical_grad, primitives
+from tinygrad_mlp import DTypeError, GradcheckError, ShapeError, Tensor, gradcheck, numerical_grad, ops, primitives
 
 
 def leaf(a, name=None) -> Tensor:
@@ -194,7 +194,7 @@ def test_gradcheck_tolerances_are_respected():
     assert gradcheck(f, x, rtol=0.02, atol=0.0)
 
 
-class TripledSigmoid(primitives.Sigmoid):
+class TripledSigmoid(ops.Sigmoid):
     """sigmoid whose backward is three times too large (a classic slip: a stray factor)."""
 
     __slots__ = ()

@@ -128,6 +128,15 @@ def test_nudges_command(notes_model, capsys):
     assert worst < 1e-10  # computed, and it holds
 
 
+def test_nudges_takes_the_cost_the_model_was_trained_with(notes_model, tmp_path, capsys):
+    ce_model = tmp_path / "ce.npz"
+    assert main(["train", *QUICK, "--arch", "784-8-10", "--loss", "ce", "--out", str(ce_model)]) == 0
+    for path, cost in ((notes_model, "cost mse"), (ce_model, "cost cross_entropy")):
+        capsys.readouterr()
+        assert main(["nudges", str(path)]) == 0
+        assert cost in capsys.readouterr().out
+
+
 def test_nudges_index_out_of_range_is_one_line(notes_model, capsys):
     assert main(["nudges", str(notes_model), "--index", "1999", "--batch", "2"]) == 2
     assert "test set has 2000" in capsys.readouterr().err

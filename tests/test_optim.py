@@ -13,21 +13,9 @@ from tinygrad_mlp import Tensor
 from tinygrad_mlp.errors import CheckpointError
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.nn import functional as F
-from tinygrad_mlp.optim import SGD, Adam, CosineLR, StepLR
+from tinygrad_mlp.optim import SGD, Adam, AdamW, CosineLR, Optimizer, RMSprop, StepLR
 
-SHAPES = [(3, 4), (4,), (2, 2)]
-STEPS = 5
-
-
-def make_params(seed=0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    return [Tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in SHAPES]
-
-
-def make_grads(seed=1, steps=STEPS, scale=1.0):
-    rng = np.random.default_rng(seed)
-    return [[rng.standard_normal(s) * scale for s in SHAPES] for _ in range(steps)]
-
+from optim_cases import assert_matches, make_grads, make_params, run
 
 # ---------------------------------------------------------------- reference updates (PyTorch's documented rules)
 
@@ -77,13 +65,6 @@ def torch_adam(params, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
     return params
 
 
-def run(opt, params, grads):
-    for step_grads in grads:
-        for p, g in zip(params, step_grads):
-            p.grad = None if g is None else Tensor(g.copy())
-        opt.step()
-
-
 SGD_CASES = [
     dict(lr=0.1),
     dict(lr=0.05, momentum=0.9),
@@ -99,8 +80,7 @@ def test_sgd_matches_reference(kwargs):
     params, grads = make_params(), make_grads()
     expected = torch_sgd([p.data for p in params], grads, **kwargs)
     run(SGD(params, **kwargs), params, grads)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-12, atol=1e-14)
+    assert_matches(params, expected)
 
 
 ADAM_CASES = [
@@ -120,8 +100,7 @@ def test_adam_matches_reference(kwargs):
     params, grads = make_params(), make_grads(scale=scale)
     expected = torch_adam([p.data for p in params], grads, **kwargs)
     run(Adam(params, **kwargs), params, grads)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-12, atol=1e-14)
+    assert_matches(params, expected)
 
 
 def test_adam_first_step_moves_each_element_by_lr():
@@ -155,8 +134,7 @@ def test_sgd_momentum_param_that_gets_its_first_grad_late():
     grads[0][2] = grads[1][2] = None
     expected = torch_sgd([p.data for p in params], grads, lr=0.05, momentum=0.9)
     run(SGD(params, lr=0.05, momentum=0.9), params, grads)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-12, atol=1e-14)
+    assert_matches(params, expected)
 
 
 def test_adam_param_that_gets_its_first_grad_late():
@@ -164,8 +142,7 @@ def test_adam_param_that_gets_its_first_grad_late():
     grads[0][2] = grads[1][2] = None
     expected = torch_adam([p.data for p in params], grads, lr=0.01)
     run(Adam(params, lr=0.01), params, grads)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-12, atol=1e-14)
+    assert_matches(params, expected)
 
 
 @pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
@@ -223,6 +200,23 @@ def test_sgd_bad_arguments(kwargs):
 def test_adam_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         Adam(make_params(), lr=0.1, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop])
+def test_weight_decay_is_checked_per_group_and_read_from_the_first(cls):
+    params = make_params()
+    opt = cls([{"params": params[:1], "weight_decay": 0.25}, {"params": params[1:]}], lr=0.1, weight_decay=0.5)
+    assert opt.weight_decay == 0.25 and [g["weight_decay"] for g in opt.param_groups] == [0.25, 0.5]
+    with pytest.raises(ValueError, match=f"{cls.__name__}: weight_decay"):
+        cls([{"params": params[:1]}, {"params": params[1:], "weight_decay": -1.0}], lr=0.1)
+
+
+def test_an_optimizer_without_weight_decay_reads_zero():
+    class Plain(Optimizer):
+        def step(self):
+            pass
+
+    assert Plain(make_params(), {"lr": 0.1}).weight_decay == 0.0
 
 
 def test_adam_betas_must_be_a_pair():

@@ -53,3 +53,16 @@ def test_unknown_and_private_names_are_attribute_errors():
 
 def test_gradcheck_stays_the_function():
     assert callable(tinygrad_mlp.gradcheck) and tinygrad_mlp.gradcheck.__name__ == "gradcheck"
+
+
+def test_the_version_has_one_home():
+    import importlib.metadata
+
+    from tinygrad_mlp import checkpoint, cli, version
+
+    assert tinygrad_mlp.__version__ == version.__version__ == checkpoint.__version__ == cli.__version__
+    try:  # the installed metadata (pyproject.toml reads tinygrad_mlp/version.py)
+        installed = importlib.metadata.version("tinygrad_mlp")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("tinygrad_mlp is not installed (run from a source tree)")
+    assert installed == version.__version__

@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_mlp import backprop as bp
-from tinygrad_mlp import primitives as P
+from tinygrad_mlp import ops
 from tinygrad_mlp import threeway as tw
 from tinygrad_mlp.nn import MLP, functional
 from tinygrad_mlp.optim import SGD
@@ -207,7 +207,7 @@ def _negated(backward):
     ("LogSoftmax", "sigmoid", "cross_entropy"),
 ])
 def test_a_sign_flipped_primitive_is_caught(monkeypatch, capsys, primitive, activation, loss):
-    cls = getattr(P, primitive)
+    cls = getattr(ops, primitive)
     monkeypatch.setattr(cls, "backward", _negated(cls.backward))
     result = tw.make_problem([4, 5, 3], activation, loss, 7, 0).check()
     assert not result.passed

@@ -11,24 +11,7 @@ import pytest
 from tinygrad_mlp import ArgumentError, CheckpointError, Tensor
 from tinygrad_mlp.optim import SGD, Adam, AdamW, CosineLR, RMSprop, StepLR, clip_grad_norm_
 
-SHAPES = [(3, 4), (4,), (2, 2)]
-
-
-def make_params(seed=0):
-    rng = np.random.default_rng(seed)
-    return [Tensor(rng.standard_normal(s), requires_grad=True) for s in SHAPES]
-
-
-def make_grads(steps=5, seed=1):
-    rng = np.random.default_rng(seed)
-    return [[rng.standard_normal(s) for s in SHAPES] for _ in range(steps)]
-
-
-def run(opt, params, grads):
-    for step_grads in grads:
-        for p, g in zip(params, step_grads):
-            p.grad = Tensor(g.copy())
-        opt.step()
+from optim_cases import SHAPES, assert_matches, make_grads, make_params, run
 
 
 def torch_adamw(params, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
@@ -74,8 +57,7 @@ def test_adamw_matches_reference(kwargs):
     params, grads = make_params(), make_grads()
     expected = torch_adamw([p.data for p in params], grads, **kwargs)
     run(AdamW(params, **kwargs), params, grads)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-12, atol=1e-14)
+    assert_matches(params, expected)
 
 
 def test_adamw_decay_differs_from_adams_l2():
@@ -92,8 +74,7 @@ def test_rmsprop_matches_reference(kwargs):
     params, grads = make_params(), make_grads()
     expected = torch_rmsprop([p.data for p in params], grads, **kwargs)
     run(RMSprop(params, **kwargs), params, grads)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.data, e, rtol=1e-11, atol=1e-13)
+    assert_matches(params, expected, rtol=1e-11, atol=1e-13)
 
 
 @pytest.mark.parametrize("make", [lambda ps, **k: SGD(ps, **k, momentum=0.9),

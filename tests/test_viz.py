@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tinygrad_mlp import Tensor, viz
+from tinygrad_mlp import ops
 from tinygrad_mlp import primitives as P
 from tinygrad_mlp.errors import GraphError, ShapeError
 from tinygrad_mlp.nn import MLP
@@ -267,7 +268,7 @@ def test_explain_backward_steps_are_products():
 
 def test_explain_backward_uses_the_primitives_backward(monkeypatch):
     # a broken Sigmoid backward shows up in the walk and in the comparison with the closed form
-    monkeypatch.setattr(P.Sigmoid, "backward", lambda self, g, out, x: (g * out,))
+    monkeypatch.setattr(ops.Sigmoid, "backward", lambda self, g, out, x: (g * out,))
     text = viz.explain((1, 1, 1))
     assert "DISAGREE" in text
 

@@ -17,8 +17,6 @@ import importlib.util as _importlib_util
 import types as _types
 import typing as _typing
 
-__version__ = "0.1.0"
-
 from .anomaly import detect_anomaly
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .errors import (
@@ -39,6 +37,7 @@ from .gradcheck import gradcheck, numerical_grad
 from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
 from .random import manual_seed
 from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
+from .version import __version__
 
 __all__ = [
     "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError",
@@ -63,11 +62,13 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
     from . import errors as errors
     from . import jit as jit
     from . import nn as nn
+    from . import ops as ops
     from . import optim as optim
     from . import primitives as primitives
     from . import tensor as tensor
     from . import threeway as threeway
     from . import train as train
+    from . import version as version
     from . import viz as viz
 
 

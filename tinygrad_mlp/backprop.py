@@ -209,6 +209,17 @@ def _check_loss(name: str) -> None:
         raise ArgumentError(f"unknown loss {name!r}; expected one of {list(LOSSES)}")
 
 
+def _check_batch(weights, biases, x, targets, loss_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The checks before a cost: the layers, the input, the loss name, the targets, in that order.
+
+    Returns ``(x, targets)`` in the parameters' dtype (integer labels stay integers).
+    """
+    dtype = _check_network(weights, biases)
+    x = _check_input(x, weights, dtype)
+    _check_loss(loss_name)
+    return x, _check_targets(targets, x.shape[0], weights[-1].shape[0], dtype)
+
+
 # ---------------------------------------------------------------------------
 # Forward pass and cost.
 # ---------------------------------------------------------------------------
@@ -314,10 +325,7 @@ def _cost_and_output_gradient(out, targets, loss_name, need_grad):
 
 
 def _loss_value(weights, biases, x, targets, activation, output_activation, loss_name):
-    dtype = _check_network(weights, biases)
-    x = _check_input(x, weights, dtype)
-    _check_loss(loss_name)
-    targets = _check_targets(targets, x.shape[0], weights[-1].shape[0], dtype)
+    x, targets = _check_batch(weights, biases, x, targets, loss_name)
     f_hidden, _ = _activation(activation)
     f_out, _ = _activation(output_activation)
     _, activations = _forward(weights, biases, x.T, f_hidden, f_out)
@@ -381,10 +389,7 @@ def backprop(
         = dC/dW(l) of shape (n_l, n_{l-1}) and ``grad_biases[l-1]`` = dC/db(l)
         of shape (n_l,), all in the parameters' dtype.
     """
-    dtype = _check_network(weights, biases)
-    x = _check_input(x, weights, dtype)
-    _check_loss(loss)
-    targets = _check_targets(targets, x.shape[0], weights[-1].shape[0], dtype)
+    x, targets = _check_batch(weights, biases, x, targets, loss)
     f_hidden, fprime_hidden = _activation(activation)
     f_out, fprime_out = _activation(output_activation)
 

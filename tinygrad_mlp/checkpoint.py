@@ -38,11 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from ._guard import atomic_write, check_memory
 from .errors import CheckpointError
 from .nn import INITS, MLP, Module, functional
 from .optim import Optimizer
+from .version import __version__
 
 FORMAT = "tinygrad_mlp-checkpoint"
 FORMAT_VERSION = 1

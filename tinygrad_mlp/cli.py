@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _blas, checkpoint, data
+from . import _blas, checkpoint, data
 from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, human_bytes
 from ._interrupt import main_takes_over
 from .errors import ArgumentError, CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
@@ -46,6 +46,7 @@ from .train import (
     predict,
     validate_train_metadata,
 )
+from .version import __version__
 
 PROG = "tinygrad-mlp"
 DATASETS = ("auto", "mnist", "fashion-mnist", "synthetic")
@@ -85,34 +86,29 @@ _non_negative_float = _float_where(lambda v: v >= 0 and math.isfinite(v), "a fin
 _momentum = _float_where(lambda v: 0 <= v < 1, "in [0, 1)")
 
 
-def _int_at_least(lowest: int) -> Callable[[str], int]:
+def _int_in(lowest: int, highest: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``lowest`` (and <= ``highest``, when given)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if value < lowest:
+        if highest is None and value < lowest:
             raise argparse.ArgumentTypeError(f"must be >= {lowest}, got {value}")
+        if highest is not None and not lowest <= value <= highest:
+            raise argparse.ArgumentTypeError(f"must be an integer from {lowest} to {highest}, got {value}")
         return value
     return parse
+
+
+def _int_at_least(lowest: int) -> Callable[[str], int]:
+    return _int_in(lowest)
 
 
 _SEED_MAX = 2**63 - 1
 _EXPLAIN_MAX_LAYERS = 50       # explain's text grows with the square of the depth
 _PICTURE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps")
 _GRAPH_FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
-
-
-def _int_in(lowest: int, highest: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if not lowest <= value <= highest:
-            raise argparse.ArgumentTypeError(f"must be an integer from {lowest} to {highest}, got {value}")
-        return value
-    return parse
 
 
 _seed = _int_in(0, _SEED_MAX)
@@ -533,12 +529,16 @@ def _load_model(path: str, classes: bool = True):
     return model, ck
 
 
+def _saved(ck) -> tuple[dict, dict]:
+    """``(metadata, training settings)`` of a checkpoint, each ``{}`` where it has none (or not a dict)."""
+    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
+    settings = meta.get("settings")
+    return meta, settings if isinstance(settings, dict) else {}
+
+
 def _model_dataset(args, ck) -> tuple[tuple[np.ndarray, ...], str]:
     """The dataset a model is scored on: --dataset, else the one it was trained on (same synthetic draw)."""
-    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
-    saved = meta.get("settings")
-    if not isinstance(saved, dict):
-        saved = {}
+    meta, saved = _saved(ck)
     name = args.dataset or meta.get("dataset") or "auto"
     arrays, used, _ = load_dataset(name, args.data_dir, saved.get("synthetic"), not args.no_download)
     return arrays, used
@@ -890,17 +890,11 @@ def _cmd_gradcheck(args) -> int:
     return 0 if result.passed else 1
 
 
-# ---------------------------------------------------------------------- main
-
-
-#: One entry per subcommand, in the order ``--help`` lists them.
 # ---------------------------------------------------------------------- learning: nudges, looking inside, the lab
 
 
 def _model_loss(ck) -> str:
-    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
-    settings = meta.get("settings")
-    loss = settings.get("loss") if isinstance(settings, dict) else None
+    loss = _saved(ck)[1].get("loss")
     return "cross_entropy" if loss in ("ce", "cross_entropy") else "mse"
 
 
@@ -1144,6 +1138,10 @@ def _cmd_lab(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- main
+
+
+#: One entry per subcommand, in the order ``--help`` lists them.
 COMMANDS: list[Callable] = [_add_train_parser, _add_eval_parser, _add_predict_parser,
                             _add_show_weights_parser, _add_graph_parser, _add_explain_parser,
                             _add_gradcheck_parser, _add_nudges_parser, _add_show_hidden_parser,

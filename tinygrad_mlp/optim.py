@@ -86,8 +86,9 @@ class Optimizer:
     """Base class: holds the parameter groups and per-parameter state arrays.
 
     ``defaults`` are the hyperparameters (``lr`` among them) a group takes unless it names its own.
-    Subclasses check a group's hyperparameters in :meth:`_check_group`. Their ``step`` and
-    ``zero_grad`` are announced to :data:`listeners` (wrapped once, when the subclass is defined).
+    Subclasses check a group's hyperparameters in :meth:`_check_group` (this one checks ``lr`` and, when
+    there is one, ``weight_decay``). Their ``step`` and ``zero_grad`` are announced to :data:`listeners`
+    (wrapped once, when the subclass is defined).
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -145,7 +146,10 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check_group(self, group: dict) -> None:
-        group["lr"] = _number(group["lr"], f"{type(self).__name__}: learning rate", low_ok=False)
+        name = type(self).__name__
+        group["lr"] = _number(group["lr"], f"{name}: learning rate", low_ok=False)
+        if "weight_decay" in group:  # every built-in optimizer has one, and it means a number >= 0 in all of them
+            group["weight_decay"] = _number(group["weight_decay"], f"{name}: weight_decay")
 
     @property
     def lr(self) -> float:
@@ -157,6 +161,11 @@ class Optimizer:
         value = _number(value, f"{type(self).__name__}: learning rate", low_ok=True)
         for group in self.param_groups:
             group["lr"] = value
+
+    @property
+    def weight_decay(self) -> float:
+        """The first group's weight decay (0.0 for an optimizer that has none)."""
+        return self.param_groups[0].get("weight_decay", 0.0)
 
     def _indexed_groups(self):
         """``(group, [(flat index, parameter), ...])`` for each group: state arrays are kept in flat order."""
@@ -232,7 +241,6 @@ class SGD(Optimizer):
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
         group["momentum"] = _number(group["momentum"], "SGD: momentum", high=1.0, high_ok=False)
-        group["weight_decay"] = _number(group["weight_decay"], "SGD: weight_decay")
         group["nesterov"] = bool(group["nesterov"])
         if group["nesterov"] and group["momentum"] == 0:
             raise ArgumentError("SGD: nesterov=True needs momentum > 0")
@@ -240,10 +248,6 @@ class SGD(Optimizer):
     @property
     def momentum(self) -> float:
         return self.param_groups[0]["momentum"]
-
-    @property
-    def weight_decay(self) -> float:
-        return self.param_groups[0]["weight_decay"]
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"velocity": self.velocity} if self.velocity else {}
@@ -297,7 +301,6 @@ class Adam(Optimizer):
             raise ArgumentError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r}")
         group["betas"] = tuple(_number(b, f"{name}: betas", high=1.0, high_ok=False) for b in betas)
         group["eps"] = _number(group["eps"], f"{name}: eps", low_ok=False)
-        group["weight_decay"] = _number(group["weight_decay"], f"{name}: weight_decay")
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -306,10 +309,6 @@ class Adam(Optimizer):
     @property
     def eps(self) -> float:
         return self.param_groups[0]["eps"]
-
-    @property
-    def weight_decay(self) -> float:
-        return self.param_groups[0]["weight_decay"]
 
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
         return {"m": self.m, "v": self.v, "t": self.t}
@@ -377,7 +376,6 @@ class RMSprop(Optimizer):
         super()._check_group(group)
         group["alpha"] = _number(group["alpha"], "RMSprop: alpha", high=1.0)
         group["eps"] = _number(group["eps"], "RMSprop: eps", low_ok=False)
-        group["weight_decay"] = _number(group["weight_decay"], "RMSprop: weight_decay")
         group["momentum"] = _number(group["momentum"], "RMSprop: momentum", high=1.0, high_ok=False)
         group["centered"] = bool(group["centered"])
 

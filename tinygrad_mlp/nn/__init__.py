@@ -692,7 +692,7 @@ class MSELoss(Module):
     over every element), ``"sum"`` and ``"none"`` as in PyTorch."""
 
     def __init__(self, reduction: str = "batchmean"):
-        self.reduction = functional._check_reduction(reduction, functional.MSE_REDUCTIONS, "MSELoss")
+        self.reduction = functional.check_reduction(reduction, functional.MSE_REDUCTIONS, "MSELoss")
 
     def forward(self, output: Tensor, target) -> Tensor:
         return functional.mse_loss(output, target, reduction=self.reduction)
@@ -706,8 +706,8 @@ class CrossEntropyLoss(Module):
     targets are class indices or probabilities; optional ``label_smoothing``."""
 
     def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
-        self.reduction = functional._check_reduction(reduction, functional.CE_REDUCTIONS, "CrossEntropyLoss")
-        self.label_smoothing = functional._check_smoothing(label_smoothing, "CrossEntropyLoss")
+        self.reduction = functional.check_reduction(reduction, functional.CE_REDUCTIONS, "CrossEntropyLoss")
+        self.label_smoothing = functional.check_label_smoothing(label_smoothing, "CrossEntropyLoss")
 
     def forward(self, logits: Tensor, target) -> Tensor:
         return functional.cross_entropy(logits, target, reduction=self.reduction,

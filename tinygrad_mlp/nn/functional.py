@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import primitives as P
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..ops import OneHot, SquaredError
 from ..random import generator
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
@@ -118,7 +118,7 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
 def _labels(labels, what: str) -> np.ndarray:
     """Check class indices are a 1-D integer array (integral floats are converted).
 
-    Their range is checked by the :class:`~tinygrad_mlp.primitives.OneHot` op that reads them,
+    Their range is checked by the :class:`~tinygrad_mlp.ops.OneHot` op that reads them,
     at no cost (it looks them up as unsigned integers), so a captured step checks it too.
     """
     arr = labels.data if isinstance(labels, Tensor) else labels
@@ -140,7 +140,7 @@ def _labels(labels, what: str) -> np.ndarray:
 def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
     """The OneHot op applied to the labels (a leaf holding the integer array itself)."""
     try:
-        return Tensor.apply(P.OneHot(num_classes, dtype, value), Tensor._make(idx))
+        return Tensor.apply(OneHot(num_classes, dtype, value), Tensor._make(idx))
     except IndexError as e:
         raise ArgumentError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
@@ -154,13 +154,15 @@ MSE_REDUCTIONS = ("batchmean", "mean", "sum", "none")
 CE_REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction, allowed, what: str) -> str:
+def check_reduction(reduction, allowed: tuple[str, ...], what: str) -> str:
+    """``reduction`` if it is one of ``allowed``, else an ArgumentError naming ``what`` (loss modules use it too)."""
     if reduction not in allowed:
         raise ArgumentError(f"{what}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
     return reduction
 
 
-def _check_smoothing(label_smoothing, what: str) -> float:
+def check_label_smoothing(label_smoothing, what: str) -> float:
+    """``label_smoothing`` as a float in [0, 1], else an ArgumentError naming ``what``."""
     if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.floating)) \
             or not 0 <= label_smoothing <= 1:
         raise ArgumentError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
@@ -191,7 +193,7 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     "none" (the squared differences, shape of ``output``).
     """
     output = _check_output(output, "mse_loss")
-    _check_reduction(reduction, MSE_REDUCTIONS, "mse_loss")
+    check_reduction(reduction, MSE_REDUCTIONS, "mse_loss")
     if isinstance(target, Tensor):
         t = target
     else:
@@ -208,7 +210,7 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
     if reduction == "batchmean":
-        return Tensor.apply(P.SquaredError(), output, t)  # the notes' cost, one fused node
+        return Tensor.apply(SquaredError(), output, t)  # the notes' cost, one fused node
     diff = output - t
     if reduction == "none":
         return diff * diff
@@ -259,8 +261,8 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothi
     (and infinity, honestly, when it is not).
     """
     logits = _check_output(logits, "cross_entropy", "logits")
-    _check_reduction(reduction, CE_REDUCTIONS, "cross_entropy")
-    label_smoothing = _check_smoothing(label_smoothing, "cross_entropy")
+    check_reduction(reduction, CE_REDUCTIONS, "cross_entropy")
+    label_smoothing = check_label_smoothing(label_smoothing, "cross_entropy")
     # The target weights q are scaled by -1/batch for the negated mean (-1 otherwise): the loss is then one
     # product and a sum, and the backward a plain product.
     scale = -1 / logits.shape[0] if reduction == "mean" else -1.0

@@ -1,0 +1,959 @@
+"""The op library: the rules beyond the basis, and every named Tensor method.
+
+The engine needs only :mod:`tinygrad_mlp.primitives` (the basis), the Tensor
+core and the walk. Everything here is built on them the way you would add an op
+of your own: a rule class with its ``forward``, ``backward``, ``jvp`` and
+``derivative`` side by side, applied with ``Tensor.apply``, or a method composed
+of other ops (those have no derivative code at all: their graph is made of the
+ops they call). The rules here are fused for speed (``Sigmoid``, ``Linear``,
+``SquaredError`` replace several nodes by one; ``Maximum`` and ``Relu`` one
+``Where`` and its mask), for numerical stability
+(``LogSoftmax``, ``Softplus``, ``Log1p``, ``Expm1``), or are not composable from
+the basis (``Sin``, ``Cos``, ``Erf``, ``Cumsum``, ``OneHot``).
+
+:class:`TensorOps` holds the named methods (``x.exp()``, ``x.sum(dim=1)``,
+``x.reshape(2, 3)`` ...) and :class:`~tinygrad_mlp.tensor.Tensor` inherits them;
+the arguments are checked here, with numpy's names (``axis``, ``keepdims``) and
+PyTorch's (``dim``, ``keepdim``) both accepted.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import primitives as P
+from .errors import ArgumentError, DTypeError, ShapeError
+from .primitives import Function, array_of, is_array, tangent_sum
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["TensorOps", "shape_arg", "Sigmoid", "Tanh", "Maximum", "Relu", "LogSoftmax", "SquaredError", "Linear",
+           "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf", "Cumsum"]
+
+
+# ---------------------------------------------------------------- activations and maxima, fused for speed
+
+
+def _exp_limit(dtype) -> np.floating:
+    """The largest x of ``dtype`` whose exp is finite (ln(max) rounded in ``dtype`` may round up, past it)."""
+    limit = dtype(np.log(np.finfo(dtype).max))
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(limit)):
+            limit = np.nextafter(limit, dtype(0))
+    return limit
+
+
+_EXP_LIMIT = {np.dtype(t): _exp_limit(t) for t in (np.float16, np.float32, np.float64)}
+
+
+class Sigmoid(Function):
+    """``1 / (1 + exp(-x))``: a primitive (not a composite) for speed.
+
+    ``-x`` is capped where ``exp`` would overflow; the result there is below the
+    smallest normal number either way (cheaper than silencing the overflow warning).
+    """
+
+    __slots__ = ()
+    derivative = "d sigmoid(z)/dz = sigmoid(z) (1 - sigmoid(z)) = a (1 - a)"
+
+    def forward(self, x):
+        out = np.negative(x)
+        if not x.ndim:  # numpy returns a scalar for a 0-d array, and a scalar cannot be written into
+            out = np.array(out)
+        np.minimum(out, _EXP_LIMIT.get(x.dtype, 709.0), out=out)
+        np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
+
+    def backward(self, g, out, x):
+        return (g * out * (1 - out),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (out * (1 - out))
+
+
+class Tanh(Function):
+    __slots__ = ()
+    derivative = "d tanh(z)/dz = 1 - tanh(z)^2"
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, g, out, x):
+        return (g * (1 - out * out),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (1 - out * out)
+
+
+class Maximum(Function):
+    """Elementwise maximum; at ties the gradient is split equally between the two inputs."""
+
+    __slots__ = ()
+    derivative = "1 for the larger input, 0 for the other (1/2 each at a tie)"
+
+    def forward(self, x, y):
+        return np.maximum(x, y)
+
+    def backward(self, g, out, x, y):
+        xv, yv = array_of(x), array_of(y)
+        dtype = array_of(out).dtype
+        to_x = ((xv > yv) + 0.5 * (xv == yv)).astype(dtype)
+        return g * to_x, g * (1 - to_x)
+
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        to_x = ((x > y) + 0.5 * (x == y)).astype(out.dtype)  # the same split at ties as the backward
+        return tangent_sum(None if tx is None else tx * to_x, None if ty is None else ty * (1 - to_x), out.shape)
+
+
+class Relu(Function):
+    """``max(x, 0)``; the derivative at 0 is taken as 0."""
+
+    __slots__ = ()
+    derivative = "d relu(z)/dz = 1 if z > 0 else 0"
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g, out, x):
+        return (g * (array_of(x) > 0),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (x > 0)
+
+
+# ---------------------------------------------------------------- the losses' and layers' fused rules
+
+
+class LogSoftmax(Function):
+    """``x - log(sum(exp(x)))`` along ``axis``, computed after subtracting the max so no exp overflows.
+
+    Fused into one primitive for numerical stability; it is gradchecked like every other op.
+    """
+
+    __slots__ = ("axis",)
+    derivative = "I - softmax(x)"
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x):
+        # ufunc.reduce rather than np.max/np.sum: the same result without numpy's Python-level wrappers
+        out = x - np.maximum.reduce(x, axis=self.axis, keepdims=True)
+        out -= np.log(np.add.reduce(np.exp(out), axis=self.axis, keepdims=True))
+        return out
+
+    def backward(self, g, out, x):
+        # Jacobian of log-softmax is I - softmax: g - softmax * sum(g)
+        return (g - _exp(out) * g.sum(axis=self.axis, keepdims=True),)
+
+    def jvp(self, tangents, out, x):
+        t = tangents[0]
+        return t - np.add.reduce(np.exp(out) * t, axis=self.axis, keepdims=True)
+
+
+class SquaredError(Function):
+    """The notes' quadratic cost: ``sum((x - t)**2) / n``, with ``n`` the length of the first axis (the batch).
+
+    For rows that are examples, the squared differences are summed over the outputs
+    (the cost C0 of one example) and averaged over the examples. Fused into one node
+    for speed (it replaces ``sub``, ``mul``, ``sum`` and ``div``); gradchecked like every op.
+    """
+
+    __slots__ = ()
+    derivative = "d(sum (x - t)^2 / n)/dx = 2 (x - t) / n, and the negative of that for t"
+
+    def forward(self, x, t):
+        d = x - t
+        d *= d
+        n = x.shape[0] if x.ndim else 1
+        return np.asarray(np.add.reduce(d.ravel()) / n)  # ravel: one reduction, numpy's pairwise sum
+
+    def backward(self, g, out, x, t, *, needs_grad=(True, True)):
+        n = array_of(x).shape[0] if array_of(x).ndim else 1
+        gx = (x - t) * (g * (2 / n))
+        return gx, -gx if needs_grad[1] else None
+
+    def jvp(self, tangents, out, x, t):
+        tx, tt = tangents
+        dt = tx if tt is None else (-tt if tx is None else tx - tt)
+        n = x.shape[0] if x.ndim else 1
+        return np.asarray(np.add.reduce(((x - t) * dt).ravel()) * (2 / n), dtype=out.dtype)
+
+
+def _sum_rows(v):
+    """``v.sum(axis=0)``; for an array, numpy's reduction without the Python-level wrapper of ``.sum``."""
+    return np.add.reduce(v, axis=0) if is_array(v) else v.sum(axis=0)
+
+
+class Linear(Function):
+    """``x @ w.T + b`` for a batch ``x`` (batch, in), weight ``w`` (out, in), bias ``b`` (out,).
+
+    The layer of the notes, ``W a + b``, for every row ``a`` of ``x``. Fused into
+    one primitive for speed (three ops become one node); the bias gradient is
+    the batch sum of ``g``, taken here (not left to the engine's broadcast
+    reduction: 2% fewer instructions in a captured 784-16-16-10 step).
+    """
+
+    __slots__ = ()
+    derivative = "z = x W^T + b: dz/dW = x, dz/dx = W, dz/db = 1"
+
+    def forward(self, x, w, b):
+        out = x @ w.T  # numpy raises on mismatched widths; Tensor-level linear() has checked the ranks
+        out += b
+        return out
+
+    def backward(self, g, out, x, w, b, *, needs_grad=(True, True, True)):
+        return (g @ w if needs_grad[0] else None,
+                g.T @ x if needs_grad[1] else None,
+                _sum_rows(g) if needs_grad[2] else None)
+
+    def jvp(self, tangents, out, x, w, b):
+        tx, tw, tb = tangents
+        t = None if tx is None else tx @ w.T
+        if tw is not None:
+            t = x @ tw.T if t is None else t + x @ tw.T
+        return tangent_sum(t, tb, out.shape)
+
+
+class OneHot(Function):
+    """Rows of the identity (times ``value``) picked by integer ``labels``: (batch,) -> (batch, num_classes).
+
+    The labels are an input, not a constant, so a captured training step
+    (:mod:`tinygrad_mlp.jit`) reads each batch's own. They have no gradient.
+    Labels outside ``[0, num_classes)`` raise ``IndexError``: they are read as
+    unsigned integers, so a negative label is out of range too instead of
+    counting from the end.
+    """
+
+    __slots__ = ("num_classes", "dtype", "value", "table")
+    derivative = "labels pick rows: no gradient"
+
+    def __init__(self, num_classes: int, dtype=np.float32, value: float = 1.0):
+        self.num_classes, self.dtype, self.value = int(num_classes), np.dtype(dtype), float(value)
+        self.table = _identity(self.num_classes, self.dtype, self.value)
+
+    def forward(self, labels):
+        unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind == "i" else labels
+        # take() reads its indices as signed 64-bit: one wider than that could wrap to a negative
+        # index, so 64-bit labels are checked here; narrower ones are checked by take() itself
+        if (unsigned.dtype.itemsize == 8 and unsigned.size
+                and np.maximum.reduce(unsigned) >= self.num_classes) or unsigned.dtype.kind != "u":
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}) and be integers, "
+                             f"got {_describe(labels)}")
+        try:
+            return self.table.take(unsigned, axis=0)
+        except IndexError:
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}), got {_describe(labels)}") from None
+
+    def backward(self, g, out, labels):
+        return (None,)
+
+    def jvp(self, tangents, out, labels):
+        return np.zeros_like(out)
+
+
+def _describe(labels: np.ndarray) -> str:
+    if labels.dtype.kind not in "iu":
+        return f"dtype {labels.dtype}"
+    return f"values from {labels.min()} to {labels.max()}"
+
+
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(n: int, dtype: np.dtype, value: float) -> np.ndarray:
+    table = np.eye(n, dtype=dtype) * dtype.type(value)
+    table.flags.writeable = False  # shared by every OneHot of the same configuration
+    return table
+
+
+# ---------------------------------------------------------------- more elementwise functions, and a scan
+
+
+def _sin(v):
+    return np.sin(v) if is_array(v) else v.sin()
+
+
+def _cos(v):
+    return np.cos(v) if is_array(v) else v.cos()
+
+
+def _sigmoid(v):
+    return Sigmoid().forward(v) if is_array(v) else v.sigmoid()
+
+
+def _cumsum_reversed(v, axis: int):
+    """``flip(cumsum(flip(v)))`` along ``axis``: the adjoint of a cumulative sum."""
+    if is_array(v):
+        return np.flip(np.cumsum(np.flip(v, axis), axis=axis), axis)
+    return v.flip(axis).cumsum(axis).flip(axis)
+
+
+def _exp(v):
+    return np.exp(v) if is_array(v) else v.exp()
+
+
+_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
+_erf_object = np.frompyfunc(__import__("math").erf, 1, 1)
+
+
+class Sin(Function):
+    """``sin(x)``; derivative ``cos(x)``."""
+
+    __slots__ = ()
+    derivative = "d sin(x)/dx = cos(x)"
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, g, out, x):
+        return (g * _cos(x),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * np.cos(x)
+
+
+class Cos(Function):
+    """``cos(x)``; derivative ``-sin(x)``."""
+
+    __slots__ = ()
+    derivative = "d cos(x)/dx = -sin(x)"
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, g, out, x):
+        return (-(g * _sin(x)),)
+
+    def jvp(self, tangents, out, x):
+        return -(tangents[0] * np.sin(x))
+
+
+class Log1p(Function):
+    """``log(1 + x)``, exact for tiny x (where ``1 + x`` rounds to 1); derivative ``1 / (1 + x)``."""
+
+    __slots__ = ()
+    derivative = "d log(1 + x)/dx = 1/(1 + x)"
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, g, out, x):
+        return (g / (x + 1),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / (x + 1)
+
+
+class Expm1(Function):
+    """``exp(x) - 1``, exact for tiny x; derivative ``exp(x) = out + 1``."""
+
+    __slots__ = ()
+    derivative = "d(e^x - 1)/dx = e^x"
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, g, out, x):
+        return (g * (out + 1),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (out + 1)
+
+
+class Softplus(Function):
+    """``log(1 + exp(x))``, computed as ``logaddexp(0, x)`` (no overflow for large x, exact for very negative x);
+    derivative ``sigmoid(x)``."""
+
+    __slots__ = ()
+    derivative = "d softplus(x)/dx = sigmoid(x)"
+
+    def forward(self, x):
+        return np.logaddexp(np.zeros((), dtype=x.dtype), x)
+
+    def backward(self, g, out, x):
+        return (g * _sigmoid(x),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * Sigmoid().forward(x)
+
+
+class Erf(Function):
+    """The error function ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt`` (``math.erf`` per element: exact to
+    float64 rounding, numpy has none); derivative ``2/sqrt(pi) * exp(-x**2)``. Used by the exact GELU."""
+
+    __slots__ = ()
+    derivative = "d erf(x)/dx = 2/sqrt(pi) e^(-x^2)"
+
+    def forward(self, x):
+        return np.asarray(_erf_object(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
+
+    def backward(self, g, out, x):
+        return (g * (_exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (np.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+class Cumsum(Function):
+    """Cumulative sum along ``axis``; its adjoint is the cumulative sum of ``g`` taken from the other end."""
+
+    __slots__ = ("axis",)
+    derivative = "d(cumsum x)_j/dx_i = 1 for i <= j: the gradient summed from the end"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, g, out, x):
+        return (_cumsum_reversed(g, self.axis),)
+
+    def jvp(self, tangents, out, x):
+        return np.cumsum(tangents[0], axis=self.axis)
+
+
+# ---------------------------------------------------------------------- argument helpers
+
+
+def shape_arg(shape) -> tuple[int, ...]:
+    """A shape given as ``f(2, 3)`` or as ``f((2, 3))``, as a tuple of ints (a ShapeError otherwise)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise ShapeError(f"a shape is made of ints, got {shape!r}") from None
+
+
+_SQRT_HALF = float(np.sqrt(0.5))
+_SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
+
+
+def _aliases(axis, dim, keepdims, keepdim, what: str):
+    """numpy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim`` (the same things): one of each pair."""
+    if dim is not None:
+        if axis is not None:
+            raise ArgumentError(f"{what}: give axis= or dim= (the same thing), not both")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise ArgumentError(f"{what}: give keepdims= or keepdim= (the same thing), not both")
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def _checked_axes(axis, ndim: int, what: str) -> tuple[int, ...]:
+    """``axis`` (None, an int or a sequence) as non-negative ints, or a ShapeError naming ``what``."""
+    try:
+        axes = P.normalize_axis(axis, ndim)
+    except (np.exceptions.AxisError, TypeError):
+        raise ShapeError(f"{what}: axis {axis!r} is out of range for a tensor with {ndim} axes") from None
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"{what}: axis {axis!r} repeats an axis")
+    return axes
+
+
+def _arg_reduce(fn, t: Tensor, axis, keepdims: bool, what: str) -> np.ndarray:
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise ArgumentError(f"{what}: axis must be one int or None, got {axis!r}")
+    if axis is not None:
+        _checked_axes(axis, t.ndim, what)
+    if t.size == 0:
+        raise ShapeError(f"{what}: a tensor of shape {t.shape} has no elements to choose from")
+    return np.asarray(fn(t.data, axis=axis, keepdims=keepdims))
+
+
+def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
+    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``GetItem``)."""
+    idx = np.asarray(array_of(indices) if isinstance(indices, TensorOps) else indices)
+    if idx.dtype.kind not in "iu":
+        if idx.dtype.kind == "f" and np.all(idx == np.round(idx)):
+            idx = idx.astype(np.intp)
+        else:
+            raise DTypeError(f"{what}: indices must be integers, got dtype {idx.dtype}")
+    if idx.ndim != t.ndim:
+        raise ShapeError(f"{what}: indices of shape {idx.shape} need as many axes as the tensor {t.shape}")
+    if not isinstance(axis, (int, np.integer)):
+        raise ArgumentError(f"{what}: axis must be one int, got {axis!r}")
+    (a,) = _checked_axes(axis, t.ndim, what)
+    sizes = t.shape if broadcast else idx.shape
+    if not broadcast and any(idx.shape[i] > t.shape[i] for i in range(t.ndim) if i != a):
+        raise ShapeError(f"{what}: index of shape {idx.shape} is larger than the tensor {t.shape} off axis {a}")
+    parts = []
+    for i in range(t.ndim):
+        if i == a:
+            parts.append(idx)
+        else:
+            shape = [1] * t.ndim
+            shape[i] = sizes[i]
+            parts.append(np.arange(sizes[i]).reshape(shape))
+    try:
+        np.broadcast_shapes(*(p.shape for p in parts))
+    except ValueError:
+        raise ShapeError(f"{what}: indices of shape {idx.shape} do not broadcast with the tensor {t.shape}") from None
+    return t[tuple(parts)]
+
+
+def _values_of(v):
+    """The array of a Tensor; anything else as it is."""
+    return v.data if isinstance(v, TensorOps) else v
+
+
+# ---------------------------------------------------------------------- the methods
+
+
+class TensorOps:
+    """The named methods of :class:`~tinygrad_mlp.tensor.Tensor` (which inherits them): each applies one rule or
+    is composed of other ops."""
+
+    __slots__ = ()
+    data: np.ndarray  # the values: a slot of Tensor (declared here for type checkers)
+
+    # ------------------------------------------------------------------ values
+
+    def numpy(self: Tensor) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self: Tensor) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ShapeError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        return self.data.item()
+
+    def __float__(self: Tensor) -> float:
+        return self.item()
+
+    def __len__(self: Tensor) -> int:
+        if self.ndim == 0:
+            raise ArgumentError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __bool__(self: Tensor) -> bool:
+        """The truth of a one-element tensor (``bool(Tensor([0.]))`` is False); more elements are refused."""
+        if self.data.size != 1:
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use (t.data != 0).any() or .all()")
+        return bool(self.data.item())
+
+    def __array__(self: Tensor, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(t)`` is ``t``'s values (so ``np.allclose(t, x)`` works); no graph goes with them."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def tolist(self: Tensor):
+        """The values as nested Python lists (a float for a 0-d tensor)."""
+        return self.data.tolist()
+
+    # Comparisons, == and != included, give plain boolean arrays (elementwise, as numpy and PyTorch): they have
+    # no gradient. A Tensor stays hashable by identity, so it can be a dict key or a set member.
+    __hash__ = object.__hash__
+
+    def __eq__(self: Tensor, other) -> np.ndarray:  # type: ignore[override]
+        return self.data == _values_of(other)
+
+    def __ne__(self: Tensor, other) -> np.ndarray:  # type: ignore[override]
+        return self.data != _values_of(other)
+
+    def __lt__(self: Tensor, other) -> np.ndarray:
+        return self.data < _values_of(other)
+
+    def __le__(self: Tensor, other) -> np.ndarray:
+        return self.data <= _values_of(other)
+
+    def __gt__(self: Tensor, other) -> np.ndarray:
+        return self.data > _values_of(other)
+
+    def __ge__(self: Tensor, other) -> np.ndarray:
+        return self.data >= _values_of(other)
+
+    # ------------------------------------------------------------------ products
+
+    def matmul(self: Tensor, other) -> Tensor:
+        """Matrix product with numpy's rules: 1-D operands are treated as a row / column vector."""
+        other = self._lift(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ShapeError(f"matmul: operands must have at least 1 dimension, "
+                             f"got shapes {self.shape} and {other.shape}")
+        x = self.reshape(1, -1) if self.ndim == 1 else self
+        y = other.reshape(-1, 1) if other.ndim == 1 else other
+        if x.shape[-1] != y.shape[-2]:
+            raise ShapeError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
+                             f"({x.shape[-1]} != {y.shape[-2]})")
+        out = self.apply(P.MatMul(), x, y)
+        if self.ndim == 1 or other.ndim == 1:
+            drop = ([-2] if self.ndim == 1 else []) + ([-1] if other.ndim == 1 else [])
+            out = out.reshape(*[n for i, n in enumerate(out.shape) if i - out.ndim not in drop])
+        return out
+
+    # ------------------------------------------------------------------ elementwise functions
+
+    def exp(self: Tensor) -> Tensor:
+        """Elementwise e**x."""
+        return self.apply(P.Exp(), self)
+
+    def log(self: Tensor) -> Tensor:
+        """Elementwise natural logarithm (domain x > 0)."""
+        return self.apply(P.Log(), self)
+
+    def sqrt(self: Tensor) -> Tensor:
+        """Elementwise square root, as ``x ** 0.5`` (domain x > 0 for a finite gradient)."""
+        return self**0.5
+
+    def abs(self: Tensor) -> Tensor:
+        """Elementwise |x|, as ``maximum(x, -x)`` (gradient 0 at x = 0)."""
+        return self.apply(Maximum(), self, -self)
+
+    def tanh(self: Tensor) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+        return self.apply(Tanh(), self)
+
+    def sigmoid(self: Tensor) -> Tensor:
+        """Elementwise logistic function 1 / (1 + e**-x)."""
+        return self.apply(Sigmoid(), self)
+
+    def relu(self: Tensor) -> Tensor:
+        """Elementwise max(x, 0)."""
+        return self.apply(Relu(), self)
+
+    def clip(self: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Limit values to [lo, hi]; gradient 1 inside (boundaries included), 0 outside."""
+        out = self
+        if lo is not None:
+            out = self.apply(P.Where(out.data < lo), out._lift(lo), out)
+        if hi is not None:  # tested on the lower-clipped values, so lo > hi gives hi everywhere, as numpy does
+            out = self.apply(P.Where(out.data > hi), out._lift(hi), out)
+        return out
+
+    # ------------------------------------------------------------------ reductions
+    # Every reduction takes numpy's ``axis=``/``keepdims=`` or, the same, PyTorch's ``dim=``/``keepdim=``.
+
+    def sum(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+            dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
+        """Sum over ``axis`` (all axes by default)."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "sum")
+        return self.apply(P.Sum(axis, keepdims), self)
+
+    def mean(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+             dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
+        """Arithmetic mean over ``axis``, as ``sum / count``."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "mean")
+        total = self.sum(axis, keepdims)  # first, so a bad axis is refused by Sum with a ShapeError
+        count = int(np.prod([self.shape[a] for a in P.normalize_axis(axis, self.ndim)]))
+        return total / count
+
+    def max(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+            dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
+        """Maximum over ``axis``; tied maxima share the gradient equally. (A Tensor: see ``argmax`` for where.)"""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "max")
+        return self.apply(P.Max(axis, keepdims), self)
+
+    def min(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+            dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
+        """Minimum over ``axis``, as ``-max(-x)``."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "min")
+        return -((-self).max(axis, keepdims))
+
+    def argmax(self: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> np.ndarray:
+        """Index of the largest value over ``axis`` (of the flattened tensor by default): an integer array, no
+        gradient. Ties give the first index."""
+        axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "argmax")
+        return _arg_reduce(np.argmax, self, axis, keepdims, "argmax")
+
+    def argmin(self: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> np.ndarray:
+        """Index of the smallest value over ``axis``: an integer array, no gradient."""
+        axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "argmin")
+        return _arg_reduce(np.argmin, self, axis, keepdims, "argmin")
+
+    def var(self: Tensor, axis: int | Sequence[int] | None = None, ddof: float = 0, keepdims: bool = False, *,
+            correction: float | None = None, dim: int | Sequence[int] | None = None,
+            keepdim: bool | None = None) -> Tensor:
+        """Variance over ``axis``: ``sum((x - mean)**2) / (n - ddof)``.
+
+        ``ddof=0`` (numpy's default) is the biased variance; ``ddof=1`` (or PyTorch's ``correction=1``, PyTorch's
+        default) the unbiased one. ``n - ddof`` must be positive.
+        """
+        axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "var")
+        if correction is not None:
+            if ddof:
+                raise ArgumentError("var: give ddof= or correction= (the same thing), not both")
+            ddof = correction
+        centered = self - self.mean(axis, keepdims=True)
+        count = int(np.prod([self.shape[a] for a in _checked_axes(axis, self.ndim, "var")]))
+        if not count - ddof > 0:
+            raise ArgumentError(f"var: {count} values with ddof={ddof} leave no degrees of freedom")
+        return (centered * centered).sum(axis, keepdims) / (count - ddof)
+
+    def std(self: Tensor, axis: int | Sequence[int] | None = None, ddof: float = 0, keepdims: bool = False, *,
+            correction: float | None = None, dim: int | Sequence[int] | None = None,
+            keepdim: bool | None = None) -> Tensor:
+        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default)."""
+        return self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim).sqrt()
+
+    def prod(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+             dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
+        """Product over ``axis`` (all axes by default).
+
+        Composed of products of halves (a tree of ``log2(n)`` levels of ``Mul``), so the gradient is exact where
+        some factors are 0 (it is not ``out / x``), and derivatives of any order come with it.
+        """
+        axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "prod")
+        axes = _checked_axes(axis, self.ndim, "prod")
+        rest = [i for i in range(self.ndim) if i not in axes]
+        x = self if list(rest) + list(axes) == list(range(self.ndim)) else self.transpose(tuple(rest + list(axes)))
+        lead = tuple(self.shape[i] for i in rest)
+        n = int(np.prod([self.shape[a] for a in axes]))
+        x = x.reshape(*lead, n)
+        if n == 0:  # the empty product is 1 (kept in the graph, with a zero gradient for the empty input)
+            x = x.sum(axis=-1, keepdims=True) + 1
+        while x.shape[-1] > 1:
+            m = x.shape[-1]
+            if m % 2:
+                x = self.apply(P.Concatenate(-1), x, self._make(np.ones((*lead, 1), dtype=self.dtype)))
+                m += 1
+            x = x[..., : m // 2] * x[..., m // 2:]
+        kept = tuple(1 if i in axes else s for i, s in enumerate(self.shape)) if keepdims else lead
+        return x.reshape(kept)
+
+    def logsumexp(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
+                  dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
+        """``log(sum(exp(x)))`` over ``axis``, stable: the maximum is taken out first (as a constant, which leaves
+        the gradient, ``softmax(x)``, exact), so no exp overflows and large negative values do not all vanish."""
+        axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "logsumexp")
+        axes = _checked_axes(axis, self.ndim, "logsumexp")
+        with np.errstate(invalid="ignore"):
+            top = np.max(self.data, axis=axes, keepdims=True, initial=-np.inf)
+        top = np.where(np.isfinite(top), top, 0).astype(self.dtype)  # all -inf (or empty): shift by nothing
+        with np.errstate(divide="ignore"):
+            out = (self - top).exp().sum(axes, keepdims=True).log() + top
+        if keepdims:
+            return out
+        return out.reshape(tuple(s for i, s in enumerate(self.shape) if i not in axes))
+
+    def log_softmax(self: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """``x - log(sum(exp(x)))`` along ``axis`` (the last by default); stable for any finite logits (a fused
+        primitive)."""
+        axis, _ = _aliases(axis, dim, False, None, "log_softmax")
+        return self.apply(LogSoftmax(-1 if axis is None else axis), self)
+
+    def softmax(self: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """``exp(x) / sum(exp(x))`` along ``axis`` (the last by default), as ``exp(log_softmax(x))``."""
+        return self.log_softmax(axis, dim=dim).exp()
+
+    def cumsum(self: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Cumulative sum along ``axis`` (of the flattened tensor when None, as numpy)."""
+        axis, _ = _aliases(axis, dim, False, None, "cumsum")
+        if axis is None:
+            return self.apply(Cumsum(0), self.reshape(-1))
+        (a,) = _checked_axes(axis, self.ndim, "cumsum") if isinstance(axis, (int, np.integer)) else (None,)
+        if a is None:
+            raise ArgumentError(f"cumsum: axis must be one int (or None), got {axis!r}")
+        return self.apply(Cumsum(a), self)
+
+    # ------------------------------------------------------------------ more elementwise functions
+
+    def log1p(self: Tensor) -> Tensor:
+        """Elementwise ``log(1 + x)``, exact for tiny x (domain x > -1)."""
+        return self.apply(Log1p(), self)
+
+    def expm1(self: Tensor) -> Tensor:
+        """Elementwise ``exp(x) - 1``, exact for tiny x."""
+        return self.apply(Expm1(), self)
+
+    def sin(self: Tensor) -> Tensor:
+        """Elementwise sine."""
+        return self.apply(Sin(), self)
+
+    def cos(self: Tensor) -> Tensor:
+        """Elementwise cosine."""
+        return self.apply(Cos(), self)
+
+    def erf(self: Tensor) -> Tensor:
+        """Elementwise error function (exact to float64 rounding)."""
+        return self.apply(Erf(), self)
+
+    def softplus(self: Tensor, beta: float = 1.0) -> Tensor:
+        """Elementwise ``log(1 + exp(beta * x)) / beta``, stable for any x (a primitive for ``beta = 1``)."""
+        if beta == 1:
+            return self.apply(Softplus(), self)
+        if not beta > 0:
+            raise ArgumentError(f"softplus: beta must be > 0, got {beta}")
+        return self.apply(Softplus(), self * beta) / beta
+
+    def leaky_relu(self: Tensor, negative_slope: float = 0.01) -> Tensor:
+        """Elementwise ``x`` for ``x > 0``, else ``negative_slope * x`` (derivative ``negative_slope`` at 0, as
+        PyTorch)."""
+        return self.apply(P.Where(self.data > 0), self, self * negative_slope)
+
+    def elu(self: Tensor, alpha: float = 1.0) -> Tensor:
+        """Elementwise ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+        The exponential is taken only where it is used (elsewhere of 0), so a large positive x cannot overflow
+        it and send a NaN back through the unused branch.
+        """
+        positive = self.data > 0
+        negative_part = self.apply(P.Where(positive), self._lift(0.0), self)
+        return self.apply(P.Where(positive), self, negative_part.expm1() * alpha)
+
+    def gelu(self: Tensor, approximate: str = "none") -> Tensor:
+        """Elementwise GELU, ``x * Phi(x)`` with ``Phi`` the standard normal CDF.
+
+        ``approximate="none"`` (default, PyTorch's) is the exact form ``0.5 x (1 + erf(x / sqrt 2))``;
+        ``"tanh"`` the approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))`` (GPT-2's; within
+        about 1e-3 of the exact form). Both are exact derivatives of what they compute.
+        """
+        if approximate == "none":
+            return self * ((self * _SQRT_HALF).erf() + 1) * 0.5
+        if approximate == "tanh":
+            inner = (self + self * self * self * 0.044715) * _SQRT_2_OVER_PI
+            return self * (inner.tanh() + 1) * 0.5
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+    def silu(self: Tensor) -> Tensor:
+        """Elementwise ``x * sigmoid(x)`` (also called swish)."""
+        return self * self.sigmoid()
+
+    # ------------------------------------------------------------------ dtype
+
+    def astype(self: Tensor, dtype) -> Tensor:
+        """This tensor in the floating ``dtype`` (itself if already), differentiable: the gradient comes back in
+        this tensor's dtype."""
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            raise DTypeError(f"astype: {dtype!r} is not a dtype") from None
+        if target.kind != "f":
+            raise DTypeError(f"astype: tensors hold floats, got dtype {target}")
+        if target == self.data.dtype:
+            return self
+        return self.apply(P.Cast(target), self)
+
+    def float(self: Tensor) -> Tensor:
+        """``astype(float32)``."""
+        return self.astype(np.float32)
+
+    def double(self: Tensor) -> Tensor:
+        """``astype(float64)``."""
+        return self.astype(np.float64)
+
+    # ------------------------------------------------------------------ movement
+
+    def reshape(self: Tensor, *shape) -> Tensor:
+        """Same data in a new shape (one entry may be -1); ``reshape(2, 3)`` or ``reshape((2, 3))``."""
+        shape = shape_arg(shape)
+        if shape == self.shape:
+            return self
+        return self.apply(P.Reshape(shape), self)
+
+    def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge axes ``start_dim`` .. ``end_dim`` (all, by default) into one, as PyTorch."""
+        n = max(self.ndim, 1)
+        if not (-n <= start_dim < n and -n <= end_dim < n) or start_dim % n > end_dim % n:
+            raise ShapeError(f"flatten: dims {start_dim}..{end_dim} do not fit a tensor of shape {self.shape}")
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % n, end_dim % n
+        merged = int(np.prod(self.shape[start:end + 1]))
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
+
+    def squeeze(self: Tensor, axis: int | Sequence[int] | None = None, *,
+                dim: int | Sequence[int] | None = None) -> Tensor:
+        """Drop size-1 axes: all of them, or those of ``axis``; an axis of another size is refused (as numpy)."""
+        axis, _ = _aliases(axis, dim, False, None, "squeeze")
+        axes = tuple(i for i, s in enumerate(self.shape) if s == 1) if axis is None else \
+            _checked_axes(axis, self.ndim, "squeeze")
+        wrong = [a for a in axes if self.shape[a] != 1]
+        if wrong:
+            raise ShapeError(f"squeeze: axis {wrong[0]} of shape {self.shape} has size {self.shape[wrong[0]]}, not 1")
+        return self.reshape(tuple(s for i, s in enumerate(self.shape) if i not in axes))
+
+    def unsqueeze(self: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Insert a size-1 axis at position ``axis`` (``-1``: at the end), as PyTorch's unsqueeze / numpy's
+        expand_dims."""
+        axis, _ = _aliases(axis, dim, False, None, "unsqueeze")
+        n = self.ndim + 1
+        if not isinstance(axis, (int, np.integer)) or not -n <= axis < n:
+            raise ShapeError(f"unsqueeze: axis {axis!r} is out of range for a result of {n} axes")
+        a = int(axis) % n
+        return self.reshape(*self.shape[:a], 1, *self.shape[a:])
+
+    def transpose(self: Tensor, *axes) -> Tensor:
+        """Permute axes as numpy: ``transpose()`` reverses them, ``transpose((2, 0, 1))`` or ``transpose(2, 0, 1)``
+        lists them all.
+
+        Two ints swap those two axes, as PyTorch (numpy refuses them unless the tensor has 2 axes). On a 2-D
+        tensor ``transpose(0, 1)`` is refused: numpy reads it as "keep the order", PyTorch as "swap", and which
+        one you meant cannot be told; write ``.T``, ``swapaxes(0, 1)`` or ``permute(1, 0)``.
+        """
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            if self.ndim == 2 and all(-2 <= a < 2 for a in axes) and (axes[0] % 2, axes[1] % 2) == (0, 1):
+                raise ArgumentError("transpose(0, 1) of a 2-D tensor is ambiguous (numpy: no change; PyTorch: swap); "
+                                    "write .T, swapaxes(0, 1) or permute(1, 0)")
+            return self.swapaxes(*axes)
+        axes = shape_arg(axes) if axes else tuple(reversed(range(self.ndim)))
+        n = self.ndim
+        if not all(-n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {n} axes of shape {self.shape}")
+        return self.apply(P.Transpose(tuple(a % n for a in axes)), self)
+
+    def permute(self: Tensor, *axes) -> Tensor:
+        """Reorder the axes: ``permute(2, 0, 1)`` (or a tuple) lists every axis once, as PyTorch."""
+        axes = shape_arg(axes)
+        n = self.ndim
+        if len(axes) != n or not all(-n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
+            raise ShapeError(f"permute: {axes} is not a permutation of the {n} axes of shape {self.shape}")
+        return self.apply(P.Transpose(tuple(a % n for a in axes)), self)
+
+    def swapaxes(self: Tensor, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes (numpy's swapaxes, PyTorch's transpose(a, b))."""
+        (a,) = _checked_axes(axis1, self.ndim, "swapaxes")
+        (b,) = _checked_axes(axis2, self.ndim, "swapaxes")
+        order = list(range(self.ndim))
+        order[a], order[b] = order[b], order[a]
+        return self.apply(P.Transpose(tuple(order)), self)
+
+    @property
+    def T(self: Tensor) -> Tensor:
+        """All axes reversed (the matrix transpose for 2-D)."""
+        return self.transpose()
+
+    def expand(self: Tensor, *shape) -> Tensor:
+        """Broadcast to ``shape`` without copying; the gradient is summed back."""
+        return self.apply(P.Expand(shape_arg(shape)), self)
+
+    def flip(self: Tensor, axis: int | Sequence[int] | None = None, *,
+             dim: int | Sequence[int] | None = None) -> Tensor:
+        """Reverse the order along ``axis`` (all axes by default, as numpy)."""
+        axis, _ = _aliases(axis, dim, False, None, "flip")
+        axes = _checked_axes(axis, self.ndim, "flip")
+        if not axes:
+            return self
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
+
+    def take_along_axis(self: Tensor, indices, axis: int) -> Tensor:
+        """numpy's ``take_along_axis``: ``out[..., i, ...] = x[..., indices[..., i, ...], ...]`` along ``axis``;
+        ``indices`` (integers) has this tensor's number of axes; its other axes broadcast with this tensor's."""
+        return _along_axis(self, indices, axis, "take_along_axis", broadcast=True)
+
+    def gather(self: Tensor, dim: int, index) -> Tensor:
+        """PyTorch's ``gather``: ``out[i][j] = x[index[i][j]][j]`` for ``dim=0`` (and so on); ``index`` has this
+        tensor's number of axes, and the result its shape."""
+        return _along_axis(self, index, dim, "gather", broadcast=False)
