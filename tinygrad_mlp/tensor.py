@@ -96,20 +96,21 @@ class Tensor(TensorOps):
         This is how every op is made, and how to use a rule of your own:
         ``Tensor.apply(Softplus(), x)``.
         """
+        # one loop over the inputs, not a list comprehension and a second loop (1% of a 784-16-16-10 step)
+        arrays, any_requires_grad = [], False
+        for x in inputs:
+            arrays.append(x.data)
+            if x.requires_grad:
+                any_requires_grad = True
         try:
-            data = rule.forward(*[x.data for x in inputs])
+            data = rule.forward(*arrays)
         except ValueError as e:  # numpy's complaints about shapes, re-said with the op's name and shapes
             what = (f"cannot be applied to shape {inputs[0].shape}" if len(inputs) == 1 else
                     "incompatible shapes " + " and ".join(str(x.shape) for x in inputs))
             raise ShapeError(f"{rule.name.lower()}: {what} ({e})") from None
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        node = None
-        if engine.grad_enabled:
-            for x in inputs:
-                if x.requires_grad:
-                    node = Node(rule, inputs)
-                    break
+        node = Node(rule, inputs) if any_requires_grad and engine.grad_enabled else None
         out = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every op (0.4% of a step's instructions)
         out.data, out.grad, out.requires_grad, out.node, out.name = data, None, node is not None, node, None
         if engine.listeners:
