@@ -152,7 +152,7 @@ def _one_hot(draw):
     value = draw(st.sampled_from([1.0, -0.5]))
 
     def f(x):
-        return apply(P.Mul(), x, apply(ops.OneHot(classes, x.dtype, value), Tensor._make(labels)))
+        return apply(P.Mul(), x, apply(ops.OneHot(classes, x.dtype, value), Tensor.wrap(labels)))
     return f, [draw(S.values((batch, classes)))]
 
 

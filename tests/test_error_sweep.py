@@ -241,6 +241,7 @@ BAD_CALLS: dict[str, list] = {
     "Nudges": [],  # a plain record, made by nudges
     "nudges": [lambda: learning.nudges(*_w(), np.zeros(2), 5)],
     "format_nudges": [],  # formats what nudges made
+    "parameter_names": [lambda: learning.parameter_names(0), lambda: learning.parameter_names("3")],
     "per_example_average": [lambda: learning.per_example_average(*_w(), np.zeros((3, 2)), [0, 1])],
     "full_gradient": [lambda: learning.full_gradient(*_w(), np.zeros((0, 2)), [])],
     "gradient_noise": [lambda: learning.gradient_noise(*_w(), X, L, [5])],

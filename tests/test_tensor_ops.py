@@ -96,6 +96,16 @@ def test_div_denominator_gradient_is_minus_x_over_y_squared():
     np.testing.assert_allclose(y.grad.data, -x.data / y.data**2, rtol=1e-15)
 
 
+def test_float16_sigmoid_is_the_exact_value_rounded_even_far_below_zero():
+    """float16's exp overflows past 11.09, so the capped formula gave 1.5e-5 for every x below -11 (true
+    values reach 3e-7 at -15 and 0 at -inf); computed in float32, it is the float64 value rounded."""
+    x = np.concatenate([np.linspace(-20, 20, 401), [-np.inf, np.inf]]).astype(np.float16)
+    want = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(np.float16)
+    got = Tensor(x).sigmoid().data
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("create_graph", [False, True])
 def test_pow_gradients_with_a_float16_operand_are_computed_in_float64(create_graph):
     """A float64 base with a float16 exponent (and the reverse): the forward promotes to float64, so must the

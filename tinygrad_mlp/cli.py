@@ -964,7 +964,7 @@ def _cmd_nudges(args) -> int:
                   f"of their {args.batch} per-example gradients, each computed alone, against ONE backprop of the "
                   f"batch's average cost"),
                   "   tensor  largest |average|   largest |batch gradient|   largest |difference|"]
-        for name, a, b in zip(learning._param_names(len(weights)), average, batch, strict=True):
+        for name, a, b in zip(learning.parameter_names(len(weights)), average, batch, strict=True):
             lines.append(f"   {name:<6}  {np.abs(a).max():>17.6e}   {np.abs(b).max():>24.6e}   "
                          f"{np.abs(a - b).max():>20.1e}")
         worst = max(float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)) for a, b in

@@ -384,16 +384,16 @@ def _accumulate(leaf: Tensor, grad: np.ndarray, fresh: bool) -> None:
     The first gradient is copied there unless ``fresh`` (an array that only this call holds).
     """
     if leaf.grad is None:
-        leaf.grad = Tensor._make(grad if fresh else np.array(grad, dtype=leaf.data.dtype))
+        leaf.grad = Tensor.wrap(grad if fresh else np.array(grad, dtype=leaf.data.dtype))
     elif leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + Tensor._make(grad)
+        leaf.grad = leaf.grad + Tensor.wrap(grad)
     else:
         leaf.grad.data += grad
 
 
 def _build(trace: _Trace) -> tuple[Callable, str]:
     """Write the replay of ``trace`` as one straight-line Python function, and compile it."""
-    ns: dict[str, Any] = {"_STALE": _STALE, "_T": Tensor._make, "_Tensor": Tensor, "_acc": _accumulate,
+    ns: dict[str, Any] = {"_STALE": _STALE, "_T": Tensor.wrap, "_Tensor": Tensor, "_acc": _accumulate,
                           "_asarray": np.asarray, "_unbroadcast": engine.unbroadcast}
     lines: list[str] = []
     emit = lines.append

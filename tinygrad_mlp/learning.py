@@ -31,7 +31,7 @@ from .errors import ArgumentError, ShapeError
 __all__ = [
     "Nudges", "nudges", "format_nudges", "per_example_average", "full_gradient", "gradient_noise", "saturation",
     "two_minima_cost", "two_minima_gradient", "TWO_MINIMA", "descend", "hidden_activations",
-    "mean_activation_per_digit", "top_activating", "layer2_templates",
+    "mean_activation_per_digit", "top_activating", "layer2_templates", "parameter_names",
 ]
 
 
@@ -116,7 +116,10 @@ def per_example_average(weights, biases, x, labels, activation="sigmoid", output
     return average, [g for pair in zip(gw, gb, strict=True) for g in pair]
 
 
-def _param_names(L: int) -> list[str]:
+def parameter_names(L: int) -> list[str]:
+    """The notes' names of an ``L``-layer network's parameters, in order: ``W(1)``, ``b(1)``, ... ``b(L)``."""
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ArgumentError(f"parameter_names: L must be a positive number of layers, got {L!r}")
     return [f"{kind}({l})" for l in range(1, L + 1) for kind in ("W", "b")]
 
 
@@ -174,7 +177,7 @@ def format_nudges(n: Nudges, weights: Sequence[np.ndarray], top: int = 5) -> str
     share = float((order[:130] ** 2).sum() / max((order**2).sum(), 1e-300))
     lines.append(f"5. All {sizes.size:,} nudges -dC0/dp at once: the largest 1% (130 of them) carry {share:.0%} of "
                  "the gradient's squared length; their sizes rank which changes matter most")
-    names = _param_names(L)
+    names = parameter_names(L)
     for name, g in zip(names, n.all_grads, strict=True):
         lines.append(f"   {name:<6} {g.size:>6} numbers, largest |dC0/dp| {np.abs(g).max():.2e}, "
                      f"mean {np.abs(g).mean():.2e}")

@@ -55,14 +55,18 @@ _EXP_LIMIT = {np.dtype(t): _exp_limit(t) for t in (np.float16, np.float32, np.fl
 class Sigmoid(Function):
     """``1 / (1 + exp(-x))``: a primitive (not a composite) for speed.
 
-    ``-x`` is capped where ``exp`` would overflow; the result there is below the
-    smallest normal number either way (cheaper than silencing the overflow warning).
+    ``-x`` is capped where ``exp`` would overflow; in float32 and float64 the result there is
+    below the smallest normal number either way (cheaper than silencing the overflow warning).
+    float16 is computed in float32 and rounded: its cap (11.09) would give 1.5e-5 for every
+    x below -11, and float16 ufuncs are slower than the two casts.
     """
 
     __slots__ = ()
     derivative = "d sigmoid(z)/dz = sigmoid(z) (1 - sigmoid(z)) = a (1 - a)"
 
     def forward(self, x):
+        if x.dtype == np.float16:
+            return self.forward(x.astype(np.float32)).astype(np.float16)
         out = np.negative(x)
         if not x.ndim:  # numpy returns a scalar for a 0-d array, and a scalar cannot be written into
             out = np.array(out)
@@ -727,7 +731,7 @@ class TensorOps:
         while x.shape[-1] > 1:
             m = x.shape[-1]
             if m % 2:
-                x = self.apply(P.Concatenate(-1), x, self._make(np.ones((*lead, 1), dtype=self.dtype)))
+                x = self.apply(P.Concatenate(-1), x, self.wrap(np.ones((*lead, 1), dtype=self.dtype)))
                 m += 1
             x = x[..., : m // 2] * x[..., m // 2:]
         kept = tuple(1 if i in axes else s for i, s in enumerate(self.shape)) if keepdims else lead

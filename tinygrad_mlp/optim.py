@@ -445,7 +445,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         for p in params:
             if p.grad is not None:
                 if p.grad.requires_grad or not p.grad.data.flags.writeable:
-                    p.grad = Tensor._make(p.grad.data * np.asarray(coef, dtype=p.grad.dtype))
+                    p.grad = Tensor.wrap(p.grad.data * np.asarray(coef, dtype=p.grad.dtype))
                 else:
                     p.grad.data *= np.asarray(coef, dtype=p.grad.dtype)
     return total

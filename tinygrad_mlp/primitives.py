@@ -249,7 +249,7 @@ def _base_one_where(x, mask: np.ndarray):
         return x
     if is_array(x):
         return np.where(mask, np.ones((), dtype=x.dtype), x)
-    return type(x).apply(Where(mask), type(x)._make(np.ones((), dtype=x.data.dtype)), x)
+    return type(x).apply(Where(mask), type(x).wrap(np.ones((), dtype=x.data.dtype)), x)
 
 
 # ---------------------------------------------------------------- elementwise, one input

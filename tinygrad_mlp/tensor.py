@@ -79,10 +79,14 @@ class Tensor(TensorOps):
         self.name = name
 
     @staticmethod
-    def _make(data: np.ndarray, requires_grad: bool = False, node: Node | None = None) -> Tensor:
-        """Wrap an array without any checks (the fast path used by ``apply``)."""
+    def wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """A leaf around the array ``data`` as it is: no copy, no conversion, no checks.
+
+        For arrays your own code has just made (a gradient, an optimizer's update, integer labels for
+        ``OneHot``); anything else should go through ``Tensor(data)``, which checks and converts it.
+        """
         t = object.__new__(Tensor)
-        t.data, t.grad, t.requires_grad, t.node, t.name = data, None, requires_grad, node, None
+        t.data, t.grad, t.requires_grad, t.node, t.name = data, None, requires_grad, None, None
         return t
 
     @staticmethod
@@ -107,7 +111,7 @@ class Tensor(TensorOps):
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         node = Node(rule, inputs) if any_requires_grad and engine.grad_enabled else None
-        out = object.__new__(Tensor)  # Tensor._make, inlined: it runs for every op (0.4% of a step's instructions)
+        out = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every op (0.4% of a step's instructions)
         out.data, out.grad, out.name = data, None, None  # (one assignment of five values costs 0.25% of a step)
         out.requires_grad, out.node = node is not None, node
         if engine.listeners:
@@ -145,7 +149,7 @@ class Tensor(TensorOps):
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor._make(self.data)
+        return Tensor.wrap(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf; returns self."""
@@ -186,13 +190,13 @@ class Tensor(TensorOps):
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (bool, int, float)):
-            return Tensor._make(np.asarray(other, dtype=self.data.dtype))
+            return Tensor.wrap(np.asarray(other, dtype=self.data.dtype))
         arr = np.asarray(other)
         if arr.dtype.kind != "f":
             if arr.dtype.kind not in "biu":
                 raise DTypeError(f"cannot combine a tensor with data of dtype {arr.dtype}")
             arr = arr.astype(self.data.dtype)
-        return Tensor._make(arr)
+        return Tensor.wrap(arr)
 
     def _operands(self, other, reflected: bool = False) -> tuple[Tensor, Tensor]:
         """``(self, other)`` (or reversed) as Tensors, after the dtype rule for operands without dimensions.
@@ -276,7 +280,7 @@ class Tensor(TensorOps):
             raise GraphError("backward: this tensor does not require grad and has no graph "
                              "(did you forget requires_grad=True, or compute it under no_grad()?)")
         array = engine.initial_gradient(self, _data_of(gradient))
-        seed = Tensor._make(array) if create_graph else array
+        seed = Tensor.wrap(array) if create_graph else array
         if self.node is None:  # the output is itself a leaf
             _accumulate(self, seed)
             return
@@ -311,12 +315,12 @@ def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
         if leaf.grad is not None:
             leaf.grad = leaf.grad + grad
         else:  # one without a graph (maybe shared, or a read-only broadcast) gets its own array, as below
-            leaf.grad = grad if grad.requires_grad else Tensor._make(np.array(grad.data, dtype=leaf.data.dtype))
+            leaf.grad = grad if grad.requires_grad else Tensor.wrap(np.array(grad.data, dtype=leaf.data.dtype))
     elif leaf.grad is None:
         own = not shared and grad.base is None and grad.flags.writeable and grad.dtype == leaf.data.dtype
-        leaf.grad = Tensor._make(grad if own else np.array(grad, dtype=leaf.data.dtype))
+        leaf.grad = Tensor.wrap(grad if own else np.array(grad, dtype=leaf.data.dtype))
     elif leaf.grad.requires_grad:  # a gradient with a graph (from create_graph) is never written in place
-        leaf.grad = leaf.grad + Tensor._make(grad)
+        leaf.grad = leaf.grad + Tensor.wrap(grad)
     else:
         leaf.grad.data += grad
 

@@ -140,7 +140,7 @@ def _labels(labels, what: str) -> np.ndarray:
 def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
     """The OneHot op applied to the labels (a leaf holding the integer array itself)."""
     try:
-        return Tensor.apply(OneHot(num_classes, dtype, value), Tensor._make(idx))
+        return Tensor.apply(OneHot(num_classes, dtype, value), Tensor.wrap(idx))
     except IndexError as e:
         raise ArgumentError(f"{what}: {str(e).split(': ', 1)[1]}") from None
 
@@ -238,7 +238,7 @@ def _target_weights(logits: Tensor, target, label_smoothing: float, scale: float
         if arr.size and (np.any(arr < 0) or not np.allclose(arr.sum(axis=1), 1, atol=1e-3)):
             raise ArgumentError("cross_entropy: probability targets must be non-negative with rows summing to 1")
         q = arr * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else arr
-        return Tensor._make(np.asarray(q * scale, dtype=logits.dtype))
+        return Tensor.wrap(np.asarray(q * scale, dtype=logits.dtype))
     idx = _labels(arr, "cross_entropy")
     if idx.shape[0] != batch:
         raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {batch} logits")
