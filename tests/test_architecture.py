@@ -3,7 +3,9 @@
 * Layers: a module imports only from its own layer or the ones below (imports inside
   ``if TYPE_CHECKING:`` are for type checkers and do not count).
 * Private stays private: no module imports another module's underscore names or reaches for
-  them as ``module._name`` / ``Class._name`` on something it imported.
+  them as ``module._name`` / ``Class._name`` on something it imported, and no module assigns
+  another module's globals (``engine.grad_enabled = False``): engine state changes only through
+  the functions that own it (``no_grad``, ``listen`` ...).
 * The engine (``engine.py``, ``primitives.py``, ``tensor.py``) stays small enough to read in one
   sitting: under the 1,232 lines it had before the redesign of issue 12.
 """
@@ -111,6 +113,23 @@ def test_no_module_uses_another_modules_private_names(path):
               if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
               and node.value.id in foreign and private(node.attr)]
     assert not found, f"{path.relative_to(PACKAGE)} uses another module's private names: {'; '.join(found)}"
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_assigns_another_modules_globals(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = {target for _, target, names in imports(path) if not names}  # `from . import engine`, `import ...`
+    for line, target, names in imports(path):
+        modules.update(name for name in names if name in LAYERS)  # `from .. import primitives as P`: see aliases
+    for node in ast.walk(tree):
+        if isinstance(node, ast.alias) and node.asname and node.name in modules:
+            modules.add(node.asname)
+    targets = [t for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+               for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
+    found = [f"line {t.lineno}: {t.value.id}.{t.attr} = ..." for t in targets
+             if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in modules
+             and t.value.id != top_module(path)]
+    assert not found, f"{path.relative_to(PACKAGE)} assigns another module's globals: {'; '.join(found)}"
 
 
 def test_the_engine_is_small_enough_to_read_in_one_sitting():
