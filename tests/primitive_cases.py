@@ -67,6 +67,16 @@ def _log_softmax(draw):
 
 
 @st.composite
+def _weighted_log_sum(draw):
+    # Some weights exactly 0 (the terms the rule takes as 0 whatever y is); the values y stay finite here, so that
+    # central differences apply (the -inf case is tested directly in test_nn and test_jit).
+    shape = draw(S.shapes())
+    axis = draw(st.sampled_from([None, *range(-len(shape), len(shape))]))
+    w = draw(S.values(shape)) * draw(S.bool_masks(shape))
+    return (lambda y, t: apply(ops.WeightedLogSum(axis), y, t)), [draw(S.values(shape)), w]
+
+
+@st.composite
 def _matmul(draw):
     n, k, m, batch = (draw(st.integers(1, S.MAX_SIDE)) for _ in range(4))
     lead_a = draw(st.sampled_from([(), (batch,), (1,)]))
@@ -179,6 +189,7 @@ CASES = {
     "Sum": _reduction(P.Sum),
     "Max": _reduction(P.Max),
     "LogSoftmax": _log_softmax(),
+    "WeightedLogSum": _weighted_log_sum(),
     "SquaredError": _squared_error(),
     "OneHot": _one_hot(),
     "MatMul": _matmul(),

@@ -315,6 +315,37 @@ def test_labels_out_of_range_are_refused_by_a_replay_too():
             compiled(X[:4], np.array(bad))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_a_minus_inf_mask_first_seen_by_a_replay_is_masked_as_eager(reduction):
+    """cross_entropy takes 0 * log_softmax as 0 for a class of weight 0 masked with a -inf logit. The masking is
+    inside a rule (WeightedLogSum), so a replay recorded on batches without any -inf masks a later batch's too:
+    bit for bit what eager mode computes, and finite (it used to be 0 * -inf = NaN)."""
+    nomask = np.zeros((6, 4), np.float32)
+    mask = nomask.copy()
+    mask[0, [c for c in range(4) if c != Y[0]]] = -np.inf  # only the true class left in the first row
+    mask[3, (Y[3] + 1) % 4] = -np.inf
+    losses, models = [], []
+    for use_compile in (False, True):
+        model = MLP([12, 8, 4], "relu", seed=1, dtype=np.float32)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(xb, mb, yb):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)) + mb, yb, reduction=reduction)
+            (loss.sum() if reduction == "none" else loss).backward()
+            opt.step()
+            return loss
+
+        run = compile(step) if use_compile else step
+        losses.append([run(X[:6], m, Y[:6]).data for m in (nomask, nomask, nomask, mask, nomask, mask)])
+        models.append(model)
+        if use_compile:
+            assert run.stats == {"recorded": 2, "replayed": 4, "eager": 0}
+    for want, got in zip(*losses, strict=True):
+        assert np.all(np.isfinite(got)) and np.array_equal(want, got)
+    assert_same_parameters(*models)
+
+
 def test_capture_error_is_a_library_error():
     from tinygrad_mlp.errors import TinygradMLPError
 

@@ -6,12 +6,14 @@ checked in float64 with ``tinygrad_mlp.gradcheck`` and against closed forms.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_mlp import Tensor, gradcheck
+from tinygrad_mlp import Tensor, gradcheck, ops
 from tinygrad_mlp.errors import CheckpointError, DTypeError, ShapeError
 from tinygrad_mlp.nn import INITS, MLP, Identity, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
 from tinygrad_mlp.nn import functional as F
@@ -524,6 +526,50 @@ def test_cross_entropy_gradcheck():
     rng = np.random.default_rng(5)
     z = Tensor(rng.standard_normal((4, 6)) * 2, requires_grad=True)
     assert gradcheck(lambda z: F.cross_entropy(z, [0, 5, 2, 2]), z)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("target_kind", ["labels", "probabilities", "smoothed"])
+def test_a_class_masked_with_minus_inf_is_as_if_it_were_not_there(reduction, target_kind):
+    """A logit of -inf (a user's mask) on a class of target weight 0 contributes nothing, not 0 * -inf = NaN: the
+    loss and the other classes' gradients are those of the logits without that class, its gradient is 0, and no
+    numpy warning is raised. With a weight on it (label smoothing), the loss is an honest infinity."""
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((4, 5))
+    labels = np.array([0, 1, 3, 3])
+    probs = np_one_hot(labels, 5) * 0.7 + np_one_hot([1, 3, 0, 1], 5) * 0.3  # column 2 (the masked one) is 0
+    target = probs if target_kind == "probabilities" else labels
+    kept = [0, 1, 3, 4]
+    masked = z.copy()
+    masked[:, 2] = -np.inf
+    smoothing = 0.1 if target_kind == "smoothed" else 0.0
+    a = Tensor(masked, requires_grad=True)
+    b = Tensor(z[:, kept], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(a, target, reduction=reduction, label_smoothing=smoothing)
+        if target_kind == "smoothed":  # every class has a weight: -log(0) is +inf
+            assert np.all(loss.data == np.inf)
+            return
+        loss.sum().backward()
+    fewer = probs[:, kept] if target_kind == "probabilities" else np.searchsorted(kept, labels)
+    reference = F.cross_entropy(b, fewer, reduction=reduction)
+    reference.sum().backward()
+    np.testing.assert_allclose(loss.data, reference.data, rtol=1e-12)
+    np.testing.assert_array_equal(a.grad.data[:, 2], 0.0)
+    np.testing.assert_allclose(a.grad.data[:, kept], b.grad.data, rtol=1e-12, atol=1e-15)
+
+
+def test_weighted_log_sum_takes_a_zero_weight_on_minus_inf_as_zero():
+    y = np.array([[-np.inf, -1.0], [-2.0, -np.inf]])
+    w = np.array([[0.0, 2.0], [1.0, 0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ops.WeightedLogSum().forward(y, w) == -np.inf  # the weight 0.5 on -inf: honest
+        np.testing.assert_array_equal(ops.WeightedLogSum(1).forward(y, w), [-2.0, -np.inf])
+        np.testing.assert_array_equal(ops.WeightedLogSum(0).forward(y, np.where(np.isinf(y), 0.0, w)), [-2.0, -2.0])
+    with pytest.raises(ShapeError, match="weightedlogsum"):
+        Tensor.apply(ops.WeightedLogSum(), Tensor(y), Tensor(w[:1]))
 
 
 # ====================================================================== bad labels and shapes

@@ -6,8 +6,8 @@ of your own: a rule class with its ``forward``, ``backward``, ``jvp`` and
 ``derivative`` side by side, applied with ``Tensor.apply``, or a method composed
 of other ops (those have no derivative code at all: their graph is made of the
 ops they call). The rules here are fused for speed (``Sigmoid``, ``Linear``,
-``SquaredError`` replace several nodes by one; ``Maximum`` and ``Relu`` one
-``Where`` and its mask), for numerical stability
+``SquaredError``, ``WeightedLogSum`` replace several nodes by one; ``Maximum`` and
+``Relu`` one ``Where`` and its mask), for numerical stability
 (``LogSoftmax``, ``Softplus``, ``Log1p``, ``Expm1``), or are not composable from
 the basis (``Sin``, ``Cos``, ``Erf``, ``Cumsum``, ``OneHot``).
 
@@ -33,8 +33,9 @@ from .primitives import Function, array_of, is_array, tangent_sum
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["TensorOps", "shape_arg", "Sigmoid", "Tanh", "Maximum", "Relu", "LogSoftmax", "SquaredError", "Linear",
-           "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf", "Cumsum"]
+__all__ = ["TensorOps", "shape_arg", "float_dtype", "Sigmoid", "Tanh", "Maximum", "Relu", "LogSoftmax",
+           "WeightedLogSum",
+           "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf", "Cumsum"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -161,6 +162,54 @@ class LogSoftmax(Function):
     def jvp(self, tangents, out, x):
         t = tangents[0]
         return t - np.add.reduce(np.exp(out) * t, axis=self.axis, keepdims=True)
+
+
+class WeightedLogSum(Function):
+    """``sum(w * y)`` over ``axis`` (over everything when ``axis`` is None), a term with ``w == 0`` taken as 0 even
+    where ``y`` is -inf: the convention ``0 log 0 = 0`` for weights ``w`` and log-probabilities ``y``.
+
+    The cross-entropy's weighted sum of ``log_softmax`` (``cross_entropy`` passes weights ``-q / batch``): one
+    node instead of ``Mul`` and ``Sum``, and the masking belongs to the rule, so a captured step
+    (:mod:`tinygrad_mlp.jit`) applies it to every batch's values. A nonzero weight on a -inf ``y`` gives an
+    infinity, honestly. ``w`` and ``y`` have the same shape.
+    """
+
+    __slots__ = ("axis",)
+    derivative = "d sum(w y)/dy = w, d sum(w y)/dw = y (a term with w = 0 is 0, also where y = -inf)"
+
+    def __init__(self, axis: int | None = None):
+        self.axis = axis
+
+    def forward(self, y, w):
+        if w.shape != y.shape:
+            raise ValueError(f"weights of shape {w.shape} for values of shape {y.shape}: they must be the same")
+        # 0 * -inf is NaN, so where y holds a -inf (a class masked with -inf, or a probability that underflowed)
+        # the terms with w == 0 are left out; otherwise the plain product (one reduction cheaper)
+        if y.size and np.minimum.reduce(y, axis=None) == -np.inf:
+            terms = np.multiply(w, y, out=np.zeros(y.shape, np.result_type(w, y)), where=w != 0)
+        else:
+            terms = w * y
+        return np.asarray(np.add.reduce(terms, axis=self.axis))
+
+    def _expanded(self, g, out):
+        """``g`` with the summed axis put back (size 1), so that it broadcasts against the inputs."""
+        if self.axis is None:
+            return g
+        shape = list(array_of(out).shape)
+        shape.insert(self.axis % (len(shape) + 1), 1)
+        return g.reshape(tuple(shape))
+
+    def backward(self, g, out, y, w, *, needs_grad=(True, True)):
+        g = self._expanded(g, out)
+        return g * w if needs_grad[0] else None, g * y if needs_grad[1] else None
+
+    def jvp(self, tangents, out, y, w):
+        ty, tw = tangents  # at least one is not None
+        if tw is None:
+            t = ty * w
+        else:
+            t = tw * y if ty is None else ty * w + tw * y
+        return np.asarray(np.add.reduce(t, axis=self.axis), dtype=out.dtype).reshape(out.shape)
 
 
 class SquaredError(Function):
@@ -430,14 +479,25 @@ class Cumsum(Function):
 # ---------------------------------------------------------------------- argument helpers
 
 
-def shape_arg(shape) -> tuple[int, ...]:
-    """A shape given as ``f(2, 3)`` or as ``f((2, 3))``, as a tuple of ints (a ShapeError otherwise)."""
+def shape_arg(shape, what: str = "shape") -> tuple[int, ...]:
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``, as a tuple of ints (a ShapeError naming ``what`` otherwise)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
         return tuple(operator.index(n) for n in shape)
     except TypeError:
-        raise ShapeError(f"a shape is made of ints, got {shape!r}") from None
+        raise ShapeError(f"{what}: a shape is made of ints, got {shape!r}") from None
+
+
+def float_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype if it is a floating one (tensors hold floats), else a DTypeError naming ``what``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
+    if dt.kind != "f":
+        raise DTypeError(f"{what}: dtype must be a floating type, got {dt}")
+    return dt
 
 
 _SQRT_HALF = float(np.sqrt(0.5))
@@ -840,12 +900,7 @@ class TensorOps:
     def astype(self: Tensor, dtype) -> Tensor:
         """This tensor in the floating ``dtype`` (itself if already), differentiable: the gradient comes back in
         this tensor's dtype."""
-        try:
-            target = np.dtype(dtype)
-        except TypeError:
-            raise DTypeError(f"astype: {dtype!r} is not a dtype") from None
-        if target.kind != "f":
-            raise DTypeError(f"astype: tensors hold floats, got dtype {target}")
+        target = float_dtype(dtype, "astype")
         if target == self.data.dtype:
             return self
         return self.apply(P.Cast(target), self)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..ops import OneHot, SquaredError
+from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
@@ -257,25 +257,21 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothi
     ``label_smoothing`` s, q becomes ``(1 - s) q + s / classes``. ``reduction``:
     "mean" (default), "sum", or "none" (one loss per example). Built on the
     stable ``log_softmax``, so logits of any finite size are fine: a class whose
-    probability underflows to 0 contributes nothing when its target weight is 0
-    (and infinity, honestly, when it is not).
+    probability underflows to 0, or whose logit is -inf (a mask), contributes
+    nothing when its target weight is 0 (and infinity, honestly, when it is not);
+    the :class:`~tinygrad_mlp.ops.WeightedLogSum` rule does this, so a compiled
+    step does it too.
     """
     logits = _check_output(logits, "cross_entropy", "logits")
     check_reduction(reduction, CE_REDUCTIONS, "cross_entropy")
     label_smoothing = check_label_smoothing(label_smoothing, "cross_entropy")
     # The target weights q are scaled by -1/batch for the negated mean (-1 otherwise): the loss is then one
-    # product and a sum, and the backward a plain product.
+    # weighted sum, and its backward a plain product.
     scale = -1 / logits.shape[0] if reduction == "mean" else -1.0
     weights = _target_weights(logits, target, label_smoothing, scale)
-    log_probs = logits.log_softmax(axis=1)
-    lp = log_probs.data
-    if lp.size and lp.min() == -np.inf:  # exp(x - max) underflowed to 0: -inf * 0 would make NaN
-        far = np.isneginf(lp) & (weights.data == 0)
-        if far.any():
-            log_probs = where(far, 0.0, log_probs)  # a class with no weight contributes nothing, its value aside
-    if reduction == "none":
-        return (log_probs * weights).sum(axis=1)
-    return (log_probs * weights).sum()
+    # one WeightedLogSum node: product and sum, a zero weight on a -inf log-probability counting 0 (not NaN) inside
+    # the rule, so a captured step (tm.compile) masks each batch's own -infs
+    return Tensor.apply(WeightedLogSum(axis=1 if reduction == "none" else None), logits.log_softmax(axis=1), weights)
 
 
 LOSSES: dict[str, Callable[..., Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}
