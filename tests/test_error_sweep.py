@@ -26,7 +26,7 @@ from tinygrad_mlp import (
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
-from tinygrad_mlp.ops import TensorOps, shape_arg
+from tinygrad_mlp.ops import TensorOps, float_dtype, shape_arg
 from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I
@@ -82,6 +82,7 @@ BAD_CALLS: dict[str, list] = {
     "is_grad_enabled": [],  # takes nothing
     "graph_tensors": [lambda: tt.graph_tensors(np.ones(2))],
     "shape_arg": [lambda: shape_arg(("a",)), lambda: shape_arg((2.5, 3))],
+    "float_dtype": [lambda: float_dtype("int32", "Tensor"), lambda: float_dtype("nonsense", "Tensor")],
     # ------------------------------------------------ engine
     "Node": [],  # made by Tensor.apply only
     "Listener": [],  # a base class with no-op hooks

@@ -9,11 +9,10 @@ unless ``dtype=`` says otherwise (a floating dtype: tensors hold floats).
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
-from .errors import ArgumentError, DTypeError, ShapeError
+from .errors import ArgumentError, ShapeError
+from .ops import float_dtype, shape_arg
 from .random import generator
 from .tensor import DEFAULT_DTYPE, Tensor
 
@@ -21,35 +20,20 @@ __all__ = ["zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_lik
 
 
 def _shape(shape, what: str) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        dims = tuple(operator.index(n) for n in shape)
-    except TypeError:
-        raise ShapeError(f"{what}: a shape is made of ints, got {shape!r}") from None
+    dims = shape_arg(shape, what)
     if any(n < 0 for n in dims):
         raise ShapeError(f"{what}: negative dimension in shape {dims}")
     return dims
 
 
-def _dtype(dtype, what: str) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
-    if dt.kind != "f":
-        raise DTypeError(f"{what}: dtype must be a floating type, got {dt}")
-    return dt
-
-
 def zeros(*shape, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor(np.zeros(_shape(shape, "zeros"), dtype=_dtype(dtype, "zeros")), requires_grad)
+    return Tensor(np.zeros(_shape(shape, "zeros"), dtype=float_dtype(dtype, "zeros")), requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return Tensor(np.ones(_shape(shape, "ones"), dtype=_dtype(dtype, "ones")), requires_grad)
+    return Tensor(np.ones(_shape(shape, "ones"), dtype=float_dtype(dtype, "ones")), requires_grad)
 
 
 def full(shape, fill_value: float, *, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
@@ -57,13 +41,13 @@ def full(shape, fill_value: float, *, dtype=DEFAULT_DTYPE, requires_grad: bool =
     shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
     if not isinstance(fill_value, (int, float, np.number)) or isinstance(fill_value, (bool, np.bool_)):
         raise ArgumentError(f"full: fill_value must be a number, got {fill_value!r}")
-    return Tensor(np.full(_shape((shape,), "full"), fill_value, dtype=_dtype(dtype, "full")), requires_grad)
+    return Tensor(np.full(_shape((shape,), "full"), fill_value, dtype=float_dtype(dtype, "full")), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     """The (n, m) identity matrix (m defaults to n)."""
     n, m = _shape((n, n if m is None else m), "eye")
-    return Tensor(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
+    return Tensor(np.eye(n, m, dtype=float_dtype(dtype, "eye")), requires_grad)
 
 
 def arange(start: float, stop: float | None = None, step: float = 1, *, dtype=DEFAULT_DTYPE,
@@ -75,18 +59,18 @@ def arange(start: float, stop: float | None = None, step: float = 1, *, dtype=DE
     if step == 0:
         raise ArgumentError("arange: step must not be 0")
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return Tensor(values.astype(_dtype(dtype, "arange")), requires_grad)
+    return Tensor(values.astype(float_dtype(dtype, "arange")), requires_grad)
 
 
 def rand(*shape, seed=None, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     """Uniform values in [0, 1); ``seed`` an int or a Generator, else the global generator."""
-    dims, dt = _shape(shape, "rand"), _dtype(dtype, "rand")
+    dims, dt = _shape(shape, "rand"), float_dtype(dtype, "rand")
     return Tensor(generator(seed).random(dims).astype(dt), requires_grad)
 
 
 def randn(*shape, seed=None, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     """Standard normal values; ``seed`` an int or a Generator, else the global generator."""
-    dims, dt = _shape(shape, "randn"), _dtype(dtype, "randn")
+    dims, dt = _shape(shape, "randn"), float_dtype(dtype, "randn")
     return Tensor(generator(seed).standard_normal(dims).astype(dt), requires_grad)
 
 

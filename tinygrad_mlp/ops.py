@@ -33,7 +33,8 @@ from .primitives import Function, array_of, is_array, tangent_sum
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["TensorOps", "shape_arg", "Sigmoid", "Tanh", "Maximum", "Relu", "LogSoftmax", "WeightedLogSum",
+__all__ = ["TensorOps", "shape_arg", "float_dtype", "Sigmoid", "Tanh", "Maximum", "Relu", "LogSoftmax",
+           "WeightedLogSum",
            "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf", "Cumsum"]
 
 
@@ -478,14 +479,25 @@ class Cumsum(Function):
 # ---------------------------------------------------------------------- argument helpers
 
 
-def shape_arg(shape) -> tuple[int, ...]:
-    """A shape given as ``f(2, 3)`` or as ``f((2, 3))``, as a tuple of ints (a ShapeError otherwise)."""
+def shape_arg(shape, what: str = "shape") -> tuple[int, ...]:
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``, as a tuple of ints (a ShapeError naming ``what`` otherwise)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
         return tuple(operator.index(n) for n in shape)
     except TypeError:
-        raise ShapeError(f"a shape is made of ints, got {shape!r}") from None
+        raise ShapeError(f"{what}: a shape is made of ints, got {shape!r}") from None
+
+
+def float_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype if it is a floating one (tensors hold floats), else a DTypeError naming ``what``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
+    if dt.kind != "f":
+        raise DTypeError(f"{what}: dtype must be a floating type, got {dt}")
+    return dt
 
 
 _SQRT_HALF = float(np.sqrt(0.5))
@@ -888,12 +900,7 @@ class TensorOps:
     def astype(self: Tensor, dtype) -> Tensor:
         """This tensor in the floating ``dtype`` (itself if already), differentiable: the gradient comes back in
         this tensor's dtype."""
-        try:
-            target = np.dtype(dtype)
-        except TypeError:
-            raise DTypeError(f"astype: {dtype!r} is not a dtype") from None
-        if target.kind != "f":
-            raise DTypeError(f"astype: tensors hold floats, got dtype {target}")
+        target = float_dtype(dtype, "astype")
         if target == self.data.dtype:
             return self
         return self.apply(P.Cast(target), self)
