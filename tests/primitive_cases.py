@@ -77,6 +77,27 @@ def _weighted_log_sum(draw):
 
 
 @st.composite
+def _clip(draw):
+    # x at least KINK_MARGIN from both bounds; the bounds are inputs (0-d), gradchecked too; lo > hi sometimes
+    # (hi everywhere: the gradient all goes to hi), and one bound left out sometimes
+    shape = draw(S.shapes())
+    x, lo, hi = draw(S.clip_cases(shape))
+    if draw(st.booleans()):
+        lo, hi = hi, lo
+    has_lo, has_hi = draw(st.sampled_from([(True, True), (True, False), (False, True)]))
+    bounds = [np.array(b) for b, has in ((lo, has_lo), (hi, has_hi)) if has]
+    return (lambda t, *b: apply(ops.Clip(has_lo, has_hi), t, *b)), [x, *bounds]
+
+
+@st.composite
+def _log_sum_exp(draw):
+    shape = draw(S.shapes())
+    axes = P.normalize_axis(draw(S.reduction_axes(len(shape))), len(shape))
+    keepdims = draw(st.booleans())
+    return (lambda t: apply(ops.LogSumExp(axes, keepdims), t)), [draw(S.values(shape))]
+
+
+@st.composite
 def _matmul(draw):
     n, k, m, batch = (draw(st.integers(1, S.MAX_SIDE)) for _ in range(4))
     lead_a = draw(st.sampled_from([(), (batch,), (1,)]))
@@ -186,9 +207,13 @@ CASES = {
     "Sigmoid": _unary(ops.Sigmoid, S.values),
     "Tanh": _unary(ops.Tanh, S.values),
     "Relu": _unary(ops.Relu, S.away_from_zero),
+    "LeakyRelu": _unary(lambda: ops.LeakyRelu(0.1), S.away_from_zero),
+    "Elu": _unary(lambda: ops.Elu(1.5), S.away_from_zero),
+    "Clip": _clip(),
     "Sum": _reduction(P.Sum),
     "Max": _reduction(P.Max),
     "LogSoftmax": _log_softmax(),
+    "LogSumExp": _log_sum_exp(),
     "WeightedLogSum": _weighted_log_sum(),
     "SquaredError": _squared_error(),
     "OneHot": _one_hot(),

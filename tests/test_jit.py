@@ -397,3 +397,102 @@ def test_optimizer_listeners_hear_each_outermost_call_once():
     opt.step()  # nobody listens any more
     assert heard == [(opt, "zero_grad"), (opt, "step")] and optim.listeners == []
     np.testing.assert_array_equal(p.data, [0.0, 0.0])
+
+
+# ---------------------------------------------------------------------- masks taken from the values
+
+
+def _hidden_signs(model, xb):
+    """The sign pattern of every hidden layer's pre-activations on ``xb`` (what leaky_relu and elu branch on)."""
+    a, signs = xb.astype(np.float64), []
+    for layer in model.layers[:-1]:
+        z = a @ layer.weight.data.T + layer.bias.data
+        signs.append(z > 0)
+        a = np.where(z > 0, z, 0.0)  # only the signs matter here
+    return signs
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu"])
+def test_full_batch_training_with_leaky_relu_or_elu_is_bit_identical_to_eager(activation):
+    """leaky_relu and elu branch on x > 0. Full-batch training shows the recording the same batch twice, so the two
+    recordings agree on every mask; the masks must then be taken again from the values on each replay (they used to
+    be Where settings, replayed as recorded: the compiled loss drifted once a hidden unit changed sign)."""
+    xb, yb = X[:40], Y[:40]
+    models, losses, sign_changes = [], [], 0
+    for use_compile in (False, True):
+        model = MLP([12, 8, 6, 4], activation, seed=1)
+        opt = optim.SGD(model.parameters(), lr=0.02)  # slow enough that the two recordings see the same masks
+
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = compile(step) if use_compile else step
+        first = _hidden_signs(model, xb)
+        losses.append([run(xb, yb).data for _ in range(30)])
+        sign_changes = sum(int((a != b).sum()) for a, b in zip(first, _hidden_signs(model, xb), strict=True))
+        models.append(model)
+        stats = run.stats if use_compile else None
+    assert sign_changes > 0, "the test needs a mask that changes during training"
+    for i, (want, got) in enumerate(zip(*losses, strict=True)):
+        assert np.array_equal(want, got), f"step {i}: loss {got} compiled, {want} eager"
+    assert_same_parameters(*models)
+    assert stats == {"recorded": 2, "replayed": 28, "eager": 0}
+
+
+def test_clip_takes_its_masks_from_every_call():
+    """Two recordings with the same values, then a call with values above the bound: clipped as eager (the replay
+    used to keep the recorded masks and gave 15.0)."""
+    w = Tensor(np.ones(3), requires_grad=True)
+    for lo, hi in ((-1, 1), (None, 1), (-1, None), (2, 1)):
+
+        def f(x):
+            return ((Tensor(x) * w).clip(lo, hi) * Tensor(np.array([1.0, 2.0, 3.0]))).sum()
+
+        compiled = compile(f)
+        inside = np.array([0.5, 0.2, 0.1])
+        for x in (inside, inside, np.array([5.0, 5.0, 5.0]), np.array([-5.0, 0.5, 5.0]), inside):
+            assert np.array_equal(compiled(x).data, f(x).data), (lo, hi, x)
+        assert compiled.stats == {"recorded": 2, "replayed": 3, "eager": 0}
+
+
+def test_clip_gradient_in_a_replay_follows_each_batch():
+    models = []
+    for use_compile in (False, True):
+        w = Tensor(np.ones(3), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (Tensor(x) * w).clip(-1, 1).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = compile(step) if use_compile else step
+        for x in ([0.5, 0.2, 0.1], [0.5, 0.2, 0.1], [5.0, -0.5, -5.0], [0.3, 3.0, 0.3]):
+            run(np.array(x))
+        models.append(w.data.copy())
+    assert np.array_equal(*models)
+
+
+def test_logsumexp_shifts_every_call_by_its_own_maximum():
+    """The shift (the maximum) is computed inside the LogSumExp rule: a replay recorded on calls of the same maximum
+    gives eager's bits on data of another maximum, and does not overflow on data far larger."""
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def f(x):
+        return (Tensor(x) * w).logsumexp()
+
+    compiled = compile(f)
+    for x in ([1.0, 0.5, 0.25], [1.0, 0.3, 0.2], [0.1, 0.7, 0.2], [800.0, 799.0, 1.0], [-900.0, -901.0, -950.0]):
+        x = np.array(x)
+        want = f(x).data
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = compiled(x).data
+        assert np.isfinite(got) and np.array_equal(want, got), (x, want, got)
+    assert compiled.stats == {"recorded": 2, "replayed": 3, "eager": 0}

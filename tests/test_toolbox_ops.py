@@ -232,3 +232,38 @@ def test_grad_and_value_and_grad_with_has_aux():
         autograd.grad(lambda a: a.sum(), has_aux=True)(w)
     with pytest.raises(ArgumentError, match="function form"):
         autograd.grad(Tensor(w, requires_grad=True).sum(), [Tensor(w)], has_aux=True)
+
+
+def test_clip_bounds_may_be_tensors_and_get_the_gradient_where_they_replace_x():
+    x = Tensor(np.array([-2.0, -0.5, 0.5, 2.0, 3.0]), requires_grad=True)
+    lo = Tensor(np.array(-1.0), requires_grad=True)
+    hi = Tensor(np.array([1.0, 1.0, 1.0, 1.0, 2.5]), requires_grad=True)
+    out = x.clip(lo, hi)
+    np.testing.assert_array_equal(out.data, [-1.0, -0.5, 0.5, 1.0, 2.5])
+    (out * Tensor(np.arange(1.0, 6.0))).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 2, 3, 0, 0])
+    assert lo.grad.data == 1.0
+    np.testing.assert_array_equal(hi.grad.data, [0, 0, 0, 4, 5])
+    y = Tensor(np.array([0.0, 1.5, 3.0]), requires_grad=True)
+    y.clip(2.0, 1.0).sum().backward()  # lo > hi: hi everywhere, as numpy; no gradient to x
+    np.testing.assert_array_equal(y.grad.data, 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_leaky_relu_elu_clip_logsumexp_keep_the_dtype(dtype):
+    x = Tensor(np.array([[-3.0, -0.5, 0.0, 0.5, 90.0]], dtype=dtype), requires_grad=True)
+    for f in (lambda t: t.leaky_relu(np.float64(0.2)), lambda t: t.elu(np.float64(0.5)),
+              lambda t: t.clip(-1, 1), lambda t: t.logsumexp(axis=1)):
+        out = f(x)
+        assert out.dtype == dtype
+        x.grad = None
+        out.sum().backward()
+        assert x.grad.dtype == dtype
+
+
+def test_leaky_relu_and_elu_settings_must_be_numbers():
+    x = Tensor(np.ones(3))
+    with pytest.raises(ArgumentError, match="negative_slope"):
+        x.leaky_relu("0.1")
+    with pytest.raises(ArgumentError, match="alpha"):
+        x.elu(None)

@@ -6,10 +6,17 @@ of your own: a rule class with its ``forward``, ``backward``, ``jvp`` and
 ``derivative`` side by side, applied with ``Tensor.apply``, or a method composed
 of other ops (those have no derivative code at all: their graph is made of the
 ops they call). The rules here are fused for speed (``Sigmoid``, ``Linear``,
-``SquaredError``, ``WeightedLogSum`` replace several nodes by one; ``Maximum`` and
-``Relu`` one ``Where`` and its mask), for numerical stability
-(``LogSoftmax``, ``Softplus``, ``Log1p``, ``Expm1``), or are not composable from
-the basis (``Sin``, ``Cos``, ``Erf``, ``Cumsum``, ``OneHot``).
+``SquaredError``, ``WeightedLogSum`` replace several nodes by one; ``Maximum``,
+``Relu``, ``LeakyRelu``, ``Elu`` and ``Clip`` one or two ``Where`` and their
+masks), for numerical stability (``LogSoftmax``, ``LogSumExp``, ``Softplus``,
+``Log1p``, ``Expm1``), or are not composable from the basis (``Sin``, ``Cos``,
+``Erf``, ``Cumsum``, ``OneHot``).
+
+A rule that branches on values (a mask, a shift) computes that from its inputs
+inside ``forward``/``backward``/``jvp``, never in the method that applies it: a
+rule's settings are replayed as recorded by a captured step
+(:mod:`tinygrad_mlp.jit`), so a mask given to ``Where`` would be reused on new
+data.
 
 :class:`TensorOps` holds the named methods (``x.exp()``, ``x.sum(dim=1)``,
 ``x.reshape(2, 3)`` ...) and :class:`~tinygrad_mlp.tensor.Tensor` inherits them;
@@ -33,7 +40,8 @@ from .primitives import Function, array_of, is_array, tangent_sum
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["TensorOps", "shape_arg", "float_dtype", "Sigmoid", "Tanh", "Maximum", "Relu", "LogSoftmax",
+__all__ = ["TensorOps", "shape_arg", "float_dtype", "Sigmoid", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip",
+           "LogSumExp", "LogSoftmax",
            "WeightedLogSum",
            "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf", "Cumsum"]
 
@@ -134,6 +142,125 @@ class Relu(Function):
         return tangents[0] * (x > 0)
 
 
+def _where(mask: np.ndarray, a: float, b):
+    """``b`` with the number ``a`` where ``mask`` is true: ``np.where`` for an array ``b``, the ``Where`` rule for a
+    Tensor ``b`` (so a backward written with it can be differentiated again)."""
+    if is_array(b):
+        return np.where(mask, np.asarray(a, dtype=b.dtype), b)
+    return type(b).apply(P.Where(mask), type(b).wrap(np.asarray(a, dtype=b.data.dtype)), b)
+
+
+class LeakyRelu(Function):
+    """``x`` for ``x > 0``, else ``negative_slope * x``; the derivative at 0 is ``negative_slope`` (as PyTorch).
+
+    The mask ``x > 0`` is taken from the input inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`)
+    takes it again from every batch's values (a ``Where`` holds its mask as a setting, replayed as recorded).
+    """
+
+    __slots__ = ("negative_slope",)
+    derivative = "d leaky_relu(z)/dz = 1 if z > 0 else negative_slope"
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return np.where(x > 0, x, x * self.negative_slope)
+
+    def _slope(self, x: np.ndarray, dtype) -> np.ndarray:
+        return np.where(x > 0, np.ones((), dtype), np.asarray(self.negative_slope, dtype))
+
+    def backward(self, g, out, x):
+        return (g * self._slope(array_of(x), array_of(out).dtype),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * self._slope(x, out.dtype)
+
+
+class Elu(Function):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``; derivative ``alpha * exp(x)`` for ``x <= 0``.
+
+    The exponential is taken only of the non-positive values (0 in place of the others), so a large positive
+    x cannot overflow it. The mask is taken from the input inside the rule, as in :class:`LeakyRelu`.
+    """
+
+    __slots__ = ("alpha",)
+    derivative = "d elu(z)/dz = 1 if z > 0 else alpha e^z"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def forward(self, x):
+        positive = x > 0
+        return np.where(positive, x, np.expm1(_where(positive, 0, x)) * self.alpha)
+
+    def backward(self, g, out, x):
+        positive = array_of(x) > 0
+        return (g * _where(positive, 1, _exp(_where(positive, 0, x)) * self.alpha),)
+
+    def jvp(self, tangents, out, x):
+        positive = x > 0
+        return tangents[0] * _where(positive, 1, np.exp(_where(positive, 0, x)) * self.alpha)
+
+
+class Clip(Function):
+    """``x`` limited to ``[lo, hi]``: the inputs are ``x``, then ``lo`` if ``has_lo``, then ``hi`` if ``has_hi``.
+
+    ``x`` below ``lo`` is replaced by ``lo``; then what is above ``hi`` by ``hi`` (so ``lo > hi`` gives ``hi``
+    everywhere, as numpy). The gradient goes to ``x`` where it is kept (the bounds included), else to the bound
+    that replaced it. The bounds are inputs (numbers become constants), and the masks are taken from the values
+    inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`) takes them again from every batch's values.
+    """
+
+    __slots__ = ("has_lo", "has_hi")
+    derivative = "d clip(x, lo, hi)/dx = 1 where lo <= x <= hi, else 0; the bound that replaced x gets 1"
+
+    def __init__(self, has_lo: bool = True, has_hi: bool = True):
+        self.has_lo, self.has_hi = bool(has_lo), bool(has_hi)
+
+    def _bounds(self, bounds: tuple) -> tuple:
+        lo = bounds[0] if self.has_lo else None
+        return lo, bounds[-1] if self.has_hi else None
+
+    def _masks(self, x: np.ndarray, lo, hi) -> tuple:
+        """``below`` (x < lo: replaced by lo) and ``above`` (replaced by hi after that); None for a missing bound."""
+        below = None if lo is None else x < lo
+        above = None
+        if hi is not None:
+            above = (x if below is None else np.where(below, lo, x)) > hi
+        return below, above
+
+    def forward(self, x, *bounds):
+        lo, hi = self._bounds(bounds)
+        below, above = self._masks(x, lo, hi)
+        out = x if below is None else np.where(below, lo, x)
+        return out if above is None else np.where(above, hi, out)
+
+    def backward(self, g, out, x, *bounds, needs_grad=(True, True, True)):
+        lo, hi = self._bounds(tuple(array_of(b) for b in bounds))
+        below, above = self._masks(array_of(x), lo, hi)
+        dtype = array_of(out).dtype
+        kept = ~below if above is None else ~above if below is None else ~(below | above)
+        grads = [g * kept.astype(dtype) if needs_grad[0] else None]
+        if below is not None:
+            to_lo = below if above is None else below & ~above
+            grads.append(g * to_lo.astype(dtype) if needs_grad[1] else None)
+        if above is not None:
+            grads.append(g * above.astype(dtype) if needs_grad[-1] else None)
+        return tuple(grads)
+
+    def jvp(self, tangents, out, x, *bounds):
+        lo, hi = self._bounds(bounds)
+        below, above = self._masks(x, lo, hi)
+        zero = np.zeros((), dtype=out.dtype)
+        tx, t_lo, t_hi = tangents[0], *self._bounds(tangents[1:])
+        t = zero if tx is None else tx
+        if below is not None:
+            t = np.where(below, zero if t_lo is None else t_lo, t)
+        if above is not None:
+            t = np.where(above, zero if t_hi is None else t_hi, t)
+        return np.asarray(t, dtype=out.dtype)  # in out's shape: a bound's mask is in it
+
+
 # ---------------------------------------------------------------- the losses' and layers' fused rules
 
 
@@ -162,6 +289,44 @@ class LogSoftmax(Function):
     def jvp(self, tangents, out, x):
         t = tangents[0]
         return t - np.add.reduce(np.exp(out) * t, axis=self.axis, keepdims=True)
+
+
+class LogSumExp(Function):
+    """``log(sum(exp(x)))`` over ``axes`` (a tuple of non-negative ints), stable: the maximum is taken out first
+    (0 where it is not finite: all -inf, or empty), so no exp overflows and large negative values do not all
+    vanish. The shift is computed from the input inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`)
+    shifts every batch by its own maximum.
+    """
+
+    __slots__ = ("axes", "keepdims")
+    derivative = "d logsumexp(x)/dx = softmax(x)"
+
+    def __init__(self, axes: tuple[int, ...], keepdims: bool = False):
+        self.axes, self.keepdims = tuple(axes), bool(keepdims)
+
+    def _shift(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            top = np.max(x, axis=self.axes, keepdims=True, initial=-np.inf)
+        return np.where(np.isfinite(top), top, 0).astype(x.dtype)
+
+    def forward(self, x):
+        top = self._shift(x)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.add.reduce(np.exp(x - top), axis=self.axes, keepdims=True)) + top
+        return out if self.keepdims else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, g, out, x):
+        # softmax as exp(x - shift) / sum: as exact as the forward (exp(x - out) would lose |out| * eps), and the
+        # shift is a constant, so with Tensors (create_graph) this is differentiable again
+        shifted = _exp(x - self._shift(array_of(x)))
+        total = shifted.sum(axis=self.axes, keepdims=True)
+        return (g.reshape(total.shape) / total * shifted,)
+
+    def jvp(self, tangents, out, x):
+        shifted = np.exp(x - self._shift(x))
+        t = np.add.reduce(tangents[0] * shifted, axis=self.axes, keepdims=True) / np.add.reduce(
+            shifted, axis=self.axes, keepdims=True)
+        return t.reshape(out.shape)
 
 
 class WeightedLogSum(Function):
@@ -504,6 +669,13 @@ _SQRT_HALF = float(np.sqrt(0.5))
 _SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
 
 
+def _number(v, what: str, name: str) -> float:
+    """``v`` as a float if it is a real number (not a bool), else an ArgumentError naming ``what`` and ``name``."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{what}: {name} must be a number, got {v!r}")
+    return float(v)
+
+
 def _aliases(axis, dim, keepdims, keepdim, what: str):
     """numpy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim`` (the same things): one of each pair."""
     if dim is not None:
@@ -693,13 +865,15 @@ class TensorOps:
         return self.apply(Relu(), self)
 
     def clip(self: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
-        """Limit values to [lo, hi]; gradient 1 inside (boundaries included), 0 outside."""
-        out = self
-        if lo is not None:
-            out = self.apply(P.Where(out.data < lo), out._lift(lo), out)
-        if hi is not None:  # tested on the lower-clipped values, so lo > hi gives hi everywhere, as numpy does
-            out = self.apply(P.Where(out.data > hi), out._lift(hi), out)
-        return out
+        """Limit values to [lo, hi] (either may be None: no limit); gradient 1 inside (boundaries included), 0
+        outside. ``lo > hi`` gives ``hi`` everywhere, as numpy. A bound may be a Tensor (it gets the gradient where
+        it replaced x) or an array (broadcasting)."""
+        if lo is None and hi is None:
+            return self
+        # one Clip node; the bounds are its inputs (a number becomes a constant of this tensor's dtype), its masks
+        # are taken from the values inside the rule (tm.compile replays a mask given as a setting as recorded)
+        bounds = [self._lift(b) for b in (lo, hi) if b is not None]
+        return self.apply(Clip(lo is not None, hi is not None), self, *bounds)
 
     # ------------------------------------------------------------------ reductions
     # Every reduction takes numpy's ``axis=``/``keepdims=`` or, the same, PyTorch's ``dim=``/``keepdim=``.
@@ -799,18 +973,11 @@ class TensorOps:
 
     def logsumexp(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
                   dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
-        """``log(sum(exp(x)))`` over ``axis``, stable: the maximum is taken out first (as a constant, which leaves
-        the gradient, ``softmax(x)``, exact), so no exp overflows and large negative values do not all vanish."""
+        """``log(sum(exp(x)))`` over ``axis``, stable: the maximum is taken out first (inside the ``LogSumExp``
+        rule, for every input's own values), so no exp overflows and large negative values do not all vanish;
+        the gradient is ``softmax(x)``."""
         axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "logsumexp")
-        axes = _checked_axes(axis, self.ndim, "logsumexp")
-        with np.errstate(invalid="ignore"):
-            top = np.max(self.data, axis=axes, keepdims=True, initial=-np.inf)
-        top = np.where(np.isfinite(top), top, 0).astype(self.dtype)  # all -inf (or empty): shift by nothing
-        with np.errstate(divide="ignore"):
-            out = (self - top).exp().sum(axes, keepdims=True).log() + top
-        if keepdims:
-            return out
-        return out.reshape(tuple(s for i, s in enumerate(self.shape) if i not in axes))
+        return self.apply(LogSumExp(_checked_axes(axis, self.ndim, "logsumexp"), keepdims), self)
 
     def log_softmax(self: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """``x - log(sum(exp(x)))`` along ``axis`` (the last by default); stable for any finite logits (a fused
@@ -865,17 +1032,15 @@ class TensorOps:
     def leaky_relu(self: Tensor, negative_slope: float = 0.01) -> Tensor:
         """Elementwise ``x`` for ``x > 0``, else ``negative_slope * x`` (derivative ``negative_slope`` at 0, as
         PyTorch)."""
-        return self.apply(P.Where(self.data > 0), self, self * negative_slope)
+        return self.apply(LeakyRelu(_number(negative_slope, "leaky_relu", "negative_slope")), self)
 
     def elu(self: Tensor, alpha: float = 1.0) -> Tensor:
         """Elementwise ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``.
 
         The exponential is taken only where it is used (elsewhere of 0), so a large positive x cannot overflow
-        it and send a NaN back through the unused branch.
+        it and send a NaN back through the unused branch. Derivative 1 for ``x > 0``, ``alpha * exp(x)`` else.
         """
-        positive = self.data > 0
-        negative_part = self.apply(P.Where(positive), self._lift(0.0), self)
-        return self.apply(P.Where(positive), self, negative_part.expm1() * alpha)
+        return self.apply(Elu(_number(alpha, "elu", "alpha")), self)
 
     def gelu(self: Tensor, approximate: str = "none") -> Tensor:
         """Elementwise GELU, ``x * Phi(x)`` with ``Phi`` the standard normal CDF.
