@@ -313,7 +313,10 @@ def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
             leaf.grad = grad if grad.requires_grad else Tensor.wrap(np.array(grad.data, dtype=leaf.data.dtype))
     elif leaf.grad is None:
         own = not shared and grad.base is None and grad.flags.writeable and grad.dtype == leaf.data.dtype
-        leaf.grad = Tensor.wrap(grad if own else np.array(grad, dtype=leaf.data.dtype))
+        kept = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every leaf (0.5% of a step's instructions)
+        kept.data, kept.grad, kept.name = grad if own else np.array(grad, dtype=leaf.data.dtype), None, None
+        kept.requires_grad, kept.node = False, None
+        leaf.grad = kept
     elif leaf.grad.requires_grad:  # a gradient with a graph (from create_graph) is never written in place
         leaf.grad = leaf.grad + Tensor.wrap(grad)
     else:
