@@ -41,9 +41,8 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 __all__ = ["TensorOps", "shape_arg", "float_dtype", "Sigmoid", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip",
-           "LogSumExp", "LogSoftmax",
-           "WeightedLogSum",
-           "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf", "Cumsum"]
+           "LogSumExp", "LogSoftmax", "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p",
+           "Expm1", "Softplus", "Erf", "Cumsum"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
