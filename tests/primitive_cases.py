@@ -98,6 +98,19 @@ def _log_sum_exp(draw):
 
 
 @st.composite
+def _take_along_axis(draw):
+    # The indices are an integer input without a gradient (the case closes over them, as _one_hot does with labels);
+    # broadcast: numpy's take_along_axis (size-1 axes of the indices stretch), else PyTorch's gather (shorter ones).
+    shape = draw(S.shapes(min_dims=1))
+    a = draw(st.integers(0, len(shape) - 1))
+    broadcast = draw(st.booleans())
+    ishape = [draw(st.sampled_from([1, n])) if broadcast else draw(st.integers(1, n)) for n in shape]
+    ishape[a] = draw(st.integers(1, 4))
+    idx = draw(hnp.arrays(np.intp, tuple(ishape), elements=st.integers(-shape[a], shape[a] - 1)))
+    return (lambda t: apply(ops.TakeAlongAxis(a, broadcast), t, Tensor.wrap(idx))), [draw(S.values(shape))]
+
+
+@st.composite
 def _matmul(draw):
     n, k, m, batch = (draw(st.integers(1, S.MAX_SIDE)) for _ in range(4))
     lead_a = draw(st.sampled_from([(), (batch,), (1,)]))
@@ -223,6 +236,7 @@ CASES = {
     "Transpose": _transpose(),
     "Expand": _expand(),
     "GetItem": _getitem(),
+    "TakeAlongAxis": _take_along_axis(),
     "IndexAdd": _index_add(),
     "Where": _where(),
     "Concatenate": _concatenate(),

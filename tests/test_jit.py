@@ -496,3 +496,32 @@ def test_logsumexp_shifts_every_call_by_its_own_maximum():
             got = compiled(x).data
         assert np.isfinite(got) and np.array_equal(want, got), (x, want, got)
     assert compiled.stats == {"recorded": 2, "replayed": 3, "eager": 0}
+
+
+@pytest.mark.parametrize("method", ["gather", "take_along_axis"])
+def test_gather_reads_each_calls_own_indices(method):
+    """The indices of gather/take_along_axis are an input of their rule (TakeAlongAxis), not a setting: a replay
+    recorded on two calls with the same indices picks a later call's own (it used to keep the recorded ones)."""
+    models, losses = [], []
+    picks = [np.array([[0], [1], [2]]), np.array([[0], [1], [2]]), np.array([[3], [3], [0]]), np.array([[1], [2], [3]])]
+    for use_compile in (False, True):
+        model = MLP([12, 8, 4], "relu", seed=1)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(xb, idx):
+            opt.zero_grad()
+            log_probs = model(Tensor(xb)).log_softmax(axis=1)
+            picked = log_probs.gather(1, idx) if method == "gather" else log_probs.take_along_axis(idx, 1)
+            loss = -picked.mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = compile(step) if use_compile else step
+        losses.append([run(X[:3], idx).data for idx in picks + picks])
+        models.append(model)
+        if use_compile:
+            assert run.stats == {"recorded": 2, "replayed": 6, "eager": 0}
+    for want, got in zip(*losses, strict=True):
+        assert np.array_equal(want, got)
+    assert_same_parameters(*models)

@@ -10,13 +10,14 @@ ops they call). The rules here are fused for speed (``Sigmoid``, ``Linear``,
 ``Relu``, ``LeakyRelu``, ``Elu`` and ``Clip`` one or two ``Where`` and their
 masks), for numerical stability (``LogSoftmax``, ``LogSumExp``, ``Softplus``,
 ``Log1p``, ``Expm1``), or are not composable from the basis (``Sin``, ``Cos``,
-``Erf``, ``Cumsum``, ``OneHot``).
+``Erf``, ``Cumsum``, ``OneHot``, ``TakeAlongAxis``).
 
 A rule that branches on values (a mask, a shift) computes that from its inputs
 inside ``forward``/``backward``/``jvp``, never in the method that applies it: a
 rule's settings are replayed as recorded by a captured step
 (:mod:`tinygrad_mlp.jit`), so a mask given to ``Where`` would be reused on new
-data.
+data. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s indices) are inputs
+for the same reason.
 
 :class:`TensorOps` holds the named methods (``x.exp()``, ``x.sum(dim=1)``,
 ``x.reshape(2, 3)`` ...) and :class:`~tinygrad_mlp.tensor.Tensor` inherits them;
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import primitives as P
-from .errors import ArgumentError, DTypeError, ShapeError
+from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .primitives import Function, array_of, is_array, tangent_sum
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TensorOps", "shape_arg", "float_dtype", "Sigmoid", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip",
            "LogSumExp", "LogSoftmax", "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p",
-           "Expm1", "Softplus", "Erf", "Cumsum"]
+           "Expm1", "Softplus", "Erf", "Cumsum", "TakeAlongAxis"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -326,6 +327,48 @@ class LogSumExp(Function):
         t = np.add.reduce(tangents[0] * shifted, axis=self.axes, keepdims=True) / np.add.reduce(
             shifted, axis=self.axes, keepdims=True)
         return t.reshape(out.shape)
+
+
+class TakeAlongAxis(Function):
+    """``x`` indexed by the integer ``indices`` along ``axis`` and by position along every other axis (numpy's
+    ``take_along_axis``, PyTorch's ``gather``); the gradient is scattered back (repeated picks add up).
+
+    ``indices`` (as many axes as ``x``) is an input without a gradient, not a setting, so a captured step
+    (:mod:`tinygrad_mlp.jit`) reads each call's own (as ``OneHot`` reads labels). With ``broadcast`` (numpy's
+    rule) the other axes of ``indices`` broadcast with ``x``'s; without it (PyTorch's) they may be shorter and
+    the result has the shape of ``indices``.
+    """
+
+    __slots__ = ("axis", "broadcast")
+    derivative = "picks numbers: 1 where picked, 0 elsewhere"
+
+    def __init__(self, axis: int, broadcast: bool = True):
+        self.axis, self.broadcast = int(axis), bool(broadcast)
+
+    def _index(self, shape: tuple[int, ...], indices: np.ndarray) -> tuple:
+        sizes = shape if self.broadcast else indices.shape
+        parts: list[np.ndarray] = []
+        for i in range(len(shape)):
+            if i == self.axis:
+                parts.append(indices)
+            else:
+                along = [1] * len(shape)
+                along[i] = sizes[i]
+                parts.append(np.arange(sizes[i]).reshape(along))
+        return tuple(parts)
+
+    def forward(self, x, indices):
+        return x[self._index(x.shape, indices)]
+
+    def backward(self, g, out, x, indices):
+        shape = array_of(x).shape
+        scatter = P.IndexAdd(self._index(shape, array_of(indices)), shape)
+        return (scatter.forward(g) if is_array(g) else type(g).apply(scatter, g)), None
+
+    def jvp(self, tangents, out, x, indices):
+        if tangents[0] is None:
+            return np.zeros_like(out)
+        return tangents[0][self._index(x.shape, indices)]
 
 
 class WeightedLogSum(Function):
@@ -710,7 +753,7 @@ def _arg_reduce(fn, t: Tensor, axis, keepdims: bool, what: str) -> np.ndarray:
 
 
 def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
-    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``GetItem``)."""
+    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``TakeAlongAxis``)."""
     idx = np.asarray(array_of(indices) if isinstance(indices, TensorOps) else indices)
     if idx.dtype.kind not in "iu":
         if idx.dtype.kind == "f" and np.all(idx == np.round(idx)):
@@ -722,22 +765,19 @@ def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
     if not isinstance(axis, (int, np.integer)):
         raise ArgumentError(f"{what}: axis must be one int, got {axis!r}")
     (a,) = _checked_axes(axis, t.ndim, what)
-    sizes = t.shape if broadcast else idx.shape
     if not broadcast and any(idx.shape[i] > t.shape[i] for i in range(t.ndim) if i != a):
         raise ShapeError(f"{what}: index of shape {idx.shape} is larger than the tensor {t.shape} off axis {a}")
-    parts = []
-    for i in range(t.ndim):
-        if i == a:
-            parts.append(idx)
-        else:
-            shape = [1] * t.ndim
-            shape[i] = sizes[i]
-            parts.append(np.arange(sizes[i]).reshape(shape))
+    if broadcast:
+        try:
+            np.broadcast_shapes(idx.shape, (*t.shape[:a], 1, *t.shape[a + 1:]))
+        except ValueError:
+            raise ShapeError(f"{what}: indices of shape {idx.shape} do not broadcast with the tensor {t.shape}") \
+                from None
+    # the indices are an input of the rule (not a setting), so a captured step reads each call's own
     try:
-        np.broadcast_shapes(*(p.shape for p in parts))
-    except ValueError:
-        raise ShapeError(f"{what}: indices of shape {idx.shape} do not broadcast with the tensor {t.shape}") from None
-    return t[tuple(parts)]
+        return t.apply(TakeAlongAxis(a, broadcast), t, t.wrap(idx))
+    except IndexError as e:
+        raise IndexingError(f"{what}: indices do not fit axis {a} of the tensor {t.shape} ({e})") from None
 
 
 def _values_of(v):
