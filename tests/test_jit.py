@@ -525,3 +525,39 @@ def test_gather_reads_each_calls_own_indices(method):
     for want, got in zip(*losses, strict=True):
         assert np.array_equal(want, got)
     assert_same_parameters(*models)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy smoothed", "mse int target"])
+def test_loss_targets_given_as_arrays_are_read_from_each_call(loss):
+    """Probability targets of cross_entropy and integer targets of mse_loss of the output's shape: turned into the
+    loss's weights with ops on the argument itself, so a replay recorded on two calls with the same targets uses a
+    later call's own (it used to keep a constant computed from the recorded ones)."""
+    rng = np.random.default_rng(3)
+    targets = [np.eye(4)[rng.integers(0, 4, 6)] for _ in range(3)]
+    if loss == "mse int target":
+        targets = [t.astype(np.int64) for t in targets]
+    calls = [targets[0], targets[0], targets[1], targets[2], targets[0]]
+    models, losses = [], []
+    for use_compile in (False, True):
+        model = MLP([12, 8, 4], "relu", seed=1)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(xb, target):
+            opt.zero_grad()
+            out = model(Tensor(xb))
+            if loss == "mse int target":
+                value = F.mse_loss(out, target)
+            else:
+                value = F.cross_entropy(out, target, label_smoothing=0.1 if "smoothed" in loss else 0.0)
+            value.backward()
+            opt.step()
+            return value
+
+        run = compile(step) if use_compile else step
+        losses.append([run(X[:6], t).data for t in calls])
+        models.append(model)
+        if use_compile:
+            assert run.stats == {"recorded": 2, "replayed": 3, "eager": 0}
+    for want, got in zip(*losses, strict=True):
+        assert np.array_equal(want, got)
+    assert_same_parameters(*models)
