@@ -561,3 +561,32 @@ def test_loss_targets_given_as_arrays_are_read_from_each_call(loss):
     for want, got in zip(*losses, strict=True):
         assert np.array_equal(want, got)
     assert_same_parameters(*models)
+
+
+def test_a_step_that_clips_gradients_runs_eagerly():
+    """clip_grad_norm_ scales .grad in numpy, which a recording cannot see: the step runs eagerly (a replay used to
+    skip the clipping silently)."""
+    models = []
+    for use_compile in (False, True):
+        model = MLP([12, 8, 4], "relu", seed=1)
+        opt = optim.SGD(model.parameters(), lr=0.5)
+
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            optim.clip_grad_norm_(model.parameters(), 0.05)
+            opt.step()
+            return loss
+
+        run = step
+        if use_compile:
+            run = compile(step)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(0, 50, 10):
+                run(X[i:i + 10], Y[i:i + 10])
+        models.append(model)
+    assert_same_parameters(*models)
+    assert run.stats == {"recorded": 1, "replayed": 0, "eager": 4}
+    assert any("clip_grad_norm_" in str(w.message) for w in caught)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 
 from .errors import ArgumentError, CheckpointError
+from .jit import uncapturable
 from .tensor import Tensor
 
 __all__ = ["listeners", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
@@ -425,7 +426,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     default; ``float("inf")`` for the largest absolute value). When it exceeds ``max_norm`` every gradient is
     multiplied by ``max_norm / (norm + 1e-6)``, as PyTorch does. Parameters without a gradient are skipped.
     Returns the norm before clipping. A non-finite norm raises ``ArgumentError`` when ``error_if_nonfinite``.
+    Inside a step given to ``tm.compile`` it makes that step run eagerly (a replay would skip it).
     """
+    # it reads and scales .grad in numpy, which a recording cannot see: a replay would leave the gradients unclipped
+    uncapturable("clip_grad_norm_ scales the gradients in place, which a replay would not do")
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     if not all(isinstance(p, Tensor) for p in params):
         raise ArgumentError("clip_grad_norm_: parameters must be Tensors")
