@@ -162,7 +162,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                                  "backward; pass retain_graph=True to that first call to go through it twice")
             if not keep_graph:
                 node.inputs = None  # release: the inputs' buffers may be freed once this step is done
-            needs, arrays = [], []  # one loop, not two list comprehensions (which cost 1.8% of a step more)
+            needs, arrays = [], []  # one loop, not two list comprehensions (on Python 3.11: 1.8% of a step more)
             for x in inputs:
                 needs.append(x.requires_grad and (wanted is None or id(x) in wanted))
                 arrays.append(x.data)

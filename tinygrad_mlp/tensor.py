@@ -91,7 +91,7 @@ class Tensor(TensorOps):
         This is how every op is made, and how to use a rule of your own:
         ``Tensor.apply(Softplus(), x)``.
         """
-        # one loop over the inputs, not a list comprehension and a second loop (1% of a 784-16-16-10 step)
+        # one loop over the inputs, not a list comprehension and a second loop (on Python 3.11: 1% of a step)
         arrays, any_requires_grad = [], False
         for x in inputs:
             arrays.append(x.data)
@@ -313,7 +313,7 @@ def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
             leaf.grad = grad if grad.requires_grad else Tensor.wrap(np.array(grad.data, dtype=leaf.data.dtype))
     elif leaf.grad is None:
         own = not shared and grad.base is None and grad.flags.writeable and grad.dtype == leaf.data.dtype
-        kept = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every leaf (0.5% of a step's instructions)
+        kept = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every leaf (0.6% of a step's instructions)
         kept.data, kept.grad, kept.name = grad if own else np.array(grad, dtype=leaf.data.dtype), None, None
         kept.requires_grad, kept.node = False, None
         leaf.grad = kept
