@@ -619,3 +619,30 @@ def test_batchnorm_in_eval_mode_reads_its_running_statistics_on_every_replay():
             for _ in range(3):
                 assert np.array_equal(compiled(X[:5]).data, evaluate(X[:5]).data)
     assert compiled.stats == {"recorded": 2, "replayed": 7, "eager": 0}
+
+
+def test_dropout_runs_eagerly_even_when_the_two_recordings_draw_the_same_mask():
+    """A new random mask every call: with few elements the two recordings can draw the same one, and a replay
+    would then keep it for ever (dropout no longer random). Dropout makes the step run eagerly."""
+    from tinygrad_mlp.nn import Dropout
+
+    def same_first_masks(seed):
+        rng = np.random.default_rng(seed)
+        return np.array_equal(rng.random(3) >= 0.5, rng.random(3) >= 0.5)
+
+    seed = next(s for s in range(1000) if same_first_masks(s))
+    outs = []
+    for use_compile in (False, True):
+        drop = Dropout(0.5, seed=seed)
+        w = Tensor(np.ones(3), requires_grad=True)
+
+        def f(x):
+            return drop(Tensor(x) * w).sum()
+
+        run = compile(f) if use_compile else f
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outs.append([run(np.array([1.0, 2.0, 4.0])).data for _ in range(12)])
+    assert [float(v) for v in outs[0]] == [float(v) for v in outs[1]]
+    assert run.stats == {"recorded": 1, "replayed": 0, "eager": 11}
+    assert "random mask" in run.reasons[0]

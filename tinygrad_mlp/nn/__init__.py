@@ -478,6 +478,9 @@ class Dropout(Module):
         x = _as_tensor(x, "Dropout")
         if not self.training or self.p == 0:
             return x
+        # a new random mask every call: a replay would keep the recorded one (the two recordings usually differ,
+        # but not always for a few elements), so the step runs eagerly
+        uncapturable("Dropout draws a new random mask on every call, which a replay would not do")
         rng = self._rng if self._rng is not None else generator()
         keep = rng.random(x.shape) >= self.p  # each element kept with probability 1 - p
         scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..jit import uncapturable
 from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
@@ -87,6 +88,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, seed=None) -> T
         raise ArgumentError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0:
         return x
+    if not isinstance(seed, (int, np.integer)):  # a new random mask every call (an int seed: the same one each time)
+        uncapturable("dropout draws a new random mask on every call, which a replay would not do")
     keep = generator(seed).random(x.shape) >= p
     return x * (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
 
