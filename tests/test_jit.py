@@ -590,3 +590,32 @@ def test_a_step_that_clips_gradients_runs_eagerly():
     assert_same_parameters(*models)
     assert run.stats == {"recorded": 1, "replayed": 0, "eager": 4}
     assert any("clip_grad_norm_" in str(w.message) for w in caught)
+
+
+def test_batchnorm_in_eval_mode_reads_its_running_statistics_on_every_replay():
+    """An evaluation step compiled while the running statistics hold some values, replayed after training changed
+    them: the replay uses the new ones, as eager mode does (it used to keep numpy copies of the recorded ones)."""
+    from tinygrad_mlp import no_grad
+    from tinygrad_mlp.nn import BatchNorm1d, Sequential
+
+    model = Sequential(BatchNorm1d(12), MLP([12, 8, 4], "relu", seed=1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def train(start):
+        model.train()
+        for i in range(start, start + 30, 10):
+            opt.zero_grad()
+            F.cross_entropy(model(Tensor(X[i:i + 10] * 3 + 1)), Y[i:i + 10]).backward()
+            opt.step()
+        model.eval()
+
+    def evaluate(xb):
+        return model(Tensor(xb))
+
+    compiled = compile(evaluate)
+    for start in (0, 30, 60):
+        train(start)
+        with no_grad():
+            for _ in range(3):
+                assert np.array_equal(compiled(X[:5]).data, evaluate(X[:5]).data)
+    assert compiled.stats == {"recorded": 2, "replayed": 7, "eager": 0}

@@ -580,8 +580,10 @@ class BatchNorm1d(Module):
                 self.running_var.data += m * (var.data.reshape(-1) * count / (count - 1)).astype(self.running_var.dtype)
             out = centered / (var + self.eps) ** 0.5
         else:
-            running_mean = self.running_mean.data.reshape(per_feature).astype(x.dtype)
-            std = np.sqrt(self.running_var.data.reshape(per_feature).astype(x.dtype) + x.dtype.type(self.eps))
+            # the running statistics enter as the buffers themselves (Tensor ops), not numpy copies, which a captured
+            # step (tm.compile) would keep as recorded after training has changed them
+            running_mean = self.running_mean.reshape(per_feature).astype(x.dtype)
+            std = (self.running_var.reshape(per_feature).astype(x.dtype) + x.dtype.type(self.eps)).sqrt()
             out = (x - running_mean) / std
         if self.weight is not None and self.bias is not None:
             out = out * self.weight.reshape(per_feature) + self.bias.reshape(per_feature)
