@@ -331,9 +331,10 @@ def count_instructions(impl: str, config: str, steps: int) -> None:
 def instructions_per_step(impl: str, config: str) -> float | None:
     """Instructions per steady-state step, counted by ``valgrind --tool=callgrind`` (deterministic, unlike seconds).
 
-    Two runs of the same process with n and 3n steps; the difference over 2n steps cancels
-    start-up, imports and warm-up. ``None`` when valgrind cannot be run.
+    Two runs of the same process with n and 3n steps, with the same hash seed; the difference over 2n steps
+    cancels start-up, imports and warm-up. ``None`` when valgrind cannot be run.
     """
+    import os
     import re
     import shutil
     import subprocess
@@ -345,7 +346,10 @@ def instructions_per_step(impl: str, config: str) -> float | None:
     for steps in (n, 3 * n):
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
                "--threads", str(ARGS.threads), "--count-instructions", impl, config, str(steps)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # one hash seed for both runs: with a random one each, start-up differs by about 3% of a 3b1b step's
+        # instructions (dict and set layouts), and the difference would not cancel it
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         found = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
         if proc.returncode != 0 or not found:
             return None

@@ -96,3 +96,18 @@ def test_a_stopped_walk_and_a_released_graph():
     loss.backward()
     with pytest.raises(GraphError, match="retain_graph"):
         loss.backward(gradient=np.ones(()))
+
+
+@pytest.mark.parametrize("returned", [1, 3])
+def test_a_backward_returning_the_wrong_number_of_gradients_is_named(returned):
+    class Lopsided(P.Function):  # a rule with a slip: not one gradient per input
+        def forward(self, x, y):
+            return x * y
+
+        def backward(self, g, out, x, y):
+            return (g * y, g * x, g)[:returned]
+
+    x, y = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(GraphError, match=f"backward of Lopsided returned {returned} gradients for its 2 inputs"):
+        Tensor.apply(Lopsided(), x, y).sum().backward()
+    assert x.grad is None and y.grad is None

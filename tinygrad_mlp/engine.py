@@ -176,6 +176,9 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
             else:
                 grads = (rule.backward(g, out.data, *arrays, needs_grad=needs) if rule.takes_needs_grad
                          else rule.backward(g, out.data, *arrays))
+            if len(grads) != len(inputs):  # a rule's mistake, said plainly (else an IndexError, or inputs skipped)
+                raise GraphError(f"backward of {rule.name} returned {len(grads)} gradients "
+                                 f"for its {len(inputs)} inputs")
             input_grads, leaf_grads = [], []
             for i, x in enumerate(inputs):  # (zip(inputs, grads, needs) costs 0.9% of a step more)
                 gx = grads[i]
