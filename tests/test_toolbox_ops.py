@@ -267,3 +267,17 @@ def test_leaky_relu_and_elu_settings_must_be_numbers():
         x.leaky_relu("0.1")
     with pytest.raises(ArgumentError, match="alpha"):
         x.elu(None)
+
+
+def test_derivative_conventions_at_the_kinks():
+    """clip: 1 at the bounds themselves (inside, as before); elu: alpha at 0 (the x <= 0 branch); leaky_relu:
+    negative_slope at 0 (PyTorch's)."""
+    x = Tensor(np.array([-1.0, 1.0, 0.0]), requires_grad=True)
+    x.clip(-1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 1.0])
+    z = Tensor(np.array([0.0]), requires_grad=True)
+    z.elu(0.7).sum().backward()
+    assert z.grad.data[0] == 0.7
+    z.grad = None
+    z.leaky_relu(0.3).sum().backward()
+    assert z.grad.data[0] == 0.3
