@@ -646,3 +646,67 @@ def test_dropout_runs_eagerly_even_when_the_two_recordings_draw_the_same_mask():
     assert [float(v) for v in outs[0]] == [float(v) for v in outs[1]]
     assert run.stats == {"recorded": 1, "replayed": 0, "eager": 11}
     assert "random mask" in run.reasons[0]
+
+
+def test_a_setting_holding_an_argument_array_is_not_replayed():
+    """tm.where(mask_arg, ...) and t[idx_arg] keep the argument's array as a rule setting, which a replay would reuse
+    on later calls (silently, when the first two calls pass equal arrays): such steps run eagerly."""
+    import tinygrad_mlp as tm
+
+    w = Tensor(np.ones(3), requires_grad=True)
+    x = np.array([1.0, 2.0, 4.0])
+    steps = {"where": (lambda a, m: tm.where(m, Tensor(a) * w, 0.0).sum(), [np.array([True, False, False])] * 2
+                       + [np.array([True, True, True])]),
+             "index": (lambda a, i: (Tensor(a) * w)[i[:2]].sum(), [np.array([0, 0, 1])] * 2 + [np.array([2, 2, 1])])}
+    for name, (f, seconds) in steps.items():
+        run = compile(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for s in seconds:
+                assert np.array_equal(run(x, s).data, f(x, s).data), name
+        assert run.stats["replayed"] == 0 and "setting" in run.reasons[0], name
+
+
+def test_settings_of_a_rule_without_slots_are_compared():
+    """A user's rule written without __slots__ keeps its settings in __dict__: two recordings with different ones
+    are not replayed (their settings used to go unchecked)."""
+    from tinygrad_mlp.primitives import Function
+
+    class Scale(Function):
+        def __init__(self, factor):
+            self.factor = factor
+
+        def forward(self, v):
+            return v * self.factor
+
+        def backward(self, g, out, v):
+            return (g * self.factor,)
+
+    w = Tensor(np.ones(2), requires_grad=True)
+
+    def f(a):
+        return Tensor.apply(Scale(float(a[0] > 0)), Tensor(a) * w).sum()  # a setting made from the data
+
+    run = compile(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for a in ([1.0, 2.0], [-1.0, 2.0], [1.0, 2.0]):
+            assert np.array_equal(run(np.array(a)).data, f(np.array(a)).data)
+    assert run.stats["replayed"] == 0 and "different settings" in run.reasons[0]
+
+
+def test_a_view_of_an_argument_used_as_a_constant_is_not_replayed():
+    """gather(1, labels[:, None]): the view is a constant of the recording (not the argument), which a replay would
+    reuse when the first two calls pass equal labels; such steps run eagerly."""
+    w = Tensor(np.ones((3, 4)), requires_grad=True)
+    x = np.arange(12.0).reshape(3, 4)
+
+    def f(a, labels):
+        return (Tensor(a) * w).gather(1, labels[:, None]).sum()
+
+    run = compile(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for labels in ([0, 1, 2], [0, 1, 2], [3, 3, 3]):
+            assert np.array_equal(run(x, np.array(labels)).data, f(x, np.array(labels)).data)
+    assert run.stats["replayed"] == 0 and "view of an argument" in run.reasons[0]

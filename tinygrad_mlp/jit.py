@@ -224,6 +224,9 @@ class _Recorder(Listener):
             self.fail(f"the step used the result of an op ({t.op}) made before it began")
         i = self.leaf_index.get(id(t))
         if i is None:
+            if _holds_argument(t.data, self.arg_arrays):  # a view: its values would be replayed as recorded
+                self.fail("a Tensor made inside the step holds a view of an argument's array (such as idx[:, None] "
+                          "or x[:, :5]): pass that array as an argument, or make it with Tensor ops")
             i = self.leaf_index[id(t)] = len(self.trace.leaves)
             self.trace.leaves.append(t)
         return ("leaf", i)
@@ -234,6 +237,9 @@ class _Recorder(Listener):
 
     def on_forward(self, rule, inputs, out) -> None:
         refs = tuple(self.ref(x) for x in inputs)
+        if any(_holds_argument(v, self.arg_arrays) for v in _settings(rule).values()):
+            self.fail(f"{rule.name} holds an argument's array (or a view of one) as a setting, such as a mask or an "
+                      "index: a replay would keep the recorded one; use an op that takes it as an input")
         j = len(self.trace.out_info)
         self.slot_of_tensor[id(out)] = j
         self.slot_of_array.setdefault(id(out.data), j)
@@ -317,6 +323,20 @@ class _Recorder(Listener):
                            "the step) or None")
 
 
+def _holds_argument(value, arg_arrays: dict) -> bool:
+    """Whether a rule's setting is (or contains) an argument's array or a view of one: ``tm.where(mask_arg, ...)``,
+    ``t[idx_arg]``. A setting is replayed as recorded, so such a step must not be replayed."""
+    if isinstance(value, np.ndarray):
+        while value is not None:
+            if id(value) in arg_arrays:
+                return True
+            value = value.base
+        return False
+    if isinstance(value, (tuple, list)):
+        return any(_holds_argument(v, arg_arrays) for v in value)
+    return False
+
+
 def _forget(mapping: dict, key: int, _ref) -> None:
     mapping.pop(key, None)
 
@@ -359,8 +379,16 @@ def _slots(cls) -> list[str]:
     return [s for k in cls.__mro__ for s in getattr(k, "__slots__", ()) if s != "__weakref__"]
 
 
+def _settings(rule) -> dict:
+    """A rule's settings: its slots, and its instance attributes if it has any (a user's rule without __slots__)."""
+    settings = {s: getattr(rule, s, None) for s in _slots(type(rule))}
+    settings.update(getattr(rule, "__dict__", {}))
+    return settings
+
+
 def _same_config(r1, r2) -> bool:
-    return all(_same_value(getattr(r1, s, None), getattr(r2, s, None)) for s in _slots(type(r1)))
+    a, b = _settings(r1), _settings(r2)
+    return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
 
 
 def _same_value(x, y) -> bool:
