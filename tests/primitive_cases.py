@@ -218,6 +218,7 @@ CASES = {
     "Exp": _unary(P.Exp, S.values),
     "Log": _unary(P.Log, lambda s: S.positive(s, 0.5, 3.0)),
     "Sigmoid": _unary(ops.Sigmoid, S.values),
+    "Silu": _unary(ops.Silu, S.values),
     "Tanh": _unary(ops.Tanh, S.values),
     "Relu": _unary(ops.Relu, S.away_from_zero),
     "LeakyRelu": _unary(lambda: ops.LeakyRelu(0.1), S.away_from_zero),

@@ -571,3 +571,15 @@ def test_against_pytorch_if_installed():
         np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-12)
         np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_silu_is_one_node_and_exact_at_the_far_ends():
+    """silu's sigmoid is exactly 0 at -inf, so silu(-inf) is NaN (-inf * 0, as PyTorch), not -inf (the capped
+    sigmoid of ``Sigmoid`` gave 2.9e-39 there: found by test_fuzz); far below zero it is -0, above it x."""
+    x = Tensor(np.array([-np.inf, -200.0, -3.0, 0.0, 2.5, 200.0, np.inf], dtype=np.float32), requires_grad=True)
+    y = x.silu()
+    assert y.op == "Silu" and y.dtype == np.float32
+    got = y.data
+    assert np.isnan(got[0]) and got[1] == 0 and got[5] == 200 and got[6] == np.inf
+    a = x.data[2:5].astype(np.float64)
+    np.testing.assert_allclose(got[2:5], a / (1 + np.exp(-a)), rtol=1e-6)
