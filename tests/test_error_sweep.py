@@ -26,7 +26,7 @@ from tinygrad_mlp import (
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
-from tinygrad_mlp.ops import TensorOps, float_dtype, shape_arg
+from tinygrad_mlp.methods import TensorOps, float_dtype, shape_arg
 from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ArgumentError, ShapeError
-from .ops import float_dtype, shape_arg
+from .methods import float_dtype, shape_arg
 from .random import generator
 from .tensor import DEFAULT_DTYPE, Tensor
 

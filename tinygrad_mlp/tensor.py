@@ -11,7 +11,7 @@ their ``.grad``.
 This file holds what a Tensor is (its data, ``apply``, ``backward``, Python's
 arithmetic operators and the dtype rules) and the functions of several tensors; the
 named methods and comparisons (``exp``, ``sum``, ``reshape``, ``<`` ...) it inherits from
-:class:`tinygrad_mlp.ops.TensorOps`.
+:class:`tinygrad_mlp.methods.TensorOps`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from . import engine
 from . import primitives as P
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .ops import Linear, Maximum, TensorOps, float_dtype, shape_arg
+from .methods import TensorOps, float_dtype, shape_arg
+from .ops import Linear, Maximum
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
            "stack", "maximum", "minimum", "where"]
