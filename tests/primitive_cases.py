@@ -201,6 +201,17 @@ def _one_hot(draw):
 
 
 @st.composite
+def _take(draw):
+    # x[indices] along axis 0 (t[Tensor(idx)]): the indices are an input without a gradient, integers or
+    # integer-valued floats (a Tensor holds floats), negative ones counting from the end, repeats adding up.
+    shape = draw(S.shapes(min_dims=1))
+    ishape = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=4))
+    idx = draw(hnp.arrays(np.intp, ishape, elements=st.integers(-shape[0], shape[0] - 1)))
+    idx = idx.astype(np.float64) if draw(st.booleans()) else idx
+    return (lambda t: apply(ops.Take(), t, Tensor.wrap(idx))), [draw(S.values(shape))]
+
+
+@st.composite
 def _cumsum(draw):
     shape = draw(S.shapes(min_dims=1))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
@@ -238,6 +249,7 @@ CASES = {
     "Expand": _expand(),
     "GetItem": _getitem(),
     "TakeAlongAxis": _take_along_axis(),
+    "Take": _take(),
     "IndexAdd": _index_add(),
     "Where": _where(),
     "Concatenate": _concatenate(),

@@ -527,6 +527,39 @@ def test_gather_reads_each_calls_own_indices(method):
     assert_same_parameters(*models)
 
 
+@pytest.mark.parametrize("passed", ["array", "tensor"])
+def test_tensor_index_reads_each_calls_own_indices(passed):
+    """``W[Tensor(idx)]`` (an embedding lookup) is one Take rule with the indices as its input, not a GetItem
+    setting: a replay recorded on two calls with the same indices uses a later call's own (it used to keep the
+    recorded ones, silently). The indices are float64, so ``Tensor(idx)`` holds the argument's own array (an
+    integer array would be converted: a constant made from the data, see docs/compile.md)."""
+    table = np.random.default_rng(4).standard_normal((6, 4))
+    picks = [[0, 1, 2], [0, 1, 2], [3, 3, 0], [5, -1, 2], [0, 1, 2]]
+    calls = [np.array(p, dtype=np.float64) if passed == "array" else Tensor(np.array(p, dtype=np.float64))
+             for p in picks]
+    results = []
+    for use_compile in (False, True):
+        embed = Tensor(table.copy(), requires_grad=True)
+        opt = optim.SGD([embed], lr=0.1)
+
+        def step(idx, embed=embed, opt=opt):
+            opt.zero_grad()
+            rows = embed[Tensor(idx)]
+            loss = (rows * rows).sum() + rows[:, 0].sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = compile(step) if use_compile else step
+        results.append(([run(i).data for i in calls], embed.data.copy()))
+        if use_compile:
+            assert run.stats == {"recorded": 2, "replayed": 3, "eager": 0}
+    (want_losses, want_table), (got_losses, got_table) = results
+    for want, got in zip(want_losses, got_losses, strict=True):
+        assert np.array_equal(want, got)
+    assert np.array_equal(want_table, got_table)
+
+
 @pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy smoothed", "mse int target"])
 def test_loss_targets_given_as_arrays_are_read_from_each_call(loss):
     """Probability targets of cross_entropy and integer targets of mse_loss of the output's shape: turned into the

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import strategies as S
-from tinygrad_mlp import ArgumentError, Tensor, concatenate, gradcheck, maximum, minimum, stack, where
+from tinygrad_mlp import ArgumentError, IndexingError, Tensor, concatenate, gradcheck, maximum, minimum, stack, where
 
 _NO_TIMING = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CHEAP = settings(max_examples=40, **_NO_TIMING)
@@ -432,6 +432,19 @@ def test_getitem_with_repeated_indices_adds_up_their_gradients():
     x[Tensor([3.0, 3.0, 1.0])].sum().backward()  # a Tensor index is taken as integers
     np.testing.assert_array_equal(x.grad.data, [0, 1, 0, 2])
 
+
+
+@pytest.mark.parametrize("index, message", [
+    ([4.0], r"index Tensor\(\[4\.\]\) does not fit a tensor of shape \(4, 2\) \(index 4 is out of bounds"),
+    ([-5.0], r"does not fit a tensor of shape \(4, 2\) \(index -5 is out of bounds"),
+    ([1.5], r"does not fit a tensor of shape \(4, 2\) \(indices must be integers, got non-integer values"),
+])
+def test_tensor_index_out_of_range_or_not_whole_is_one_indexing_error(index, message):
+    """``t[Tensor(idx)]`` (the Take rule): the same one-line IndexingError as an array index; a non-integer float
+    is refused (it used to be truncated silently)."""
+    with pytest.raises(IndexingError, match=message):
+        Tensor(np.zeros((4, 2)))[Tensor(index)]
+    np.testing.assert_array_equal(Tensor(np.arange(8.0).reshape(4, 2))[Tensor([[-1.0, 0.0]])].data, [[[6, 7], [0, 1]]])
 
 # ---------------------------------------------------------------- clip
 

@@ -9,13 +9,13 @@ are fused for speed (``Sigmoid``, ``Silu``, ``Linear``, ``SquaredError``,
 ``LeakyRelu``, ``Elu`` and ``Clip`` one or two ``Where`` and their masks), for
 numerical stability (``LogSoftmax``, ``LogSumExp``, ``Softplus``, ``Log1p``,
 ``Expm1``), or are not composable from the basis (``Sin``, ``Cos``, ``Erf``,
-``Cumsum``, ``OneHot``, ``TakeAlongAxis``).
+``Cumsum``, ``OneHot``, ``TakeAlongAxis``, ``Take``).
 
 A rule that branches on values (a mask, a shift) computes that from its inputs
 inside ``forward``/``backward``/``jvp``, never in the method that applies it: a
 rule's settings are replayed as recorded by a captured step
 (:mod:`tinygrad_mlp.jit`), so a mask given to ``Where`` would be reused on new
-data. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s indices) are inputs
+data. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s and ``Take``'s indices) are inputs
 for the same reason.
 """
 
@@ -30,7 +30,7 @@ from .primitives import Function, array_of, is_array, tangent_sum
 
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
            "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf",
-           "Cumsum", "TakeAlongAxis"]
+           "Cumsum", "TakeAlongAxis", "Take"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -389,6 +389,37 @@ class TakeAlongAxis(Function):
         if tangents[0] is None:
             return np.zeros_like(out)
         return tangents[0][self._index(x.shape, indices)]
+
+
+class Take(Function):
+    """``x[indices]`` for one integer-valued ``indices`` (numpy's rule): rows of ``x`` picked along axis 0, shape
+    ``indices.shape + x.shape[1:]``; the gradient is scattered back (repeated picks add up).
+
+    ``indices`` is an input without a gradient, not a setting, so a captured step (:mod:`tinygrad_mlp.jit`)
+    reads each call's own (``t[Tensor(labels)]``, an embedding lookup). Floats are taken when integer-valued;
+    negative indices count from the end; anything else out of range raises ``IndexError``.
+    """
+
+    __slots__ = ()
+    derivative = "picks rows: 1 where picked, 0 elsewhere"
+
+    @staticmethod
+    def _rows(indices: np.ndarray) -> np.ndarray:
+        if indices.dtype.kind == "f" and not np.all(indices == np.round(indices)):
+            raise IndexError(f"indices must be integers, got non-integer values of dtype {indices.dtype}")
+        return indices.astype(np.intp, copy=False)
+
+    def forward(self, x, indices):
+        return x[self._rows(indices)]
+
+    def backward(self, g, out, x, indices):
+        scatter = P.IndexAdd(self._rows(array_of(indices)), array_of(x).shape)
+        return (scatter.forward(g) if is_array(g) else type(g).apply(scatter, g)), None
+
+    def jvp(self, tangents, out, x, indices):
+        if tangents[0] is None:
+            return np.zeros_like(out)
+        return tangents[0][self._rows(indices)]
 
 
 class WeightedLogSum(Function):

@@ -25,7 +25,7 @@ from . import primitives as P
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
 from .methods import TensorOps, float_dtype, shape_arg
-from .ops import Linear, Maximum
+from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
            "stack", "maximum", "minimum", "where"]
@@ -256,6 +256,8 @@ class Tensor(TensorOps):
     def __getitem__(self, index) -> Tensor:
         """Basic slicing and integer-array indexing, as numpy (the gradient scatters back)."""
         try:
+            if isinstance(index, Tensor):  # an input of its rule, not a setting: a captured step reads each call's own
+                return Tensor.apply(Take(), self, index)
             return Tensor.apply(P.GetItem(_index_arg(index)), self)
         except (IndexError, TypeError) as e:  # an IndexingError is also an IndexError: `for row in t` stops at it
             raise IndexingError(f"index {index!r} does not fit a tensor of shape {self.shape} ({e})") from None
