@@ -142,8 +142,8 @@ def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
         raise IndexingError(f"{what}: indices do not fit axis {a} of the tensor {t.shape} ({e})") from None
 
 
-def _values_of(v):
-    """The array of a Tensor; anything else as it is."""
+def values_of(v):
+    """The array of a Tensor; anything else as it is (for arguments that may be Tensors, numbers or arrays)."""
     return v.data if isinstance(v, TensorOps) else v
 
 
@@ -199,22 +199,22 @@ class TensorOps:
     __hash__ = object.__hash__
 
     def __eq__(self: Tensor, other) -> np.ndarray:  # type: ignore[override]
-        return self.data == _values_of(other)
+        return self.data == values_of(other)
 
     def __ne__(self: Tensor, other) -> np.ndarray:  # type: ignore[override]
-        return self.data != _values_of(other)
+        return self.data != values_of(other)
 
     def __lt__(self: Tensor, other) -> np.ndarray:
-        return self.data < _values_of(other)
+        return self.data < values_of(other)
 
     def __le__(self: Tensor, other) -> np.ndarray:
-        return self.data <= _values_of(other)
+        return self.data <= values_of(other)
 
     def __gt__(self: Tensor, other) -> np.ndarray:
-        return self.data > _values_of(other)
+        return self.data > values_of(other)
 
     def __ge__(self: Tensor, other) -> np.ndarray:
-        return self.data >= _values_of(other)
+        return self.data >= values_of(other)
 
     # ------------------------------------------------------------------ products
 

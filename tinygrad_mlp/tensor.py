@@ -24,7 +24,7 @@ from . import engine
 from . import primitives as P
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .methods import TensorOps, float_dtype, shape_arg
+from .methods import TensorOps, float_dtype, shape_arg, values_of
 from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
@@ -277,7 +277,7 @@ class Tensor(TensorOps):
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad and has no graph "
                              "(did you forget requires_grad=True, or compute it under no_grad()?)")
-        array = engine.initial_gradient(self, _data_of(gradient))
+        array = engine.initial_gradient(self, values_of(gradient))
         seed = Tensor.wrap(array) if create_graph else array
         if self.node is None:  # the output is itself a leaf
             _accumulate(self, seed)
@@ -336,11 +336,6 @@ def _index_arg(index):
     if isinstance(index, Tensor):
         return index.data.astype(np.intp)
     return index
-
-
-def _data_of(v):
-    return v.data if isinstance(v, Tensor) else v
-
 
 
 # ---------------------------------------------------------------------- module-level functions
@@ -410,4 +405,4 @@ def minimum(x, y) -> Tensor:
 
 def where(cond, x, y) -> Tensor:
     """``x`` where ``cond`` is true, else ``y`` (broadcasting). ``cond`` is a constant boolean mask."""
-    return Tensor.apply(P.Where(np.asarray(_data_of(cond), dtype=bool)), *_tensors(x, y))
+    return Tensor.apply(P.Where(np.asarray(values_of(cond), dtype=bool)), *_tensors(x, y))
