@@ -22,6 +22,7 @@ truth test per op.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
@@ -93,15 +94,18 @@ class Listener:
     ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input
     Tensors and the result Tensor (its ``node`` set when the op was recorded).
     ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs at
-    every step of every walk, with what :func:`walk` yields. Either may raise to
-    stop the computation.
+    every step of every walk (with what :func:`walk` yields); ``on_walk_start`` and
+    ``on_walk_end`` bracket each walk. Code above the engine calls the others with
+    :func:`announce`. Any of them may raise to stop the computation.
     """
 
-    def on_forward(self, rule, inputs: tuple, out) -> None:
-        pass
-
-    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None:
-        pass
+    def on_forward(self, rule, inputs: tuple, out) -> None: pass
+    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None: pass
+    def on_walk_start(self, roots: Sequence, seeds: Sequence, by: str, create_graph: bool) -> None: pass
+    def on_walk_end(self) -> None: pass
+    def on_made(self, array: np.ndarray, fn, source) -> None: pass
+    def on_optimizer(self, optimizer, name: str) -> None: pass
+    def on_effect(self, reason: str) -> None: pass
 
 
 listeners: list[Listener] = []  # the registered listeners, oldest first; change it only through listen()
@@ -119,11 +123,18 @@ def listen(listener: Listener) -> Iterator[Listener]:
         listeners.remove(listener)
 
 
+def announce(event: str, *args) -> None:
+    """Call every listener's ``on_<event>(*args)``: ``"made"`` (the library made an array as ``fn(source)``),
+    ``"optimizer"`` (a ``step``/``zero_grad`` begins), ``"effect"`` (an in-place update no op records)."""
+    for listener in listeners:
+        getattr(listener, "on_" + event)(*args)
+
+
 # ---------------------------------------------------------------------- the walk
 
 
 def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_graph: bool = False,
-         tensors: bool = False, wanted: set[int] | None = None) -> Iterator[tuple]:
+         tensors: bool = False, wanted: set[int] | None = None, by: str = "") -> Iterator[tuple]:
     """Walk the graph behind ``roots`` backwards once, newest node first, yielding one step per node.
 
     ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]``
@@ -148,6 +159,8 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
     """
     pending: list = []  # a heap of (-seq, tensor): the newest node comes out first
     grad_mode = enable_grad if create_graph else no_grad
+    if listeners:
+        announce("walk_start", roots, seeds, by, create_graph)
     try:
         for root, seed in zip(roots, seeds, strict=True):
             if root.node is not None and (wanted is None or id(root) in wanted):
@@ -203,6 +216,8 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
     finally:
         for _, t in pending:  # after an error (or a caller that stopped early), leave no half-summed gradients
             t.node.grad = None
+        if listeners:
+            announce("walk_end")
 
 
 def _send(pending: list, t, grad) -> None:
@@ -261,6 +276,8 @@ def initial_gradient(root, gradient) -> np.ndarray:
                              "one-element output, so pass backward(gradient=...) with the output's shape")
         return np.ones(root.data.shape, dtype=root.data.dtype)
     seed = np.array(gradient, dtype=root.data.dtype)
+    if listeners:  # so a recording makes the seed from each call's gradient
+        announce("made", seed, functools.partial(np.array, dtype=root.data.dtype), gradient)
     if seed.shape != root.data.shape:
         raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
     return seed

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
-import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -36,7 +34,7 @@ import numpy as np
 from . import engine
 from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
-from .tensor import Tensor
+from .tensor import Tensor, accumulate_grad
 
 __all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable"]
 
@@ -101,15 +99,9 @@ class CompiledStep:
         return None if self._last is None else self._last.source
 
     def _record(self, entry: _Entry, args: tuple):
-        from . import optim  # here, not at the top: `import tinygrad_mlp` stays light (tm.compile is in it)
-
         recorder = _Recorder(args, entry.previous)
-        _recording.append(recorder)
-        try:
-            with engine.listen(recorder), optim.listen(recorder.on_optimizer):
-                result = self.fn(*args)
-        finally:
-            _recording.remove(recorder)
+        with engine.listen(recorder):
+            result = self.fn(*args)
         try:
             trace = recorder.finish(result)
             if entry.previous is not None:
@@ -155,17 +147,15 @@ def _signature(args: tuple) -> tuple | None:
 
 # ---------------------------------------------------------------------- recording
 
-_recording: list[_Recorder] = []  # the recordings in progress (one, or none)
-
-
 def uncapturable(reason: str) -> None:
     """Say that the running code has an effect a recording cannot see (an in-place update of some state).
 
     Does nothing unless a step is being recorded; then that step is not replayed but runs eagerly,
-    and ``reason`` is the warning's. ``BatchNorm1d`` calls it when it updates its running statistics.
+    and ``reason`` is the warning's. The library's own code says it with ``engine.announce("effect", reason)``
+    (``BatchNorm1d`` updating its running statistics, ``clip_grad_norm_``), which is what this calls.
     """
-    for recorder in _recording:
-        recorder.fail(reason)
+    if engine.listeners:
+        engine.announce("effect", reason)
 
 
 
@@ -200,8 +190,8 @@ class _Recorder(Listener):
         self.slot_of_tensor: dict[int, int] = {}
         self.slot_of_array: dict[int, int] = {}
         self.leaf_index: dict[int, int] = {}
-        # the frame of the walk being recorded (each backward() walks in a generator of its own)
-        self.walk: types.FrameType | None = None
+        self.walking = False  # inside a walk of Tensor.backward (between on_walk_start and on_walk_end)
+        self.seed: np.ndarray | None = None  # that walk's seed, until its first step
         self.walk_sent: set[int] = set()  # node slots that have received a gradient in that walk
         self.problem: str | None = None
         # .grad of the previous recording's leaves as the call began, to see whether anything the recording
@@ -235,6 +225,18 @@ class _Recorder(Listener):
         if self.problem is None:
             self.problem = reason
 
+    on_effect = fail
+
+    def on_walk_start(self, roots, seeds, by: str, create_graph: bool) -> None:
+        if by != "backward":
+            self.fail("gradients were taken by something other than Tensor.backward() (autograd.grad?)")
+        elif create_graph:
+            self.fail("backward(create_graph=True) is not captured")
+        self.walking, self.walk_sent, self.seed = True, set(), seeds[0] if len(seeds) == 1 else None
+
+    def on_walk_end(self) -> None:
+        self.walking, self.seed = False, None
+
     def on_forward(self, rule, inputs, out) -> None:
         refs = tuple(self.ref(x) for x in inputs)
         if any(_holds_argument(v, self.arg_arrays) for v in _settings(rule).values()):
@@ -252,19 +254,15 @@ class _Recorder(Listener):
         self.trace.ops.append(("forward", rule, refs, j))
 
     def on_backward(self, out, rule, inputs, grad, input_grads, leaf_grads) -> None:
-        walk = sys._getframe(1)  # the walk, a generator; its caller is the consumer of its steps
-        consumer = walk.f_back
-        if consumer is None or consumer.f_code is not Tensor.backward.__code__:
-            return self.fail("gradients were taken by something other than Tensor.backward() (autograd.grad?)")
-        if consumer.f_locals.get("create_graph"):
-            return self.fail("backward(create_graph=True) is not captured")
+        if not self.walking or self.problem is not None:
+            return self.fail("a walk step outside a walk")
         j = self.slot_of_tensor.get(id(out))
         if j is None:
             return self.fail("backward() went through an op made before the step began")
         seed = None
-        if walk is not self.walk:  # a new walk starts at its root: its seed is a constant (usually 1)
-            self.walk, self.walk_sent = walk, set()
-            self.trace.consts.append(grad)
+        if self.seed is not None:  # the walk's first step, at its root: its seed is a constant (usually 1)
+            self.trace.consts.append(self.seed)
+            self.seed = None
             seed = len(self.trace.consts) - 1
         elif j not in self.walk_sent:
             return self.fail("a walk reached a node no gradient was sent to")
@@ -297,14 +295,14 @@ class _Recorder(Listener):
         shapes = tuple(x.data.shape for x in inputs)
         self.trace.ops.append(("backward", rule, j, seed, in_refs, needs, shapes, tuple(dests)))
 
-    def on_optimizer(self, opt, name: str) -> None:
+    def on_optimizer(self, opt, name: str) -> None:  # an optimizer's step() or zero_grad() begins
         self.trace.ops.append(("optimizer", opt, name))
         if name == "zero_grad":
             self.zeroed.update(id(p) for p in getattr(opt, "params", ()))
 
     def finish(self, result) -> _Trace:
         self.trace.result = self._result_template(result)
-        self.forget, self.walk = [], None
+        self.forget = []
         if self.problem is not None:
             raise CaptureError(self.problem)
         return self.trace
@@ -406,22 +404,9 @@ def _same_value(x, y) -> bool:
 # ---------------------------------------------------------------------- the replay, as Python source
 
 
-def _accumulate(leaf: Tensor, grad: np.ndarray, fresh: bool) -> None:
-    """Add ``grad`` into ``leaf.grad`` exactly as ``Tensor.backward`` does for an array gradient.
-
-    The first gradient is copied there unless ``fresh`` (an array that only this call holds).
-    """
-    if leaf.grad is None:
-        leaf.grad = Tensor.wrap(grad if fresh else np.array(grad, dtype=leaf.data.dtype))
-    elif leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + Tensor.wrap(grad)
-    else:
-        leaf.grad.data += grad
-
-
 def _build(trace: _Trace) -> tuple[Callable, str]:
     """Write the replay of ``trace`` as one straight-line Python function, and compile it."""
-    ns: dict[str, Any] = {"_STALE": _STALE, "_T": Tensor.wrap, "_Tensor": Tensor, "_acc": _accumulate,
+    ns: dict[str, Any] = {"_STALE": _STALE, "_T": Tensor.wrap, "_Tensor": Tensor, "_acc": accumulate_grad,
                           "_asarray": np.asarray, "_unbroadcast": engine.unbroadcast}
     lines: list[str] = []
     emit = lines.append
@@ -487,13 +472,7 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
                     emit(f"    {gx} = {summed}")
                     _, r, fresh = d
                     target = f"args[{r[1]}]" if r[0] == "arg" else leaf_names[r[1]]
-                    if fresh:  # the common case, inline: a first gradient made for this parameter alone
-                        emit(f"    if {target}.grad is None:")
-                        emit(f"        {target}.grad = _T({gx})")
-                        emit("    else:")
-                        emit(f"        _acc({target}, {gx}, True)")
-                    else:
-                        emit(f"    _acc({target}, {gx}, False)")
+                    emit(f"    _acc({target}, {gx}, {not fresh})")  # as Tensor.backward adds it
         else:
             _, opt, method = op
             emit(f"    {name(opt, 'opt')}.{method}()")

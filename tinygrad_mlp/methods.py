@@ -9,12 +9,14 @@ code of its own. The arguments are checked here, with numpy's names (``axis``,
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import engine
 from . import primitives as P
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .ops import (
@@ -114,14 +116,22 @@ def _arg_reduce(fn, t: Tensor, axis, keepdims: bool, what: str) -> np.ndarray:
     return np.asarray(fn(t.data, axis=axis, keepdims=keepdims))
 
 
-def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
-    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``TakeAlongAxis``)."""
-    idx = np.asarray(array_of(indices) if isinstance(indices, TensorOps) else indices)
+def _index_array(indices, what: str) -> np.ndarray:
+    """``indices`` (an array, a Tensor, a list) as an integer array; integer-valued floats are converted."""
+    given = array_of(indices) if isinstance(indices, TensorOps) else indices
+    idx = np.asarray(given)
     if idx.dtype.kind not in "iu":
         if idx.dtype.kind == "f" and np.all(idx == np.round(idx)):
             idx = idx.astype(np.intp)
         else:
             raise DTypeError(f"{what}: indices must be integers, got dtype {idx.dtype}")
+    # a converted copy: announced, so that a recording converts each call's indices again
+    return idx if idx is given else made_from(idx, functools.partial(_index_array, what=what), given)
+
+
+def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
+    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``TakeAlongAxis``)."""
+    idx = _index_array(indices, what)
     if idx.ndim != t.ndim:
         raise ShapeError(f"{what}: indices of shape {idx.shape} need as many axes as the tensor {t.shape}")
     if not isinstance(axis, (int, np.integer)):
@@ -140,6 +150,20 @@ def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
         return t.apply(TakeAlongAxis(a, broadcast), t, t.wrap(idx))
     except IndexError as e:
         raise IndexingError(f"{what}: indices do not fit axis {a} of the tensor {t.shape} ({e})") from None
+
+
+def made_from(array: np.ndarray, fn, source) -> np.ndarray:
+    """``array``, which the library made as ``fn(source)`` (a conversion: labels to integers, data to floats),
+    announced to the engine's listeners, so that a recording (``tm.compile``) replays it from each call's
+    ``source`` rather than keeping the array it saw."""
+    if engine.listeners:
+        engine.announce("made", array, fn, source)
+    return array
+
+
+def float_array(data, dtype) -> np.ndarray:
+    """``data`` as an array of ``dtype`` (a new one)."""
+    return np.asarray(data).astype(dtype)
 
 
 def values_of(v):

@@ -16,6 +16,7 @@ named methods and comparisons (``exp``, ``sum``, ``reshape``, ``<`` ...) it inhe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +25,7 @@ from . import engine
 from . import primitives as P
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .methods import TensorOps, float_dtype, shape_arg, values_of
+from .methods import TensorOps, float_array, float_dtype, made_from, shape_arg, values_of
 from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
@@ -46,13 +47,14 @@ def _as_float_array(data, dtype) -> np.ndarray:
         dtype = float_dtype(dtype, "Tensor")
         if arr.dtype.kind not in "fbiu":  # numpy would parse strings ('1.5' -> 1.5): refuse them as below
             raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
-        return arr.astype(dtype, copy=False)
-    if arr.dtype.kind == "f":
-        # Python floats become the default float32; numpy floats keep their precision.
-        return arr if from_numpy else arr.astype(DEFAULT_DTYPE)
-    if arr.dtype.kind in "biu":
-        return arr.astype(DEFAULT_DTYPE)
-    raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
+        out = arr.astype(dtype, copy=False)
+    elif arr.dtype.kind == "f" and from_numpy:  # numpy floats keep their precision, used as they are
+        out = arr
+    elif arr.dtype.kind in "fbiu":  # Python floats, integers and booleans become the default float32
+        out = arr.astype(DEFAULT_DTYPE)
+    else:
+        raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
+    return out if out is data else made_from(out, functools.partial(float_array, dtype=out.dtype), data)
 
 
 class Tensor(TensorOps):
@@ -186,12 +188,12 @@ class Tensor(TensorOps):
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (bool, int, float)):
-            return Tensor.wrap(np.asarray(other, dtype=self.data.dtype))
+            return Tensor.wrap(made_from(np.asarray(other, dtype=self.data.dtype), None, other))
         arr = np.asarray(other)
         if arr.dtype.kind != "f":
             if arr.dtype.kind not in "biu":
                 raise DTypeError(f"cannot combine a tensor with data of dtype {arr.dtype}")
-            arr = arr.astype(self.data.dtype)
+            arr = made_from(arr.astype(self.data.dtype), functools.partial(np.asarray, dtype=self.data.dtype), other)
         return Tensor.wrap(arr)
 
     def _operands(self, other, reflected: bool = False) -> tuple[Tensor, Tensor]:
@@ -280,14 +282,17 @@ class Tensor(TensorOps):
         array = engine.initial_gradient(self, values_of(gradient))
         seed = Tensor.wrap(array) if create_graph else array
         if self.node is None:  # the output is itself a leaf
-            _accumulate(self, seed)
+            if engine.listeners:
+                engine.announce("effect", "backward() of a leaf Tensor adds into its .grad outside any walk")
+            accumulate_grad(self, seed)
             return
-        steps = engine.walk([self], [seed], keep_graph=retain_graph or create_graph, create_graph=create_graph)
+        steps = engine.walk([self], [seed], keep_graph=retain_graph or create_graph, create_graph=create_graph,
+                            by="backward")
         for _out, _rule, _inputs, g, input_grads, leaf_grads in steps:
             for leaf, grad in leaf_grads:
                 # an array that also went elsewhere (g passed through, or one array for two inputs) is not the
-                # leaf's to keep and add into: _accumulate copies it
-                _accumulate(leaf, grad, shared=grad is g or _given_twice(grad, input_grads))
+                # leaf's to keep and add into: accumulate_grad copies it
+                accumulate_grad(leaf, grad, shared=grad is g or _given_twice(grad, input_grads))
 
 
 def _given_twice(grad, grads: list) -> bool:
@@ -299,8 +304,9 @@ def _given_twice(grad, grads: list) -> bool:
     return count > 1
 
 
-def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
-    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``.
+def accumulate_grad(leaf: Tensor, grad, shared: bool = True) -> None:
+    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``: what ``Tensor.backward``
+    does with each leaf gradient, and a replay of ``tm.compile`` too (the one place it is done).
 
     A leaf used twice, or in two backward calls, gets the sum, added in place: the
     leaf's array is its own. So the first gradient is adopted as it is only when

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .. import engine
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
-from ..jit import uncapturable
 from ..random import generator
 from ..tensor import Tensor, linear
 from . import functional, init
@@ -480,7 +480,8 @@ class Dropout(Module):
             return x
         # a new random mask every call: a replay would keep the recorded one (the two recordings usually differ,
         # but not always for a few elements), so the step runs eagerly
-        uncapturable("Dropout draws a new random mask on every call, which a replay would not do")
+        if engine.listeners:  # tm.compile runs such a step eagerly
+            engine.announce("effect", "Dropout draws a new random mask on every call, which a replay would not do")
         rng = self._rng if self._rng is not None else generator()
         keep = rng.random(x.shape) >= self.p  # each element kept with probability 1 - p
         scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
@@ -575,7 +576,9 @@ class BatchNorm1d(Module):
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
-                uncapturable("BatchNorm1d updates its running statistics in place, which a replay would not do")
+                if engine.listeners:  # tm.compile runs such a step eagerly
+                    engine.announce("effect", "BatchNorm1d updates its running statistics in place, which a replay "
+                                    "would not do")
                 m = self.momentum
                 self.running_mean.data *= 1 - m
                 self.running_mean.data += m * mean.data.reshape(-1).astype(self.running_mean.dtype)

@@ -5,12 +5,14 @@ Everything here is composed from Tensor ops; nothing computes its own gradient.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
+from .. import engine
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..jit import uncapturable
+from ..methods import made_from
 from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
 from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
@@ -89,7 +91,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, seed=None) -> T
     if not training or p == 0:
         return x
     if not isinstance(seed, (int, np.integer)):  # a new random mask every call (an int seed: the same one each time)
-        uncapturable("dropout draws a new random mask on every call, which a replay would not do")
+        if engine.listeners:  # tm.compile runs such a step eagerly
+            engine.announce("effect", "dropout draws a new random mask on every call, which a replay would not do")
     keep = generator(seed).random(x.shape) >= p
     return x * (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
 
@@ -137,7 +140,9 @@ def _labels(labels, what: str) -> np.ndarray:
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"{what}: labels must be integers, got dtype {arr.dtype}")
-    return arr
+    # a converted copy (of floats, a list): announced, so that a recording converts each call's labels again
+    return arr if arr is labels or (isinstance(labels, Tensor) and arr is labels.data) else \
+        made_from(arr, functools.partial(_labels, what=what), labels)
 
 
 def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
