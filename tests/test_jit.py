@@ -252,7 +252,7 @@ def test_arrays_made_from_the_data_are_not_baked_in():
         opt.step()
         return loss
 
-    _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 50, 10)], "differs between calls")
+    _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 50, 10)], "rebuilds on every call")
 
 
 def test_a_python_number_cannot_be_returned():
@@ -455,10 +455,11 @@ def test_clip_takes_its_masks_from_every_call():
     """Two recordings with the same values, then a call with values above the bound: clipped as eager (the replay
     used to keep the recorded masks and gave 15.0)."""
     w = Tensor(np.ones(3), requires_grad=True)
+    scale = Tensor(np.array([1.0, 2.0, 3.0]))  # made once, outside: a constant (made inside, it would be rebuilt)
     for lo, hi in ((-1, 1), (None, 1), (-1, None), (2, 1)):
 
         def f(x):
-            return ((Tensor(x) * w).clip(lo, hi) * Tensor(np.array([1.0, 2.0, 3.0]))).sum()
+            return ((Tensor(x) * w).clip(lo, hi) * scale).sum()
 
         compiled = compile(f)
         inside = np.array([0.5, 0.2, 0.1])

@@ -23,7 +23,10 @@ see ``docs/compile.md``.
 from __future__ import annotations
 
 import functools
+import inspect
+import operator
 import re
+import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -38,6 +41,8 @@ from .tensor import Tensor, accumulate_grad
 
 __all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable"]
 
+RECORDING_LIMIT = 8  # recordings per compiled function before it gives up and runs eagerly (torch.compile's default)
+
 
 class CaptureError(TinygradMLPError, RuntimeError):
     """A step function cannot be captured (its reason says why); the compiled step runs it eagerly instead."""
@@ -49,7 +54,8 @@ def compile(fn: Callable) -> CompiledStep:  # the name users expect (jax.jit, to
     ``fn`` takes arrays and/or Tensors (plus any hashable plain values) and does
     Tensor ops, ``backward()`` and optimizer ``zero_grad()``/``step()``; it may
     return ``None`` or Tensors it computed (a loss), alone or in a tuple/list.
-    Usable as a decorator.
+    Usable as a decorator. What a step may depend on (the contract), and what
+    happens to everything else: ``docs/compile.md``.
     """
     return CompiledStep(fn)
 
@@ -59,8 +65,12 @@ class CompiledStep:
 
     ``stats`` counts the calls that ``"recorded"``, ``"replayed"`` and ran ``"eager"``;
     ``source()`` is the replay code of the last signature used (for the curious);
-    ``reasons`` lists why a signature could not be captured, if any.
+    ``reasons`` lists why a signature could not be captured, if any; ``changes`` counts what made
+    it record again (an argument's value, a replaced parameter, a module switched to eval ...).
+    After ``limit`` recordings (8) it runs eagerly, with one warning naming what kept changing.
     """
+
+    limit = RECORDING_LIMIT
 
     def __init__(self, fn: Callable):
         if not callable(fn):
@@ -71,11 +81,14 @@ class CompiledStep:
         self._last: _Entry | None = None
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
         self.reasons: list[str] = []
+        self.changes: dict[str, int] = {}
+        self._gave_up = False
 
     def __call__(self, *args, **kwargs):
         sig = None if kwargs else _signature(args)
-        if sig is None or engine.listeners:
-            # keyword or unhashable arguments, or someone listening (detect_anomaly, jvp, an outer recording)
+        if sig is None or engine.listeners or self._gave_up:
+            # keyword or unhashable arguments, someone listening (detect_anomaly, jvp, an outer recording), or
+            # past the limit of recordings
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
         entry = self._entries.get(sig)
@@ -87,8 +100,14 @@ class CompiledStep:
             if out is not _STALE:
                 self.stats["replayed"] += 1
                 return out
-            entry.replay, entry.previous = None, None  # a parameter changed shape, dtype or requires_grad
+            # something the recording relied on changed: a guard failed; record again
+            guards = entry.previous.guards if entry.previous is not None else None
+            self._changed("a parameter's array or requires_grad" if guards is None else guards.first_failure(), entry)
         if entry.reason is not None:
+            self.stats["eager"] += 1
+            return self.fn(*args)
+        if self.stats["recorded"] >= self.limit:
+            self._give_up()
             self.stats["eager"] += 1
             return self.fn(*args)
         self.stats["recorded"] += 1
@@ -98,16 +117,32 @@ class CompiledStep:
         """The Python source of the replay of the last signature called (``None`` before it is built)."""
         return None if self._last is None else self._last.source
 
+    def _changed(self, what: str, entry: _Entry) -> None:
+        self.changes[what] = self.changes.get(what, 0) + 1
+        entry.replay, entry.previous = None, None
+
+    def _give_up(self) -> None:
+        self._gave_up = True
+        name = getattr(self.fn, "__name__", "fn")
+        warnings.warn(f"compile({name}): {self.limit} recordings made, and it would need more: runs eagerly from "
+                      f"now on. {_what_kept_changing(self)}", stacklevel=3)
+
     def _record(self, entry: _Entry, args: tuple):
+        guards = _Guards(self.fn, args)  # what the step reaches through Python, as this call begins
         recorder = _Recorder(args, entry.previous)
         with engine.listen(recorder):
             result = self.fn(*args)
         try:
             trace = recorder.finish(result)
-            if entry.previous is not None:
-                _same_program(entry.previous, trace)
+            trace.guards = guards
+            previous, entry.previous = entry.previous, trace
+            if previous is not None:
+                changed = previous.guards.difference(guards) if previous.guards is not None else None
+                if changed is not None:  # changed between the two recordings: this one is the first of two again
+                    self.changes[changed] = self.changes.get(changed, 0) + 1
+                    return result
+                _same_program(previous, trace)
                 entry.replay, entry.source = _build(trace)
-            entry.previous = trace
         except CaptureError as e:
             entry.reason = str(e)
             self.reasons.append(entry.reason)
@@ -125,27 +160,230 @@ class _Entry:
         self.reason: str | None = None
 
 
-_STALE = object()  # returned by a replay whose parameters no longer match what was recorded
+_STALE = object()  # returned by a replay whose guards failed: something it relied on changed
 
 
 def _signature(args: tuple) -> tuple | None:
-    """What a recording depends on in the arguments: shapes, dtypes, requires_grad, other values (or None)."""
+    """What a recording depends on in the arguments: grad mode, then per argument its shape, dtype (and
+    requires_grad), or its type and value (or None: an unhashable argument)."""
     sig: list = [engine.is_grad_enabled()]
     for a in args:
         if type(a) is np.ndarray:  # the usual case first: a batch of inputs or labels
-            sig += (a.shape, a.dtype)
+            sig.append((a.shape, a.dtype))
         elif isinstance(a, Tensor):
-            sig += (a.data.shape, a.data.dtype, a.requires_grad)
+            sig.append((a.data.shape, a.data.dtype, a.requires_grad))
         else:
             try:
                 hash(a)
             except TypeError:
                 return None
-            sig += (type(a), a)
+            sig.append((type(a), a))
     return tuple(sig)
 
 
+def _what_kept_changing(step: CompiledStep) -> str:
+    """One sentence naming the argument whose values (or the global, attribute ...) kept changing."""
+    sigs = list(step._entries)
+    try:
+        names = list(inspect.signature(step.fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    for k in range(1, max((len(s) for s in sigs), default=1)):
+        values = {s[k] for s in sigs if len(s) > k}
+        if len(values) > 1:
+            what = f"argument {names[k - 1]!r}" if k - 1 < len(names) else f"argument {k - 1}"
+            shown = ", ".join(sorted((repr(v[1]) if isinstance(v[0], type) else f"shape {v[0]}") for v in values)[:4])
+            return (f"The {what} (position {k - 1}) kept changing ({shown}, ...): each new value or shape needs "
+                    "recordings of its own; pass a number that changes as a Tensor or array argument, or keep it "
+                    "out of the step")
+    if step.changes:
+        what = max(step.changes, key=step.changes.__getitem__)
+        return (f"{what} kept changing between calls ({step.changes[what]} times), and each change needs new "
+                "recordings: keep it fixed while training, or out of the step")
+    return "Each recording differed from the one before"
+
+
+# ---------------------------------------------------------------------- guards
+
+_MISSING = object()
+_PLAIN_VALUES = (int, float, bool, str, bytes, complex, type(None))
+_MAX_CHECKS = 2000  # a bound on what is watched through Python (a step reaching a huge object graph)
+
+
+def _is_plain_value(v) -> bool:
+    """A value compared by value (a number, a string ...), not by identity."""
+    if type(v) in _PLAIN_VALUES or isinstance(v, np.generic):
+        return True
+    return type(v) is tuple and len(v) <= 16 and all(_is_plain_value(x) for x in v)
+
+
+def _is_module(v) -> bool:
+    return hasattr(type(v), "training") and hasattr(v, "named_parameters")
+
+
+def _is_watched_object(v) -> bool:
+    """A user object whose attributes a step reads: a Module, or an instance of a user class (not a function,
+    class, Python module, optimizer, Tensor or array)."""
+    if _is_module(v):
+        return True
+    if isinstance(v, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                      functools.partial, Tensor, np.ndarray)) or hasattr(v, "param_groups"):
+        return False
+    return hasattr(v, "__dict__")
+
+
+class _Guards:
+    """What a step reaches through Python when a call begins, to be checked again before each replay.
+
+    Each check is ``(label, how, where, key, expected)``: the globals and closure variables the function
+    names (``how`` "global" / "cell"), the attributes of the modules and user objects among them, with
+    their sub-modules, lists and dicts (parameters and buffers by identity, ``training`` flags and plain
+    numbers by value). Identity for objects, equality (with the type) for plain values.
+    """
+
+    def __init__(self, fn: Callable, args: tuple):
+        self.checks: list[tuple] = []
+        self.seen: set[int] = set()
+        code = getattr(fn, "__code__", None)
+        if isinstance(fn, types.MethodType):
+            self._object(fn.__self__, "self", 0)
+            code = fn.__func__.__code__
+            fn = fn.__func__
+        if code is None:  # a callable object (a Module?): watch it
+            self._object(fn, type(fn).__name__, 0)
+            return
+        globals_ = getattr(fn, "__globals__", {})
+        for name in sorted(_names(code)):
+            if name in globals_:
+                self._value(f"the global {name!r}", "global", globals_, name, globals_[name])
+        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            self._value(f"the closure variable {name!r}", "cell", cell, "cell_contents", value)
+        for k, a in enumerate(args):
+            if _is_watched_object(a):
+                self._object(a, f"argument {k}", 0)
+
+    def _value(self, label: str, how: str, where, key, value, depth: int = 0) -> None:
+        if len(self.checks) >= _MAX_CHECKS:
+            return
+        self.checks.append((label, how, where, key, value))
+        short = label.replace("the global ", "").replace("the closure variable ", "").replace("'", "")
+        if _is_watched_object(value):
+            self._object(value, short, depth)
+        elif isinstance(value, (list, dict)):
+            self._container(value, short, depth)
+
+    def _object(self, obj, label: str, depth: int) -> None:
+        """The attributes of ``obj``: every level of a Module, two levels of other user objects."""
+        if id(obj) in self.seen or (depth > 1 and not _is_module(obj)):
+            return
+        self.seen.add(id(obj))
+        if _is_module(obj):
+            self.checks.append((f"{label}.training", "attr", obj, "training", obj.training))
+        for name, value in list(vars(obj).items()):
+            where = f"{label}.{name}"
+            if isinstance(value, (list, tuple, dict)):
+                self.checks.append((where, "attr", obj, name, value))
+                self._container(value, where, depth)
+            elif isinstance(value, (Tensor, np.ndarray)) or _is_plain_value(value) or _is_watched_object(value) \
+                    or hasattr(value, "param_groups"):
+                self._value(where, "attr", obj, name, value, depth + 1)
+
+    def _container(self, value, label: str, depth: int) -> None:
+        """The items of a list, tuple or dict (their number, and each Tensor, module, object or number)."""
+        if id(value) in self.seen or len(value) > 256 or depth > 2:
+            return
+        self.seen.add(id(value))
+        if not isinstance(value, tuple):
+            self.checks.append((f"len({label})", "len", value, None, len(value)))
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            if isinstance(item, (Tensor, np.ndarray)) or _is_plain_value(item) or _is_watched_object(item) \
+                    or hasattr(item, "param_groups"):
+                self._value(f"{label}[{key!r}]", "item", value, key, item, depth + 1)
+
+    @staticmethod
+    def _read(how: str, where, key):
+        if how == "attr":
+            return getattr(where, key, _MISSING)
+        if how == "global":
+            return where.get(key, _MISSING)
+        if how == "cell":
+            return where.cell_contents
+        if how == "len":
+            return len(where)
+        try:
+            return where[key]
+        except (IndexError, KeyError):
+            return _MISSING
+
+    @staticmethod
+    def _same(a, b) -> bool:
+        if _is_plain_value(b):
+            return type(a) is type(b) and bool(a == b)
+        return a is b
+
+    def first_failure(self) -> str:
+        """The label of the first check that fails now (after a replay found one did)."""
+        for label, how, where, key, expected in self.checks:
+            try:
+                now = self._read(how, where, key)
+            except Exception:
+                return label
+            if not self._same(now, expected):
+                return label
+        return "a parameter's array or requires_grad"
+
+    def difference(self, other: _Guards) -> str | None:
+        """The label of the first check on which two calls' guards differ (None: they agree)."""
+        if len(self.checks) != len(other.checks):
+            return next((a[0] for a, b in zip(self.checks, other.checks, strict=False) if a[0] != b[0]),
+                        "what the step reaches through Python")
+        for a, b in zip(self.checks, other.checks, strict=True):
+            if a[0] != b[0] or a[2] is not b[2] or not self._same(b[4], a[4]):
+                return a[0]
+        return None
+
+    def code(self, name: Callable[[Any, str], str]) -> list[str]:
+        """The checks as Python conditions that are true when one fails (``name(obj, prefix)`` names a global)."""
+        conds = []
+        for _label, how, where, key, expected in self.checks:
+            if how == "attr":
+                read = f"{name(where, 'o')}.{key}" if key.isidentifier() else f"getattr({name(where, 'o')}, {key!r})"
+            elif how == "global":
+                read = f"{name(where, 'G')}.get({key!r}, _MISSING)"
+            elif how == "cell":
+                read = f"{name(where, 'cell')}.cell_contents"
+            elif how == "len":
+                conds.append(f"len({name(where, 'o')}) != {expected!r}")
+                continue
+            else:
+                read = f"{name(where, 'o')}[{key!r}]"
+            if expected is True or expected is False or expected is None:
+                conds.append(f"{read} is not {expected!r}")
+            elif _is_plain_value(expected):
+                x = name(expected, "k")
+                conds.append(f"(type({read}) is not {name(type(expected), 'T')} or {read} != {x})")
+            else:
+                conds.append(f"{read} is not {name(expected, 'x')}")
+        return conds
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the code nested in it: comprehensions, lambdas) reads."""
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return names
+
+
 # ---------------------------------------------------------------------- recording
+
 
 def uncapturable(reason: str) -> None:
     """Say that the running code has an effect a recording cannot see (an in-place update of some state).
@@ -158,27 +396,36 @@ def uncapturable(reason: str) -> None:
         engine.announce("effect", reason)
 
 
-
 class _Trace:
     """What one eager run did, with every array named by where it comes from (a "ref").
 
-    refs: ``("arg", k)`` the k-th argument's array (or the array of a Tensor argument), ``("out", j)``
-    the result of op j, ``("leaf", i)`` the i-th leaf Tensor met (a parameter if the next recording
-    meets the very same object, read as ``.data`` at replay; else a constant array made inside the
-    step, which must then have the same value every time), ``("const", i)`` a walk's seed.
+    refs: ``("arg", k)`` the k-th argument's array (or the array of a Tensor argument); ``("out", j)``
+    the result of op j, or of a conversion the library announced (``"made"``: labels, indices, a
+    seed, made again from each call's source); ``("leaf", i)`` the i-th leaf Tensor met (a parameter,
+    a buffer, a constant Tensor: read as ``.data`` at replay, so the next recording must meet the very
+    same object, or at least the same array); ``("const", i)`` an array the library made from a Python
+    value (the ``2`` of ``x * 2``, the implied seed 1), replayed as recorded; ``("array", i)`` a plain
+    array used as the source of a conversion, read at replay (the same object in both recordings).
+    Arrays and Tensors that neither are nor come from these are values rebuilt on every call: such a
+    step runs eagerly.
     """
 
     def __init__(self):
-        self.ops: list[tuple] = []  # ("forward", ...), ("backward", ...), ("optimizer", opt, name)
+        self.ops: list[tuple] = []  # ("forward"...), ("made"...), ("backward", ...), ("optimizer", opt, name)
         self.leaves: list[Tensor] = []
-        self.consts: list[np.ndarray] = []
+        self.leaf_values: dict[int, np.ndarray] = {}  # leaf -> a copy of its values when met (no-grad leaves)
+        self.consts: list[tuple[np.ndarray, Any]] = []  # (array, the Python value it was made from)
+        self.arrays: list[tuple[np.ndarray, np.ndarray]] = []  # (array, a copy of its values when met)
+        self.setting_arrays: list[tuple[np.ndarray, np.ndarray]] = []  # arrays held by rules' settings
         self.out_info: list[tuple] = []  # per op result: (shape, dtype, is 0-d)
         self.result: Any = None
         self.tensor_args: set[int] = set()  # positions of the arguments that are Tensors
+        self.guards: _Guards | None = None
+        self.persistent: set[int] = set()  # leaves met as the same object in both recordings (set on the second)
 
 
 class _Recorder(Listener):
-    """Listens to the engine (ops and walk steps) and to the optimizers while ``fn`` runs eagerly."""
+    """Listens to the engine (ops, walks, conversions, optimizers, effects) while ``fn`` runs eagerly."""
 
     def __init__(self, args: tuple, previous: _Trace | None):
         self.arg_arrays = {id(a.data if isinstance(a, Tensor) else a): k for k, a in enumerate(args)
@@ -189,6 +436,10 @@ class _Recorder(Listener):
         self.forget: list[weakref.ref] = []  # callbacks that drop freed results from the two maps below
         self.slot_of_tensor: dict[int, int] = {}
         self.slot_of_array: dict[int, int] = {}
+        self.const_of_array: dict[int, int] = {}
+        self.array_index: dict[int, int] = {}
+        self.rebuilt: dict[int, np.ndarray] = {}  # arrays the library made from values no replay can read again
+        self.keep: list = []  # arrays known by id: kept alive while recording, so that no id is reused
         self.leaf_index: dict[int, int] = {}
         self.walking = False  # inside a walk of Tensor.backward (between on_walk_start and on_walk_end)
         self.seed: np.ndarray | None = None  # that walk's seed, until its first step
@@ -200,16 +451,25 @@ class _Recorder(Listener):
         self.zeroed: set[int] = set()
         self.checked: set[int] = set()
 
+    def array_ref(self, a: np.ndarray) -> tuple | None:
+        k = self.arg_arrays.get(id(a))
+        if k is not None:
+            return ("arg", k)
+        slot = self.slot_of_array.get(id(a))
+        if slot is not None:  # a detached result shares the array; a conversion's result
+            return ("out", slot)
+        i = self.const_of_array.get(id(a))
+        if i is not None:
+            return ("const", i)
+        return None
+
     def ref(self, t: Tensor) -> tuple:
         slot = self.slot_of_tensor.get(id(t))
         if slot is not None:
             return ("out", slot)
-        k = self.arg_arrays.get(id(t.data))
-        if k is not None:
-            return ("arg", k)
-        slot = self.slot_of_array.get(id(t.data))
-        if slot is not None:  # a detached result shares the array
-            return ("out", slot)
+        r = self.array_ref(t.data)
+        if r is not None:
+            return r
         if t.node is not None:
             self.fail(f"the step used the result of an op ({t.op}) made before it began")
         i = self.leaf_index.get(id(t))
@@ -219,6 +479,8 @@ class _Recorder(Listener):
                           "or x[:, :5]): pass that array as an argument, or make it with Tensor ops")
             i = self.leaf_index[id(t)] = len(self.trace.leaves)
             self.trace.leaves.append(t)
+            if not t.requires_grad:  # a buffer or a constant: its values now, to see whether the step changes them
+                self.trace.leaf_values[i] = t.data.copy()
         return ("leaf", i)
 
     def fail(self, reason: str) -> None:
@@ -226,6 +488,36 @@ class _Recorder(Listener):
             self.problem = reason
 
     on_effect = fail
+
+    def on_made(self, array: np.ndarray, fn, source) -> None:
+        """The library made ``array`` as ``fn(source)``: the replay does the same from each call's source."""
+        self.keep.append(array)
+        src = source.data if isinstance(source, Tensor) else source
+        if isinstance(src, np.ndarray):
+            r = self.array_ref(src)
+            if r is None:
+                if _holds_argument(src, self.arg_arrays):
+                    return self.fail("the step converts a view of an argument's array (such as labels[:5]): pass "
+                                     "that array as an argument, or make it with Tensor ops")
+                if id(src) in self.rebuilt or (isinstance(source, Tensor) and source.node is not None):
+                    self.rebuilt[id(array)] = array
+                    return None
+                i = self.array_index.get(id(src))
+                if i is None:
+                    i = self.array_index[id(src)] = len(self.trace.arrays)
+                    self.trace.arrays.append((src, src.copy()))
+                    self.keep.append(src)
+                r = ("array", i)
+            j = len(self.trace.out_info)
+            self.slot_of_array[id(array)] = j
+            self.trace.out_info.append((array.shape, array.dtype, array.ndim == 0))
+            self.trace.ops.append(("made", fn, r, j))
+        elif _is_python_value(source):  # a number or list written in (or computed by) the step's Python code
+            self.const_of_array[id(array)] = len(self.trace.consts)
+            self.trace.consts.append((array, source))
+        else:  # a numpy scalar (computed from the data?) or another object: nothing a replay can read again
+            self.rebuilt[id(array)] = array
+        return None
 
     def on_walk_start(self, roots, seeds, by: str, create_graph: bool) -> None:
         if by != "backward":
@@ -239,9 +531,15 @@ class _Recorder(Listener):
 
     def on_forward(self, rule, inputs, out) -> None:
         refs = tuple(self.ref(x) for x in inputs)
-        if any(_holds_argument(v, self.arg_arrays) for v in _settings(rule).values()):
-            self.fail(f"{rule.name} holds an argument's array (or a view of one) as a setting, such as a mask or an "
-                      "index: a replay would keep the recorded one; use an op that takes it as an input")
+        for v in _arrays_in(_settings(rule).values()):
+            if _holds_argument(v, self.arg_arrays):
+                self.fail(f"{rule.name} holds an argument's array (or a view of one) as a setting, such as a mask or "
+                          "an index: a replay would keep the recorded one; use an op that takes it as an input")
+            elif id(v) in self.slot_of_array or id(v) in self.rebuilt:
+                self.fail(f"{rule.name} holds an array made from the data as a setting (a mask or an index): a "
+                          "replay would keep the recorded one; use an op that takes it as an input")
+            else:
+                self.trace.setting_arrays.append((v, v.copy()))
         j = len(self.trace.out_info)
         self.slot_of_tensor[id(out)] = j
         self.slot_of_array.setdefault(id(out.data), j)
@@ -260,10 +558,16 @@ class _Recorder(Listener):
         if j is None:
             return self.fail("backward() went through an op made before the step began")
         seed = None
-        if self.seed is not None:  # the walk's first step, at its root: its seed is a constant (usually 1)
-            self.trace.consts.append(self.seed)
+        if self.seed is not None:  # the walk's first step, at its root
+            seed = self.array_ref(self.seed)
+            if seed is None:
+                if id(self.seed) in self.rebuilt:
+                    return self.fail("backward(gradient=...) was given a value computed in the step with numpy: "
+                                     "pass it as an argument, or compute it with Tensor ops")
+                # the implied seed, ones of the root's shape and dtype (which every recording of this signature has)
+                seed = ("const", len(self.trace.consts))
+                self.trace.consts.append((self.seed, "the implied seed"))
             self.seed = None
-            seed = len(self.trace.consts) - 1
         elif j not in self.walk_sent:
             return self.fail("a walk reached a node no gradient was sent to")
         needs = tuple(bool(x.requires_grad) for x in inputs)
@@ -282,6 +586,8 @@ class _Recorder(Listener):
                 r = self.ref(x)
                 if r[0] == "arg" and id(x) not in self.arg_tensors:
                     return self.fail("a gradient went to a Tensor made inside the step from an argument")
+                if r[0] not in ("arg", "leaf"):
+                    return self.fail("a gradient went to a Tensor made inside the step")
                 if id(x) not in self.checked and id(x) in self.grad_was_none:
                     self.checked.add(id(x))
                     if (x.grad is None) != (self.grad_was_none[id(x)] or id(x) in self.zeroed):
@@ -302,7 +608,7 @@ class _Recorder(Listener):
 
     def finish(self, result) -> _Trace:
         self.trace.result = self._result_template(result)
-        self.forget = []
+        self.forget, self.keep = [], []
         if self.problem is not None:
             raise CaptureError(self.problem)
         return self.trace
@@ -321,8 +627,27 @@ class _Recorder(Listener):
                            "the step) or None")
 
 
+def _is_python_value(v) -> bool:
+    """A value written in Python (a number, a string, None, a list or tuple of them), not a numpy value."""
+    if type(v) in _PLAIN_VALUES:
+        return True
+    return type(v) in (list, tuple) and len(v) <= 10_000 and all(_is_python_value(x) for x in v)
+
+
+def _arrays_in(values) -> list[np.ndarray]:
+    """The arrays among ``values`` and inside their tuples and lists."""
+    found, stack = [], list(values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, np.ndarray):
+            found.append(v)
+        elif isinstance(v, (tuple, list)):
+            stack.extend(v)
+    return found
+
+
 def _holds_argument(value, arg_arrays: dict) -> bool:
-    """Whether a rule's setting is (or contains) an argument's array or a view of one: ``tm.where(mask_arg, ...)``,
+    """Whether ``value`` is (or contains) an argument's array or a view of one: ``tm.where(mask_arg, ...)``,
     ``t[idx_arg]``. A setting is replayed as recorded, so such a step must not be replayed."""
     if isinstance(value, np.ndarray):
         while value is not None:
@@ -339,38 +664,81 @@ def _forget(mapping: dict, key: int, _ref) -> None:
     mapping.pop(key, None)
 
 
+_REBUILT = ("the step uses a value it rebuilds on every call (a new array each time: numpy computed from the data, "
+            "Tensor(x / 2), a mask from .data, labels from argmax): a replay would keep the recorded one. "
+            "Compute it with Tensor ops, or pass it as an argument")
+
+
 def _same_program(a: _Trace, b: _Trace) -> None:
-    """Raise CaptureError unless two recordings did the same (ops, settings, wiring, constants)."""
+    """Raise CaptureError unless two recordings did the same (ops, settings, wiring, constants).
+
+    What is taken for a constant is what both recordings met as the same object, unchanged (a parameter,
+    a buffer, a fixed mask), or made from the same Python value (the 2 of ``x * 2``). Equal values in two
+    different arrays are never taken for a constant: such a value is rebuilt on every call.
+    """
     if len(a.ops) != len(b.ops) or a.result != b.result or a.out_info != b.out_info or len(a.leaves) != len(b.leaves):
         raise CaptureError("two calls with the same shapes ran different ops: the step's Python control flow "
                            "depends on values")
     for x, y in zip(a.ops, b.ops, strict=True):
-        if x[0] != y[0] or type(x[1]) is not type(y[1]):
+        if x[0] != y[0] or (x[0] != "made" and type(x[1]) is not type(y[1])):
             raise CaptureError(f"two calls ran different ops ({_name(x)}, then {_name(y)}): the step's control "
                                "flow depends on values")
         if x[0] == "optimizer":
             if x[1] is not y[1] or x[2] != y[2]:
                 raise CaptureError("two calls used different optimizers or methods")
+        elif x[0] == "made":
+            if not _same_function(x[1], y[1]) or x[2:] != y[2:]:
+                raise CaptureError("two calls converted different values (labels, indices or a seed from "
+                                   "different sources)")
         elif not _same_config(x[1], y[1]) or x[2:] != y[2:]:
+            if x[2:] == y[2:] and _same_config(x[1], y[1], _same_value):  # equal values, in two different arrays
+                raise CaptureError(_REBUILT)
             raise CaptureError(f"two calls ran {_name(x)} with different settings or inputs: something in the step "
                                "depends on the values of the data (a mask or an index made from it?)")
-    for s, t in zip(a.leaves, b.leaves, strict=True):
-        if s is not t and not (_same_value(s.data, t.data) and s.requires_grad == t.requires_grad):
-            raise CaptureError("an array made inside the step differs between calls (made from the data, or "
-                               "random?): pass it as an argument, or make it with Tensor ops")
-    if len(a.consts) != len(b.consts) or not all(_same_value(c, d) for c, d in zip(a.consts, b.consts, strict=True)):
-        raise CaptureError("backward() was seeded with different gradients in two calls")
-    persistent = {i for i, (s, t) in enumerate(zip(a.leaves, b.leaves, strict=True)) if s is t}
-    for op in b.ops:
-        if op[0] == "backward" and any(d is not None and d[0] == "leaf" and d[1][0] == "leaf"
-                                       and d[1][1] not in persistent for d in op[7]):
-            raise CaptureError("a gradient went to a Tensor made inside the step; only parameters and Tensor "
-                               "arguments can receive gradients")
-    b.persistent = persistent  # type: ignore[attr-defined]
+    for (sa, sa_was), (ta, ta_was) in zip(a.setting_arrays, b.setting_arrays, strict=True):
+        if sa is not ta:
+            raise CaptureError(_REBUILT)
+        if not _same_value(sa_was, ta_was):
+            raise CaptureError("an array a rule holds as a setting (a mask?) changed between calls: the step "
+                               "changes it in place? Pass it as an argument to an op that takes it as an input")
+    for i, (s, t) in enumerate(zip(a.leaves, b.leaves, strict=True)):
+        if s is t:
+            b.persistent.add(i)
+        elif s.data is not t.data or s.requires_grad or t.requires_grad:
+            if s.requires_grad or t.requires_grad:
+                raise CaptureError("a gradient went to a Tensor made inside the step; only parameters and Tensor "
+                                   "arguments can receive gradients")
+            raise CaptureError(_REBUILT)
+        if i in a.leaf_values and not _same_value(a.leaf_values[i], b.leaf_values.get(i)):
+            raise CaptureError("a constant Tensor (a buffer, a mask) has other values in the second call than in "
+                               "the first: if the step changes it in place, a replay would not")
+    for (sa, sa_was), (ta, ta_was) in zip(a.arrays, b.arrays, strict=True):
+        if sa is not ta:
+            raise CaptureError(_REBUILT)
+        if not _same_value(sa_was, ta_was):
+            raise CaptureError("an array the step converts (labels, indices) changed between calls: if the step "
+                               "changes it in place, a replay would not; pass it as an argument")
+    if len(a.arrays) != len(b.arrays) or len(a.consts) != len(b.consts):
+        raise CaptureError(_REBUILT)
+    for (sa, s_from), (ta, t_from) in zip(a.consts, b.consts, strict=True):
+        if sa.shape != ta.shape or sa.dtype != ta.dtype or not _same_value(s_from, t_from):
+            raise CaptureError(f"a Python value used in the step changed between calls ({s_from!r}, then {t_from!r}): "
+                               "pass a number that changes as an array or Tensor argument")
 
 
 def _name(op: tuple) -> str:
-    return f"{op[2]}()" if op[0] == "optimizer" else f"{op[1].name} ({op[0]})"
+    if op[0] == "optimizer":
+        return f"{op[2]}()"
+    if op[0] == "made":
+        return f"a conversion ({getattr(op[1], '__name__', None) or getattr(op[1], 'func', op[1]).__name__})"
+    return f"{op[1].name} ({op[0]})"
+
+
+def _same_function(f, g) -> bool:
+    """The same conversion: the same function, or partials of it with equal arguments."""
+    if isinstance(f, functools.partial) and isinstance(g, functools.partial):
+        return f.func is g.func and _same_value(f.args, g.args) and _same_value(f.keywords, g.keywords)
+    return f is g
 
 
 def _slots(cls) -> list[str]:
@@ -384,9 +752,19 @@ def _settings(rule) -> dict:
     return settings
 
 
-def _same_config(r1, r2) -> bool:
+def _same_config(r1, r2, same_array: Callable = operator.is_) -> bool:
+    """The same settings: equal plain values, and the very same arrays (compared for changes elsewhere)."""
     a, b = _settings(r1), _settings(r2)
-    return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    return a.keys() == b.keys() and all(_same_setting(a[k], b[k], same_array) for k in a)
+
+
+def _same_setting(x, y, same_array: Callable) -> bool:
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return bool(same_array(x, y))
+    if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
+        return type(x) is type(y) and len(x) == len(y) and all(
+            _same_setting(a, b, same_array) for a, b in zip(x, y, strict=True))
+    return _same_value(x, y)
 
 
 def _same_value(x, y) -> bool:
@@ -395,8 +773,10 @@ def _same_value(x, y) -> bool:
                 and x.dtype == y.dtype and bool(np.array_equal(x, y)))
     if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
         return type(x) is type(y) and len(x) == len(y) and all(_same_value(a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_same_value(x[k], y[k]) for k in x)
     try:
-        return bool(x == y)
+        return type(x) is type(y) and bool(x == y)
     except (TypeError, ValueError):
         return x is y
 
@@ -405,20 +785,29 @@ def _same_value(x, y) -> bool:
 
 
 def _build(trace: _Trace) -> tuple[Callable, str]:
-    """Write the replay of ``trace`` as one straight-line Python function, and compile it."""
-    ns: dict[str, Any] = {"_STALE": _STALE, "_T": Tensor.wrap, "_Tensor": Tensor, "_acc": accumulate_grad,
-                          "_asarray": np.asarray, "_unbroadcast": engine.unbroadcast}
+    """Write the replay of ``trace`` as one straight-line Python function, and compile it.
+
+    It begins with the guards: each parameter still holds the array it held when recorded (so its shape and
+    dtype are the recorded ones) and still requires grad as it did, and what the step reaches through Python
+    (globals, closure variables, module attributes, ``training`` flags) is what it was; else it returns
+    ``_STALE`` and the step is recorded again.
+    """
+    ns: dict[str, Any] = {"_STALE": _STALE, "_MISSING": _MISSING, "_T": Tensor.wrap, "_Tensor": Tensor,
+                          "_acc": accumulate_grad, "_asarray": np.asarray, "_unbroadcast": engine.unbroadcast}
+    names: dict[int, str] = {}
     lines: list[str] = []
     emit = lines.append
 
-    def name(obj, prefix: str) -> str:  # a new global of the replay, for obj
-        key = f"{prefix}_{len(ns)}" if prefix[-1].isalpha() and len(prefix) > 2 else f"{prefix}{len(ns)}"
-        ns[key] = obj
+    def name(obj, prefix: str) -> str:  # a global of the replay for obj (one per object)
+        key = names.get(id(obj))
+        if key is None:
+            key = f"{prefix}_{len(ns)}" if prefix[-1].isalpha() and len(prefix) > 2 else f"{prefix}{len(ns)}"
+            ns[key] = obj
+            names[id(obj)] = key
         return key
 
-    persistent = trace.persistent  # type: ignore[attr-defined]
+    persistent = trace.persistent
     leaf_names = {i: name(t, "p" if i in persistent else "c") for i, t in enumerate(trace.leaves)}
-    seeds = [name(c, "s") for c in trace.consts]
 
     def val(r: tuple) -> str:
         kind, i = r
@@ -426,23 +815,32 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             return f"a{i}"
         if kind == "out":
             return f"v{i}"
+        if kind == "const":
+            return name(trace.consts[i][0], "k")
+        if kind == "array":
+            return name(trace.arrays[i][0], "A")
         return f"l{i}" if i in persistent else f"{leaf_names[i]}.data"
 
-    # The guard: each parameter still holds the array it held when recorded (so its shape and dtype are
-    # the recorded ones) and still requires grad as it did. Parameters are read through local names.
     conds = []
     for i, t in enumerate(trace.leaves):
         if i in persistent:
             conds.append(f"{leaf_names[i]}.data is not {name(t.data, 'd')}")
             conds.append(f"{leaf_names[i]}.requires_grad is not {t.requires_grad!r}")
+    if trace.guards is not None:
+        conds += trace.guards.code(name)
     if conds:
-        emit("    if " + " or ".join(conds) + ":")
+        emit("    try:")
+        emit("        if " + " or ".join(conds) + ":")
+        emit("            return _STALE")
+        emit("    except Exception:")
         emit("        return _STALE")
     for i in sorted(persistent):
         emit(f"    l{i} = {leaf_names[i]}.data")
-    used = sorted({r[1] for op in trace.ops if op[0] != "optimizer"
-                   for r in (op[2] if op[0] == "forward" else op[4]) if r[0] == "arg"})
-    for k in used:
+    used: set[int] = set()
+    for op in trace.ops:
+        refs = op[2] if op[0] == "forward" else op[4] if op[0] == "backward" else (op[2],) if op[0] == "made" else ()
+        used.update(r[1] for r in (*refs, *((op[3],) if op[0] == "backward" and op[3] else ())) if r[0] == "arg")
+    for k in sorted(used):
         emit(f"    a{k} = args[{k}].data" if k in trace.tensor_args else f"    a{k} = args[{k}]")
     for op in trace.ops:
         if op[0] == "forward":
@@ -450,10 +848,13 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             emit(f"    v{j} = {name(rule.forward, rule.name + '_forward')}({', '.join(val(x) for x in refs)})")
             if trace.out_info[j][2]:
                 emit(f"    v{j} = _asarray(v{j})")
+        elif op[0] == "made":  # a conversion the library made (labels, indices, a seed), from this call's source
+            _, fn, src, j = op
+            emit(f"    v{j} = {name(fn, 'made')}({val(src)})")
         elif op[0] == "backward":
             _, rule, j, seed, in_refs, needs, shapes, dests = op
             if seed is not None:
-                emit(f"    g{j} = {seeds[seed]}")
+                emit(f"    g{j} = {val(seed)}")
             if not any(needs):
                 continue
             kw = f", needs_grad={needs!r}" if rule.takes_needs_grad else ""
@@ -493,7 +894,7 @@ def _free_early(lines: list[str]) -> list[str]:
     """
     statements: list[list[str]] = []
     for line in lines:
-        if line.startswith(("        ", "    else")):
+        if line.startswith(("        ", "    else", "    except")):
             statements[-1].append(line)
         else:
             statements.append([line])

@@ -152,6 +152,14 @@ def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
         raise IndexingError(f"{what}: indices do not fit axis {a} of the tensor {t.shape} ({e})") from None
 
 
+def _value_read(how: str) -> None:
+    """Tell the listeners that a Tensor's values go into Python (for an ``if``, a number in the step): a
+    recording (``tm.compile``) could not read them again, so such a step runs eagerly."""
+    if engine.listeners:
+        engine.announce("effect", f"the step reads a Tensor's value into Python ({how}), which a replay would not "
+                        "read again: do it outside the compiled step")
+
+
 def made_from(array: np.ndarray, fn, source) -> np.ndarray:
     """``array``, which the library made as ``fn(source)`` (a conversion: labels to integers, data to floats),
     announced to the engine's listeners, so that a recording (``tm.compile``) replays it from each call's
@@ -191,6 +199,7 @@ class TensorOps:
         """The value of a one-element tensor as a Python float."""
         if self.data.size != 1:
             raise ShapeError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        _value_read("item()")
         return self.data.item()
 
     def __float__(self: Tensor) -> float:
@@ -206,6 +215,7 @@ class TensorOps:
         if self.data.size != 1:
             raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use (t.data != 0).any() or .all()")
+        _value_read("bool()")
         return bool(self.data.item())
 
     def __array__(self: Tensor, dtype=None, copy=None) -> np.ndarray:
@@ -216,6 +226,7 @@ class TensorOps:
 
     def tolist(self: Tensor):
         """The values as nested Python lists (a float for a 0-d tensor)."""
+        _value_read("tolist()")
         return self.data.tolist()
 
     # Comparisons, == and != included, give plain boolean arrays (elementwise, as numpy and PyTorch): they have

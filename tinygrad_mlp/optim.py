@@ -515,6 +515,9 @@ class _Scheduler:
         raise NotImplementedError
 
     def _set(self) -> float:
+        if engine.listeners:  # a step compiled with tm.compile that steps a schedule runs eagerly: a replay would not
+            engine.announce("effect", f"{type(self).__name__}.step() changes the learning rate, which a replay "
+                            "would not do: step the schedule outside the compiled step")
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = self._factor_lr(base)
         return self.optimizer.lr

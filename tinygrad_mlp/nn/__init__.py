@@ -589,7 +589,7 @@ class BatchNorm1d(Module):
             # the running statistics enter as the buffers themselves (Tensor ops), not numpy copies, which a captured
             # step (tm.compile) would keep as recorded after training has changed them
             running_mean = self.running_mean.reshape(per_feature).astype(x.dtype)
-            std = (self.running_var.reshape(per_feature).astype(x.dtype) + x.dtype.type(self.eps)).sqrt()
+            std = (self.running_var.reshape(per_feature).astype(x.dtype) + float(self.eps)).sqrt()  # eps in x's dtype
             out = (x - running_mean) / std
         if self.weight is not None and self.bias is not None:
             out = out * self.weight.reshape(per_feature) + self.bias.reshape(per_feature)
