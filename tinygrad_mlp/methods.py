@@ -307,7 +307,7 @@ class TensorOps:
         if lo is None and hi is None:
             return self
         # one Clip node; the bounds are its inputs (a number becomes a constant of this tensor's dtype), its masks
-        # are taken from the values inside the rule (tm.compile replays a mask given as a setting as recorded)
+        # are taken from the values inside the rule (a setting is part of a tm.compile recording)
         bounds = [self._lift(b) for b in (lo, hi) if b is not None]
         return self.apply(Clip(lo is not None, hi is not None), self, *bounds)
 

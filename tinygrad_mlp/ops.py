@@ -13,9 +13,9 @@ numerical stability (``LogSoftmax``, ``LogSumExp``, ``Softplus``, ``Log1p``,
 
 A rule that branches on values (a mask, a shift) computes that from its inputs
 inside ``forward``/``backward``/``jvp``, never in the method that applies it: a
-rule's settings are replayed as recorded by a captured step
-(:mod:`tinygrad_mlp.jit`), so a mask given to ``Where`` would be reused on new
-data. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s and ``Take``'s indices) are inputs
+rule's settings are part of a ``tm.compile`` recording (the contract:
+:class:`~tinygrad_mlp.primitives.Function`), so a mask given to ``Where`` would
+make a captured step run eagerly. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s and ``Take``'s indices) are inputs
 for the same reason.
 """
 
@@ -174,7 +174,7 @@ class LeakyRelu(Function):
     """``x`` for ``x > 0``, else ``negative_slope * x``; the derivative at 0 is ``negative_slope`` (as PyTorch).
 
     The mask ``x > 0`` is taken from the input inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`)
-    takes it again from every batch's values (a ``Where`` holds its mask as a setting, replayed as recorded).
+    takes it again from every batch's values (a ``Where`` holds its mask as a setting: see ``Function``).
     """
 
     __slots__ = ("negative_slope",)
