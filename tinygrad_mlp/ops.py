@@ -15,8 +15,8 @@ A rule that branches on values (a mask, a shift) computes that from its inputs
 inside ``forward``/``backward``/``jvp``, never in the method that applies it: a
 rule's settings are part of a ``tm.compile`` recording (the contract:
 :class:`~tinygrad_mlp.primitives.Function`), so a mask given to ``Where`` would
-make a captured step run eagerly. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s and ``Take``'s indices) are inputs
-for the same reason.
+make a captured step run eagerly. Index arrays (``OneHot``'s labels,
+``TakeAlongAxis``'s and ``Take``'s indices) are inputs for the same reason.
 """
 
 from __future__ import annotations
