@@ -163,3 +163,11 @@ def test_no_import_cycles():
             elif child not in done:
                 stack.append((child, iter(sorted(graph.get(child, ())))))
                 path.append(child)
+
+
+def test_the_compiler_reads_no_interpreter_frames():
+    """``tm.compile`` learns where a walk starts and ends from the engine's events (``Listener.on_walk_start`` /
+    ``on_walk_end``), not by reading the interpreter's frames, which broke with any change to ``Tensor.backward``."""
+    names = {node.attr for node in ast.walk(ast.parse((PACKAGE / "jit.py").read_text(encoding="utf-8")))
+             if isinstance(node, ast.Attribute)}
+    assert not names & {"_getframe", "f_back", "f_locals", "f_code", "currentframe", "stack"}
