@@ -283,7 +283,11 @@ class _Guards:
         self.seen.add(id(obj))
         if _is_module(obj):
             self.checks.append((f"{label}.training", "attr", obj, "training", obj.training))
-        for name, value in list(vars(obj).items()):
+        try:
+            attributes = list(vars(obj).items())
+        except TypeError:  # no __dict__ (slots, a builtin): nothing to watch but its identity
+            return
+        for name, value in attributes:
             where = f"{label}.{name}"
             if isinstance(value, (list, tuple, dict)):
                 self.checks.append((where, "attr", obj, name, value))
