@@ -215,7 +215,7 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
             t = _one_hot_tensor(_labels(arr, "mse_loss"), output.shape[1], output.dtype, 1.0, "mse_loss")
         elif arr.dtype.kind == "f":
             t = output._lift(arr)  # the array itself: a captured step reads each call's own target
-        else:  # a Cast op of the array itself (not a converted copy, which a captured step would keep as a constant)
+        else:  # a Cast op of the array itself (not a converted copy, which a captured step could not read again)
             t = Tensor.wrap(arr).astype(output.dtype)
     if t.shape != output.shape:
         raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
@@ -247,7 +247,7 @@ def _target_weights(logits: Tensor, target, label_smoothing: float, scale: float
                              f"shape {logits.shape}, got shape {arr.shape} of dtype {arr.dtype}")
         if arr.size and (np.any(arr < 0) or not np.allclose(arr.sum(axis=1), 1, atol=1e-3)):
             raise ArgumentError("cross_entropy: probability targets must be non-negative with rows summing to 1")
-        # with Tensor ops on the array itself (not numpy on a copy, which a captured step would keep as a constant),
+        # with Tensor ops on the array itself (not numpy on a copy, which a captured step could not read again),
         # so tm.compile reads each call's own probabilities; the same values, bit for bit
         q = Tensor.wrap(arr)
         if label_smoothing:
