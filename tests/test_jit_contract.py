@@ -431,3 +431,48 @@ def test_a_value_read_into_python_makes_the_step_run_eagerly():
     eager, compiled = _run(make, lambda _: [(x, np.array(y)) for x, y in zip(xs, LABELS, strict=True)])
     _assert_same(eager, compiled)
     assert "reads a Tensor's value into Python" in _messages(compiled)
+
+
+def test_a_constant_changed_in_place_inside_the_step_is_never_replayed_stale():
+    """``buf.data += 1`` inside the step, read by an op: a replay would not add. It records again each call (the
+    values differ), then runs eagerly past the limit, naming the cause."""
+    def make():
+        m, opt = _linear_sgd()
+        buf = Tensor(np.zeros(3))
+
+        def step(x, y):
+            opt.zero_grad()
+            buf.data += 1.0  # an in-place effect the recording cannot see
+            loss = (F.cross_entropy(m(Tensor(x)) + buf, y))
+            loss.backward()
+            opt.step()
+            return loss
+        return step, {"tensors": lambda: [*m.parameters(), buf]}
+
+    eager, compiled = _run(make, lambda _: [(X, np.array(LABELS[k % 4])) for k in range(12)])
+    _assert_same(eager, compiled)
+    assert compiled[3].stats["replayed"] == 0 and "constant Tensor" in _messages(compiled)
+
+
+def test_a_constant_changed_outside_between_the_recordings_is_recorded_again_then_replayed():
+    def make():
+        m, opt = _linear_sgd()
+        mask = Tensor(np.ones(3))
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(Tensor(x)) * mask, y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step, {"tensors": m.parameters, "mask": mask}
+
+    def calls(state):
+        for k in range(8):
+            if k in (1, 5):  # outside the step: between the two recordings, then between two replays
+                state["mask"].data[k % 3] = 0.5
+            yield X, np.array(LABELS[k % 4])
+
+    eager, compiled = _run(make, calls)
+    _assert_same(eager, compiled)  # the replays read the mask's current values
+    assert compiled[3].stats == {"recorded": 3, "replayed": 5, "eager": 0}

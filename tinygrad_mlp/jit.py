@@ -143,11 +143,18 @@ class CompiledStep:
                     return result
                 _same_program(previous, trace)
                 entry.replay, entry.source = _build(trace)
+        except _Changed as e:  # a constant's values changed between the two calls: this one is the first of two again
+            self.changes[str(e)] = self.changes.get(str(e), 0) + 1
         except CaptureError as e:
             entry.reason = str(e)
             self.reasons.append(entry.reason)
             warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}): runs eagerly: {e}", stacklevel=3)
         return result
+
+
+class _Changed(Exception):
+    """Two recordings met the same array with other values (changed in place, by the step or between calls):
+    record again; a step that changes it on every call reaches the limit of recordings and runs eagerly."""
 
 
 class _Entry:
@@ -698,8 +705,7 @@ def _same_program(a: _Trace, b: _Trace) -> None:
                 raise CaptureError(_REBUILT)
             raise CaptureError(f"two calls ran {_name(x)} with different settings or inputs: something in the step "
                                "depends on the values of the data (a mask or an index made from it?)")
-    _same_arrays(a.setting_arrays, b.setting_arrays, "an array a rule holds as a setting (a mask?) changed between "
-                 "calls: the step changes it in place? Pass it as an argument to an op that takes it as an input")
+    _same_arrays(a.setting_arrays, b.setting_arrays, "an array held by a rule's settings (a mask)")
     for i, (s, t) in enumerate(zip(a.leaves, b.leaves, strict=True)):
         if s is t:
             b.persistent.add(i)
@@ -709,10 +715,8 @@ def _same_program(a: _Trace, b: _Trace) -> None:
                                    "arguments can receive gradients")
             raise CaptureError(_REBUILT)
         if i in a.leaf_values and not _same_value(a.leaf_values[i], b.leaf_values.get(i)):
-            raise CaptureError("a constant Tensor (a buffer, a mask) has other values in the second call than in "
-                               "the first: if the step changes it in place, a replay would not")
-    _same_arrays(a.arrays, b.arrays, "an array the step converts (labels, indices) changed between calls: if the "
-                 "step changes it in place, a replay would not; pass it as an argument")
+            raise _Changed(f"the values of a constant Tensor (a buffer, a mask) of shape {s.data.shape}")
+    _same_arrays(a.arrays, b.arrays, "an array the library converts (labels, indices)")
     if len(a.consts) != len(b.consts):
         raise CaptureError(_REBUILT)
     for (sa, s_from), (ta, t_from) in zip(a.consts, b.consts, strict=True):
@@ -721,12 +725,12 @@ def _same_program(a: _Trace, b: _Trace) -> None:
                                "pass a number that changes as an array or Tensor argument")
 
 
-def _same_arrays(a: list[tuple], b: list[tuple], changed: str) -> None:
+def _same_arrays(a: list[tuple], b: list[tuple], what: str) -> None:
     """Two recordings' ``(array, its values when met)`` lists name the same arrays, with the same values."""
     if len(a) != len(b) or any(x is not y for (x, _), (y, _) in zip(a, b, strict=True)):
         raise CaptureError(_REBUILT)
     if not all(_same_value(x_was, y_was) for (_, x_was), (_, y_was) in zip(a, b, strict=True)):
-        raise CaptureError(changed)
+        raise _Changed(f"the values of {what}")
 
 
 def _name(op: tuple) -> str:
