@@ -476,3 +476,29 @@ def test_a_constant_changed_outside_between_the_recordings_is_recorded_again_the
     eager, compiled = _run(make, calls)
     _assert_same(eager, compiled)  # the replays read the mask's current values
     assert compiled[3].stats == {"recorded": 3, "replayed": 5, "eager": 0}
+
+
+def test_a_module_setting_changed_after_recording_is_used():
+    """A number held by a module (LeakyReLU's slope) becomes a rule's setting: changed after the recordings, it makes
+    the step record again (it was replayed with the recorded slope)."""
+    def make():
+        model = nn.Sequential(nn.Linear(4, 3, seed=0, dtype=np.float64), nn.LeakyReLU(0.01))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(x)), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step, {"tensors": model.parameters, "model": model}
+
+    def calls(state):
+        for k in range(5):
+            if k == 2:
+                state["model"].layers[1].negative_slope = 0.5
+            yield -X, np.array(LABELS[k % 4])
+
+    eager, compiled = _run(make, calls)
+    _assert_same(eager, compiled)
+    assert compiled[3].stats["recorded"] == 4
