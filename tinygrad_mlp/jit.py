@@ -214,7 +214,7 @@ def _what_kept_changing(step: CompiledStep) -> str:
 
 _MISSING = object()
 _PLAIN_VALUES = (int, float, bool, str, bytes, complex, type(None))
-_MAX_CHECKS = 2000  # a bound on what is watched through Python (a step reaching a huge object graph)
+_MAX_OBJECTS = 500  # a bound on what is watched through Python (a step reaching a huge object graph)
 
 
 def _is_plain_value(v) -> bool:
@@ -242,93 +242,66 @@ def _is_watched_object(v) -> bool:
 class _Guards:
     """What a step reaches through Python when a call begins, to be checked again before each replay.
 
-    Each check is ``(label, how, where, key, expected)``: the globals and closure variables the function
-    names (``how`` "global" / "cell"), the attributes of the modules and user objects among them, with
-    their sub-modules, lists and dicts (parameters and buffers by identity, ``training`` flags and plain
-    numbers by value). Identity for objects, equality (with the type) for plain values.
+    ``checks``: the globals and closure variables the function names, ``(label, how, where, key, expected)``
+    (``how`` "global" or "cell"; numbers and strings compared by value, anything else by identity).
+    ``objects``: the modules and user objects among them, with their sub-modules, lists, tuples and dicts,
+    each ``(label, object, kind, items)``: every attribute (``vars``) or item with the object it held, compared
+    by identity (a parameter, buffer or layer replaced, a ``training`` flag or a number set, an attribute added).
     """
 
     def __init__(self, fn: Callable, args: tuple):
         self.checks: list[tuple] = []
+        self.objects: list[tuple[str, Any, str, tuple]] = []
         self.seen: set[int] = set()
         code = getattr(fn, "__code__", None)
         if isinstance(fn, types.MethodType):
-            self._object(fn.__self__, "self", 0)
+            self._watch(fn.__self__, "self", 0)
             code = fn.__func__.__code__
             fn = fn.__func__
         if code is None:  # a callable object (a Module?): watch it
-            self._object(fn, type(fn).__name__, 0)
+            self._watch(fn, type(fn).__name__, 0)
             return
         globals_ = getattr(fn, "__globals__", {})
         for name in sorted(_names(code)):
             if name in globals_:
-                self._value(f"the global {name!r}", "global", globals_, name, globals_[name])
+                self.checks.append((f"the global {name!r}", "global", globals_, name, globals_[name]))
+                self._watch(globals_[name], name, 0)
         for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            self._value(f"the closure variable {name!r}", "cell", cell, "cell_contents", value)
+            self.checks.append((f"the closure variable {name!r}", "cell", cell, "cell_contents", value))
+            self._watch(value, name, 0)
         for k, a in enumerate(args):
-            if _is_watched_object(a):
-                self._object(a, f"argument {k}", 0)
+            self._watch(a, f"argument {k}", 0)
 
-    def _value(self, label: str, how: str, where, key, value, depth: int = 0) -> None:
-        if len(self.checks) >= _MAX_CHECKS:
+    def _watch(self, value, label: str, depth: int) -> None:
+        """Snapshot what ``value`` holds, if it is a module (every level), a user object (two levels) or a
+        list, tuple or dict (of up to 256 items, three levels), and what they hold in turn."""
+        if id(value) in self.seen or len(self.objects) >= _MAX_OBJECTS:
             return
-        self.checks.append((label, how, where, key, value))
-        short = label.replace("the global ", "").replace("the closure variable ", "").replace("'", "")
         if _is_watched_object(value):
-            self._object(value, short, depth)
-        elif isinstance(value, (list, dict)):
-            self._container(value, short, depth)
-
-    def _object(self, obj, label: str, depth: int) -> None:
-        """The attributes of ``obj``: every level of a Module, two levels of other user objects."""
-        if id(obj) in self.seen or (depth > 1 and not _is_module(obj)):
-            return
-        self.seen.add(id(obj))
-        if _is_module(obj):
-            self.checks.append((f"{label}.training", "attr", obj, "training", obj.training))
-        try:
-            attributes = list(vars(obj).items())
-        except TypeError:  # no __dict__ (slots, a builtin): nothing to watch but its identity
-            return
-        for name, value in attributes:
-            where = f"{label}.{name}"
-            if isinstance(value, (list, tuple, dict)):
-                self.checks.append((where, "attr", obj, name, value))
-                self._container(value, where, depth)
-            elif isinstance(value, (Tensor, np.ndarray)) or _is_plain_value(value) or _is_watched_object(value) \
-                    or hasattr(value, "param_groups"):
-                self._value(where, "attr", obj, name, value, depth + 1)
-
-    def _container(self, value, label: str, depth: int) -> None:
-        """The items of a list, tuple or dict (their number, and each Tensor, module, object or number)."""
-        if id(value) in self.seen or len(value) > 256 or depth > 2:
+            if depth > 1 and not _is_module(value):
+                return
+            try:
+                items = tuple(vars(value).items())
+            except TypeError:  # no __dict__ (slots, a builtin): nothing to watch but its identity
+                return
+            kind, sep = "vars", "."
+        elif isinstance(value, (list, tuple, dict)) and len(value) <= 256 and depth <= 2:
+            items = tuple(value.items() if isinstance(value, dict) else enumerate(value))
+            kind, sep = ("dict" if isinstance(value, dict) else "list"), "["
+        else:
             return
         self.seen.add(id(value))
-        if not isinstance(value, tuple):
-            self.checks.append((f"len({label})", "len", value, None, len(value)))
-        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
-            if isinstance(item, (Tensor, np.ndarray)) or _is_plain_value(item) or _is_watched_object(item) \
-                    or hasattr(item, "param_groups"):
-                self._value(f"{label}[{key!r}]", "item", value, key, item, depth + 1)
+        self.objects.append((label, value, kind, items))
+        for key, item in items:
+            self._watch(item, f"{label}.{key}" if sep == "." else f"{label}[{key!r}]", depth + 1)
 
     @staticmethod
-    def _read(how: str, where, key):
-        if how == "attr":
-            return getattr(where, key, _MISSING)
-        if how == "global":
-            return where.get(key, _MISSING)
-        if how == "cell":
-            return where.cell_contents
-        if how == "len":
-            return len(where)
-        try:
-            return where[key]
-        except (IndexError, KeyError):
-            return _MISSING
+    def _items(obj, kind: str) -> tuple:
+        return tuple(vars(obj).items() if kind == "vars" else obj.items() if kind == "dict" else enumerate(obj))
 
     @staticmethod
     def _same(a, b) -> bool:
@@ -336,45 +309,55 @@ class _Guards:
             return type(a) is type(b) and bool(a == b)
         return a is b
 
+    @staticmethod
+    def _moved(label: str, kind: str, was: tuple, now: tuple) -> str | None:
+        """The label of the first attribute or item that differs between two snapshots of one object."""
+        for (k, v), (k2, v2) in zip(was, now, strict=False):
+            if k != k2 or v is not v2:
+                return f"{label}.{k}" if kind == "vars" else f"{label}[{k!r}]"
+        return None if len(was) == len(now) else f"the attributes (or items) of {label}"
+
     def first_failure(self) -> str:
         """The label of the first check that fails now (after a replay found one did)."""
         for label, how, where, key, expected in self.checks:
-            try:
-                now = self._read(how, where, key)
-            except Exception:
-                return label
+            now = where.get(key, _MISSING) if how == "global" else getattr(where, key, _MISSING)
             if not self._same(now, expected):
                 return label
+        for label, obj, kind, items in self.objects:
+            moved = self._moved(label, kind, items, self._items(obj, kind))
+            if moved is not None:
+                return moved
         return "a parameter's array or requires_grad"
 
     def difference(self, other: _Guards) -> str | None:
         """The label of the first check on which two calls' guards differ (None: they agree)."""
-        if len(self.checks) != len(other.checks):
-            return next((a[0] for a, b in zip(self.checks, other.checks, strict=False) if a[0] != b[0]),
-                        "what the step reaches through Python")
-        for a, b in zip(self.checks, other.checks, strict=True):
+        for a, b in zip(self.checks, other.checks, strict=False):
             if a[0] != b[0] or a[2] is not b[2] or not self._same(b[4], a[4]):
                 return a[0]
+        for a, b in zip(self.objects, other.objects, strict=False):
+            if a[0] != b[0] or a[1] is not b[1]:
+                return a[0]
+            moved = self._moved(a[0], a[2], a[3], b[3])
+            if moved is not None:
+                return moved
+        if len(self.checks) != len(other.checks) or len(self.objects) != len(other.objects):
+            return "what the step reaches through Python"
         return None
 
     def reads(self, name: Callable[[Any, str], str]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
         """The checks as Python expressions with what they must give: ``(by identity, by value)`` lists of
-        ``(expression, expected)`` (``name(obj, prefix)`` names a global of the replay)."""
+        ``(expression, expected)``; an expression starting with ``*`` unpacks several values, each compared by
+        identity (``name(obj, prefix)`` names a global of the replay)."""
         same_object: list[tuple[str, Any]] = []
         same_value: list[tuple[str, Any]] = []
         for _label, how, where, key, expected in self.checks:
-            if how == "attr":
-                read = f"{name(where, 'o')}.{key}" if key.isidentifier() else f"getattr({name(where, 'o')}, {key!r})"
-            elif how == "global":  # (a name deleted since raises KeyError: the replay's except returns _STALE)
-                read = f"{name(where, 'G')}[{key!r}]"
-            elif how == "cell":
-                read = f"{name(where, 'cell')}.cell_contents"
-            elif how == "len":
-                read = f"len({name(where, 'o')})"
-            else:
-                read = f"{name(where, 'o')}[{key!r}]"
-            # numbers and strings by value (first_failure and difference also compare their types)
+            # (a global deleted since raises KeyError: the replay's except returns _STALE)
+            read = f"{name(where, 'G')}[{key!r}]" if how == "global" else f"{name(where, 'cell')}.cell_contents"
             (same_value if _is_plain_value(expected) else same_object).append((read, expected))
+        for _label, obj, kind, items in self.objects:
+            o = name(obj, "o")
+            read = f"*{o}.__dict__.values()" if kind == "vars" else f"*{o}.values()" if kind == "dict" else f"*{o}"
+            same_object.append((read, tuple(v for _, v in items)))
         return same_object, same_value
 
 
@@ -833,14 +816,14 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
         same_object += more_objects
         same_value += more_values
     if same_object or same_value:
-        # two comparisons of tuples, not one test per check: a guard costs two bytecodes, not five (on the notes'
-        # step, 45 checks: 3% of its instructions against 1.5%). Whatever cannot be read (a deleted attribute,
-        # a shorter list) raises, and returns _STALE too.
-        objects = f"({', '.join(r for r, _ in same_object)},)"
-        values = f"({', '.join(r for r, _ in same_value)},)"
+        # two comparisons of tuples, not one test per check: a guard costs about two bytecodes, not five (on the
+        # notes' step, 3% of its instructions against 1.5%). Whatever cannot be read (a deleted global, a
+        # shorter list) raises, and returns _STALE too; the length catches an attribute added or removed.
+        objects = [o for r, v in same_object for o in (v if r.startswith("*") else (v,))]
         emit("    try:")
-        emit(f"        if {values} != {name(tuple(v for _, v in same_value), 'V')} or not _all(_map(_is, {objects}, "
-             f"{name(tuple(o for _, o in same_object), 'I')})):")
+        emit(f"        ids = ({', '.join(r for r, _ in same_object)},)")
+        emit(f"        if ({', '.join(r for r, _ in same_value)},) != {name(tuple(v for _, v in same_value), 'V')} "
+             f"or len(ids) != {len(objects)} or not _all(_map(_is, ids, {name(tuple(objects), 'I')})):")
         emit("            return _STALE")
         emit("    except Exception:")
         emit("        return _STALE")
