@@ -172,25 +172,36 @@ _STALE = object()  # returned by a replay whose guards failed: something it reli
 
 def _signature(args: tuple) -> tuple | None:
     """What a recording depends on in the arguments: grad mode, then per argument its shape, dtype (and
-    requires_grad), or its type and value (or None: an unhashable argument)."""
+    requires_grad), or its type and value (or None: an unhashable argument). Flat: one tuple, no tuple per
+    argument (it is made on every call); :func:`_per_argument` splits it when a warning needs it."""
     sig: list = [engine.is_grad_enabled()]
     for a in args:
         if type(a) is np.ndarray:  # the usual case first: a batch of inputs or labels
-            sig.append((a.shape, a.dtype))
+            sig += (a.shape, a.dtype)
         elif isinstance(a, Tensor):
-            sig.append((a.data.shape, a.data.dtype, a.requires_grad))
+            sig += (a.data.shape, a.data.dtype, a.requires_grad)
         else:
             try:
                 hash(a)
             except TypeError:
                 return None
-            sig.append((type(a), a))
+            sig += (type(a), a)
     return tuple(sig)
+
+
+def _per_argument(sig: tuple) -> list[tuple]:
+    """A flat signature split back into one tuple per argument (a Tensor's has three items, others two)."""
+    parts, k = [], 1
+    while k < len(sig):
+        n = 3 if k + 2 < len(sig) and type(sig[k + 2]) is bool and isinstance(sig[k], tuple) else 2
+        parts.append(sig[k:k + n])
+        k += n
+    return parts
 
 
 def _what_kept_changing(step: CompiledStep) -> str:
     """One sentence naming the argument whose values (or the global, attribute ...) kept changing."""
-    sigs = list(step._entries)
+    sigs = [(None, *_per_argument(sig)) for sig in step._entries]
     try:
         names = list(inspect.signature(step.fn).parameters)
     except (TypeError, ValueError):
