@@ -201,7 +201,7 @@ def _per_argument(sig: tuple) -> list[tuple]:
 
 def _what_kept_changing(step: CompiledStep) -> str:
     """One sentence naming the argument whose values (or the global, attribute ...) kept changing."""
-    sigs = [(None, *_per_argument(sig)) for sig in step._entries]
+    sigs: list[tuple] = [(None, *_per_argument(sig)) for sig in step._entries]
     try:
         names = list(inspect.signature(step.fn).parameters)
     except (TypeError, ValueError):
@@ -210,7 +210,8 @@ def _what_kept_changing(step: CompiledStep) -> str:
         values = {s[k] for s in sigs if len(s) > k}
         if len(values) > 1:
             what = f"argument {names[k - 1]!r}" if k - 1 < len(names) else f"argument {k - 1}"
-            shown = ", ".join(sorted((repr(v[1]) if isinstance(v[0], type) else f"shape {v[0]}") for v in values)[:4])
+            shown = ", ".join(sorted(repr(v[1]) if isinstance(v[0], type) else f"shape {v[0]}" for v in values
+                                     if v is not None)[:4])
             return (f"The {what} (position {k - 1}) kept changing ({shown}, ...): each new value or shape needs "
                     "recordings of its own; pass a number that changes as a Tensor or array argument, or keep it "
                     "out of the step")
