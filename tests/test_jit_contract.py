@@ -502,3 +502,25 @@ def test_a_module_setting_changed_after_recording_is_used():
     eager, compiled = _run(make, calls)
     _assert_same(eager, compiled)
     assert compiled[3].stats["recorded"] == 4
+
+
+def test_a_mutable_default_argument_changed_after_recording_is_read():
+    def make():
+        m, opt = _linear_sgd()
+
+        def step(x, y, settings={"scale": 1.0}):  # noqa: B006 (the mutable default is the point)
+            opt.zero_grad()
+            loss = F.cross_entropy(m(Tensor(x)), y) * settings["scale"]
+            loss.backward()
+            opt.step()
+            return loss
+        return step, {"tensors": m.parameters, "step": step}
+
+    def calls(state):
+        for k in range(5):
+            if k == 2:
+                state["step"].__defaults__[0]["scale"] = 3.0
+            yield X, np.array(LABELS[k % 4])
+
+    eager, compiled = _run(make, calls)
+    _assert_same(eager, compiled)

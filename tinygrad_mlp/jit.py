@@ -285,6 +285,9 @@ class _Guards:
                 continue
             self.checks.append((f"the closure variable {name!r}", "cell", cell, "cell_contents", value))
             self._watch(value, name, 0)
+        for k, default in enumerate((*(getattr(fn, "__defaults__", None) or ()),
+                                     *(getattr(fn, "__kwdefaults__", None) or {}).values())):
+            self._watch(default, f"default value {k}", 0)  # a mutable default (a dict of settings) is read too
         for k, a in enumerate(args):
             self._watch(a, f"argument {k}", 0)
 
