@@ -242,11 +242,11 @@ def _is_module(v) -> bool:
 
 def _is_watched_object(v) -> bool:
     """A user object whose attributes a step reads: a Module, or an instance of a user class (not a function,
-    class, Python module, optimizer, Tensor or array)."""
+    class, Python module, optimizer, Tensor, array or compiled step, whose state changes as they work)."""
     if _is_module(v):
         return True
     if isinstance(v, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-                      functools.partial, Tensor, np.ndarray)) or hasattr(v, "param_groups"):
+                      functools.partial, Tensor, np.ndarray, CompiledStep)) or hasattr(v, "param_groups"):
         return False
     return hasattr(v, "__dict__")
 
