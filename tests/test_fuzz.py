@@ -923,7 +923,8 @@ def _where(p: _Program, cur: int) -> Step:
     mode = p.draw(st.sampled_from(["from values", "random mask", "mask Tensor"]), "cond")
     if mode == "from values":
         thr = float(p.rng.uniform(-1, 1))
-        cond_lib = cond_np = x > thr  # a Tensor comparison gives a plain boolean array
+        cond_lib = x > thr  # a Tensor comparison gives a bool Tensor
+        cond_np = cond_lib.data
         cdesc = f"v{cur} > {thr:.3g}"
     else:
         cshape = _broadcast_partner(p, x.shape)

@@ -33,7 +33,7 @@ from ._guard import atomic_write, check_memory, check_writable, exclusive_lock, 
 from ._interrupt import main_takes_over
 from .errors import ArgumentError, CheckpointError, DataNotFoundError, ShapeError, TinygradMLPError
 from .nn import INITS, MLP, functional, parse_sizes
-from .tensor import Tensor
+from .tensor_core import Tensor
 from .train import (
     OPTIMIZERS,
     SCHEDULES,

@@ -30,7 +30,7 @@ from .primitives import Function, array_of, is_array, tangent_sum
 
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
            "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf",
-           "Cumsum", "TakeAlongAxis", "Take"]
+           "Cumsum", "TakeAlongAxis", "Take", "Select"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -732,3 +732,29 @@ class Cumsum(Function):
 
     def jvp(self, tangents, out, x):
         return np.cumsum(tangents[0], axis=self.axis)
+
+
+# ---------------------------------------------------------------- PyTorch-shaped ops (issues 23 and 28)
+
+
+class Select(Function):
+    """``x`` where the boolean ``cond`` is true, else ``y`` (broadcasting); ``cond`` is an input without a gradient
+    (not a setting, unlike ``Where``'s), so a captured step (:mod:`tinygrad_mlp.jit`) reads each call's own mask:
+    ``masked_fill(x < 0, 0)`` of every batch's values."""
+
+    __slots__ = ()
+    derivative = "1 where chosen, 0 elsewhere; the mask has none"
+
+    def forward(self, cond, x, y):
+        return np.where(cond, x, y)
+
+    def backward(self, g, out, cond, x, y, *, needs_grad=(False, True, True)):
+        mask, dtype = array_of(cond), array_of(out).dtype
+        return (None, g * mask.astype(dtype) if needs_grad[1] else None,
+                g * (~mask).astype(dtype) if needs_grad[2] else None)
+
+    def jvp(self, tangents, out, cond, x, y):
+        zero = np.zeros((), dtype=out.dtype)
+        tx, ty = (zero if t is None else t for t in tangents[1:])
+        return P.tangent_sum(np.where(cond, tx, ty), None, out.shape)
+
