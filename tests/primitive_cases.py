@@ -218,6 +218,15 @@ def _cumsum(draw):
     return (lambda t: apply(ops.Cumsum(axis), t)), [draw(S.values(shape))]
 
 
+@st.composite
+def _select(draw):
+    # The mask is a boolean input without a gradient (masked_fill's), broadcasting with x and y.
+    sa, sb = draw(_pairs())
+    full = np.broadcast_shapes(sa, sb)
+    cond = draw(S.bool_masks(full[draw(st.integers(0, len(full))):]))
+    return (lambda x, y: apply(ops.Select(), Tensor.wrap(cond), x, y)), [draw(S.values(sa)), draw(S.values(sb))]
+
+
 CASES = {
     "Add": _binary(P.Add, S.values, S.values),
     "Sub": _binary(P.Sub, S.values, S.values),
@@ -252,6 +261,7 @@ CASES = {
     "Take": _take(),
     "IndexAdd": _index_add(),
     "Where": _where(),
+    "Select": _select(),
     "Concatenate": _concatenate(),
     "Sin": _unary(ops.Sin, S.values),
     "Cos": _unary(ops.Cos, S.values),

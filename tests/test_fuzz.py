@@ -529,7 +529,7 @@ class _Program:
         if self.nonfinite:
             STATS["gradcheck skipped: NaN/inf"] += 1
             return
-        if sum(t.size for t in leaves) > GRADCHECK_MAX_SIZE:
+        if sum(t.numel() for t in leaves) > GRADCHECK_MAX_SIZE:
             STATS["gradcheck skipped: size"] += 1
             return
         STATS["gradchecks"] += 1
@@ -744,7 +744,7 @@ def _factor_shape(p: _Program, size: int) -> list[int]:
 def _reshape(p: _Program, cur: int) -> Step:
     x = p.entries[cur].tensor
     mode = p.draw(st.sampled_from(["valid", "valid", "-1", "invalid", "two -1", "random"]), "reshape")
-    dims = _factor_shape(p, x.size)
+    dims = _factor_shape(p, x.numel())
     if mode == "-1" and dims:
         dims[p.draw(st.integers(0, len(dims) - 1))] = -1
     elif mode == "invalid":

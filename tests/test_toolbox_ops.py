@@ -149,8 +149,10 @@ def test_dim_and_keepdim_are_accepted_everywhere_axis_is():
     x = np.arange(24.0).reshape(2, 3, 4)
     t = Tensor(x)
     for name in ("sum", "mean", "max", "min", "prod", "logsumexp", "var"):
-        np.testing.assert_allclose(getattr(t, name)(dim=1, keepdim=True).data,
-                                   getattr(t, name)(axis=1, keepdims=True).data, err_msg=name)
+        by_dim = getattr(t, name)(dim=1, keepdim=True)
+        if name in ("max", "min"):  # PyTorch's max(dim) / min(dim): (values, indices)
+            by_dim = by_dim.values
+        np.testing.assert_allclose(by_dim.data, getattr(t, name)(axis=1, keepdims=True).data, err_msg=name)
         with pytest.raises(ArgumentError):
             getattr(t, name)(axis=1, dim=1)
     np.testing.assert_allclose(t.softmax(dim=1).data, t.softmax(axis=1).data)
@@ -197,8 +199,10 @@ def test_astype_float_double_keep_the_graph():
     (y * y).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.data, [3.0, 5.0])
+    as_int = x.astype(np.int32)  # to an integer dtype: a copy without a gradient, as PyTorch's int()
+    assert as_int.dtype == np.int32 and not as_int.requires_grad and as_int.tolist() == [1, 2]
     with pytest.raises(DTypeError):
-        x.astype(np.int32)
+        x.astype("U3")
     assert x.tolist() == [1.5, 2.5] and Tensor(3.0).tolist() == 3.0
 
 
