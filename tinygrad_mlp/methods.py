@@ -9,6 +9,7 @@ code of its own. The arguments are checked here, with numpy's names (``axis``,
 
 from __future__ import annotations
 
+import itertools
 import operator
 import weakref
 from collections.abc import Sequence
@@ -19,8 +20,15 @@ import numpy as np
 from . import primitives as P
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .ops import (
+    Arccos,
+    Arccosh,
+    Arcsin,
+    Arcsinh,
+    Arctan,
+    Arctanh,
     Clip,
     Cos,
+    Cosh,
     Cumsum,
     Elu,
     Erf,
@@ -31,13 +39,17 @@ from .ops import (
     LogSumExp,
     Maximum,
     Relu,
+    Remainder,
     Select,
     Sigmoid,
     Silu,
     Sin,
+    Sinh,
     Softplus,
     TakeAlongAxis,
+    Tan,
     Tanh,
+    ZeroGradient,
 )
 from .primitives import array_of
 
@@ -213,6 +225,15 @@ def check_device(device, what: str) -> None:
     if kind != "cpu":
         raise ArgumentError(f"{what}: this library computes with numpy on the CPU; device {device!r} is not "
                             "available (drop the device argument, or use 'cpu')")
+
+
+def _pieces(t: Tensor, cuts: list[int], axis: int) -> list[Tensor]:
+    """``t`` cut along ``axis`` before each index of ``cuts`` (numpy's ``array_split`` with indices): slices, whose
+    gradients go back into place."""
+    n = t.shape[axis]
+    bounds = [0, *(min(max(c if c >= 0 else c + n, 0), n) for c in cuts), n]
+    lead = (slice(None),) * axis
+    return [t[lead + (slice(lo, max(lo, hi)),)] for lo, hi in itertools.pairwise(bounds)]  # noqa: RUF005
 
 
 class ValuesIndices(NamedTuple):
@@ -964,6 +985,202 @@ class TensorOps:
             raise ShapeError(f"repeat_interleave: {counts.size} repeats for an axis of length {x.shape[a]}")
         return x[(slice(None),) * a + (np.repeat(np.arange(x.shape[a]), counts),)]
 
+
+    # ------------------------------------------------------------------ more elementwise functions (HIPS autograd's
+    # numpy coverage and PyTorch's names for them)
+
+    def sinh(self: Tensor) -> Tensor:
+        """Elementwise hyperbolic sine."""
+        return self.apply(Sinh(), self)
+
+    def cosh(self: Tensor) -> Tensor:
+        """Elementwise hyperbolic cosine."""
+        return self.apply(Cosh(), self)
+
+    def tan(self: Tensor) -> Tensor:
+        """Elementwise tangent."""
+        return self.apply(Tan(), self)
+
+    def arcsin(self: Tensor) -> Tensor:
+        """Elementwise inverse sine (domain ``|x| <= 1``, a finite gradient inside)."""
+        return self.apply(Arcsin(), self)
+
+    def arccos(self: Tensor) -> Tensor:
+        """Elementwise inverse cosine (domain ``|x| <= 1``, a finite gradient inside)."""
+        return self.apply(Arccos(), self)
+
+    def arctan(self: Tensor) -> Tensor:
+        """Elementwise inverse tangent."""
+        return self.apply(Arctan(), self)
+
+    def arcsinh(self: Tensor) -> Tensor:
+        """Elementwise inverse hyperbolic sine."""
+        return self.apply(Arcsinh(), self)
+
+    def arccosh(self: Tensor) -> Tensor:
+        """Elementwise inverse hyperbolic cosine (domain ``x >= 1``)."""
+        return self.apply(Arccosh(), self)
+
+    def arctanh(self: Tensor) -> Tensor:
+        """Elementwise inverse hyperbolic tangent (domain ``|x| < 1``)."""
+        return self.apply(Arctanh(), self)
+
+    asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh  # PyTorch's names
+
+    def sign(self: Tensor) -> Tensor:
+        """Elementwise -1, 0 or 1; gradient 0."""
+        return self.apply(ZeroGradient("sign"), self)
+
+    def floor(self: Tensor) -> Tensor:
+        """Elementwise largest whole number <= x; gradient 0."""
+        return self.apply(ZeroGradient("floor"), self)
+
+    def ceil(self: Tensor) -> Tensor:
+        """Elementwise smallest whole number >= x; gradient 0."""
+        return self.apply(ZeroGradient("ceil"), self)
+
+    def trunc(self: Tensor) -> Tensor:
+        """Elementwise x rounded toward zero; gradient 0."""
+        return self.apply(ZeroGradient("trunc"), self)
+
+    def round(self: Tensor, decimals: int = 0) -> Tensor:
+        """Elementwise x rounded to ``decimals`` places, halves to even (numpy's and PyTorch's); gradient 0."""
+        if decimals == 0:
+            return self.apply(ZeroGradient("round"), self)
+        scale = 10.0 ** operator.index(decimals)
+        return self.apply(ZeroGradient("round"), self * scale) / scale
+
+    def log2(self: Tensor) -> Tensor:
+        """Elementwise base-2 logarithm, ``log(x) / log(2)``."""
+        return self.log() * (1 / np.log(2))
+
+    def log10(self: Tensor) -> Tensor:
+        """Elementwise base-10 logarithm, ``log(x) / log(10)``."""
+        return self.log() * (1 / np.log(10))
+
+    def exp2(self: Tensor) -> Tensor:
+        """Elementwise ``2 ** x``."""
+        return self._lift(2.0) ** self
+
+    def square(self: Tensor) -> Tensor:
+        """Elementwise ``x * x``."""
+        return self * self
+
+    def reciprocal(self: Tensor) -> Tensor:
+        """Elementwise ``1 / x``."""
+        return 1.0 / self
+
+    def rsqrt(self: Tensor) -> Tensor:
+        """Elementwise ``1 / sqrt(x)``."""
+        return self ** -0.5
+
+    def remainder(self: Tensor, other) -> Tensor:
+        """``x - other * floor(x / other)``: the sign of ``other`` (numpy's ``mod``, PyTorch's ``remainder``, and
+        ``%``); the gradient for ``other`` is ``-floor(x / other)``."""
+        return self.apply(Remainder("floor"), *self._operands(other))
+
+    def fmod(self: Tensor, other) -> Tensor:
+        """``x - other * trunc(x / other)``: the sign of ``x`` (C's and PyTorch's ``fmod``)."""
+        return self.apply(Remainder("trunc"), *self._operands(other))
+
+    def __mod__(self: Tensor, other) -> Tensor:
+        return self.apply(Remainder("floor"), *self._operands(other))
+
+    def __rmod__(self: Tensor, other) -> Tensor:
+        return self.apply(Remainder("floor"), *self._operands(other, True))
+
+    # ------------------------------------------------------------------ matrices: diagonals and triangles
+
+    def diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal of the matrices over axes ``dim1``, ``dim2`` (shifted by ``offset``), as a last axis (numpy's
+        and PyTorch's ``diagonal``); the gradient goes back onto that diagonal."""
+        a, b = _checked_axes((dim1, dim2), self.ndim, "diagonal")
+        n, m = self.shape[a], self.shape[b]
+        count = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+        rows = np.arange(count) + max(-offset, 0)
+        rest = [i for i in range(self.ndim) if i not in (a, b)]
+        front = self.permute(a, b, *rest)
+        return front[rows, rows + offset].permute(*range(1, len(rest) + 1), 0)
+
+    def trace(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The sum of the diagonal (numpy's ``trace``; over ``dim1``, ``dim2`` for more axes)."""
+        return self.diagonal(offset, dim1, dim2).sum(axis=-1)
+
+    def diag(self: Tensor, diagonal: int = 0) -> Tensor:
+        """Of a vector: the square matrix with it on diagonal ``diagonal`` (zeros elsewhere); of a matrix: that
+        diagonal, as a vector (numpy's and PyTorch's ``diag``)."""
+        k = operator.index(diagonal)
+        if self.ndim == 2:
+            return self.diagonal(k)
+        if self.ndim != 1:
+            raise ShapeError(f"diag: expects a vector or a matrix, got shape {self.shape}")
+        n = self.shape[0] + abs(k)
+        i = np.arange(self.shape[0])
+        index = (i + max(-k, 0), i + max(k, 0))
+        return self.apply(P.IndexAdd(index, (n, n)), self)
+
+    def tril(self: Tensor, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two axes (on and below diagonal ``diagonal``), zeros above."""
+        return self._triangle(operator.index(diagonal), "tril", lower=True)
+
+    def triu(self: Tensor, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two axes (on and above diagonal ``diagonal``), zeros below."""
+        return self._triangle(operator.index(diagonal), "triu", lower=False)
+
+    def _triangle(self: Tensor, k: int, what: str, lower: bool) -> Tensor:
+        if self.ndim < 2:
+            raise ShapeError(f"{what}: expects at least 2 axes, got shape {self.shape}")
+        n, m = self.shape[-2:]
+        keep = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
+        return self * keep.astype(self.data.dtype)
+
+    # ------------------------------------------------------------------ splitting (PyTorch's split; numpy's below)
+
+    def split(self: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
+        """PyTorch's ``split``: pieces of ``split_size_or_sections`` along ``dim`` (an int: that size each, the
+        last smaller; a list: those sizes, adding up to the axis). (numpy's ``split(x, n)``, n equal sections, is
+        ``tensor_split``, ``chunk`` or ``np.split``.)"""
+        (a,) = _checked_axes(dim, self.ndim, "split")
+        n = self.shape[a]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0:
+                raise ArgumentError(f"split: the size of a piece must be positive, got {size}")
+            sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+        else:
+            sizes = [operator.index(k) for k in split_size_or_sections]
+            if sum(sizes) != n or any(k < 0 for k in sizes):
+                raise ShapeError(f"split: sizes {sizes} do not add up to the axis' length {n}")
+        return _pieces(self, np.cumsum(sizes)[:-1].tolist(), a)
+
+    def tensor_split(self: Tensor, indices_or_sections, dim: int = 0) -> list[Tensor]:
+        """numpy's ``array_split`` (PyTorch's ``tensor_split``): an int n gives n pieces as equal as can be (the
+        first ones one longer), a list of indices the pieces between them."""
+        (a,) = _checked_axes(dim, self.ndim, "tensor_split")
+        n = self.shape[a]
+        if isinstance(indices_or_sections, (int, np.integer)):
+            k = int(indices_or_sections)
+            if k <= 0:
+                raise ArgumentError(f"tensor_split: the number of sections must be positive, got {k}")
+            sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+            return _pieces(self, np.cumsum(sizes)[:-1].tolist(), a)
+        return _pieces(self, [operator.index(i) for i in indices_or_sections], a)
+
+    def chunk(self: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
+        """PyTorch's ``chunk``: at most ``chunks`` pieces of ``ceil(n / chunks)`` along ``dim``."""
+        (a,) = _checked_axes(dim, self.ndim, "chunk")
+        if isinstance(chunks, (bool, np.bool_)) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+            raise ArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        return self.split(max(-(-self.shape[a] // int(chunks)), 1), a)
+
+    def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, that axis removed (PyTorch's ``unbind``; ``tuple(t)`` for ``dim=0``)."""
+        (a,) = _checked_axes(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * a + (i,)] for i in range(self.shape[a]))
+
+    # ------------------------------------------------------------------ conversions named after types (last in the
+    # class: below them, `int`, `float` and `bool` in annotations would name these methods)
+
     def long(self: Tensor) -> Tensor:
         """An int64 copy without a gradient (values truncated toward zero)."""
         return self.astype(np.int64)
@@ -979,4 +1196,3 @@ class TensorOps:
     def bool(self: Tensor) -> Tensor:
         """A bool copy (nonzero is True) without a gradient."""
         return self.astype(np.bool_)
-
