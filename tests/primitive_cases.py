@@ -266,6 +266,37 @@ def _einsum(draw):
     return (lambda *ts: apply(ops.Einsum(tuple(inputs), out), *ts)), arrays
 
 
+@st.composite
+def _no_gradient(draw, kind):
+    # The rules with bool or integer results: the case multiplies their result (as floats) into a float input, so
+    # the graph has something to differentiate (their own rules give None and a zero tangent).
+    sa, sb = draw(_pairs())
+    x, y = draw(S.separated_pair(sa, sb))  # no ties: a comparison's result does not flip under the differences
+    full = np.broadcast_shapes(sa, sb)
+
+    def as_float(t):
+        return apply(P.Cast(np.float64), t)
+    if kind == "Compare":
+        op = draw(st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]))
+        return (lambda a, b: apply(P.Mul(), a, as_float(apply(ops.Compare(op), a, b)))), [x, y]
+    if kind == "Logical":
+        op = draw(st.sampled_from(["and", "or", "xor", "not"]))
+        m1, m2 = draw(S.bool_masks(sa)), draw(S.bool_masks(full))
+        inputs = [Tensor.wrap(m1)] if op == "not" else [Tensor.wrap(m1), Tensor.wrap(m2)]
+        return (lambda a: apply(P.Mul(), a, as_float(apply(ops.Logical(op), *inputs)))), [draw(S.values(full))]
+    if kind == "ArgReduce":
+        axis = draw(st.sampled_from([None, *range(len(sa))]))
+        which = draw(st.sampled_from(["argmax", "argmin"]))
+        keep = axis is not None or draw(st.booleans())  # (kept axes broadcast against the input)
+        return (lambda a: apply(P.Mul(), a, as_float(apply(ops.ArgReduce(which, axis, keep), a)))), \
+            [draw(S.distinct(sa))]
+    axes = draw(S.reduction_axes(len(sa)))
+    axes = None if axes is None else P.normalize_axis(axes, len(sa))
+    which = draw(st.sampled_from(["any", "all"]))
+    return (lambda a: apply(P.Mul(), a, as_float(apply(ops.AnyAll(which, axes, True), a)))), \
+        [draw(S.away_from_zero(sa))]
+
+
 CASES = {
     "Add": _binary(P.Add, S.values, S.values),
     "Sub": _binary(P.Sub, S.values, S.values),
@@ -322,7 +353,11 @@ CASES = {
     "ZeroGradient": _zero_gradient(),
     "Arctan2": _binary(ops.Arctan2, S.values, lambda s: S.positive(s, 0.5, 3.0)),  # x > 0: off the branch cut
     "Remainder": _remainder(),
-    "Einsum": _einsum(),  # float64 -> float64: the rule itself (see test_toolbox_ops)
+    "Einsum": _einsum(),
+    "Compare": _no_gradient("Compare"),
+    "Logical": _no_gradient("Logical"),
+    "ArgReduce": _no_gradient("ArgReduce"),
+    "AnyAll": _no_gradient("AnyAll"),  # float64 -> float64: the rule itself (see test_toolbox_ops)
 }
 
 
@@ -606,7 +641,7 @@ def all_primitive_names() -> set[str]:
     rules of :mod:`tinygrad_mlp.ops`."""
     return {name for module in (P, ops) for name, obj in vars(module).items()
             if isinstance(obj, type) and issubclass(obj, P.Function) and obj is not P.Function
-            and obj.__module__ == module.__name__}
+            and obj.__module__ == module.__name__ and not name.startswith("_")}  # (a private base is no rule)
 
 
 def leaves(arrays) -> list[Tensor]:

@@ -18,15 +18,19 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from . import primitives as P
+from .engine import no_grad
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .ops import (
+    AnyAll,
     Arccos,
     Arccosh,
     Arcsin,
     Arcsinh,
     Arctan,
     Arctanh,
+    ArgReduce,
     Clip,
+    Compare,
     Cos,
     Cosh,
     Cumsum,
@@ -35,6 +39,7 @@ from .ops import (
     Expm1,
     LeakyRelu,
     Log1p,
+    Logical,
     LogSoftmax,
     LogSumExp,
     Maximum,
@@ -56,7 +61,8 @@ from .primitives import array_of
 if TYPE_CHECKING:
     from .tensor_core import Tensor
 
-__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "float_dtype", "any_dtype", "check_device", "retained"]
+__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "float_dtype", "any_dtype", "check_device", "retained",
+           "without_grad"]
 
 
 # ---------------------------------------------------------------------- argument helpers
@@ -129,27 +135,34 @@ def _checked_axes(axis, ndim: int, what: str) -> tuple[int, ...]:
     return axes
 
 
-def _arg_reduce(fn, t: Tensor, axis, keepdims: bool, what: str) -> np.ndarray:
+def _arg_reduce(t: Tensor, axis, keepdims: bool, what: str) -> Tensor:
     if axis is not None and not isinstance(axis, (int, np.integer)):
         raise ArgumentError(f"{what}: axis must be one int or None, got {axis!r}")
     if axis is not None:
         _checked_axes(axis, t.ndim, what)
     if t.data.size == 0:
         raise ShapeError(f"{what}: a tensor of shape {t.shape} has no elements to choose from")
-    return np.asarray(fn(t.data, axis=axis, keepdims=keepdims), dtype=np.int64)
+    return without_grad(ArgReduce(what, None if axis is None else int(axis), keepdims), t)
 
 
-def _compare(t: Tensor, other, fn):
-    """``fn(t, other)`` elementwise (a numpy comparison) as a boolean Tensor without a gradient; NotImplemented for
-    an ``other`` that is not numbers (so ``t == None`` is False, as for any object)."""
-    other = values_of(other)
-    if not isinstance(other, (int, float, np.ndarray, np.generic)) and np.asarray(other).dtype.kind not in "fiub":
+def without_grad(rule, *inputs: Tensor) -> Tensor:
+    """``Tensor.apply(rule, *inputs)`` recording no node: for the rules whose results are bool or integer tensors
+    (comparisons, argmax ...), which never require grad. The engine's listeners (a captured step) still see it."""
+    with no_grad():
+        return inputs[0].apply(rule, *inputs)
+
+
+def _compare(t: Tensor, other, op: str):
+    """``t op other`` elementwise (one ``Compare``) as a boolean Tensor without a gradient; NotImplemented for an
+    ``other`` that is not numbers (so ``t == None`` is False, as for any object)."""
+    if not isinstance(other, (int, float, TensorOps, np.ndarray, np.generic)) \
+            and np.asarray(other).dtype.kind not in "fiub":
         return NotImplemented
+    o = t._lift(other)
     try:
-        return t.wrap(np.asarray(fn(t.data, other)))
-    except ValueError:  # numpy's complaint about shapes that do not broadcast
-        shape = getattr(other, "shape", np.shape(other))
-        raise ShapeError(f"{fn.__name__}: shapes {t.shape} and {shape} do not broadcast") from None
+        return without_grad(Compare(op), t, o)
+    except ShapeError:  # Tensor.apply's: say it with the comparison's name
+        raise ShapeError(f"{op}: shapes {t.shape} and {o.shape} do not broadcast") from None
 
 
 def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
@@ -282,7 +295,7 @@ class TensorOps:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
             raise DTypeError(f"only a one-element integer tensor can be an index, got {self.dtype} of shape "
                              f"{self.shape}")
-        return int(self.data.item())
+        return int(self.item())
 
     def __len__(self: Tensor) -> int:
         if self.ndim == 0:
@@ -311,22 +324,22 @@ class TensorOps:
     __hash__ = object.__hash__
 
     def __eq__(self: Tensor, other) -> Tensor:  # type: ignore[override]
-        return _compare(self, other, np.equal)
+        return _compare(self, other, "eq")
 
     def __ne__(self: Tensor, other) -> Tensor:  # type: ignore[override]
-        return _compare(self, other, np.not_equal)
+        return _compare(self, other, "ne")
 
     def __lt__(self: Tensor, other) -> Tensor:
-        return _compare(self, other, np.less)
+        return _compare(self, other, "lt")
 
     def __le__(self: Tensor, other) -> Tensor:
-        return _compare(self, other, np.less_equal)
+        return _compare(self, other, "le")
 
     def __gt__(self: Tensor, other) -> Tensor:
-        return _compare(self, other, np.greater)
+        return _compare(self, other, "gt")
 
     def __ge__(self: Tensor, other) -> Tensor:
-        return _compare(self, other, np.greater_equal)
+        return _compare(self, other, "ge")
 
     # ------------------------------------------------------------------ products
 
@@ -444,13 +457,13 @@ class TensorOps:
         """Index of the largest value over ``axis`` (of the flattened tensor by default): an int64 Tensor, no
         gradient. Ties give the first index."""
         axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "argmax")
-        return self.wrap(_arg_reduce(np.argmax, self, axis, keepdims, "argmax"))
+        return _arg_reduce(self, axis, keepdims, "argmax")
 
     def argmin(self: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         """Index of the smallest value over ``axis``: an int64 Tensor, no gradient."""
         axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "argmin")
-        return self.wrap(_arg_reduce(np.argmin, self, axis, keepdims, "argmin"))
+        return _arg_reduce(self, axis, keepdims, "argmin")
 
     def var(self: Tensor, axis: int | Sequence[int] | None = None, ddof: float = 0, keepdims: bool = False, *,
             correction: float | None = None, dim: int | Sequence[int] | None = None,
@@ -600,8 +613,8 @@ class TensorOps:
         target = any_dtype(dtype, "astype")
         if target == self.data.dtype:
             return self
-        if target.kind != "f":
-            return self.wrap(self.data.astype(target))
+        if target.kind != "f":  # no gradient to an integer or bool tensor
+            return without_grad(P.Cast(target), self)
         return self.apply(P.Cast(target), self)
 
     def float(self: Tensor) -> Tensor:
@@ -743,31 +756,31 @@ class TensorOps:
         if self.data.size != 1:
             raise ShapeError(f"format: only a one-element tensor can be formatted with {spec!r}, "
                              f"this one has shape {self.shape}")
-        return format(self.data.item(), spec)
+        return format(self.item(), spec)
 
     def eq(self: Tensor, other) -> Tensor:
         """``self == other`` elementwise: a bool Tensor."""
-        return _compare(self, other, np.equal)
+        return _compare(self, other, "eq")
 
     def ne(self: Tensor, other) -> Tensor:
         """``self != other`` elementwise: a bool Tensor."""
-        return _compare(self, other, np.not_equal)
+        return _compare(self, other, "ne")
 
     def lt(self: Tensor, other) -> Tensor:
         """``self < other`` elementwise: a bool Tensor."""
-        return _compare(self, other, np.less)
+        return _compare(self, other, "lt")
 
     def le(self: Tensor, other) -> Tensor:
         """``self <= other`` elementwise: a bool Tensor."""
-        return _compare(self, other, np.less_equal)
+        return _compare(self, other, "le")
 
     def gt(self: Tensor, other) -> Tensor:
         """``self > other`` elementwise: a bool Tensor."""
-        return _compare(self, other, np.greater)
+        return _compare(self, other, "gt")
 
     def ge(self: Tensor, other) -> Tensor:
         """``self >= other`` elementwise: a bool Tensor."""
-        return _compare(self, other, np.greater_equal)
+        return _compare(self, other, "ge")
 
     def equal(self: Tensor, other) -> bool:
         """True if ``other`` has this tensor's shape and the same values (PyTorch's ``torch.equal``)."""
@@ -778,32 +791,29 @@ class TensorOps:
             dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
         """Whether any element (over ``axis``) is nonzero: a bool Tensor."""
         axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "any")
-        return self.wrap(np.asarray(np.any(self.data, axis=_checked_axes(axis, self.ndim, "any"), keepdims=keepdims)))
+        return without_grad(AnyAll("any", _checked_axes(axis, self.ndim, "any"), keepdims), self)
 
     def all(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
             dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
         """Whether every element (over ``axis``) is nonzero: a bool Tensor."""
         axis, keepdims = _aliases(axis, dim, keepdims, keepdim, "all")
-        return self.wrap(np.asarray(np.all(self.data, axis=_checked_axes(axis, self.ndim, "all"), keepdims=keepdims)))
+        return without_grad(AnyAll("all", _checked_axes(axis, self.ndim, "all"), keepdims), self)
 
-    def _logical(self: Tensor, other, fn, what: str) -> Tensor:
-        """``fn`` (a numpy bitwise op) of bool or integer tensors: a Tensor without a gradient."""
-        o = np.asarray(values_of(other))
-        if self.data.dtype.kind not in "biu" or o.dtype.kind not in "biu":
+    def _logical(self: Tensor, other, op: str, what: str) -> Tensor:
+        """``op`` (and, or, xor: one ``Logical``) of bool or integer tensors: a Tensor without a gradient."""
+        o = self._lift(other)
+        if self.data.dtype.kind not in "biu" or o.data.dtype.kind not in "biu":
             raise DTypeError(f"{what}: needs bool or integer tensors, got {self.dtype} and {o.dtype}")
-        try:
-            return self.wrap(np.asarray(fn(self.data, o)))
-        except ValueError:
-            raise ShapeError(f"{what}: shapes {self.shape} and {o.shape} do not broadcast") from None
+        return without_grad(Logical(op), self, o)
 
     def __and__(self: Tensor, other) -> Tensor:
-        return self._logical(other, np.bitwise_and, "&")
+        return self._logical(other, "and", "&")
 
     def __or__(self: Tensor, other) -> Tensor:
-        return self._logical(other, np.bitwise_or, "|")
+        return self._logical(other, "or", "|")
 
     def __xor__(self: Tensor, other) -> Tensor:
-        return self._logical(other, np.bitwise_xor, "^")
+        return self._logical(other, "xor", "^")
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -811,7 +821,7 @@ class TensorOps:
         """``~mask``: logical not of a bool tensor (bitwise not of an integer one)."""
         if self.data.dtype.kind not in "biu":
             raise DTypeError(f"~: needs a bool or integer tensor, got {self.dtype}")
-        return self.wrap(np.invert(self.data))
+        return without_grad(Logical("not"), self)
 
     def pow(self: Tensor, exponent) -> Tensor:
         """``self ** exponent``."""

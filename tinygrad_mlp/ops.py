@@ -32,7 +32,8 @@ from .primitives import Function, array_of, is_array, tangent_sum
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
            "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf",
            "Cumsum", "TakeAlongAxis", "Take", "Select", "Sinh", "Cosh", "Tan", "Arcsin", "Arccos", "Arctan", "Arcsinh",
-           "Arccosh", "Arctanh", "ZeroGradient", "Arctan2", "Remainder", "Einsum"]
+           "Arccosh", "Arctanh", "ZeroGradient", "Arctan2", "Remainder", "Einsum", "Compare", "Logical", "ArgReduce",
+           "AnyAll"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -737,6 +738,89 @@ class Cumsum(Function):
 
 
 # ---------------------------------------------------------------- PyTorch-shaped ops (issues 23 and 28)
+
+
+# Rules without a gradient, whose results are bool or integer tensors (comparisons, logical ops, argmax, any/all).
+# They are rules (not numpy calls on ``.data``) so that a captured step (:mod:`tinygrad_mlp.jit`) sees them and
+# replays them on every call's values; the methods apply them without recording a node (their results never
+# require grad). Their jvp is a zero tangent.
+
+_COMPARISONS: dict[str, Callable[..., np.ndarray]] = {
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "ge": np.greater_equal}
+_LOGICAL: dict[str, Callable[..., np.ndarray]] = {
+    "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor, "not": np.invert}
+
+
+class _NoGradient(Function):
+    __slots__ = ()
+    derivative = "no gradient (a bool or integer result)"
+
+    def backward(self, g, out, *xs):
+        return (None,) * len(xs)
+
+    def jvp(self, tangents, out, *xs):
+        return np.zeros(out.shape)
+
+
+class Compare(_NoGradient):
+    """``x op y`` elementwise for op in eq, ne, lt, le, gt, ge: a bool array (broadcasting), no gradient."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: str):
+        if op not in _COMPARISONS:
+            raise ValueError(f"Compare: op must be one of {sorted(_COMPARISONS)}, got {op!r}")
+        self.op = op
+
+    def forward(self, x, y):
+        return np.asarray(_COMPARISONS[self.op](x, y))
+
+
+class Logical(_NoGradient):
+    """``and``, ``or``, ``xor`` of two, or ``not`` of one, bool (or integer: bitwise) arrays; no gradient."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: str):
+        if op not in _LOGICAL:
+            raise ValueError(f"Logical: op must be one of {sorted(_LOGICAL)}, got {op!r}")
+        self.op = op
+
+    def forward(self, *xs):
+        return np.asarray(_LOGICAL[self.op](*xs))
+
+
+class ArgReduce(_NoGradient):
+    """The int64 index of the largest (``"argmax"``) or smallest (``"argmin"``) value over ``axis`` (of the
+    flattened array for None); ties give the first. No gradient."""
+
+    __slots__ = ("kind", "axis", "keepdims")
+
+    def __init__(self, kind: str, axis: int | None = None, keepdims: bool = False):
+        if kind not in ("argmax", "argmin"):
+            raise ValueError(f"ArgReduce: kind must be 'argmax' or 'argmin', got {kind!r}")
+        self.kind, self.axis, self.keepdims = kind, axis, bool(keepdims)
+
+    def forward(self, x):
+        fn = np.argmax if self.kind == "argmax" else np.argmin
+        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+
+class AnyAll(_NoGradient):
+    """Whether any (``"any"``) or every (``"all"``) element over ``axis`` (a tuple, or None for all) is nonzero:
+    a bool array. No gradient."""
+
+    __slots__ = ("kind", "axis", "keepdims")
+
+    def __init__(self, kind: str, axis: tuple[int, ...] | None = None, keepdims: bool = False):
+        if kind not in ("any", "all"):
+            raise ValueError(f"AnyAll: kind must be 'any' or 'all', got {kind!r}")
+        self.kind, self.axis, self.keepdims = kind, axis, bool(keepdims)
+
+    def forward(self, x):
+        fn = np.any if self.kind == "any" else np.all
+        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims))
 
 
 class Select(Function):
