@@ -111,6 +111,13 @@ def _number(v, what: str, name: str) -> float:
     return float(v)
 
 
+def _int(v, what: str, name: str) -> int:
+    """``v`` as an int if it is one (not a bool), else an ArgumentError naming ``what`` and ``name``."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise ArgumentError(f"{what}: {name} must be an int, got {v!r}")
+    return int(v)
+
+
 def _aliases(axis, dim, keepdims, keepdim, what: str):
     """numpy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim`` (the same things): one of each pair."""
     if dim is not None:
@@ -1057,7 +1064,7 @@ class TensorOps:
         """Elementwise x rounded to ``decimals`` places, halves to even (numpy's and PyTorch's); gradient 0."""
         if decimals == 0:
             return self.apply(ZeroGradient("round"), self)
-        scale = 10.0 ** operator.index(decimals)
+        scale = 10.0 ** _int(decimals, "round", "decimals")
         return self.apply(ZeroGradient("round"), self * scale) / scale
 
     def log2(self: Tensor) -> Tensor:
@@ -1104,6 +1111,7 @@ class TensorOps:
     def diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The diagonal of the matrices over axes ``dim1``, ``dim2`` (shifted by ``offset``), as a last axis (numpy's
         and PyTorch's ``diagonal``); the gradient goes back onto that diagonal."""
+        offset = _int(offset, "diagonal", "offset")
         a, b = _checked_axes((dim1, dim2), self.ndim, "diagonal")
         n, m = self.shape[a], self.shape[b]
         count = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
@@ -1119,7 +1127,7 @@ class TensorOps:
     def diag(self: Tensor, diagonal: int = 0) -> Tensor:
         """Of a vector: the square matrix with it on diagonal ``diagonal`` (zeros elsewhere); of a matrix: that
         diagonal, as a vector (numpy's and PyTorch's ``diag``)."""
-        k = operator.index(diagonal)
+        k = _int(diagonal, "diag", "diagonal")
         if self.ndim == 2:
             return self.diagonal(k)
         if self.ndim != 1:
@@ -1131,11 +1139,11 @@ class TensorOps:
 
     def tril(self: Tensor, diagonal: int = 0) -> Tensor:
         """The lower triangle of the last two axes (on and below diagonal ``diagonal``), zeros above."""
-        return self._triangle(operator.index(diagonal), "tril", lower=True)
+        return self._triangle(_int(diagonal, "tril", "diagonal"), "tril", lower=True)
 
     def triu(self: Tensor, diagonal: int = 0) -> Tensor:
         """The upper triangle of the last two axes (on and above diagonal ``diagonal``), zeros below."""
-        return self._triangle(operator.index(diagonal), "triu", lower=False)
+        return self._triangle(_int(diagonal, "triu", "diagonal"), "triu", lower=False)
 
     def _triangle(self: Tensor, k: int, what: str, lower: bool) -> Tensor:
         if self.ndim < 2:
@@ -1158,7 +1166,9 @@ class TensorOps:
                 raise ArgumentError(f"split: the size of a piece must be positive, got {size}")
             sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
         else:
-            sizes = [operator.index(k) for k in split_size_or_sections]
+            if not isinstance(split_size_or_sections, (list, tuple, np.ndarray)):
+                raise ArgumentError(f"split: expects a size or a list of sizes, got {split_size_or_sections!r}")
+            sizes = [_int(k, "split", "a size") for k in split_size_or_sections]
             if sum(sizes) != n or any(k < 0 for k in sizes):
                 raise ShapeError(f"split: sizes {sizes} do not add up to the axis' length {n}")
         return _pieces(self, np.cumsum(sizes)[:-1].tolist(), a)
@@ -1174,7 +1184,9 @@ class TensorOps:
                 raise ArgumentError(f"tensor_split: the number of sections must be positive, got {k}")
             sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
             return _pieces(self, np.cumsum(sizes)[:-1].tolist(), a)
-        return _pieces(self, [operator.index(i) for i in indices_or_sections], a)
+        if not isinstance(indices_or_sections, (list, tuple, np.ndarray)):
+            raise ArgumentError(f"tensor_split: expects a count or a list of indices, got {indices_or_sections!r}")
+        return _pieces(self, [_int(i, "tensor_split", "an index") for i in indices_or_sections], a)
 
     def chunk(self: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
         """PyTorch's ``chunk``: at most ``chunks`` pieces of ``ceil(n / chunks)`` along ``dim``."""
