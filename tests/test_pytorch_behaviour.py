@@ -97,3 +97,12 @@ def test_integer_tensors_promote_to_float_in_arithmetic_as_in_pytorch():
     assert (counts + 1).dtype == np.int64
     mask = Tensor(np.array([1.0, -2.0])) > 0
     assert (mask + 1).tolist() == [2, 1]  # bool + int is int64, not a bool
+
+
+def test_creation_functions_make_integer_and_bool_tensors_as_in_pytorch():
+    assert tm.zeros(2, 3, dtype=np.int64).dtype == np.int64  # was refused: "dtype must be a floating type"
+    assert tm.ones_like(tm.tensor([1, 2])).tolist() == [1, 1]
+    assert tm.full((2,), 7).dtype == np.int64 and tm.full((2,), True).dtype == np.bool_
+    assert tm.full((2,), 7.0).dtype == np.float32
+    with pytest.raises(DTypeError):
+        tm.zeros(2, dtype=np.int64, requires_grad=True)

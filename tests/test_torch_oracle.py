@@ -179,6 +179,10 @@ def test_creation_and_dtypes_match_pytorch():
         (tm.from_numpy(np.zeros(2)), torch.from_numpy(np.zeros(2))), (tm.zeros(2, 3).long(), torch.zeros(2, 3).long()),
         (tm.tensor([1.7, -1.7]).long(), torch.tensor([1.7, -1.7]).long()),
         (tm.tensor([1.5]).to(tm.float64), torch.tensor([1.5]).to(torch.float64)),
+        (tm.zeros(2, dtype=tm.long), torch.zeros(2, dtype=torch.long)), (tm.full((2,), 7), torch.full((2,), 7)),
+        (tm.full((2,), 7.0), torch.full((2,), 7.0)), (tm.full((2,), True), torch.full((2,), True)),
+        (tm.ones_like(tm.tensor([1, 2])), torch.ones_like(torch.tensor([1, 2]))),
+        (tm.tensor([0.5, 2.0]).type(tm.long), torch.tensor([0.5, 2.0]).type(torch.long)),
     ]
     for ours, theirs in pairs:
         assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))

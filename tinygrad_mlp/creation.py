@@ -1,7 +1,9 @@
 """Tensors made from nothing: ``zeros``, ``ones``, ``full``, ``eye``, ``arange``, ``rand``, ``randn``, ``*_like``.
 
 Shapes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``. The dtype is the default
-(float32 unless ``tm.set_default_dtype`` changed it) unless ``dtype=`` says otherwise.
+(float32 unless ``tm.set_default_dtype`` changed it) unless ``dtype=`` says otherwise
+(``zeros``, ``ones``, ``full``, ``eye``, ``arange`` and ``*_like`` also make integer and
+bool tensors, which cannot require grad; ``rand``/``randn`` make floats).
 ``tensor``, ``from_numpy``, ``linspace`` and ``randint`` are PyTorch's.
 ``rand``/``randn`` follow the seeding story of :mod:`tinygrad_mlp.random`:
 ``seed=`` an int or a Generator, else the global generator that
@@ -29,29 +31,47 @@ def _shape(shape, what: str) -> tuple[int, ...]:
     return dims
 
 
+def _dtype(dtype, requires_grad: bool, what: str) -> np.dtype:
+    """The dtype to make (the default for None): a float one, or an integer or bool one without ``requires_grad``."""
+    dt = any_dtype(dtype_or_default(dtype), what)
+    if requires_grad and dt.kind != "f":
+        raise DTypeError(f"{what}: only float tensors can require grad, got dtype {dt}")
+    return dt
+
+
+def _made(values: np.ndarray, requires_grad: bool) -> Tensor:
+    """A leaf of the array just made (of the dtype ``_dtype`` chose)."""
+    return Tensor(values, requires_grad) if values.dtype.kind == "f" else Tensor.wrap(values)
+
+
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor(np.zeros(_shape(shape, "zeros"), dtype=float_dtype(dtype_or_default(dtype), "zeros")), requires_grad)
+    return _made(np.zeros(_shape(shape, "zeros"), dtype=_dtype(dtype, requires_grad, "zeros")), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return Tensor(np.ones(_shape(shape, "ones"), dtype=float_dtype(dtype_or_default(dtype), "ones")), requires_grad)
+    return _made(np.ones(_shape(shape, "ones"), dtype=_dtype(dtype, requires_grad, "ones")), requires_grad)
 
 
 def full(shape, fill_value: float, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``shape`` (an int or a tuple) filled with ``fill_value``."""
+    """A tensor of ``shape`` (an int or a tuple) filled with ``fill_value``; without ``dtype=`` its dtype follows
+    the value as in PyTorch (an int: int64, a bool: bool, a float: the default)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
-    if not isinstance(fill_value, (int, float, np.number)) or isinstance(fill_value, (bool, np.bool_)):
-        raise ArgumentError(f"full: fill_value must be a number, got {fill_value!r}")
-    dt = float_dtype(dtype_or_default(dtype), "full")
-    return Tensor(np.full(_shape((shape,), "full"), fill_value, dtype=dt), requires_grad)
+    if not isinstance(fill_value, (int, float, np.number)):
+        raise ArgumentError(f"full: fill_value must be a number or a bool, got {fill_value!r}")
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = np.bool_
+    if dtype is None and isinstance(fill_value, (int, np.integer)):  # PyTorch's inference: full((2,), 7) is int64
+        dtype = np.int64
+    dt = _dtype(dtype, requires_grad, "full")
+    return _made(np.full(_shape((shape,), "full"), fill_value, dtype=dt), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """The (n, m) identity matrix (m defaults to n)."""
     n, m = _shape((n, n if m is None else m), "eye")
-    return Tensor(np.eye(n, m, dtype=float_dtype(dtype_or_default(dtype), "eye")), requires_grad)
+    return _made(np.eye(n, m, dtype=_dtype(dtype, requires_grad, "eye")), requires_grad)
 
 
 def arange(start: float, stop: float | None = None, step: float = 1, *, dtype=None,
@@ -65,12 +85,8 @@ def arange(start: float, stop: float | None = None, step: float = 1, *, dtype=No
         raise ArgumentError("arange: step must not be 0")
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
     ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step) if v is not None)
-    dt = np.dtype(np.int64) if dtype is None and ints else any_dtype(dtype_or_default(dtype), "arange")
-    if dt.kind != "f":
-        if requires_grad:
-            raise DTypeError(f"arange: {dt} values cannot require grad; give float bounds or a float dtype=")
-        return Tensor.wrap(values.astype(dt))
-    return Tensor(values.astype(dt), requires_grad)
+    dt = _dtype(np.int64 if dtype is None and ints else dtype, requires_grad, "arange")
+    return _made(values.astype(dt), requires_grad)
 
 
 def rand(*shape, seed=None, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -932,6 +932,11 @@ class TensorOps:
         out = self if dtype is None else self.astype(dtype)
         return out.clone() if copy and out is self else out
 
+    @property
+    def device(self) -> str:
+        """``"cpu"``: where the values are (PyTorch's attribute; numpy computes on the CPU)."""
+        return "cpu"
+
     def cpu(self: Tensor) -> Tensor:
         """This tensor (it is on the CPU already)."""
         return self
@@ -1202,6 +1207,10 @@ class TensorOps:
 
     # ------------------------------------------------------------------ conversions named after types (last in the
     # class: below them, `int`, `float` and `bool` in annotations would name these methods)
+
+    def type(self: Tensor, dtype=None):
+        """``type(dtype)`` is ``astype(dtype)``; ``type()`` names the dtype (``"float32"``)."""
+        return str(self.data.dtype) if dtype is None else self.astype(dtype)
 
     def long(self: Tensor) -> Tensor:
         """An int64 copy without a gradient (values truncated toward zero)."""
