@@ -26,7 +26,8 @@ from tinygrad_mlp import (
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor_core as tt
-from tinygrad_mlp.methods import TensorOps, any_dtype, check_device, float_dtype, shape_arg
+from tinygrad_mlp.dtypes import any_dtype, float_dtype
+from tinygrad_mlp.methods import TensorOps, check_device, shape_arg
 from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I

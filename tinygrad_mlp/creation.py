@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import dtype_or_default, get_default_dtype
+from .dtypes import any_dtype, dtype_or_default, float_dtype, get_default_dtype
 from .errors import ArgumentError, DTypeError, ShapeError
-from .methods import any_dtype, float_dtype, shape_arg
+from .methods import shape_arg
 from .random import generator
 from .tensor_core import Tensor
 

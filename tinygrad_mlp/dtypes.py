@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import DTypeError
 
-__all__ = ["get_default_dtype", "set_default_dtype", "dtype_or_default", "scalar_dtype", "operand_dtypes"]
+__all__ = ["get_default_dtype", "set_default_dtype", "dtype_or_default", "scalar_dtype", "operand_dtypes",
+           "float_dtype", "any_dtype"]
 
 _default = np.dtype(np.float32)
 
@@ -34,13 +35,29 @@ def set_default_dtype(dtype) -> None:
     the new default for their weights.
     """
     global _default
+    _default = float_dtype(dtype, "set_default_dtype")
+
+
+def any_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype if tensors can hold it (floats, integers, bool), else a DTypeError naming ``what``."""
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise DTypeError(f"set_default_dtype: {dtype!r} is not a dtype") from None
+        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
+    if dt.kind not in "fiub":
+        raise DTypeError(f"{what}: tensors hold floats, integers or bools, not {dt}")
+    return dt
+
+
+def float_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype if it is a floating one (tensors hold floats), else a DTypeError naming ``what``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
     if dt.kind != "f":
-        raise DTypeError(f"set_default_dtype: the default must be a floating dtype, got {dt}")
-    _default = dt
+        raise DTypeError(f"{what}: dtype must be a floating type, got {dt}")
+    return dt
 
 
 def dtype_or_default(dtype):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from . import primitives as P
+from .dtypes import any_dtype, float_dtype  # noqa: F401  (float_dtype: also imported from here by others)
 from .engine import no_grad
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .ops import (
@@ -61,8 +62,7 @@ from .primitives import array_of
 if TYPE_CHECKING:
     from .tensor_core import Tensor
 
-__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "float_dtype", "any_dtype", "check_device", "retained",
-           "without_grad"]
+__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "check_device", "retained", "without_grad"]
 
 
 # ---------------------------------------------------------------------- argument helpers
@@ -76,28 +76,6 @@ def shape_arg(shape, what: str = "shape") -> tuple[int, ...]:
         return tuple(operator.index(n) for n in shape)
     except TypeError:
         raise ShapeError(f"{what}: a shape is made of ints, got {shape!r}") from None
-
-
-def any_dtype(dtype, what: str) -> np.dtype:
-    """``dtype`` as a numpy dtype if tensors can hold it (floats, integers, bool), else a DTypeError naming ``what``."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
-    if dt.kind not in "fiub":
-        raise DTypeError(f"{what}: tensors hold floats, integers or bools, not {dt}")
-    return dt
-
-
-def float_dtype(dtype, what: str) -> np.dtype:
-    """``dtype`` as a numpy dtype if it is a floating one (tensors hold floats), else a DTypeError naming ``what``."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise DTypeError(f"{what}: {dtype!r} is not a dtype") from None
-    if dt.kind != "f":
-        raise DTypeError(f"{what}: dtype must be a floating type, got {dt}")
-    return dt
 
 
 _SQRT_HALF = float(np.sqrt(0.5))

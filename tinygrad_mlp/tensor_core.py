@@ -22,10 +22,10 @@ import numpy as np
 
 from . import engine
 from . import primitives as P
-from .dtypes import dtype_or_default, get_default_dtype, operand_dtypes, scalar_dtype
+from .dtypes import dtype_or_default, float_dtype, get_default_dtype, operand_dtypes, scalar_dtype
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .methods import TensorOps, float_dtype, retained, shape_arg, values_of
+from .methods import TensorOps, retained, shape_arg, values_of
 from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
