@@ -51,6 +51,23 @@ UNARY = {
     "erf": (Tensor.erf, _erf, S.values),
     "cumsum": (lambda t: t.cumsum(-1) if t.ndim else t.cumsum(), lambda a: np.cumsum(a, axis=-1 if a.ndim else None),
                S.values),
+    # issue 23's elementwise rules (HIPS autograd's numpy coverage)
+    "sinh": (Tensor.sinh, np.sinh, S.values),
+    "cosh": (Tensor.cosh, np.cosh, S.values),
+    "tan": (Tensor.tan, np.tan, lambda s: S.values(s, 1.2)),
+    "arcsin": (Tensor.arcsin, np.arcsin, lambda s: S.values(s, 0.8)),
+    "arccos": (Tensor.arccos, np.arccos, lambda s: S.values(s, 0.8)),
+    "arctan": (Tensor.arctan, np.arctan, S.values),
+    "arcsinh": (Tensor.arcsinh, np.arcsinh, S.values),
+    "arccosh": (Tensor.arccosh, np.arccosh, lambda s: S.positive(s, 1.2, 3.0)),
+    "arctanh": (Tensor.arctanh, np.arctanh, lambda s: S.values(s, 0.8)),
+    "sign": (Tensor.sign, np.sign, C._off_the_steps),
+    "floor": (Tensor.floor, np.floor, C._off_the_steps),
+    "ceil": (Tensor.ceil, np.ceil, C._off_the_steps),
+    "round": (Tensor.round, np.round, C._off_the_steps),
+    "trunc": (Tensor.trunc, np.trunc, C._off_the_steps),
+    "mod 0.7": (lambda t: t % 0.7, lambda a: np.mod(a, 0.7),
+                lambda s: S.values(s).map(lambda v: 0.7 * (np.floor(v) + 0.3 + 0.4 * (v - np.floor(v))))),
 }
 
 
