@@ -49,6 +49,9 @@ class Node:
         self.rule, self.inputs = rule, inputs
         self.seq, self.grad = next(_sequence), None
 
+    def __repr__(self) -> str:
+        return f"<{self.rule.name}Backward>"  # PyTorch prints a grad_fn as <MulBackward0 object at ...>
+
 
 # ---------------------------------------------------------------------- grad mode and listeners
 
@@ -94,18 +97,17 @@ class Listener:
     ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input
     Tensors and the result Tensor (its ``node`` set when the op was recorded).
     ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs at
-    every step of every walk (with what :func:`walk` yields); ``on_walk_start`` and
-    ``on_walk_end`` bracket each walk. Code above the engine calls the others with
-    :func:`announce`. Any of them may raise to stop the computation.
+    every step of every walk; ``on_walk_start``/``on_walk_end`` bracket each walk. Code above the engine
+    calls the others with :func:`announce`. Any of them may raise to stop the computation.
     """
 
     def on_forward(self, rule, inputs: tuple, out) -> None: pass
     def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None: pass
     def on_walk_start(self, roots: Sequence, seeds: Sequence, by: str, create_graph: bool) -> None: pass
     def on_walk_end(self) -> None: pass
-    def on_made(self, array: np.ndarray, fn, source) -> None: pass
-    def on_optimizer(self, optimizer, name: str) -> None: pass
-    def on_effect(self, reason: str) -> None: pass
+    def on_made(self, array: np.ndarray, fn, source) -> None: pass  # the library made array as fn(source)
+    def on_optimizer(self, optimizer, name: str) -> None: pass  # its step()/zero_grad() begins
+    def on_effect(self, reason: str) -> None: pass  # an in-place update no op records
 
 
 listeners: list[Listener] = []  # the registered listeners, oldest first; change it only through listen()
@@ -124,8 +126,7 @@ def listen(listener: Listener) -> Iterator[Listener]:
 
 
 def announce(event: str, *args) -> None:
-    """Call every listener's ``on_<event>(*args)``: ``"made"`` (the library made an array as ``fn(source)``),
-    ``"optimizer"`` (a ``step``/``zero_grad`` begins), ``"effect"`` (an in-place update no op records)."""
+    """Call every listener's ``on_<event>(*args)``: ``"made"``, ``"optimizer"``, ``"effect"`` (see Listener)."""
     for listener in listeners:
         getattr(listener, "on_" + event)(*args)
 

@@ -37,7 +37,7 @@ import numpy as np
 from . import engine
 from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
-from .tensor import Tensor, accumulate_grad
+from .tensor_core import Tensor, accumulate_grad
 
 __all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable"]
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import engine
 from .errors import ArgumentError, CheckpointError
-from .tensor import Tensor
+from .tensor_core import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "clip_grad_norm_"]
 

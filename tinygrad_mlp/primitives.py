@@ -123,9 +123,8 @@ def tangent_sum(a, b, shape: tuple[int, ...]):
 class Function:
     """Base class of the rules: subclass it, define ``forward`` and ``backward`` (and ``jvp``, ``derivative``).
 
-    Settings (what ``__init__`` takes) are part of a ``tm.compile`` recording, inputs are read on every replay:
-    what depends on the data (a mask, indices) is an input, or computed from the inputs in ``forward`` and
-    ``backward``. The contract of a compiled step: docs/compile.md, "The contract".
+    Settings (``__init__``'s) are part of a ``tm.compile`` recording, inputs are read on every replay: what depends
+    on the data (a mask, indices) is an input. The contract of a compiled step: docs/compile.md.
     """
 
     __slots__ = ()
