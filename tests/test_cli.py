@@ -47,11 +47,10 @@ def fast_synthetic(monkeypatch):
 
 @pytest.fixture
 def no_mnist(tmp_path, monkeypatch):
-    """MNIST nowhere: empty data folder and cache, and every mirror a closed port on this machine."""
-    empty = tmp_path / "no-data"
-    empty.mkdir()
-    monkeypatch.setenv(data.DATA_ENV, str(empty))
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    """MNIST nowhere: no data folder configured, an empty cache, and every mirror a closed port on this machine."""
+    empty = tmp_path / "cache"
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setenv(data.CACHE_ENV, str(empty))
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "*")
@@ -62,7 +61,8 @@ def no_mnist(tmp_path, monkeypatch):
 
 def _env(tmp_path, **extra) -> dict:
     env = dict(os.environ)
-    env.update({"PYTHONPATH": str(REPO_ROOT), data.DATA_ENV: str(tmp_path / "no-data"),
+    env.pop(data.DATA_ENV, None)  # no data folder configured (a configured one without MNIST is an error)
+    env.update({"PYTHONPATH": str(REPO_ROOT),
                 data.CACHE_ENV: str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}, **extra)
     return env
 
@@ -235,7 +235,6 @@ def test_dataset_mnist_never_falls_back(tmp_path, no_mnist, capsys):
 
 
 def test_dataset_mnist_missing_subprocess(tmp_path):
-    (tmp_path / "no-data").mkdir()
     r = _run(["train", "--dataset", "mnist", "--no-download"], tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert "MNIST files not found" in _one_error_line(r.stderr)

@@ -167,6 +167,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     kept = f"the previous {path} was kept" if existed else "nothing was written"
     if path.is_dir():
         raise WriteError(f"{path}: is a folder; cannot write {what} there")
+    if path.exists() and not path.is_file():  # a device, a pipe, a socket: never replaced by a regular file
+        raise WriteError(f"{path}: exists and is not a regular file; refusing to replace it with {what}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -81,6 +81,7 @@ _MAX_NAME = 128                 # optimizer class and buffer names
 _MAX_BUFFERS = 100              # per-parameter buffer lists of an optimizer
 _MAX_NPY_HEADER = 10000         # numpy's own default limit
 _CHUNK = 1 << 16                # bytes read (and hashed) at a time
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what np.savez / np.savez_compressed write
 _MAX_RATIO = 1032               # deflate never expands data more than this (stored members: 1)
 _TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
@@ -463,6 +464,11 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
     for info in zf.infolist():
         if not info.filename.endswith(".npy") or info.is_dir():
             raise CheckpointError(f"{path}: unexpected member {info.filename!r} (not an .npy array)")
+        if info.compress_type not in _METHODS:
+            # bzip2 and lzma decompress a whole block (up to hundreds of MB) per read: no bound holds for them
+            raise CheckpointError(f"{path}: member {info.filename!r} uses compression method "
+                                  f"{info.compress_type}; a checkpoint holds only stored or deflated members "
+                                  "(what numpy's savez writes)")
         key = info.filename[:-len(".npy")]
         if key in infos:
             raise CheckpointError(f"{path}: member {key!r} appears twice")

@@ -189,6 +189,13 @@ def load_dataset(name: str, data_dir: str | None = None, synthetic: dict | None 
     return loaded
 
 
+def dataset_words(loaded: data.Dataset) -> str:
+    """The dataset's name for a result line; a fallback says so again there (its warning has scrolled away)."""
+    if loaded.name == "synthetic" and loaded.notice:
+        return "synthetic (the SYNTHETIC digits, NOT MNIST: MNIST was not available, see the warning above)"
+    return loaded.name
+
+
 def load_model(path: str, classes: bool = True):
     """The saved MLP, checked to take 28x28 images and (when ``classes``) to give one output per digit."""
     model, ck = checkpoint.load_model(path)

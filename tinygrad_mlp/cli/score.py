@@ -47,7 +47,7 @@ def run_eval(args) -> int:
         res = evaluate(model, x_test, y_test)
     correct = int(np.trace(res.confusion))
     lines = [o.describe(args.model, model),
-             f"dataset: {loaded.name} test set, {len(y_test)} images",
+             f"dataset: {o.dataset_words(loaded)} test set, {len(y_test)} images",
              f"test accuracy: {o.format_acc(res.accuracy)} ({correct}/{len(y_test)})",
              "",
              "digit  accuracy  images"]

@@ -125,7 +125,7 @@ def _data(args, settings: dict, resumed) -> tuple:
                            f"{x_train.shape[1]} pixels")
     if resumed is None:
         settings.update(dataset=loaded.name, dataset_requested=settings["dataset"], synthetic=loaded.synthetic)
-    return (x_train, y_train, x_test, y_test), loaded.name
+    return (x_train, y_train, x_test, y_test), loaded
 
 
 def _model(args, settings: dict, resumed) -> MLP:
@@ -171,7 +171,8 @@ def _epoch_reporter(model: MLP, x_train: np.ndarray, epochs: int):
 
 
 def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) -> int:
-    (x_train, y_train, x_test, y_test), used = _data(args, settings, resumed)
+    (x_train, y_train, x_test, y_test), loaded = _data(args, settings, resumed)
+    used = loaded.name
     model = _model(args, settings, resumed)
     optimizer = build_optimizer(settings["optimizer"], model.parameters(), settings["lr"], settings["momentum"],
                                 settings.get("weight_decay", 0.0))
@@ -201,7 +202,7 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
         raise
     with np.errstate(over="ignore"):
         final = evaluate(model, x_test, y_test)
-    o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {used} after "
+    o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {o.dataset_words(loaded)} after "
           f"{o.plural(settings['epochs'], 'epoch')}, {result.train_seconds:.1f} s of training; saved {out}")
     if args.metrics_json:
         metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),

@@ -1,0 +1,176 @@
+"""Files and data the command line and the API can trust (issue 24, part 2): each test here was red on 411df7f.
+
+Checkpoints compressed with anything but stored/deflate, saves that would replace a device or a pipe, outputs that
+are not ours, settings read from a file, hostile training states, NaN outputs, the data's provenance, divergence,
+long runs estimated up front, and the small things (a shell-quoted resume hint, long file names, --plot checks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import hostile_files as H
+import numpy as np
+import pytest
+
+from tinygrad_mlp import checkpoint, data
+from tinygrad_mlp.cli import main
+from tinygrad_mlp.errors import CheckpointError, DataError, WriteError
+from tinygrad_mlp.nn import MLP
+from tinygrad_mlp.optim import SGD
+from tinygrad_mlp.train import fit
+
+QUICK = ["--dataset", "synthetic", "--arch", "784-16-10", "--limit-train", "200", "--epochs", "1", "--no-progress"]
+
+
+def _one_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-mlp: error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def small_synthetic(monkeypatch):
+    """The synthetic digits, drawn small (these tests check refusals, not accuracy)."""
+    draw = data.synthetic.load_synthetic
+    cache: dict = {}
+
+    def small(n_train=10000, n_test=2000, seed=0):
+        key = (min(n_train, 300), min(n_test, 100), seed)
+        if key not in cache:
+            cache[key] = draw(*key)
+        return cache[key]
+    monkeypatch.setattr(data.synthetic, "load_synthetic", small)
+
+
+# ---------------------------------------------------------------------- checkpoints: compression, devices
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_checkpoint_compressed_with_bzip2_or_lzma_is_refused(tmp_path, method):
+    good, _ = H.genuine(tmp_path / "good.npz")
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", compression=method) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    with pytest.raises(CheckpointError, match="compression method"):
+        checkpoint.load(bad)
+
+
+def test_save_and_fit_never_replace_a_pipe_with_a_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    model = MLP([4, 3], seed=0)
+    with pytest.raises(WriteError, match="not a regular file"):
+        checkpoint.save(model, fifo)
+    x, y = np.random.default_rng(0).random((8, 4), dtype=np.float32), np.arange(8) % 3
+    with pytest.raises(WriteError, match="not a regular file"):
+        fit(model, SGD(model.parameters(), lr=0.1), "mse", x, y, epochs=1, batch_size=4, progress=False,
+            checkpoint=fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+# ---------------------------------------------------------------------- data: where it came from, said plainly
+
+
+def _gz_mnist(folder: Path) -> Path:
+    """The four MNIST files gzipped, all-zero images: valid IDX, but not the published files."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, count in (("train", 60000), ("t10k", 10000)):
+        images = bytes([0, 0, 8, 3]) + count.to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(count * 784)
+        (folder / f"{name}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images, compresslevel=1))
+        labels = bytes([0, 0, 8, 1]) + count.to_bytes(4, "big") + bytes(np.arange(count, dtype=np.uint8) % 10)
+        (folder / f"{name}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels, compresslevel=1))
+    return folder
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No data folder configured, an empty cache, every mirror a closed local port."""
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "*")
+    for kind in list(data.MIRRORS):
+        monkeypatch.setitem(data.MIRRORS, kind, ["http://127.0.0.1:9/"])
+    monkeypatch.chdir(tmp_path)
+
+
+TINY_RUN = ["--arch", "784-4-10", "--limit-train", "50", "--epochs", "1", "--no-progress"]
+
+
+def test_a_data_dir_missing_a_file_is_never_completed_from_the_environment(tmp_path, offline, monkeypatch, capsys):
+    full = H.fake_mnist(tmp_path / "full")
+    partial = H.fake_mnist(tmp_path / "partial")
+    (partial / "t10k-labels-idx1-ubyte").unlink()
+    monkeypatch.setenv(data.DATA_ENV, str(full))
+    assert main(["train", "--data-dir", str(partial), *TINY_RUN]) == 1
+    line = _one_error(capsys.readouterr().err)
+    assert str(partial) in line and "t10k-labels-idx1-ubyte" in line
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_a_configured_data_folder_without_mnist_is_an_error_not_synthetic(tmp_path, offline, monkeypatch, capsys):
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "mnsit-typo"))
+    assert main(["train", *TINY_RUN]) == 1
+    out, err = capsys.readouterr()
+    line = _one_error(err)
+    assert data.DATA_ENV in line and "mnsit-typo" in line and "epoch" not in out
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_local_mnist_that_differs_from_the_published_checksum_is_announced(tmp_path, offline, monkeypatch, capsys):
+    monkeypatch.setenv(data.DATA_ENV, str(_gz_mnist(tmp_path / "copy")))
+    assert main(["train", *TINY_RUN]) == 0
+    out, err = capsys.readouterr()
+    assert "SHA-256 differs" in err and "train-images-idx3-ubyte.gz" in err
+    assert "on mnist" in out
+
+
+def test_the_automatic_fallback_is_said_at_the_start_and_in_the_final_line(tmp_path, offline, capsys):
+    assert main(["train", *TINY_RUN]) == 0
+    out, err = capsys.readouterr()
+    assert "SYNTHETIC" in err.splitlines()[0]
+    final = out.strip().splitlines()[-1]
+    assert final.startswith("done:") and "NOT MNIST" in final
+
+
+def test_a_download_is_cut_off_at_its_size_cap(tmp_path):
+    import http.server
+    import threading
+
+    sent = [0]
+
+    class Endless(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()  # no Content-Length: the body ends when the server closes
+            block = bytes(1 << 20)
+            try:
+                for _ in range(200):  # 200 MiB, more than any MNIST file
+                    self.wfile.write(block)
+                    sent[0] += len(block)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(DataError) as e:
+            data.download_mnist(tmp_path / "dl", mirrors=[f"http://127.0.0.1:{server.server_address[1]}/"],
+                                progress=False)
+    finally:
+        server.shutdown()
+    assert "more than any" in str(e.value)
+    assert sent[0] <= 80 << 20   # the client stopped reading at the cap (plus what sat in the socket buffers)
+    assert not any((tmp_path / "dl").iterdir())
