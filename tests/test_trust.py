@@ -174,3 +174,30 @@ def test_a_download_is_cut_off_at_its_size_cap(tmp_path):
     assert "more than any" in str(e.value)
     assert sent[0] <= 80 << 20   # the client stopped reading at the cap (plus what sat in the socket buffers)
     assert not any((tmp_path / "dl").iterdir())
+
+
+# ---------------------------------------------------------------------- NaN from finite weights, empty test sets
+
+
+def _overflowing_model(path: Path) -> Path:
+    """Finite weights (+-3e38, float32's edge) whose first layer sums inf and -inf: NaN for any real image."""
+    model = MLP([784, 16, 16, 10], seed=0)
+    w = model.layers[0].weight.data
+    w[:, 0::2], w[:, 1::2] = 3e38, -3e38
+    checkpoint.save(model, path, dataset="synthetic")
+    return path
+
+
+@pytest.mark.parametrize("command", [["eval"], ["predict", "--index", "0"], ["show-hidden", "--no-plot"]])
+def test_nan_outputs_from_finite_weights_are_refused_in_one_line(tmp_path, command, capsys):
+    path = _overflowing_model(tmp_path / "overflow.npz")
+    assert main([command[0], str(path), *command[1:], "--dataset", "synthetic"]) == 1
+    out, err = capsys.readouterr()
+    assert "NaN" in _one_error(err) and "accuracy" not in out
+
+
+def test_an_empty_test_set_has_no_accuracy(tmp_path):
+    from tinygrad_mlp.train import evaluate
+
+    with pytest.raises(ValueError, match="no examples"):
+        evaluate(MLP([784, 10], seed=0), np.zeros((0, 784), np.float32), np.zeros(0, np.int64))

@@ -48,7 +48,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from . import jit
 from .data import DataLoader
-from .errors import ArgumentError, CheckpointError, ShapeError, TinygradMLPError
+from .errors import AnomalyError, ArgumentError, CheckpointError, ShapeError, TinygradMLPError
 from .nn import Module, functional
 from .optim import SGD, Adam, CosineLR, Optimizer
 from .tensor import Tensor, no_grad
@@ -213,12 +213,15 @@ def evaluate(model: Module, x, y, *, batch_size: int = 1000, num_classes: int | 
              should_stop: Callable[[], bool] | None = None) -> Evaluation:
     """Accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: guess) on ``(x, y)``.
 
-    Scored in batches of ``batch_size`` under ``no_grad``. ``should_stop`` is polled between batches
+    Scored in batches of ``batch_size`` under ``no_grad``. An empty set (ShapeError) and outputs that are NaN or
+    infinite (AnomalyError: argmax would still pick a class) are refused. ``should_stop`` is polled between batches
     (``fit`` uses it to react to Ctrl-C); when it returns True, :class:`_EvalAborted` is raised.
     """
     y = np.asarray(y)
     if len(x) != len(y):
         raise ShapeError(f"evaluate: {len(x)} inputs but {len(y)} labels")
+    if len(y) == 0:
+        raise ShapeError("evaluate: no examples to score (an empty test set has no accuracy)")
     if num_classes is None:
         sizes = getattr(model, "sizes", None)
         num_classes = int(sizes[-1]) if sizes else int(y.max()) + 1 if y.size else 10
@@ -226,7 +229,12 @@ def evaluate(model: Module, x, y, *, batch_size: int = 1000, num_classes: int | 
     for i in range(0, len(y), batch_size):
         if should_stop is not None and should_stop():
             raise _EvalAborted
-        guesses = predict(model, x[i:i + batch_size], batch_size=batch_size).argmax(axis=1)
+        outputs = predict(model, x[i:i + batch_size], batch_size=batch_size)
+        if not np.isfinite(outputs).all():  # argmax would pick a class anyway: a silent wrong answer
+            raise AnomalyError(f"evaluate: the model's outputs are NaN or infinite for "
+                               f"{int(np.sum(~np.isfinite(outputs).all(axis=1)))} of examples {i}..{i + len(outputs) - 1}"
+                               " (its weights are finite but overflow float arithmetic); no accuracy can be given")
+        guesses = outputs.argmax(axis=1)
         np.add.at(confusion, (y[i:i + batch_size], guesses), 1)
     totals = confusion.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -63,6 +63,7 @@ def run_nudges(args) -> int:
     image, label = x_test[args.index], int(y_test[args.index])
     with np.errstate(over="ignore"):
         n = learning.nudges(weights, biases, image, label, *kinds)
+    o.refuse_non_finite(np.concatenate([np.ravel(g) for g in n.all_grads]), args.model, "gradients on this image")
     lines = [data.ascii_digit(image), (f"{loaded.name} test image {args.index}, label {label}; "
              f"{o.describe(args.model, model)}; cost {loss}"), "",
              learning.format_nudges(n, weights)]

@@ -214,6 +214,8 @@ def run_show_hidden(args) -> int:
                                              model.output_activation)
     if not hidden:
         raise o.UsageError(f"{args.model} has no hidden layer")
+    for acts in hidden[:2]:
+        o.refuse_non_finite(acts, args.model, "hidden activations")
     lines = [o.describe(args.model, model), f"{loaded.name} test set, {len(y_test)} images", ""]
     out = Path(args.out)
     written = []

@@ -189,6 +189,13 @@ def load_dataset(name: str, data_dir: str | None = None, synthetic: dict | None 
     return loaded
 
 
+def refuse_non_finite(values: np.ndarray, path: str, what: str) -> None:
+    """One line instead of a traceback or a silent answer when a saved model's ``what`` are NaN or infinite."""
+    if not np.isfinite(values).all():
+        raise CheckpointError(f"{path}: the model's {what} are NaN or infinite (its weights are finite but "
+                              "overflow float arithmetic); nothing can be read from them")
+
+
 def dataset_words(loaded: data.Dataset) -> str:
     """The dataset's name for a result line; a fallback says so again there (its warning has scrolled away)."""
     if loaded.name == "synthetic" and loaded.notice:

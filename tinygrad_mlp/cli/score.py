@@ -109,6 +109,7 @@ def run_predict(args) -> int:
     image, title, label = _image(args, ck)
     with np.errstate(over="ignore"):
         out = predict(model, image)
+    o.refuse_non_finite(out, args.model, "outputs on this image")
     guess = int(out.argmax())
     if model.output_activation is None:
         shown, what = Tensor(out.astype(np.float64)).softmax().numpy(), "softmax of the output logits"
