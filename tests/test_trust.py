@@ -201,3 +201,31 @@ def test_an_empty_test_set_has_no_accuracy(tmp_path):
 
     with pytest.raises(ValueError, match="no examples"):
         evaluate(MLP([784, 10], seed=0), np.zeros((0, 784), np.float32), np.zeros(0, np.int64))
+
+
+# ---------------------------------------------------------------------- eval and predict: settings read from a file
+
+
+@pytest.mark.parametrize("synthetic", [{"n_train": 10**9}, {"n_test": 10**9}, {"digits": 5}, [1, 2], "default"])
+@pytest.mark.parametrize("command", [["eval"], ["predict", "--index", "0"]])
+def test_eval_and_predict_check_the_synthetic_settings_of_a_file(tmp_path, synthetic, command, capsys):
+    path = tmp_path / "api.npz"
+    checkpoint.save(MLP([784, 16, 10], seed=0), path, dataset="synthetic", settings={"synthetic": synthetic})
+    assert main([command[0], str(path), *command[1:]]) == 1
+    assert "settings.synthetic" in _one_error(capsys.readouterr().err)
+
+
+def test_eval_draws_only_the_test_set_the_file_names(tmp_path, monkeypatch, capsys):
+    asked = []
+    draw = data.synthetic.load_synthetic
+
+    def recording(n_train=10000, n_test=2000, seed=0):
+        asked.append(n_train)
+        return draw(min(n_train, 50), min(n_test, 50), seed)
+    monkeypatch.setattr(data.synthetic, "load_synthetic", recording)
+    path = tmp_path / "api.npz"
+    checkpoint.save(MLP([784, 16, 10], seed=0), path, dataset="synthetic",
+                    settings={"synthetic": {"n_train": 90000, "n_test": 50, "seed": 0}})
+    assert main(["eval", str(path)]) == 0
+    assert asked and max(asked) <= 1   # the training images are not drawn to score a model
+    assert "50 images" in capsys.readouterr().out

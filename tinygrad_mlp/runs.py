@@ -33,11 +33,11 @@ from .train import OPTIMIZERS, SCHEDULES, validate_train_metadata
 
 __all__ = [
     "DATASETS", "SYNTHETIC", "INPUTS", "CLASSES", "SEED_MAX", "TRAIN_DEFAULTS", "RUN_SETTINGS", "SETTINGS_SCHEMA",
-    "MODEL_KINDS", "parse_arch", "new_run", "resume_run", "validate_settings", "saved_settings", "mlp_bytes",
+    "MODEL_KINDS", "parse_arch", "dataset_of", "new_run", "resume_run", "validate_settings", "saved_settings", "mlp_bytes",
     "train_bytes", "dataset_images",
 ]
 
-SYNTHETIC_MAX = 10**7
+SYNTHETIC_MAX = 10**5  # the command always draws SYNTHETIC's sizes; a file claiming more is not trusted
 INPUTS, CLASSES = 784, 10  # every dataset here: 28x28 pixels, 10 classes
 SEED_MAX = 2**63 - 1
 
@@ -158,6 +158,21 @@ def saved_settings(ck: checkpoint.Checkpoint, path) -> dict | None:
         return None
     validate_settings(settings, path)
     return dict(settings)
+
+
+def dataset_of(ck: checkpoint.Checkpoint, path) -> tuple[str | None, dict | None]:
+    """The dataset a saved model was trained on, as far as its file says and the schema allows: ``(name,
+    synthetic parameters)``, each None where the file says nothing. Only these two fields are read (a model
+    saved by the API may carry other settings, or none); a value outside the schema raises CheckpointError."""
+    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
+    settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    for where, key, value in (("dataset", "dataset", meta.get("dataset")),
+                              ("settings.dataset", "dataset", settings.get("dataset")),
+                              ("settings.synthetic", "synthetic", settings.get("synthetic"))):
+        accept, wanted, _ = SETTINGS_SCHEMA[key]
+        if value is not None and not accept(value):
+            raise CheckpointError(f"{path}: invalid metadata: {where} must be {wanted}, got {_short(value)}")
+    return meta.get("dataset") or settings.get("dataset"), settings.get("synthetic")
 
 
 # ---------------------------------------------------------------------- a new run, a resumed one

@@ -180,10 +180,10 @@ def add_data_options(p: argparse.ArgumentParser, default: str | None, help_defau
 
 
 def load_dataset(name: str, data_dir: str | None = None, synthetic: dict | None = None,
-                 download: bool = True) -> data.Dataset:
+                 download: bool = True, test_only: bool = False) -> data.Dataset:
     """:func:`tinygrad_mlp.data.load_dataset`, its notice (a fallback) printed on stderr."""
     with as_usage():
-        loaded = data.load_dataset(name, data_dir, synthetic, download)
+        loaded = data.load_dataset(name, data_dir, synthetic, download, test_only=test_only)
     if loaded.notice:
         say(f"{PROG}: WARNING: {loaded.notice}", err=True)
     return loaded
@@ -222,10 +222,11 @@ def saved(ck) -> tuple[dict, dict]:
 
 
 def model_dataset(args, ck) -> data.Dataset:
-    """The dataset a model is scored on: --dataset, else the one it was trained on (same synthetic draw)."""
-    meta, settings = saved(ck)
-    name = args.dataset or meta.get("dataset") or "auto"
-    return load_dataset(name, args.data_dir, settings.get("synthetic"), not args.no_download)
+    """The test set a model is scored on: --dataset, else the one it was trained on (same synthetic draw), as far
+    as the file's checked metadata says."""
+    name, synthetic = runs.dataset_of(ck, args.model)
+    return load_dataset(args.dataset or name or "auto", args.data_dir, synthetic, not args.no_download,
+                        test_only=True)
 
 
 def model_loss(ck) -> str:

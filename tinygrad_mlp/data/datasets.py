@@ -30,6 +30,14 @@ class Dataset(NamedTuple):
     notice: str | None
 
 
+def _synthetic(params: dict, test_only: bool) -> tuple:
+    if not test_only:
+        return synthetic.load_synthetic(**params)
+    # train and test are independent streams: drawing one training image leaves the test set as it was
+    x_train, y_train, x_test, y_test = synthetic.load_synthetic(**dict(params, n_train=1))
+    return x_train[:0], y_train[:0], x_test, y_test
+
+
 def _mnist(kind: str, data_dir, download: bool) -> Dataset:
     """MNIST or Fashion-MNIST, with a notice when a local gzip file is not the published one."""
     folder = mnist.find_mnist(data_dir, kind)  # a configured location without the files raises here
@@ -43,7 +51,8 @@ def _mnist(kind: str, data_dir, download: bool) -> Dataset:
     return Dataset(arrays, kind, None, notice)
 
 
-def load_dataset(name: str, data_dir=None, synthetic_params: dict | None = None, download: bool = True) -> Dataset:
+def load_dataset(name: str, data_dir=None, synthetic_params: dict | None = None, download: bool = True, *,
+                 test_only: bool = False) -> Dataset:
     """The dataset ``name`` (one of :data:`DATASETS`).
 
     ``auto`` is MNIST when it can be found (``data_dir``, ``$TINYGRAD_MLP_DATA``, the cache) or downloaded,
@@ -52,11 +61,12 @@ def load_dataset(name: str, data_dir=None, synthetic_params: dict | None = None,
     ``fashion-mnist`` never fall back: their absence is a :class:`~tinygrad_mlp.errors.DataNotFoundError`. A
     configured location (``data_dir``, else ``$TINYGRAD_MLP_DATA``) that lacks the files is a
     :class:`~tinygrad_mlp.errors.DataError` for ``auto`` too (see :func:`~tinygrad_mlp.data.find_mnist`). Local
-    gzip files whose SHA-256 differs from the published ones are used, with a notice saying so.
+    gzip files whose SHA-256 differs from the published ones are used, with a notice saying so. ``test_only``:
+    the training arrays may come back empty (the synthetic training set is then not drawn).
     """
     params = dict(SYNTHETIC, **(synthetic_params or {}))
     if name == "synthetic":
-        return Dataset(synthetic.load_synthetic(**params), "synthetic", params, None)
+        return Dataset(_synthetic(params, test_only), "synthetic", params, None)
     if name in ("mnist", "fashion-mnist"):
         return _mnist(name, data_dir, download)
     if name != "auto":
@@ -68,4 +78,4 @@ def load_dataset(name: str, data_dir=None, synthetic_params: dict | None = None,
         notice = (f"MNIST is not available ({reason}); using the SYNTHETIC digits instead, so the accuracies "
                   f"below are NOT MNIST results. Put the MNIST files in a folder and set {mnist.DATA_ENV} or pass "
                   "--data-dir, or use --dataset mnist to require them.")
-        return Dataset(synthetic.load_synthetic(**params), "synthetic", params, notice)
+        return Dataset(_synthetic(params, test_only), "synthetic", params, notice)
