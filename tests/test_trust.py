@@ -229,3 +229,41 @@ def test_eval_draws_only_the_test_set_the_file_names(tmp_path, monkeypatch, caps
     assert main(["eval", str(path)]) == 0
     assert asked and max(asked) <= 1   # the training images are not drawn to score a model
     assert "50 images" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- outputs: only ours are overwritten
+
+
+def _targets(tmp_path: Path) -> dict[str, bytes]:
+    H.genuine(tmp_path / "other-run.npz")
+    made = {"notes.txt": b"my lecture notes\n", "results.csv": b"lr,acc\n3.0,0.95\n",
+            "train-images-idx3-ubyte.gz": b"\x1f\x8b\x08\x00" + bytes(100),
+            "metrics.json": json.dumps({"test_accuracy": 0.9, "settings": {}, "history": [],
+                                        "library_version": "1"}).encode()}
+    for name, content in made.items():
+        (tmp_path / name).write_bytes(content)
+    return {name: (tmp_path / name).read_bytes() for name in [*made, "other-run.npz"]}
+
+
+@pytest.mark.parametrize("argv", [
+    ["--out", "notes.txt"], ["--out", "results.csv"], ["--out", "train-images-idx3-ubyte.gz"],
+    ["--out", "metrics.json"], ["--metrics-json", "other-run.npz"], ["--metrics-json", "notes.txt"],
+    ["--resume", "run.npz", "--out", "notes.txt"]])
+def test_train_overwrites_nothing_that_is_not_its_own(tmp_path, monkeypatch, argv, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *QUICK, "--out", "run.npz"]) == 0
+    before = _targets(tmp_path)
+    capsys.readouterr()
+    extra = [] if "--resume" in argv else QUICK
+    status = main(["train", *extra, *argv] + (["--epochs", "2"] if "--resume" in argv else []))
+    assert status == 2 and "--force" in _one_error(capsys.readouterr().err)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
+def test_train_replaces_its_own_files_and_anything_with_force(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _targets(tmp_path)
+    assert main(["train", *QUICK, "--out", "other-run.npz", "--metrics-json", "metrics.json"]) == 0
+    assert checkpoint.is_checkpoint("other-run.npz") and "confusion_matrix" in json.loads(Path("metrics.json").read_text())
+    assert main(["train", *QUICK, "--out", "notes.txt", "--force"]) == 0
+    assert checkpoint.is_checkpoint("notes.txt")

@@ -428,6 +428,26 @@ def _read_array(zf: zipfile.ZipFile, name: str, member: _Member, digest, path: P
     return arr
 
 
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a checkpoint of this library: an archive whose metadata names this format and passes
+    its schema. Only the zip directory and ``meta.json`` are read (bounded), never the arrays; used before
+    overwriting a file, so that nothing but a checkpoint is replaced by one."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return False
+            _check_directory(f, path)
+            with zipfile.ZipFile(f) as zf:
+                infos = {info.filename: info for info in zf.infolist()}
+                if "meta.json.npy" not in infos or infos["meta.json.npy"].compress_type not in _METHODS:
+                    return False
+                _read_meta(zf, infos["meta.json.npy"], path)
+        return True
+    except (CheckpointError, OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError):
+        return False
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint, refusing anything that is not one: pickles, truncated, tampered or malformed files,
     newer formats, arrays that do not fit the declared architecture or memory, non-finite weights.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import sys
@@ -130,6 +131,30 @@ def check_folder(text: str, option: str) -> None:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option} {text} exists and is not a folder")
     check_writable(folder / "weights.png", option)
+
+
+_MAX_METRICS_BYTES = 64 << 20
+
+
+def is_metrics_file(path: Path) -> bool:
+    """Whether ``path`` holds metrics JSON as ``train --metrics-json`` writes it (read only when it is small)."""
+    try:
+        if path.stat().st_size > _MAX_METRICS_BYTES:
+            return False
+        found = json.loads(path.read_bytes().decode())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(found, dict) and {"settings", "history", "library_version", "test_accuracy"} <= set(found)
+
+
+def check_overwrite(text: str, option: str, ours: Callable[[Path], bool], what: str, force: bool) -> None:
+    """An existing file is replaced only when it is ``what`` (``ours`` says so) or with --force."""
+    path = Path(text)
+    if force or not path.is_file():
+        return  # absent; or a folder, device ... which check_writable refuses
+    if not ours(path):
+        raise UsageError(f"{option} {text} exists and is not {what}; refusing to overwrite it (choose another "
+                         "name, or pass --force to replace it)")
 
 
 def check_fits(nbytes: int, what: str) -> None:

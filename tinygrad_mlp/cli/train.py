@@ -43,6 +43,9 @@ def add_train(subparsers) -> None:
                                                  "(default model.npz; with --resume: the resumed file)")
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out or --metrics-json even when it is not a checkpoint or metrics "
+                        "file of tinygrad-mlp (without it, such a file is never overwritten)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
     p.add_argument("--no-compile", action="store_true",
                    help="run every step eagerly instead of replaying the captured step (the same results, "
@@ -94,12 +97,16 @@ def _settings(args) -> tuple[dict, checkpoint.Checkpoint | None]:
 
 
 def _check_outputs(args, out: str) -> None:
-    """--out, --metrics-json and --plot are checked before any data is loaded or any epoch is run."""
+    """--out, --metrics-json and --plot are checked before any data is loaded or any epoch is run: writable, and
+    an existing file is replaced only when it is what would be written there (or with --force)."""
     check_writable(out, "--out")
+    o.check_overwrite(out, "--out", checkpoint.is_checkpoint, "a checkpoint of tinygrad-mlp", args.force)
     if args.metrics_json:
         if Path(args.metrics_json).resolve() == Path(out).resolve():
             raise o.UsageError(f"--metrics-json {args.metrics_json} is the checkpoint itself (--out)")
         check_writable(args.metrics_json, "--metrics-json")
+        o.check_overwrite(args.metrics_json, "--metrics-json", o.is_metrics_file, "a metrics file of tinygrad-mlp",
+                          args.force)
     if args.plot is not None:
         o.check_folder(args.plot or o.plot_folder(out), "--plot")
 
