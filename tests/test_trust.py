@@ -267,3 +267,48 @@ def test_train_replaces_its_own_files_and_anything_with_force(tmp_path, monkeypa
     assert checkpoint.is_checkpoint("other-run.npz") and "confusion_matrix" in json.loads(Path("metrics.json").read_text())
     assert main(["train", *QUICK, "--out", "notes.txt", "--force"]) == 0
     assert checkpoint.is_checkpoint("notes.txt")
+
+
+# ---------------------------------------------------------------------- --resume: schema-valid but hostile values
+
+
+@pytest.fixture(scope="module")
+def resumable(tmp_path_factory):
+    """A genuine run of `train` with Adam, one epoch, as its arrays (to edit and re-sign)."""
+    folder = tmp_path_factory.mktemp("resumable")
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        assert main(["train", "--dataset", "synthetic", "--arch", "784-8-10", "--limit-train", "100", "--epochs", "1",
+                     "--no-progress", "--optimizer", "adam", "--lr", "0.01", "--out", "run.npz"]) == 0
+    finally:
+        os.chdir(cwd)
+    return H.read_members(folder / "run.npz")
+
+
+LOADER = ("metadata", "train_state", "loader")
+GROUP = ("optimizer", "param_groups", 0)
+HOSTILE_RESUMES = [
+    (LOADER + ("rng_state", "state", "state"), -1), (LOADER + ("rng_state", "state", "inc"), 2**128),
+    (LOADER + ("rng_state", "has_uint32"), 2**64), (LOADER + ("rng_state", "uinteger"), -1),
+    (LOADER + ("epoch",), float("inf")), (LOADER + ("epoch",), 1.5),
+    (("metadata", "train_state", "seconds"), 10**40), (("metadata", "train_state", "epoch_loss_sum"), 10**400),
+    (GROUP + ("betas",), 0.9), (GROUP + ("betas",), [0.9]), (GROUP + ("betas",), [0.9, 0.999, 0.5]),
+    (GROUP + ("betas",), [1, 2]), (GROUP + ("betas",), [-1.0, 0.5]), (GROUP + ("eps",), [1, 2]),
+    (GROUP + ("weight_decay",), [2.0, 3.0]), (GROUP + ("lr",), 1e308), (GROUP + ("eps",), 0.5),
+    (GROUP + ("weight_decay",), 1.5), (("optimizer", "lr"), 5.0), (GROUP + ("amsgrad",), True),
+]
+
+
+@pytest.mark.parametrize("where,value", HOSTILE_RESUMES, ids=lambda v: str(v)[-40:])
+def test_resume_refuses_hostile_values_in_one_line(tmp_path, resumable, where, value, capsys):
+    meta = H.meta_of(resumable)
+    node = meta
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    path = H.write_npz(tmp_path / "hostile.npz", H.resign(resumable, meta))
+    assert main(["train", "--resume", str(path), "--out", str(tmp_path / "out.npz"), "--epochs", "2",
+                 "--no-progress"]) in (1, 2)
+    _one_error(capsys.readouterr().err)
+    assert not (tmp_path / "out.npz").exists()

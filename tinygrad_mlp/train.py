@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -231,9 +231,10 @@ def evaluate(model: Module, x, y, *, batch_size: int = 1000, num_classes: int | 
             raise _EvalAborted
         outputs = predict(model, x[i:i + batch_size], batch_size=batch_size)
         if not np.isfinite(outputs).all():  # argmax would pick a class anyway: a silent wrong answer
-            raise AnomalyError(f"evaluate: the model's outputs are NaN or infinite for "
-                               f"{int(np.sum(~np.isfinite(outputs).all(axis=1)))} of examples {i}..{i + len(outputs) - 1}"
-                               " (its weights are finite but overflow float arithmetic); no accuracy can be given")
+            bad = int(np.sum(~np.isfinite(outputs).all(axis=1)))
+            raise AnomalyError(f"evaluate: the model's outputs are NaN or infinite for {bad} of examples "
+                               f"{i}..{i + len(outputs) - 1} (its weights are finite but overflow float arithmetic); "
+                               "no accuracy can be given")
         guesses = outputs.argmax(axis=1)
         np.add.at(confusion, (y[i:i + batch_size], guesses), 1)
     totals = confusion.sum(axis=1)
@@ -490,6 +491,20 @@ _STATE_SECONDS = ("seconds", "epoch_train_seconds")
 _MAX_HISTORY = 10**6
 
 
+_MAX_SECONDS = 1e12  # about 30,000 years of training
+
+
+def _is_float(value) -> TypeGuard[float]:
+    """A number that converts to a float (not a bool, not an integer of hundreds of digits)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 def validate_train_metadata(metadata, source: str = "resume") -> dict:
     """Check the ``train_state`` and ``history`` that :func:`fit` stores in a checkpoint's metadata (types,
     ranges, sizes) before any of it is used; returns the ``train_state``. Raises :class:`CheckpointError`
@@ -509,10 +524,10 @@ def validate_train_metadata(metadata, source: str = "resume") -> dict:
             raise bad(f"train_state.{key}", f"an integer >= {lowest}", value)
     for key in _STATE_SECONDS:
         value = state.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
-            raise bad(f"train_state.{key}", "a finite number >= 0", value)
+        if not _is_float(value) or not 0 <= value < _MAX_SECONDS:
+            raise bad(f"train_state.{key}", f"a number of seconds from 0 to {_MAX_SECONDS:g}", value)
     value = state.get("epoch_loss_sum")
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+    if not _is_float(value) or not math.isfinite(value):
         raise bad("train_state.epoch_loss_sum", "a finite number", value)
     for key in ("shuffle", "complete"):
         if not isinstance(state.get(key), bool):

@@ -521,7 +521,8 @@ def load_mnist(root: PathLike | None = None, download: bool = True, kind: str = 
     ``(10000, 784)`` (rows of 28x28 pixels, flattened), ``y_*`` int64 of shape ``(60000,)`` and ``(10000,)``.
 
     The folder :func:`find_mnist` names is used (a configured one alone: ``root``, else ``$TINYGRAD_MLP_DATA``;
-    else the cache). If there is none and ``download`` is true, the files are downloaded into :func:`cache_dir` (see :func:`download_mnist` for ``mirrors``,
+    else the cache). If there is none and ``download`` is true, the files are downloaded into :func:`cache_dir`
+    (see :func:`download_mnist` for ``mirrors``,
     ``checksums``, ``timeout`` and ``progress``; ``progress=None`` shows a bar only on a terminal). Raises
     :class:`~tinygrad_mlp.errors.DataNotFoundError` (a :class:`DataError`) naming the folders searched (and the
     URLs tried) when the files cannot be had, and a plain :class:`DataError` naming the file when one is corrupt
