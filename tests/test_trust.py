@@ -312,3 +312,18 @@ def test_resume_refuses_hostile_values_in_one_line(tmp_path, resumable, where, v
                  "--no-progress"]) in (1, 2)
     _one_error(capsys.readouterr().err)
     assert not (tmp_path / "out.npz").exists()
+
+
+# ---------------------------------------------------------------------- divergence: finite garbage
+
+
+@pytest.mark.parametrize("optimizer", [["--optimizer", "sgd", "--lr", "1e6"], ["--optimizer", "adam", "--lr", "1e10"]])
+def test_a_finite_but_exploded_loss_stops_the_run_with_a_hint(tmp_path, optimizer, capsys):
+    out = tmp_path / "run.npz"
+    status = main(["train", "--dataset", "synthetic", "--arch", "784-32-10", "--activation", "relu", "--loss", "ce",
+                   *optimizer, "--limit-train", "300", "--epochs", "3", "--no-progress", "--out", str(out)])
+    stdout, err = capsys.readouterr()
+    assert status == 1
+    line = _one_error(err)
+    assert "diverged" in line and "--lr" in line and "done:" not in stdout
+    assert stdout.count("epoch ") == 1 and checkpoint.is_checkpoint(out)   # the epoch that showed it is kept

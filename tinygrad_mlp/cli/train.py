@@ -11,11 +11,12 @@ import numpy as np
 from .. import checkpoint, runs
 from .._guard import atomic_write, check_writable, exclusive_lock
 from ..errors import CheckpointError
-from ..learning import plateau_hint
+from ..learning import divergence_hint, plateau_hint, starting_loss
 from ..nn import INITS, MLP, functional
 from ..train import (
     OPTIMIZERS,
     SCHEDULES,
+    TrainingDiverged,
     TrainingInterrupted,
     build_optimizer,
     build_scheduler,
@@ -160,15 +161,21 @@ def _banner(mode: str, model: MLP, settings: dict, used: str, counts: tuple[int,
     return first, second
 
 
-def _epoch_reporter(model: MLP, x_train: np.ndarray, epochs: int):
-    """The callback printing each epoch's line, and the plateau hint once."""
+def _epoch_reporter(model: MLP, x_train: np.ndarray, y_train: np.ndarray, settings: dict, out: str):
+    """The callback printing each epoch's line, the plateau hint once, and stopping a diverged run (exit 1)."""
     losses: list[float] = []
     hinted: list[bool] = []
+    # the yardstick is the untrained network of these settings, also for a resumed run
+    start = starting_loss(_model(None, settings, None), x_train[:1000], y_train[:1000], settings["loss"])
 
     def on_epoch(record: dict) -> None:
-        o.say(f"epoch {record['epoch']:>3}/{epochs}  train loss {record['train_loss']:.4f}  "
+        o.say(f"epoch {record['epoch']:>3}/{settings['epochs']}  train loss {record['train_loss']:.4f}  "
               f"test accuracy {o.format_acc(record['test_accuracy'])}  {record['seconds']:.1f} s")
         losses.append(float(record["train_loss"]))
+        diverged = divergence_hint(losses, start)
+        if diverged:
+            raise TrainingDiverged(f"{diverged}; epoch {record['epoch']} was saved to {out} (resuming it would "
+                                   "not help)", epoch=record["epoch"], step=-1, loss=losses[-1], checkpoint=out)
         hint = None if hinted else plateau_hint(model, x_train, losses, record.get("test_accuracy"))
         if hint:
             hinted.append(True)
@@ -199,7 +206,7 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
             result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
                          epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
                          progress=False if args.no_progress else None, checkpoint=out,
-                         callbacks=[_epoch_reporter(model, x_train, settings["epochs"])],
+                         callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
                          scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
     except TrainingInterrupted as e:
         if e.checkpoint:
