@@ -327,3 +327,19 @@ def test_a_finite_but_exploded_loss_stops_the_run_with_a_hint(tmp_path, optimize
     line = _one_error(err)
     assert "diverged" in line and "--lr" in line and "done:" not in stdout
     assert stdout.count("epoch ") == 1 and checkpoint.is_checkpoint(out)   # the epoch that showed it is kept
+
+
+# ---------------------------------------------------------------------- long runs: estimated and refused up front
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["gradcheck", "--arch", "784-1000-10", "--batch-size", "100"], "would take about"),
+    (["lab", "--repeats", "1000000000", "--no-plot", "--dataset", "synthetic"], "would take about"),
+    (["graph", "--chain", "-".join(["1"] * 3001), "--out", "-"], "at most 100"),
+    (["graph", "--arch", "784-" + "4-" * 2999 + "10", "--out", "-"], "at most 100"),
+])
+def test_long_runs_are_refused_before_they_start(tmp_path, monkeypatch, argv, words, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert words in _one_error(err) and out == ""

@@ -20,6 +20,7 @@ and draw what these functions compute.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ __all__ = [
     "two_minima_cost", "two_minima_gradient", "TWO_MINIMA", "descend", "hidden_activations",
     "mean_activation_per_digit", "top_activating", "layer2_templates", "parameter_names",
     "layer_summary", "lr_sweep", "plateau_hint", "starting_loss", "divergence_hint", "DIVERGENCE_RATIO",
+    "lab_seconds",
 ]
 
 
@@ -430,3 +432,18 @@ def divergence_hint(losses: Sequence[float], start: float) -> str | None:
     return (f"training diverged: the train loss is {losses[-1]:.4g}, {losses[-1] / start:.3g} times the untrained "
             f"network's {start:.4g} (finite, but the network is garbage). The learning rate is probably too large: "
             "try a smaller --lr")
+
+
+def lab_seconds(n_images: int, repeats: int, batch_sizes: Sequence[int], lrs: Sequence[float], epochs: int,
+                sizes: Sequence[int] = (784, 16, 16, 10)) -> float:
+    """About how long ``tinygrad-mlp lab`` takes: the full gradient and ``repeats`` batch gradients per batch
+    size (:func:`gradient_noise`), then ``epochs`` of SGD on batches of 10 per learning rate (:func:`lr_sweep`);
+    each backprop about 0.1 ms of Python plus its products at 1e9 multiply-adds a second (so it errs long)."""
+    params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+
+    def backprop(batch: float) -> float:
+        return 1e-4 + 6 * batch * params / 1e9
+
+    noise = backprop(n_images) + repeats * sum(backprop(b) for b in batch_sizes)
+    sweep = len(lrs) * epochs * (n_images / 10 * backprop(10) + 2 * backprop(n_images))
+    return noise + sweep

@@ -525,7 +525,7 @@ def validate_train_metadata(metadata, source: str = "resume") -> dict:
     for key in _STATE_SECONDS:
         value = state.get(key)
         if not _is_float(value) or not 0 <= value < _MAX_SECONDS:
-            raise bad(f"train_state.{key}", f"a number of seconds from 0 to {_MAX_SECONDS:g}", value)
+            raise bad(f"train_state.{key}", f"a finite number >= 0 (seconds, below {_MAX_SECONDS:g})", value)
     value = state.get("epoch_loss_sum")
     if not _is_float(value) or not math.isfinite(value):
         raise bad("train_state.epoch_loss_sum", "a finite number", value)

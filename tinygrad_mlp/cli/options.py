@@ -170,6 +170,14 @@ def say(*lines: str, err: bool = False) -> None:
         print(line, file=stream, flush=True)
 
 
+def duration(seconds: float) -> str:
+    """``90`` -> ``"1.5 minutes"``: an estimate in the unit a person reads."""
+    for unit, size in (("years", 3.15e7), ("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} seconds"
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
