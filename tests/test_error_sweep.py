@@ -319,6 +319,11 @@ BAD_CALLS: dict[str, list] = {
     "train_bytes": [],
     "dataset_images": [],
     "Dataset": [],  # a record made by load_dataset
+    "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
+                   lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],
+    "is_checkpoint": [],  # answers True or False
+    "find_mnist": [lambda: data.find_mnist("/nonexistent/folder"), lambda: data.find_mnist(kind="cifar")],
+    "checksum_mismatches": [lambda: data.checksum_mismatches(".", kind="cifar")],
     "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
     "layer_summary": [lambda: learning.layer_summary(np.zeros((3, 2)), np.zeros(4, int))],
     "lr_sweep": [],  # trains; its inputs are checked by backprop.train_step

@@ -343,3 +343,30 @@ def test_long_runs_are_refused_before_they_start(tmp_path, monkeypatch, argv, wo
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert words in _one_error(err) and out == ""
+
+
+# ---------------------------------------------------------------------- small things
+
+
+def test_a_255_byte_out_name_is_written(tmp_path, capsys):
+    out = tmp_path / ("m" * 251 + ".npz")
+    assert main(["train", *QUICK, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert checkpoint.is_checkpoint(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temporary or lock left behind
+
+
+@pytest.mark.parametrize("command", [["train", *QUICK, "--plot"], ["lab", "--dataset", "synthetic", "--epochs", "1",
+                                                                     "--repeats", "1", "--limit-train", "50"]])
+def test_pictures_without_matplotlib_are_refused_before_any_work(tmp_path, monkeypatch, command, capsys):
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    from tinygrad_mlp import learning
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the experiment ran before the missing matplotlib was noticed")
+    monkeypatch.setattr(learning, "gradient_noise", no_work)
+    assert main(command) == 1
+    out, err = capsys.readouterr()
+    assert "matplotlib" in _one_error(err) and out == "" and list(tmp_path.iterdir()) == []

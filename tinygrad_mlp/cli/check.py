@@ -47,16 +47,16 @@ def run_gradcheck(args) -> int:
         sizes = parse_sizes(args.arch, "--arch", "4-5-3")
     except ValueError as e:
         raise o.UsageError(str(e)) from None
-    seconds = threeway.check_seconds(sizes, args.batch_size)
-    if seconds > MAX_SECONDS:
-        raise o.UsageError(f"gradcheck of MLP {args.arch} on a batch of {args.batch_size} would take about "
-                           f"{o.duration(seconds)} (finite differences: two forward passes per parameter); "
-                           f"at most {o.duration(MAX_SECONDS)} is allowed: use a smaller --arch or --batch-size")
     # three gradients (autograd, backprop, finite differences), each with its forward pass's arrays, in float64
     itemsize = np.dtype(args.dtype).itemsize
     o.check_fits(4 * runs.mlp_bytes(list(sizes), args.batch_size, itemsize)
                  + 8 * args.batch_size * sizes[0] * itemsize,
                  f"gradcheck of MLP {args.arch} on a batch of {args.batch_size}")
+    seconds = threeway.check_seconds(sizes, args.batch_size)
+    if seconds > MAX_SECONDS:
+        raise o.UsageError(f"gradcheck of MLP {args.arch} on a batch of {args.batch_size} would take about "
+                           f"{o.duration(seconds)} (finite differences: two forward passes per parameter); "
+                           f"at most {o.duration(MAX_SECONDS)} is allowed: use a smaller --arch or --batch-size")
     try:
         problem = threeway.make_problem(sizes, args.activation, args.loss,
                                         args.batch_size, args.seed, args.dtype, out)

@@ -116,6 +116,7 @@ def picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
 def picture_prefix(text: str, option: str) -> None:
     """A picture prefix (PATH with -something before the suffix; .png without one): its format and folder are
     checked before any work."""
+    require_matplotlib(option)
     path = Path(text)
     if path.is_dir():
         raise UsageError(f"{option} {text} is a folder; give a file name such as {path / 'picture.png'}")
@@ -125,8 +126,19 @@ def picture_prefix(text: str, option: str) -> None:
     check_writable(path, option)
 
 
+def require_matplotlib(option: str) -> None:
+    """Pictures need matplotlib: said before any work (not after a whole training run)."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise TinygradMLPError(f"{option} draws pictures, which need matplotlib: pip install "
+                               "\"tinygrad_mlp[viz]\" (nothing was done)") from None
+
+
 def check_folder(text: str, option: str) -> None:
-    """A folder that pictures will be written into: creatable and writable, checked before any work."""
+    """A folder that pictures will be written into: matplotlib there, creatable and writable, checked before any
+    work."""
+    require_matplotlib(option)
     folder = Path(text)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option} {text} exists and is not a folder")
