@@ -28,8 +28,9 @@ import numpy as np
 
 from . import backprop as bp
 from .errors import ArgumentError, ShapeError
-from .nn import MLP
+from .nn import MLP, functional
 from .nn.functional import loss_name
+from .tensor_core import Tensor, no_grad
 
 __all__ = [
     "Nudges", "nudges", "format_nudges", "per_example_average", "full_gradient", "gradient_noise", "saturation",
@@ -416,9 +417,6 @@ DIVERGENCE_RATIO = 10.0
 
 def starting_loss(model: MLP, x, labels, loss: str = "mse") -> float:
     """The untrained ``model``'s average ``loss`` on ``x`` (the yardstick of :func:`divergence_hint`)."""
-    from .nn import functional
-    from .tensor import Tensor, no_grad
-
     with no_grad(), np.errstate(over="ignore", invalid="ignore"):
         return float(functional.loss(loss)(model(Tensor(np.asarray(x))), np.asarray(labels)).data)
 
