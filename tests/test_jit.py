@@ -376,7 +376,7 @@ def test_recording_leaves_no_listener_behind_even_after_an_error():
 
     with pytest.raises(KeyError):
         f(X[:2])
-    assert engine.listeners == [] and optim.listeners == []
+    assert engine.active_listeners() == [] and optim.listeners == []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model(Tensor(X[:2]))

@@ -13,16 +13,15 @@ gradient on to that input's node, and yields what happened there.
 ``autograd.grad`` (which collects them) and ``viz.explain_backward`` (which
 narrates them) are loops over it.
 
-:class:`Listener` objects registered with :func:`listen` see every op applied
-and every step of every walk: ``detect_anomaly`` and forward mode
-(``autograd.jvp``) are listeners. With none registered, the engine pays one
-truth test per op.
+Grad mode and the :class:`Listener` objects registered with :func:`listen` (which see every
+op and walk step: ``detect_anomaly``, forward mode) belong to the thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 
@@ -34,12 +33,8 @@ _sequence = itertools.count()  # creation numbers: a node's inputs always have s
 
 
 class Node:
-    """One recorded op application: what the engine needs to walk back through it.
-
-    ``rule``: the primitive applied; ``inputs``: its input Tensors (``None`` once a
-    walk has released the graph); ``seq``: its creation number; ``grad``: during
-    a walk, the gradient with respect to the node's output gathered so far.
-    """
+    """One recorded op: ``rule`` (the primitive applied), its ``inputs`` (Tensors; ``None`` once a walk has
+    released the graph), ``seq`` (its creation number) and, during a walk, the ``grad`` of its output so far."""
 
     __slots__ = ("rule", "inputs", "seq", "grad")
 
@@ -49,42 +44,58 @@ class Node:
         self.seq, self.grad = next(_sequence), None
 
 
-# ---------------------------------------------------------------------- grad mode and listeners
-
-grad_enabled = True  # False inside no_grad(); read it, change it only with no_grad() / enable_grad()
+# ---------------------------------------------------------------------- grad mode and listeners, per thread
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager (or decorator) inside which no graph is recorded: results have ``requires_grad=False``."""
+class _ThreadState(threading.local):
+    """One thread's grad mode, listeners (oldest first) and the grad modes its open blocks will restore."""
 
-    def __init__(self) -> None:
-        # a stack, not one saved flag: as a decorator the same instance is entered again by recursive calls
-        self._previous: list[bool] = []
+    def __init__(self) -> None:  # run once in each thread that reads it: every thread starts with the defaults
+        self.grad_enabled, self.listeners, self.saved = True, [], []
+
+
+# Read state.grad_enabled and state.listeners, change them only through no_grad, enable_grad and listen. While
+# no block of these is open in any thread (`quiet`), every thread records and has no listeners: the per-op
+# path then skips the thread-local lookup, `quiet or state.grad_enabled` (see is_grad_enabled).
+state, quiet, _open_blocks, _open_lock = _ThreadState(), True, 0, threading.Lock()
+
+
+def _count_block(delta: int) -> None:
+    global _open_blocks, quiet
+    with _open_lock:  # += on a global is not atomic between threads
+        _open_blocks += delta
+        quiet = _open_blocks == 0
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager (or decorator) setting this thread's grad mode for its block."""
+
+    enabled = True
 
     def __enter__(self) -> None:
-        global grad_enabled
-        self._previous.append(grad_enabled)
-        grad_enabled = False
+        _count_block(1)  # first: `quiet` must never be True while some thread is off the defaults
+        # one stack per thread, not per instance: a decorator's instance is entered again by recursion and threads
+        state.saved.append(state.grad_enabled)
+        state.grad_enabled = self.enabled
 
     def __exit__(self, *exc) -> None:
-        global grad_enabled
-        grad_enabled = self._previous.pop()
+        state.grad_enabled = state.saved.pop()
+        _count_block(-1)
 
 
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
-    """Context manager inside which graphs are recorded again, even within :class:`no_grad`."""
-    global grad_enabled
-    previous, grad_enabled = grad_enabled, True
-    try:
-        yield
-    finally:
-        grad_enabled = previous
+class no_grad(_GradMode):
+    """Context manager (or decorator) inside which this thread records no graph: results have ``requires_grad=False``."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (or decorator) inside which graphs are recorded again, even within :class:`no_grad`."""
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad`."""
-    return grad_enabled
+    """True unless this thread is inside :class:`no_grad` (grad mode is per thread, as in PyTorch)."""
+    return quiet or state.grad_enabled
 
 
 class Listener:
@@ -104,19 +115,24 @@ class Listener:
         pass
 
 
-listeners: list[Listener] = []  # the registered listeners, oldest first; change it only through listen()
+def active_listeners() -> list[Listener]:
+    """A copy of the listeners registered in this thread, oldest first."""
+    return [] if quiet else list(state.listeners)
 
 
 @contextlib.contextmanager
 def listen(listener: Listener) -> Iterator[Listener]:
-    """Context manager: ``listener`` sees every op and every walk step inside the ``with`` block."""
+    """Context manager: ``listener`` sees every op and walk step of this thread (only) inside the block."""
     if not isinstance(listener, Listener):
         raise ArgumentError(f"listen: expected a Listener, got {type(listener).__name__}")
+    _count_block(1)
+    listeners = state.listeners
     listeners.append(listener)
     try:
         yield listener
     finally:
         listeners.remove(listener)
+        _count_block(-1)
 
 
 # ---------------------------------------------------------------------- the walk
@@ -196,8 +212,8 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                     else:
                         xnode.grad = xnode.grad + gx
                 input_grads.append(gx)
-            if listeners:
-                for listener in listeners:
+            if not quiet and state.listeners:
+                for listener in state.listeners:
                     listener.on_backward(out, rule, inputs, g, input_grads, leaf_grads)
             yield out, rule, inputs, g, input_grads, leaf_grads
     finally:
@@ -231,11 +247,8 @@ def unbroadcast(grad, shape: tuple[int, ...]):
 
 
 def graph_tensors(root) -> list:
-    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them.
-
-    Collected with an explicit stack (no recursion, so any depth works) and put
-    in creation order, which is a topological order. Used for pictures.
-    """
+    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them (for
+    pictures): collected with an explicit stack (any depth works), in creation order (a topological order)."""
     if not hasattr(root, "node"):
         raise ArgumentError(f"graph_tensors: expected a Tensor, got {type(root).__name__}")
     seen, stack, found = {id(root)}, [root], [root]

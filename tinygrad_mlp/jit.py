@@ -76,7 +76,7 @@ class CompiledStep:
 
     def __call__(self, *args, **kwargs):
         sig = None if kwargs else _signature(args)
-        if sig is None or engine.listeners:
+        if sig is None or engine.active_listeners():
             # keyword or unhashable arguments, or someone listening (detect_anomaly, jvp, an outer recording)
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)

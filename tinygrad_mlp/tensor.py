@@ -106,12 +106,12 @@ class Tensor(TensorOps):
             raise ShapeError(f"{rule.name.lower()}: {what} ({e})") from None
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        node = Node(rule, inputs) if any_requires_grad and engine.grad_enabled else None
+        node = Node(rule, inputs) if any_requires_grad and (engine.quiet or engine.state.grad_enabled) else None
         out = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every op (0.4% of a step's instructions)
         out.data, out.grad, out.name = data, None, None  # (one assignment of five values costs 0.25% of a step)
         out.requires_grad, out.node = node is not None, node
-        if engine.listeners:
-            for listener in engine.listeners:
+        if not engine.quiet and engine.state.listeners:
+            for listener in engine.state.listeners:
                 listener.on_forward(rule, inputs, out)
         return out
 
