@@ -17,22 +17,34 @@ import inspect
 
 import numpy as np
 import pytest
+from test_docs import public_modules, public_names
 
 import tinygrad_mlp as tm
-from tinygrad_mlp import Tensor, TinygradMLPError
-from tinygrad_mlp import autograd as ag
+import tinygrad_mlp.nn as nn
 from tinygrad_mlp import (
-    backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, threeway, train, viz,
+    Tensor,
+    TinygradMLPError,
+    backprop,
+    checkpoint,
+    cli,
+    data,
+    engine,
+    exercises,
+    jit,
+    learning,
+    numpy_protocol,
+    optim,
+    threeway,
+    train,
+    viz,
 )
+from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
 from tinygrad_mlp.methods import TensorOps, float_dtype, shape_arg
-from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I
-import tinygrad_mlp.nn as nn
-
-from test_docs import public_modules, public_names
+from tinygrad_mlp.primitives import Function
 
 gradcheck = importlib.import_module("tinygrad_mlp.gradcheck")  # the package's `gradcheck` is the function
 
@@ -87,6 +99,15 @@ BAD_CALLS: dict[str, list] = {
     "Node": [],  # made by Tensor.apply only
     "Listener": [],  # a base class with no-op hooks
     "active_listeners": [],  # takes nothing
+    "changed_in_place": [],  # low level: called by the in-place methods, swept below
+    "InPlaceOps": [lambda: Tensor(np.ones(3)).add_(np.ones(2)), lambda: Tensor(np.ones(3)).fill_(np.ones(2)),
+                   lambda: Tensor(np.ones(3), requires_grad=True).mul_(2),
+                   lambda: Tensor.wrap(np.broadcast_to(np.ones(1), (3,))).zero_()],
+    "NumpyProtocol": [lambda: np.arctan2(Tensor(np.ones(3), requires_grad=True), 1.0),
+                      lambda: np.add(Tensor(np.ones(3)), 1, out=Tensor(np.ones(3))),
+                      lambda: np.sum(Tensor(np.ones(3)), dtype=np.float64),
+                      lambda: np.dot(Tensor(np.ones((2, 2, 2))), Tensor(np.ones(2)))],
+    "register": [lambda: numpy_protocol.register(np.add, 3)],
     "listen": [lambda: engine.listen("not a listener").__enter__(), lambda: optim.listen(42).__enter__()],
     "enable_grad": [],  # takes nothing
     "initial_gradient": [lambda: engine.initial_gradient(_t(2), np.ones(3))],

@@ -27,7 +27,7 @@ def _run(*targets):
     def guarded(fn):
         try:
             fn()
-        except BaseException as e:  # noqa: BLE001 (handed to the test's thread)
+        except BaseException as e:  # handed to the test's thread
             errors.append(e)
 
     threads = [threading.Thread(target=guarded, args=(fn,)) for fn in targets]
@@ -249,7 +249,7 @@ def test_four_threads_train_as_they_would_one_after_another(compiled):
         _run(*[lambda s=s: together.__setitem__(s, _train(s, steps, compiled)) for s in seeds])
     finally:
         sys.setswitchinterval(previous)
-    for s, weights in zip(seeds, alone):
-        for w_alone, w_threaded in zip(weights, together[s]):
+    for s, weights in zip(seeds, alone, strict=True):
+        for w_alone, w_threaded in zip(weights, together[s], strict=True):
             assert np.array_equal(w_alone, w_threaded), f"seed {s}: weights differ from the run done alone"
     assert tm.is_grad_enabled() and engine.quiet

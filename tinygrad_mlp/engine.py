@@ -30,6 +30,7 @@ import numpy as np
 from .errors import ArgumentError, GraphError, ShapeError
 
 _sequence = itertools.count()  # creation numbers: a node's inputs always have smaller ones
+_last_change = 0  # the stamp of the latest in-place change (see changed_in_place)
 
 
 class Node:
@@ -84,7 +85,7 @@ class _GradMode(contextlib.ContextDecorator):
 
 
 class no_grad(_GradMode):
-    """Context manager (or decorator) inside which this thread records no graph: results have ``requires_grad=False``."""
+    """Context manager (or decorator) inside which this thread records no graph: results don't require grad."""
 
     enabled = False
 
@@ -115,6 +116,14 @@ class Listener:
         pass
 
 
+def changed_in_place(t) -> None:
+    """Note that Tensor ``t`` is being changed in place (PyTorch's version counter; see :func:`walk`)."""
+    global _last_change
+    t.version = stamp = next(_sequence)
+    with _open_lock:
+        _last_change = max(_last_change, stamp)
+
+
 def active_listeners() -> list[Listener]:
     """A copy of the listeners registered in this thread, oldest first."""
     return [] if quiet else list(state.listeners)
@@ -142,25 +151,21 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
          tensors: bool = False, wanted: set[int] | None = None) -> Iterator[tuple]:
     """Walk the graph behind ``roots`` backwards once, newest node first, yielding one step per node.
 
-    ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]``
-    (of its shape). At each node the walk calls the rule's ``backward`` (its
-    vector-Jacobian product), sums each result back to its input's shape (the
-    one place where broadcasting is undone), adds it into the input's node (the
-    node is walked once every use of its output has done so), and yields
-    ``(out, rule, inputs, grad, input_grads, leaf_grads)``: the node's output
-    Tensor, its rule and input Tensors, the complete gradient with respect to
-    ``out``, the gradient with respect to each input in its shape (``None`` where
-    none is needed), and the ``(leaf, gradient)`` pairs among them, which are the
-    caller's to keep. (A plain tuple: a named one costs 1% of a training step.)
+    ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]`` (of its shape). At each node the
+    walk calls the rule's ``backward`` (its vector-Jacobian product), sums each result back to its input's shape
+    (the one place where broadcasting is undone), adds it into the input's node (the node is walked once every use
+    of its output has done so), and yields ``(out, rule, inputs, grad, input_grads, leaf_grads)``: the node's output
+    Tensor, its rule and input Tensors, the complete gradient with respect to ``out``, the gradient with respect to
+    each input in its shape (``None`` where none is needed), and the ``(leaf, gradient)`` pairs among them, which
+    are the caller's to keep. (A plain tuple: a named one costs 1% of a training step.)
 
-    Only inputs that require grad, and whose ``id`` is in ``wanted`` when it is
-    given (``autograd.grad`` passes the tensors that lead to its inputs), get gradients; the rule is told which
-    (``needs_grad``) if its backward takes it. Leaf roots are skipped (the caller
-    has their seeds). Unless ``keep_graph``, each node is released as it is
-    visited, so a second walk through it raises :class:`GraphError`. Gradients are
-    arrays, or Tensors computed by Tensor ops when ``create_graph`` (recorded, so
-    they can be differentiated again) or ``tensors`` (not recorded; forward mode
-    sees them) is set.
+    Only inputs that require grad, and whose ``id`` is in ``wanted`` when it is given (``autograd.grad`` passes the
+    tensors that lead to its inputs), get gradients; the rule is told which (``needs_grad``) if its backward takes
+    it. Leaf roots are skipped (the caller has their seeds). Unless ``keep_graph``, each node is released as it is
+    visited, so a second walk through it raises :class:`GraphError`. Gradients are arrays, or Tensors computed by
+    Tensor ops when ``create_graph`` (recorded, so they can be differentiated again) or ``tensors`` (not recorded;
+    forward mode sees them) is set. A node whose output or input was changed in place after it was recorded
+    (:func:`changed_in_place`) raises :class:`GraphError`.
     """
     pending: list = []  # a heap of (-seq, tensor): the newest node comes out first
     grad_mode = enable_grad if create_graph else no_grad
@@ -176,6 +181,11 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
             if inputs is None:
                 raise GraphError(f"backward: the graph through {rule.name} was already released by an earlier "
                                  "backward; pass retain_graph=True to that first call to go through it twice")
+            if node.seq < _last_change:  # something changed in place since this node was recorded: was it its own?
+                for i, x in enumerate((out, *inputs)):
+                    if getattr(x, "version", 0) > node.seq:  # (the slot is set only by changed_in_place)
+                        raise GraphError(f"backward: {'the output' if i == 0 else f'input {i - 1}'} of {rule.name} "
+                                         f"(shape {x.shape}) was changed in place after {rule.name} used it")
             if not keep_graph:
                 node.inputs = None  # release: the inputs' buffers may be freed once this step is done
             needs, arrays = [], []  # one loop, not two list comprehensions (on Python 3.11: 1.8% of a step more)

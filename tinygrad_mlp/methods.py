@@ -17,6 +17,8 @@ import numpy as np
 
 from . import primitives as P
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
+from .inplace import InPlaceOps
+from .numpy_protocol import NumpyProtocol
 from .ops import (
     Clip,
     Cos,
@@ -150,9 +152,9 @@ def values_of(v):
 # ---------------------------------------------------------------------- the methods
 
 
-class TensorOps:
+class TensorOps(InPlaceOps, NumpyProtocol):
     """The named methods of :class:`~tinygrad_mlp.tensor.Tensor` (which inherits them): each applies one rule or
-    is composed of other ops."""
+    is composed of other ops. The in-place methods and numpy's protocols come from the two mixins."""
 
     __slots__ = ()
     data: np.ndarray  # the values: a slot of Tensor (declared here for type checkers)
