@@ -20,6 +20,7 @@ from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .inplace import InPlaceOps
 from .numpy_protocol import NumpyProtocol
 from .ops import (
+    Abs,
     Clip,
     Cos,
     Cumsum,
@@ -30,12 +31,12 @@ from .ops import (
     Log1p,
     LogSoftmax,
     LogSumExp,
-    Maximum,
     Relu,
     Sigmoid,
     Silu,
     Sin,
     Softplus,
+    Std,
     TakeAlongAxis,
     Tanh,
 )
@@ -252,8 +253,8 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         return self**0.5
 
     def abs(self: Tensor) -> Tensor:
-        """Elementwise |x|, as ``maximum(x, -x)`` (gradient 0 at x = 0)."""
-        return self.apply(Maximum(), self, -self)
+        """Elementwise |x| (``|-0| = 0``; gradient 0 at x = 0, as PyTorch)."""
+        return self.apply(Abs(), self)
 
     def tanh(self: Tensor) -> Tensor:
         """Elementwise hyperbolic tangent."""
@@ -346,8 +347,9 @@ class TensorOps(InPlaceOps, NumpyProtocol):
     def std(self: Tensor, axis: int | Sequence[int] | None = None, ddof: float = 0, keepdims: bool = False, *,
             correction: float | None = None, dim: int | Sequence[int] | None = None,
             keepdim: bool | None = None) -> Tensor:
-        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default)."""
-        return self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim).sqrt()
+        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default). Of constant data
+        it is 0 with gradient 0, as PyTorch (not ``sqrt``'s infinite slope at 0)."""
+        return self.apply(Std(), self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim))
 
     def prod(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
              dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:
