@@ -216,3 +216,32 @@ def test_ndarray_minus_tensor_into_the_array_refuses_to_drop_a_graph():
     with tm.no_grad():
         a -= w * 2
     assert a.tolist() == [-2.0, -4.0]
+
+
+@pytest.mark.parametrize("update", [_isub, _sub_, _data_isub, _zero_grad],
+                         ids=["p -= lr * p.grad", "p.sub_(lr * p.grad)", "p.data -= lr * p.grad", "p.grad.zero_()"])
+def test_a_compiled_step_with_an_in_place_update_trains_as_the_eager_one(update):
+    # a replay would not make the in-place change: tm.compile hears of it (Listener.on_effect) and runs eagerly
+    # (before, the p.grad.zero_() step was replayed without its updates: silently wrong weights)
+    x, y = _data()
+
+    def trained(compiled):
+        model = nn.MLP([3, 5, 2], seed=0)
+
+        def step(xb, yb):
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            update(model)
+            return loss
+
+        run = tm.compile(step) if compiled else step
+        for _ in range(6):
+            run(tm.Tensor(x), y)
+        return [p.data.copy() for p in model.parameters()], getattr(run, "reasons", [])
+
+    with pytest.warns(UserWarning, match="in place"):
+        compiled, reasons = trained(True)
+    eager, _ = trained(False)
+    assert any("in place" in r for r in reasons)
+    for e, c in zip(eager, compiled, strict=True):
+        assert np.array_equal(e, c)

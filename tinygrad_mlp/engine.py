@@ -105,15 +105,13 @@ class Listener:
     ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input
     Tensors and the result Tensor (its ``node`` set when the op was recorded).
     ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs at
-    every step of every walk, with what :func:`walk` yields. Either may raise to
-    stop the computation.
+    every step of every walk, with what :func:`walk` yields. ``on_effect(reason)``
+    hears of a change no op records (an in-place update). Any may raise to stop the computation.
     """
 
-    def on_forward(self, rule, inputs: tuple, out) -> None:
-        pass
-
-    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None:
-        pass
+    def on_forward(self, rule, inputs: tuple, out) -> None: pass
+    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None: pass
+    def on_effect(self, reason: str) -> None: pass
 
 
 def changed_in_place(t) -> None:

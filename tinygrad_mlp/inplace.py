@@ -41,6 +41,9 @@ class InPlaceOps:
 
         ``overwrite``: ``fn`` ignores ``before`` (fill, copy, random draws); the gradient to ``before`` is then 0.
         """
+        if not engine.quiet:
+            for listener in engine.state.listeners:  # tm.compile: a replay would not make this change
+                listener.on_effect(f"{what} changes a tensor in place, which a replay would not do")
         if self.node is None and self.requires_grad and engine.is_grad_enabled():
             raise GraphError(f"{what}: a leaf tensor that requires grad cannot be changed in place while "
                              "gradients are recorded; do it inside `with tm.no_grad():` (as an optimizer step does)")

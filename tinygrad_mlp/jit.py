@@ -235,6 +235,8 @@ class _Recorder(Listener):
         if self.problem is None:
             self.problem = reason
 
+    on_effect = fail  # an in-place update (inplace.py, ndarray -= Tensor): a replay would not make it
+
     def on_forward(self, rule, inputs, out) -> None:
         refs = tuple(self.ref(x) for x in inputs)
         if any(_holds_argument(v, self.arg_arrays) for v in _settings(rule).values()):

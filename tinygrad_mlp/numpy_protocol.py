@@ -44,6 +44,10 @@ class NumpyProtocol:
                 raise ArgumentError(f"np.{ufunc.__name__}(..., out=Tensor): write t.{ufunc.__name__}_(...)-style "
                                     "in-place methods or `t += ...` instead (they keep the graph)")
             _no_graph_lost(f"np.{ufunc.__name__} into a numpy array (out=)", inputs)
+            if not engine.quiet:
+                for listener in engine.state.listeners:  # tm.compile: a replay would not make this change
+                    listener.on_effect(f"np.{ufunc.__name__}(..., out=array) on a Tensor changes an array in place, "
+                                       "which a replay would not do")
             return getattr(ufunc, method)(*_values(inputs), out=out, **kwargs)
         if method == "__call__" and not kwargs:
             impl = UFUNCS.get(ufunc)
