@@ -212,7 +212,7 @@ def test_two_threads_run_jvp_at_once():
 # ---------------------------------------------------------------------- training in threads
 
 
-def _train(seed: int, steps: int, compiled: bool) -> list[np.ndarray]:
+def _train(seed: int, steps: int, compiled: bool, stats: list | None = None) -> list[np.ndarray]:
     """``steps`` SGD steps of a small MLP on its own data; the final weights. Evaluates under no_grad now and
     then, so the threads' no_grad blocks overlap the others' training steps."""
     rng = np.random.default_rng(seed)
@@ -235,6 +235,8 @@ def _train(seed: int, steps: int, compiled: bool) -> list[np.ndarray]:
         if i % 50 == 0:
             with tm.no_grad():
                 model(tm.Tensor(x))
+    if stats is not None:
+        stats.append(dict(step_fn.stats) if compiled else None)
     return [p.data.copy() for p in model.parameters()]
 
 
@@ -243,13 +245,16 @@ def test_four_threads_train_as_they_would_one_after_another(compiled):
     seeds, steps = [1, 2, 3, 4], 1000
     alone = [_train(s, steps, compiled) for s in seeds]
     together: dict[int, list[np.ndarray]] = {}
+    stats: list = []
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)  # switch threads often, so their steps interleave finely
     try:
-        _run(*[lambda s=s: together.__setitem__(s, _train(s, steps, compiled)) for s in seeds])
+        _run(*[lambda s=s: together.__setitem__(s, _train(s, steps, compiled, stats)) for s in seeds])
     finally:
         sys.setswitchinterval(previous)
     for s, weights in zip(seeds, alone, strict=True):
         for w_alone, w_threaded in zip(weights, together[s], strict=True):
             assert np.array_equal(w_alone, w_threaded), f"seed {s}: weights differ from the run done alone"
     assert tm.is_grad_enabled() and engine.quiet
+    if compiled:  # each thread's steps were replayed, not run eagerly for some other thread's reason
+        assert all(st["replayed"] == steps - 2 for st in stats), stats
