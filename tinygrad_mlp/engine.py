@@ -50,6 +50,8 @@ class Node:
 
 class _ThreadState(threading.local):
     """One thread's grad mode, listeners (oldest first) and the grad modes its open blocks will restore."""
+    listeners: list[Listener]
+    saved: list[bool]
 
     def __init__(self) -> None:  # run once in each thread that reads it: every thread starts with the defaults
         self.grad_enabled, self.listeners, self.saved = True, [], []

@@ -35,6 +35,7 @@ class InPlaceOps:
     """The in-place methods of a Tensor (mixed into :class:`~tinygrad_mlp.methods.TensorOps`)."""
 
     __slots__ = ()
+    data: np.ndarray  # a slot of Tensor (declared here for type checkers)
 
     def _update(self: Tensor, what: str, fn, overwrite: bool = False) -> Tensor:
         """Make this tensor ``fn(before)``, where ``before`` is a tensor standing for its current value.
@@ -153,9 +154,9 @@ class InPlaceOps:
 
     def fill_(self: Tensor, value) -> Tensor:
         """Set every element to ``value`` (a number or a one-element tensor), in place."""
-        if (value.size if isinstance(value, InPlaceOps) else np.size(value)) != 1:
+        if np.size(value.data if isinstance(value, InPlaceOps) else value) != 1:
             raise ShapeError(f"fill_: needs a number or a one-element tensor, got shape {np.shape(value)}")
-        return self._update("fill_", lambda t: value.reshape(()) if isinstance(value, InPlaceOps) else
+        return self._update("fill_", lambda t: value if isinstance(value, InPlaceOps) else
                             t.wrap(np.full((), value, dtype=t.dtype)), overwrite=True)
 
     def copy_(self: Tensor, src) -> Tensor:

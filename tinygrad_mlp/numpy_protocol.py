@@ -36,6 +36,8 @@ class NumpyProtocol:
     """numpy's dispatch protocols for Tensors (mixed into :class:`~tinygrad_mlp.methods.TensorOps`)."""
 
     __slots__ = ()
+    data: np.ndarray  # slots of Tensor (declared here for type checkers)
+    requires_grad: bool
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs, **kwargs):
         out = kwargs.pop("out", None)
@@ -116,7 +118,7 @@ def _first_tensor(values):
 def _binary(op: Callable[[Any, Any], Any]) -> Callable:
     """A binary ufunc as the Tensor operator ``op``, with the Tensor first in its own dtype rules."""
     def apply(a, b):
-        like = a if isinstance(a, NumpyProtocol) else b
+        like: Any = a if isinstance(a, NumpyProtocol) else b
         a_t, b_t = like._operands(b) if like is a else like._operands(a, True)
         return op(a_t, b_t)
     return apply
@@ -257,4 +259,7 @@ def register(numpy_function: Callable, implementation: Callable) -> None:
     """Make ``numpy_function`` (a ufunc or a function) given Tensors call ``implementation`` (same arguments)."""
     if not callable(numpy_function) or not callable(implementation):
         raise ArgumentError("register: needs a numpy function and a function implementing it for Tensors")
-    (UFUNCS if isinstance(numpy_function, np.ufunc) else FUNCTIONS)[numpy_function] = implementation
+    if isinstance(numpy_function, np.ufunc):
+        UFUNCS[numpy_function] = implementation
+    else:
+        FUNCTIONS[numpy_function] = implementation
