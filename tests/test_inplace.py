@@ -9,7 +9,7 @@ import pytest
 
 import tinygrad_mlp as tm
 from tinygrad_mlp import nn, optim
-from tinygrad_mlp.errors import GraphError, ShapeError
+from tinygrad_mlp.errors import GraphError, IndexingError, ShapeError
 
 LR = 0.1
 
@@ -245,3 +245,30 @@ def test_a_compiled_step_with_an_in_place_update_trains_as_the_eager_one(update)
     assert any("in place" in r for r in reasons)
     for e, c in zip(eager, compiled, strict=True):
         assert np.array_equal(e, c)
+
+
+def test_item_assignment_changes_the_tensor_in_place():
+    t = tm.Tensor(np.arange(6.0).reshape(2, 3))
+    array = t.data
+    t[t.data > 3] = 0
+    t[0, 1] = 9
+    t[:, 2] = tm.Tensor([7.0, 8.0])
+    t[tm.Tensor([1.0])] = -1  # a Tensor index: its values as integers
+    assert t.data is array and t.data.tolist() == [[0.0, 9.0, 7.0], [-1.0, -1.0, -1.0]]
+
+
+def test_item_assignment_in_a_graph_is_recorded():
+    x = tm.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    h[1] = 0.0
+    (h * h).sum().backward()
+    assert h.data.tolist() == [2.0, 0.0, 6.0] and x.grad.data.tolist() == [8.0, 0.0, 24.0]
+
+
+def test_bad_item_assignments_are_refused_in_one_line():
+    with pytest.raises(IndexingError, match="does not fit"):
+        tm.Tensor(np.ones(3))["a"] = 1.0
+    with pytest.raises(GraphError, match="in place while gradients are recorded"):
+        tm.Tensor([1.0, 2.0], requires_grad=True)[0] = 5.0
+    with pytest.raises(GraphError, match=r"tm\.where"):
+        tm.Tensor(np.ones(3))[0] = tm.Tensor([2.0], requires_grad=True)

@@ -23,7 +23,7 @@ import numpy as np
 from . import engine
 from . import primitives as P
 from . import random as _random
-from .errors import GraphError, ShapeError
+from .errors import GraphError, IndexingError, ShapeError
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -94,6 +94,28 @@ class InPlaceOps:
 
     def __ipow__(self: Tensor, other) -> Tensor:
         return self._update("**=", lambda t: t ** other)
+
+    def __setitem__(self: Tensor, index, value) -> None:
+        """``t[index] = value``, in place (numpy's indexing; ``value`` broadcast to the indexed part).
+
+        Recorded when grad mode is on and ``t`` requires grad: the gradient to the old values is 0 where they were
+        replaced. A ``value`` that requires grad is refused there (no op scatters it back): use ``tm.where``.
+        """
+        index = tuple(_index_array(i) for i in index) if isinstance(index, tuple) else _index_array(index)
+        if isinstance(value, InPlaceOps):
+            if value.requires_grad and engine.is_grad_enabled():
+                raise GraphError("t[index] = value: a value that requires grad is not recorded here; build the "
+                                 "tensor with tm.where(mask, value, t) or concatenate instead")
+            value = value.data
+        try:
+            replaced = np.zeros(self.shape, dtype=bool)
+            replaced[index] = True
+            placed = np.zeros(self.shape, dtype=self.dtype)
+            placed[index] = value
+        except (IndexError, ValueError, TypeError) as e:
+            raise IndexingError(f"t[{index!r}] = value: does not fit a tensor of shape {self.shape} ({e})") from None
+        self._update("t[index] = value", lambda t: t.apply(P.Where(replaced), t.wrap(placed), t)
+                     if t.requires_grad and engine.is_grad_enabled() else t.wrap(np.where(replaced, placed, t.data)))
 
     # ------------------------------------------------------------------ PyTorch's in-place methods
 
@@ -173,3 +195,8 @@ class InPlaceOps:
         """Fill with normal draws of ``mean`` and ``std``, in place."""
         draw = _random.generator(seed).normal(mean, std, self.shape).astype(self.dtype)
         return self._update("normal_", lambda t: t.wrap(draw), overwrite=True)
+
+
+def _index_array(i):
+    """A Tensor used as an index becomes the integer array of its values; anything else is numpy's."""
+    return i.data.astype(np.intp) if isinstance(i, InPlaceOps) else i
