@@ -101,6 +101,7 @@ BAD_CALLS: dict[str, list] = {
     "active_listeners": [],  # takes nothing
     "changed_in_place": [],  # low level: called by the in-place methods, swept below
     "InPlaceOps": [lambda: Tensor(np.ones(3)).add_(np.ones(2)), lambda: Tensor(np.ones(3)).fill_(np.ones(2)),
+                   lambda: Tensor(np.ones(3)).copy_(np.ones(2)),
                    lambda: Tensor(np.ones(3), requires_grad=True).mul_(2),
                    lambda: Tensor.wrap(np.broadcast_to(np.ones(1), (3,))).zero_()],
     "NumpyProtocol": [lambda: np.arctan2(Tensor(np.ones(3), requires_grad=True), 1.0),

@@ -57,7 +57,11 @@ class InPlaceOps:
         try:
             new = fn(before)
             if overwrite:
-                if np.broadcast_shapes(new.shape, self.shape) != self.shape:
+                try:
+                    fits = np.broadcast_shapes(new.shape, self.shape) == self.shape
+                except ValueError:
+                    fits = False
+                if not fits:
                     raise ShapeError(f"{what}: a value of shape {new.shape} does not fit this tensor's {self.shape}")
                 if new.requires_grad or (before.requires_grad and engine.is_grad_enabled()):
                     # recorded as an op of its own (never the value's own node): gradient 0 to the old value
