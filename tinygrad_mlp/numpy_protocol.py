@@ -244,14 +244,15 @@ FUNCTIONS: dict[Callable, Callable] = {
     np.take_along_axis: _method("take_along_axis"),
 }
 
-# no gradient to lose: computed by numpy on the values, whatever requires grad
+# no gradient to lose: computed by numpy on the values, whatever requires grad. Only functions whose results are
+# not values of the input (shapes, indices, booleans, text), or piecewise constant (derivative 0 wherever it
+# exists): a function returning the values themselves (np.sort, np.copy) would silently drop the gradient.
 VALUES_ONLY: set = {
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.allclose, np.isclose, np.array_equal,
     np.array_equiv, np.count_nonzero, np.any, np.all, np.nonzero, np.array2string, np.array_repr, np.array_str,
-    np.result_type, np.copy, np.atleast_1d, np.broadcast_shapes, np.sort, np.unique, np.histogram, np.searchsorted,
-    np.isfinite, np.isnan, np.isinf, np.signbit, np.equal, np.not_equal, np.less, np.less_equal, np.greater,
-    np.greater_equal, np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.sign, np.floor, np.ceil,
-    np.rint, np.trunc,
+    np.result_type, np.broadcast_shapes, np.searchsorted, np.isfinite, np.isnan, np.isinf, np.signbit, np.equal,
+    np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal, np.logical_and, np.logical_or,
+    np.logical_not, np.logical_xor, np.sign, np.floor, np.ceil, np.rint, np.trunc,
 }
 
 
