@@ -202,7 +202,7 @@ class InPlaceOps:
 
 
 def _index_array(i):
-    """A Tensor used as an index becomes its array (a boolean mask as it is, else integers); anything else is numpy's."""
+    """A Tensor index becomes its array (a boolean mask as it is, else integers); anything else is numpy's."""
     if not isinstance(i, InPlaceOps):
         return i
     return i.data if i.data.dtype == bool else i.data.astype(np.intp)
