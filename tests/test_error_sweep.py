@@ -17,34 +17,23 @@ import inspect
 
 import numpy as np
 import pytest
-from test_docs import public_modules, public_names
 
 import tinygrad_mlp as tm
-import tinygrad_mlp.nn as nn
+from tinygrad_mlp import Tensor, TinygradMLPError
+from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import (
-    Tensor,
-    TinygradMLPError,
-    backprop,
-    checkpoint,
-    cli,
-    data,
-    engine,
-    exercises,
-    jit,
-    learning,
-    numpy_protocol,
-    optim,
-    threeway,
-    train,
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, numpy_protocol, optim, runs, threeway, train,
     viz,
 )
-from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
 from tinygrad_mlp.methods import TensorOps, float_dtype, shape_arg
+from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I
-from tinygrad_mlp.primitives import Function
+import tinygrad_mlp.nn as nn
+
+from test_docs import public_modules, public_names
 
 gradcheck = importlib.import_module("tinygrad_mlp.gradcheck")  # the package's `gradcheck` is the function
 
@@ -327,6 +316,21 @@ BAD_CALLS: dict[str, list] = {
     "save": [lambda: checkpoint.save(_model(), "/tmp/x/ck.npz", bad=object())],
     "load": [lambda: checkpoint.load("/nonexistent/ck.npz")],
     "load_model": [lambda: checkpoint.load_model("/nonexistent/ck.npz")],
+    # ------------------------------------------------ runs
+    "new_run": [lambda: runs.new_run({"arch": "784-10-9"}), lambda: runs.new_run({"loss": "hinge"}),
+                lambda: runs.new_run({"optimizer": "adam", "momentum": 0.9})],
+    "resume_run": [lambda: runs.resume_run(checkpoint.Checkpoint({}, None, {}), {}, "x.npz")],
+    "validate_settings": [lambda: runs.validate_settings({"arch": 5}, "x.npz"),
+                          lambda: runs.validate_settings([], "x.npz")],
+    "saved_settings": [lambda: runs.saved_settings(checkpoint.Checkpoint({}, None, {"settings": {}}), "x.npz")],
+    "mlp_bytes": [],  # arithmetic on sizes the caller has checked
+    "train_bytes": [],
+    "dataset_images": [],
+    "Dataset": [],  # a record made by load_dataset
+    "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
+    "layer_summary": [lambda: learning.layer_summary(np.zeros((3, 2)), np.zeros(4, int))],
+    "lr_sweep": [],  # trains; its inputs are checked by backprop.train_step
+    "plateau_hint": [],  # a diagnosis that answers None when it has nothing to say
     # ------------------------------------------------ cli
     "UsageError": [],
     "parse_arch": [lambda: cli.parse_arch("784-a-10"), lambda: cli.parse_arch("5-10")],
