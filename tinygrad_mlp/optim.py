@@ -59,6 +59,7 @@ class _Announcing(threading.local):
 # tinygrad_mlp.jit listens while it records a training step, to make the same calls when it replays it; another
 # thread's optimizer steps are not its business. Use :func:`listen`.
 announcing = _Announcing()
+_listening, _listening_lock = 0, threading.Lock()  # listeners in all threads: while 0, no thread-local lookup
 
 
 @contextlib.contextmanager
@@ -67,18 +68,25 @@ def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
     thread."""
     if not callable(listener):
         raise ArgumentError(f"optim.listen: needs a function of (optimizer, name), got {type(listener).__name__}")
+    global _listening
+    with _listening_lock:
+        _listening += 1
     listeners = announcing.listeners
     listeners.append(listener)
     try:
         yield
     finally:
         listeners.remove(listener)
+        with _listening_lock:
+            _listening -= 1
 
 
 def _announced(method):
     """``method`` (``step`` or ``zero_grad``), telling this thread's listeners first when there are any."""
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
+        if not _listening:
+            return method(self, *args, **kwargs)
         here = announcing
         if not here.listeners:
             return method(self, *args, **kwargs)
