@@ -53,16 +53,12 @@ class Node:
 
 class _ThreadState(threading.local):
     """One thread's grad mode, listeners (oldest first) and the grad modes its open blocks will restore."""
-    listeners: list[Listener]
-    saved: list[bool]
-
     def __init__(self) -> None:  # run once in each thread that reads it: every thread starts with the defaults
-        self.grad_enabled, self.listeners, self.saved = True, [], []
+        self.grad_enabled, self.listeners, self.saved = True, [], []  # type: bool, list[Listener], list[bool]
 
 
-# Read state.grad_enabled and state.listeners, change them only through no_grad, enable_grad and listen. While
-# no block of these is open in any thread (`quiet`), every thread records and has no listeners: the per-op
-# path then skips the thread-local lookup, `quiet or state.grad_enabled` (see is_grad_enabled).
+# Read state; change it only with no_grad, enable_grad, listen. While none is open in any thread (`quiet`), every
+# thread records and has no listeners: the per-op path skips the thread-local lookup (see is_grad_enabled).
 state, quiet, _open_blocks, _open_lock = _ThreadState(), True, 0, threading.Lock()
 
 
@@ -105,13 +101,12 @@ def is_grad_enabled() -> bool:
 
 
 class Listener:
-    """Something that watches the engine work; register it with :func:`listen`. Both methods do nothing here.
+    """Something that watches the engine work; register it with :func:`listen`. The methods do nothing here.
 
-    ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input
-    Tensors and the result Tensor (its ``node`` set when the op was recorded).
-    ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs at
-    every step of every walk, with what :func:`walk` yields. ``on_effect(reason)``
-    hears of a change no op records (an in-place update). Any may raise to stop the computation.
+    ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input Tensors and the result Tensor (its
+    ``node`` set when the op was recorded). ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs
+    at every step of every walk, with what :func:`walk` yields. ``on_effect(reason)`` hears of a change no op
+    records (an in-place update). Any may raise to stop the computation.
     """
 
     def on_forward(self, rule, inputs: tuple, out) -> None: pass
@@ -138,12 +133,11 @@ def listen(listener: Listener) -> Iterator[Listener]:
     if not isinstance(listener, Listener):
         raise ArgumentError(f"listen: expected a Listener, got {type(listener).__name__}")
     _count_block(1)
-    listeners = state.listeners
-    listeners.append(listener)
+    state.listeners.append(listener)
     try:
         yield listener
     finally:
-        listeners.remove(listener)
+        state.listeners.remove(listener)  # (the same thread's list: a with block does not change threads)
         _count_block(-1)
 
 

@@ -26,7 +26,7 @@ from . import random as _random
 from .errors import GraphError, IndexingError, ShapeError
 
 if TYPE_CHECKING:
-    from .tensor import Tensor
+    from .tensor_core import Tensor
 
 __all__ = ["InPlaceOps"]
 

@@ -46,6 +46,7 @@ from .ops import (
     Logical,
     LogSoftmax,
     LogSumExp,
+    Maximum,
     Relu,
     Remainder,
     Select,

@@ -56,13 +56,11 @@ def _as_float_array(data, dtype) -> np.ndarray:
 class Tensor(TensorOps):
     """A float ndarray with an optional gradient and a record of the op that produced it.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a Python scalar,
-    a nested list or an ndarray. Python data becomes the default dtype (float32
-    unless ``tm.set_default_dtype`` changed it); a floating ndarray keeps its dtype
-    and is used as is (no copy, like ``np.asarray``); integer or boolean data
-    becomes the default dtype. Arithmetic with Python scalars keeps the dtype.
-    (Tensors of bools or integers come from comparisons, ``argmax``, ``tm.tensor``
-    ...: see :mod:`tinygrad_mlp.dtypes`.)
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a Python scalar, a nested list or an ndarray.
+    Python data becomes the default dtype (float32 unless ``tm.set_default_dtype`` changed it); a floating ndarray
+    keeps its dtype and is used as is (no copy, like ``np.asarray``); integer or boolean data becomes the default
+    dtype. Arithmetic with Python scalars keeps the dtype. (Tensors of bools or integers come from comparisons,
+    ``argmax``, ``tm.tensor`` ...: see :mod:`tinygrad_mlp.dtypes`.)
     """
 
     __slots__ = ("data", "grad", "requires_grad", "node", "name", "version", "__weakref__")  # version: inplace.py
@@ -89,8 +87,7 @@ class Tensor(TensorOps):
     def apply(rule: P.Function, *inputs: Tensor) -> Tensor:
         """Run ``rule`` (a primitive) on ``inputs``; if gradients are wanted and an input requires one, record it.
 
-        This is how every op is made, and how to use a rule of your own:
-        ``Tensor.apply(Softplus(), x)``.
+        This is how every op is made, and how to use a rule of your own: ``Tensor.apply(Softplus(), x)``.
         """
         # one loop over the inputs, not a list comprehension and a second loop (on Python 3.11: 1% of a step)
         arrays, any_requires_grad = [], False
@@ -266,11 +263,10 @@ class Tensor(TensorOps):
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
-        ``gradient`` is the seed (the gradient of some final scalar with respect to ``self``); it may be left
-        out only when ``self`` has one element, and is then 1. Unless ``retain_graph`` is true, the graph is
-        released as it is walked, so a second backward through it raises :class:`GraphError`. With
-        ``create_graph=True`` the gradients are themselves Tensors with a graph (for gradients of gradients); it
-        implies ``retain_graph``.
+        ``gradient`` is the seed (the gradient of some final scalar with respect to ``self``); it may be left out
+        only when ``self`` has one element, and is then 1. Unless ``retain_graph``, the graph is released as it is
+        walked, so a second backward through it raises :class:`GraphError`. With ``create_graph=True`` the
+        gradients are themselves Tensors with a graph (for gradients of gradients); it implies ``retain_graph``.
         """
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad and has no graph "
