@@ -26,7 +26,7 @@ import numpy as np
 
 from . import engine
 from . import primitives as P
-from .errors import ArgumentError, GraphError, ShapeError
+from .errors import ArgumentError, GraphError
 from .ops import Maximum
 
 __all__ = ["NumpyProtocol", "UFUNCS", "REDUCERS", "FUNCTIONS", "VALUES_ONLY", "register"]
@@ -149,17 +149,6 @@ def _reduction(name: str, allowed=("axis", "keepdims")) -> Callable:
     return reduce
 
 
-def _dot(a, b):
-    like = _first_tensor((a, b))
-    a, b = _tensor(like, a), _tensor(like, b)
-    if a.ndim > 2 or b.ndim > 2:
-        raise ShapeError(f"np.dot of shapes {a.shape} and {b.shape}: only 1-D and 2-D Tensors (use np.matmul, "
-                         "whose stacking rule differs from np.dot's for more axes)")
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    return a.matmul(b)
-
-
 def _join(method: str) -> Callable:
     def join(arrays, axis=0, **kwargs):
         _numpy_axis(kwargs, method, ())
@@ -214,6 +203,26 @@ UFUNCS: dict[np.ufunc, Callable] = {
     np.expm1: lambda a: a.expm1(),
     np.square: lambda a: a * a,
     np.reciprocal: lambda a: 1.0 / a,
+    np.tan: lambda a: a.tan(),
+    np.arcsin: lambda a: a.arcsin(),
+    np.arccos: lambda a: a.arccos(),
+    np.arctan: lambda a: a.arctan(),
+    np.sinh: lambda a: a.sinh(),
+    np.cosh: lambda a: a.cosh(),
+    np.arcsinh: lambda a: a.arcsinh(),
+    np.arccosh: lambda a: a.arccosh(),
+    np.arctanh: lambda a: a.arctanh(),
+    np.exp2: lambda a: a.exp2(),
+    np.log2: lambda a: a.log2(),
+    np.log10: lambda a: a.log10(),
+    np.remainder: _binary(lambda a, b: a.remainder(b)),
+    np.fmod: _binary(lambda a, b: a.fmod(b)),
+    # piecewise constant: Tensors with gradient 0, as PyTorch's
+    np.sign: lambda a: a.sign(),
+    np.floor: lambda a: a.floor(),
+    np.ceil: lambda a: a.ceil(),
+    np.trunc: lambda a: a.trunc(),
+    np.rint: lambda a: a.round(),
 }
 
 # ufunc.reduce given a Tensor: the Tensor method it is
@@ -230,7 +239,6 @@ FUNCTIONS: dict[Callable, Callable] = {
     np.var: _reduction("var", ("axis", "keepdims", "ddof")),
     np.std: _reduction("std", ("axis", "keepdims", "ddof")),
     np.cumsum: _reduction("cumsum", ("axis",)),
-    np.dot: _dot,
     np.concatenate: _join("concatenate"),
     np.stack: _join("stack"),
     np.where: _where,
@@ -242,17 +250,28 @@ FUNCTIONS: dict[Callable, Callable] = {
     np.expand_dims: _method("unsqueeze"),
     np.flip: _method("flip"),
     np.take_along_axis: _method("take_along_axis"),
+    np.round: _method("round"),
+    np.trace: _method("trace"),
+    np.diagonal: _method("diagonal"),
+    np.diag: lambda v, k=0: _tensor(v, v).diag(k),
+    np.tril: lambda m, k=0: _tensor(m, m).tril(k),
+    np.triu: lambda m, k=0: _tensor(m, m).triu(k),
+    np.tile: lambda a, reps: _tensor(a, a).tile(*(reps if isinstance(reps, (tuple, list)) else (reps,))),
+    np.repeat: lambda a, repeats, axis=None: _tensor(a, a).repeat_interleave(repeats, axis),
 }
+# The functions of several Tensors whose Tensor versions live above this layer (tinygrad_mlp.functions: np.dot,
+# np.einsum, np.tensordot, np.arctan2, np.hypot, np.outer, np.inner, np.hstack, np.vstack and numpy's split family)
+# are added to these tables there, with register().
 
 # no gradient to lose: computed by numpy on the values, whatever requires grad. Only functions whose results are
-# not values of the input (shapes, indices, booleans, text), or piecewise constant (derivative 0 wherever it
-# exists): a function returning the values themselves (np.sort, np.copy) would silently drop the gradient.
+# not values of the input (shapes, indices, booleans, text): a function returning the values themselves (np.sort,
+# np.copy) would silently drop the gradient.
 VALUES_ONLY: set = {
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.allclose, np.isclose, np.array_equal,
     np.array_equiv, np.count_nonzero, np.any, np.all, np.nonzero, np.array2string, np.array_repr, np.array_str,
     np.result_type, np.broadcast_shapes, np.searchsorted, np.isfinite, np.isnan, np.isinf, np.signbit, np.equal,
     np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal, np.logical_and, np.logical_or,
-    np.logical_not, np.logical_xor, np.sign, np.floor, np.ceil, np.rint, np.trunc,
+    np.logical_not, np.logical_xor,
 }
 
 
