@@ -272,3 +272,19 @@ def test_bad_item_assignments_are_refused_in_one_line():
         tm.Tensor([1.0, 2.0], requires_grad=True)[0] = 5.0
     with pytest.raises(GraphError, match=r"tm\.where"):
         tm.Tensor(np.ones(3))[0] = tm.Tensor([2.0], requires_grad=True)
+
+
+def test_backward_after_an_optimizer_step_through_the_old_graph_raises():
+    # opt.step() changes the weights in place; a graph recorded before it would give the gradient at the new
+    # weights with the old activations (PyTorch raises here through its version counter)
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = tm.Tensor(np.ones((2, 3), dtype=np.float32))
+    model(x).sum().backward()
+    stale = (model(x) ** 2).sum()
+    opt.step()
+    with pytest.raises(GraphError, match=r"input 1 of Linear \(shape \(1, 3\)\) was changed in place"):
+        stale.backward()
+    opt.zero_grad()
+    (model(x) ** 2).sum().backward()  # a graph recorded after the step is fine
+    assert model.weight.grad is not None

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from . import engine
 from .errors import ArgumentError, CheckpointError
 from .jit import uncapturable
 from .tensor_core import Tensor
@@ -82,7 +83,8 @@ def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
 
 
 def _announced(method):
-    """``method`` (``step`` or ``zero_grad``), telling this thread's listeners first when there are any."""
+    """``method`` (``step`` or ``zero_grad``), telling this thread's listeners first when there are any; after a
+    ``step`` the parameters count as changed in place (``engine.changed_in_place``)."""
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
         if not _listening:
@@ -100,7 +102,18 @@ def _announced(method):
             here.running -= 1
 
     announced.announced = True  # type: ignore[attr-defined]
-    return announced
+    if method.__name__ != "step":
+        return announced
+
+    @functools.wraps(method)
+    def step(self, *args, **kwargs):
+        result = announced(self, *args, **kwargs)
+        for p in self.params:  # as PyTorch's version counter: a graph recorded before cannot be walked through them
+            engine.changed_in_place(p)
+        return result
+
+    step.announced = True  # type: ignore[attr-defined]
+    return step
 
 
 class Optimizer:
