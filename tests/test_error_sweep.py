@@ -22,7 +22,9 @@ import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import (
-    backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, runs, threeway, train, viz,
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, methods, numpy_protocol, optim, runs, threeway,
+    train,
+    viz,
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor_core as tt
@@ -87,10 +89,22 @@ BAD_CALLS: dict[str, list] = {
     # ------------------------------------------------ engine
     "Node": [],  # made by Tensor.apply only
     "Listener": [],  # a base class with no-op hooks
+    "active_listeners": [],  # takes nothing
+    "changed_in_place": [],  # low level: called by the in-place methods, swept below
+    "InPlaceOps": [lambda: Tensor(np.ones(3)).add_(np.ones(2)), lambda: Tensor(np.ones(3)).fill_(np.ones(2)),
+                   lambda: Tensor(np.ones(3)).copy_(np.ones(2)),
+                   lambda: Tensor(np.ones(3), requires_grad=True).mul_(2),
+                   lambda: Tensor.wrap(np.broadcast_to(np.ones(1), (3,))).zero_()],
+    "NumpyProtocol": [lambda: np.logaddexp(Tensor(np.ones(3), requires_grad=True), 1.0),
+                      lambda: np.add(Tensor(np.ones(3)), 1, out=Tensor(np.ones(3))),
+                      lambda: np.sum(Tensor(np.ones(3)), dtype=np.float64),
+                      lambda: np.sum(Tensor(np.ones(3)), where=np.ones(3, dtype=bool))],
+    "register": [lambda: numpy_protocol.register(np.add, 3)],
     "listen": [lambda: engine.listen("not a listener").__enter__()],
     "announce": [],  # low level: tells the listeners an event (their methods check what they are given)
+    "made_from": [],  # low level: returns its array, after telling the listeners how it was made
     "enable_grad": [],  # takes nothing
-    "initial_gradient": [lambda: engine.initial_gradient(_t(2), np.ones(3))],
+    "initial_gradient": [lambda: methods.initial_gradient(_t(2), np.ones(3))],
     "walk": [],  # low level: its callers (Tensor.backward, autograd.grad, explain_backward) check their arguments
     "unbroadcast": [],  # low level, as walk
     "concatenate": [lambda: tm.concatenate([]), lambda: tm.concatenate([_t(2), _t(3, 1)]),
@@ -359,8 +373,12 @@ BAD_CALLS: dict[str, list] = {
     "rounding_floor": [lambda: gradcheck.rounding_floor(1.0, 0.0), lambda: gradcheck.rounding_floor(1.0, "a")],
     "gradient_tolerance": [lambda: gradcheck.gradient_tolerance(np.ones(2), 1.0, -1e-6)],
     "make_problem": [lambda: threeway.make_problem([3], loss="mse"), lambda: threeway.make_problem([3, 2], "nope")],
-    "parse_sizes": [lambda: threeway.parse_sizes("3-a"), lambda: threeway.parse_sizes(""),  # nn.parse_sizes too
+    "parse_sizes": [lambda: nn.parse_sizes("3-a"), lambda: nn.parse_sizes(""),
                     lambda: nn.parse_sizes("784"), lambda: nn.parse_sizes([3, 0])],
+    "check_seconds": [],  # arithmetic on sizes the caller has parsed
+    "lab_seconds": [],
+    "starting_loss": [lambda: learning.starting_loss(nn.MLP([3, 2]), np.zeros((2, 4)), [0, 1])],
+    "divergence_hint": [],  # a diagnosis: None when there is nothing to say
     "default_output_activation": [lambda: threeway.default_output_activation("hinge")],
     "canonical_loss": [lambda: threeway.canonical_loss("hinge")],
     "dtype_note": [lambda: threeway.dtype_note("nope")],
@@ -409,6 +427,11 @@ BAD_CALLS: dict[str, list] = {
     "train_bytes": [],
     "dataset_images": [],
     "Dataset": [],  # a record made by load_dataset
+    "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
+                   lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],
+    "is_checkpoint": [],  # answers True or False
+    "find_mnist": [lambda: data.find_mnist("/nonexistent/folder"), lambda: data.find_mnist(kind="cifar")],
+    "checksum_mismatches": [lambda: data.checksum_mismatches(".", kind="cifar")],
     "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
     "layer_summary": [lambda: learning.layer_summary(np.zeros((3, 2)), np.zeros(4, int))],
     "lr_sweep": [],  # trains; its inputs are checked by backprop.train_step

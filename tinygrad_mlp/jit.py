@@ -86,7 +86,7 @@ class CompiledStep:
 
     def __call__(self, *args, **kwargs):
         sig = None if kwargs else _signature(args)
-        if sig is None or engine.listeners or self._gave_up:
+        if sig is None or engine.active_listeners() or self._gave_up:
             # keyword or unhashable arguments, someone listening (detect_anomaly, jvp, an outer recording), or
             # past the limit of recordings
             self.stats["eager"] += 1
@@ -397,8 +397,7 @@ def uncapturable(reason: str) -> None:
     and ``reason`` is the warning's. The library's own code says it with ``engine.announce("effect", reason)``
     (``BatchNorm1d`` updating its running statistics, ``clip_grad_norm_``), which is what this calls.
     """
-    if engine.listeners:
-        engine.announce("effect", reason)
+    engine.announce("effect", reason)
 
 
 class _Trace:
@@ -492,7 +491,7 @@ class _Recorder(Listener):
         if self.problem is None:
             self.problem = reason
 
-    on_effect = fail
+    on_effect = fail  # an in-place update (inplace.py, ndarray -= Tensor, BatchNorm1d's statistics ...)
 
     def on_made(self, array: np.ndarray, fn, source) -> None:
         """The library made ``array`` as ``fn(source)``: the replay does the same from each call's source."""

@@ -22,8 +22,11 @@ from . import engine
 from . import primitives as P
 from .dtypes import any_dtype, float_dtype  # noqa: F401  (float_dtype: also imported from here by others)
 from .engine import no_grad
-from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
+from .errors import ArgumentError, DTypeError, GraphError, IndexingError, ShapeError
+from .inplace import InPlaceOps
+from .numpy_protocol import NumpyProtocol
 from .ops import (
+    Abs,
     AnyAll,
     Arccos,
     Arccosh,
@@ -54,6 +57,7 @@ from .ops import (
     Sin,
     Sinh,
     Softplus,
+    Std,
     TakeAlongAxis,
     Tan,
     Tanh,
@@ -64,7 +68,8 @@ from .primitives import array_of
 if TYPE_CHECKING:
     from .tensor_core import Tensor
 
-__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "check_device", "retained", "without_grad"]
+__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "check_device", "retained", "without_grad", "initial_gradient",
+           "made_from"]
 
 
 # ---------------------------------------------------------------------- argument helpers
@@ -191,7 +196,7 @@ def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
 def _value_read(how: str) -> None:
     """Tell the listeners that a Tensor's values go into Python (for an ``if``, a number in the step): a
     recording (``tm.compile``) could not read them again, so such a step runs eagerly."""
-    if engine.listeners:
+    if not engine.quiet and engine.state.listeners:
         engine.announce("effect", f"the step reads a Tensor's value into Python ({how}), which a replay would not "
                         "read again: do it outside the compiled step")
 
@@ -200,9 +205,27 @@ def made_from(array: np.ndarray, fn, source) -> np.ndarray:
     """``array``, which the library made as ``fn(source)`` (a conversion: labels to integers, data to floats),
     announced to the engine's listeners, so that a recording (``tm.compile``) replays it from each call's
     ``source`` rather than keeping the array it saw."""
-    if engine.listeners:
+    if not engine.quiet and engine.state.listeners:
         engine.announce("made", array, fn, source)
     return array
+
+
+def initial_gradient(root, gradient) -> np.ndarray:
+    """The seed of a walk from ``root``: ``gradient`` (array-like) as a fresh array of ``root``'s dtype, or 1.
+
+    (Here, not in the engine: the conversion of an argument. A recording is told of it, and converts each
+    call's gradient again.)
+    """
+    if gradient is None:
+        if root.data.size != 1:
+            raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
+                             "one-element output, so pass backward(gradient=...) with the output's shape")
+        return np.ones(root.data.shape, dtype=root.data.dtype)
+    seed = made_from(np.array(gradient, dtype=root.data.dtype), functools.partial(np.array, dtype=root.data.dtype),
+                     gradient)
+    if seed.shape != root.data.shape:
+        raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
+    return seed
 
 
 def float_array(data, dtype) -> np.ndarray:
@@ -281,9 +304,9 @@ def values_of(v):
 # ---------------------------------------------------------------------- the methods
 
 
-class TensorOps:
+class TensorOps(InPlaceOps, NumpyProtocol):
     """The named methods of :class:`~tinygrad_mlp.tensor_core.Tensor` (which inherits them): each applies one rule or
-    is composed of other ops."""
+    is composed of other ops. The in-place methods and numpy's protocols come from the two mixins."""
 
     __slots__ = ()
     data: np.ndarray  # the values: a slot of Tensor (declared here for type checkers)
@@ -395,8 +418,8 @@ class TensorOps:
         return self**0.5
 
     def abs(self: Tensor) -> Tensor:
-        """Elementwise |x|, as ``maximum(x, -x)`` (gradient 0 at x = 0)."""
-        return self.apply(Maximum(), self, -self)
+        """Elementwise |x| (``|-0| = 0``; gradient 0 at x = 0, as PyTorch)."""
+        return self.apply(Abs(), self)
 
     def tanh(self: Tensor) -> Tensor:
         """Elementwise hyperbolic tangent."""
@@ -507,8 +530,9 @@ class TensorOps:
     def std(self: Tensor, axis: int | Sequence[int] | None = None, ddof: float = 0, keepdims: bool = False, *,
             correction: float | None = None, dim: int | Sequence[int] | None = None,
             keepdim: bool | None = None) -> Tensor:
-        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default)."""
-        return self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim).sqrt()
+        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default). Of constant data
+        it is 0 with gradient 0, as PyTorch (not ``sqrt``'s infinite slope at 0)."""
+        return self.apply(Std(), self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim))
 
     def prod(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
              dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -34,7 +35,10 @@ def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: fl
     """``value`` as a float inside the given bounds, or an ArgumentError naming ``what``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ArgumentError(f"{what} must be a number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int with hundreds of digits
+        raise ArgumentError(f"{what} must be in [{low}, {high}], got an integer of {len(str(value))} digits") from None
     ok = (v >= low if low_ok else v > low) and (v <= high if high_ok else v < high)
     if not ok:  # NaN fails every comparison, so it lands here too
         lo, hi = ("[" if low_ok else "("), ("]" if high_ok else ")")
@@ -42,28 +46,47 @@ def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: fl
     return v
 
 
-_running = 0  # announced methods running now (counted only while someone listens)
+class _Running(threading.local):
+    """How many announced methods this thread is running now (counted only while someone listens)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_running = _Running()
 
 
 def _announced(method):
-    """``method`` (``step`` or ``zero_grad``), announced first to the engine's listeners (``on_optimizer``) when
-    there are any: ``tm.compile`` hears them to make the same calls when it replays a step. A subclass's method
-    calling its parent's is announced once."""
+    """``method`` (``step`` or ``zero_grad``), announced first to this thread's engine listeners (``on_optimizer``)
+    when there are any: ``tm.compile`` hears them to make the same calls when it replays a step. A subclass's method
+    calling its parent's is announced once. After a ``step`` the parameters count as changed in place
+    (``engine.changed_in_place``)."""
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
-        global _running
-        if not engine.listeners:
+        if engine.quiet or not engine.state.listeners:
             return method(self, *args, **kwargs)
-        if not _running:
+        here = _running
+        if not here.count:
             engine.announce("optimizer", self, method.__name__)
-        _running += 1
+        here.count += 1
         try:
             return method(self, *args, **kwargs)
         finally:
-            _running -= 1
+            here.count -= 1
 
     announced.announced = True  # type: ignore[attr-defined]
-    return announced
+    if method.__name__ != "step":
+        return announced
+
+    @functools.wraps(method)
+    def step(self, *args, **kwargs):
+        result = announced(self, *args, **kwargs)
+        for p in self.params:  # as PyTorch's version counter: a graph recorded before cannot be walked through them
+            engine.changed_in_place(p)
+        return result
+
+    step.announced = True  # type: ignore[attr-defined]
+    return step
 
 
 class _Group(dict):
@@ -155,6 +178,24 @@ class Optimizer:
         self._check_group(full)
         full.changed = False
         self.param_groups.append(full)
+
+    def _checked_group(self, mine: dict, saved) -> dict:
+        """A saved group's hyperparameters, checked as the constructor checks them (and finite): CheckpointError."""
+        name = type(self).__name__
+        if not isinstance(saved, Mapping) or not set(saved) - {"params"} <= set(mine) - {"params"}:
+            keys = sorted(saved) if isinstance(saved, Mapping) else type(saved).__name__
+            raise CheckpointError(f"{name}: a saved parameter group has hyperparameters {keys}, this optimizer's "
+                                  f"are {sorted(set(mine) - {'params'})}")
+        group = {**mine, **{k: v for k, v in saved.items() if k != "params"}}
+        try:
+            self._check_group(group)
+            values = [v for k, v in group.items() if k != "params" and not isinstance(v, bool)]
+            if not all(math.isfinite(x) for v in values for x in (v if isinstance(v, tuple) else (v,))
+                       if isinstance(x, (int, float))):
+                raise ArgumentError(f"{name}: hyperparameters must be finite, got {values}")
+        except ArgumentError as e:
+            raise CheckpointError(f"saved optimizer state: {e}") from None
+        return {k: v for k, v in group.items() if k != "params"}
 
     def _check_group(self, group: dict) -> None:
         name = type(self).__name__
@@ -251,15 +292,17 @@ class Optimizer:
             count = len(groups) if isinstance(groups, (list, tuple)) else "?"
             raise CheckpointError(f"{name}: optimizer state has {count} parameter groups, "
                                   f"this optimizer {len(self.param_groups)}")
+        checked = [] if groups is None else [self._checked_group(g, s) for g, s in
+                                             zip(self.param_groups, groups, strict=True)]
+        lr = _number(state["lr"], f"{name}: saved learning rate", low_ok=False, high=1e300)
         self.state = {}  # a buffer the saved state lacks was not made yet: zeros, on first use
         for key, arrays in buffers.items():
             for i, b in enumerate(arrays):
                 np.copyto(self._state(key, i), b, casting="same_kind")
-        if groups is not None:
-            for mine_g, saved in zip(self.param_groups, groups, strict=True):
-                mine_g.update({k: v for k, v in saved.items() if k != "params"})
-        if groups is None or float(state["lr"]) != self.lr:
-            self.lr = float(state["lr"])  # a state without groups (older), or whose "lr" was edited: one lr for all
+        for mine_g, group in zip(self.param_groups, checked, strict=True):
+            mine_g.update(group)
+        if groups is None or lr != self.lr:
+            self.lr = lr  # a state without groups (older), or whose "lr" was edited: one lr for all
         self.steps = int(state["steps"])
 
 
@@ -470,7 +513,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     Inside a step given to ``tm.compile`` it makes that step run eagerly (a replay would skip it).
     """
     # it reads and scales .grad in numpy, which a recording cannot see: a replay would leave the gradients unclipped
-    if engine.listeners:
+    if not engine.quiet and engine.state.listeners:
         engine.announce("effect", "clip_grad_norm_ scales the gradients in place, which a replay would not do")
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     if not all(isinstance(p, Tensor) for p in params):
@@ -515,7 +558,7 @@ class _Scheduler:
         raise NotImplementedError
 
     def _set(self) -> float:
-        if engine.listeners:  # a step compiled with tm.compile that steps a schedule runs eagerly: a replay would not
+        if not engine.quiet and engine.state.listeners:  # a compiled step that steps a schedule runs eagerly
             engine.announce("effect", f"{type(self).__name__}.step() changes the learning rate, which a replay "
                             "would not do: step the schedule outside the compiled step")
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):

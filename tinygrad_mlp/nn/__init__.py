@@ -480,7 +480,7 @@ class Dropout(Module):
             return x
         # a new random mask every call: a replay would keep the recorded one (the two recordings usually differ,
         # but not always for a few elements), so the step runs eagerly
-        if engine.listeners:  # tm.compile runs such a step eagerly
+        if not engine.quiet and engine.state.listeners:  # tm.compile runs such a step eagerly
             engine.announce("effect", "Dropout draws a new random mask on every call, which a replay would not do")
         rng = self._rng if self._rng is not None else generator()
         keep = rng.random(x.shape) >= self.p  # each element kept with probability 1 - p
@@ -576,7 +576,7 @@ class BatchNorm1d(Module):
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
-                if engine.listeners:  # tm.compile runs such a step eagerly
+                if not engine.quiet and engine.state.listeners:  # tm.compile runs such a step eagerly
                     engine.announce("effect", "BatchNorm1d updates its running statistics in place, which a replay "
                                     "would not do")
                 m = self.momentum

@@ -91,7 +91,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, seed=None) -> T
     if not training or p == 0:
         return x
     if not isinstance(seed, (int, np.integer)):  # a new random mask every call (an int seed: the same one each time)
-        if engine.listeners:  # tm.compile runs such a step eagerly
+        if not engine.quiet and engine.state.listeners:  # tm.compile runs such a step eagerly
             engine.announce("effect", "dropout draws a new random mask on every call, which a replay would not do")
     keep = generator(seed).random(x.shape) >= p
     return x * (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
