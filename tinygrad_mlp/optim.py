@@ -108,8 +108,7 @@ def _announced(method):
     @functools.wraps(method)
     def step(self, *args, **kwargs):
         result = announced(self, *args, **kwargs)
-        for p in self.params:  # as PyTorch's version counter: a graph recorded before cannot be walked through them
-            engine.changed_in_place(p)
+        engine.changed_in_place(*self.params)  # version counter: a graph recorded before cannot be walked through them
         return result
 
     step.announced = True  # type: ignore[attr-defined]
