@@ -58,6 +58,7 @@ RECIPES: list[tuple[str, str, str]] = [
      "--lr-schedule cosine"),
 ]
 QUICK_TRAIN = "--dataset synthetic --limit-train 300 --epochs 1"
+REUSE = False  # --reuse: trainings whose results are already in --work are not run again
 
 
 def run(argv: list[str], *, env: dict | None = None, timeout: float = 3600) -> tuple[str, float]:
@@ -105,7 +106,8 @@ def measure_accuracy(quick: bool, work: Path) -> dict:
         runs = []
         for seed in SEEDS[:1] if quick else SEEDS:
             out, metrics = work / f"{name}-{seed}.npz", work / f"{name}-{seed}.json"
-            run(train_command(options, seed, out, metrics, quick), env={"OPENBLAS_NUM_THREADS": "1"})
+            if not (REUSE and metrics.exists()):
+                run(train_command(options, seed, out, metrics, quick), env={"OPENBLAS_NUM_THREADS": "1"})
             m = json.loads(metrics.read_text())
             runs.append({"seed": seed, "accuracy": round(100 * m["test_accuracy"], 2),
                          "train_seconds": round(m["train_seconds"], 1), "epochs": m["epochs"]})
@@ -348,7 +350,7 @@ CLAIMS: dict[str, Claim] = {
     "tests": Claim(measure_tests, {"tests": render_tests}, "count"),  # last: the suite checks the docs just written
 }
 DOCS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"(<!-- claims:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /claims:(?P=name) -->)", re.S)
+BLOCK = re.compile(r"(<!-- claims:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /claims:(?P=name) -->)", re.S)
 
 
 def render_docs(data: dict, root: Path) -> dict[str, str]:
@@ -368,7 +370,7 @@ def render_docs(data: dict, root: Path) -> dict[str, str]:
                 raise SystemExit(f"claims: {doc} has a block `{name}` that no claim renders")
             if owner[name] not in data:  # not measured yet: left as it is (tests/test_claims.py requires them all)
                 return match.group(0)
-            return match.group(1) + renderers[name](data) + match.group(4)
+            return match.group(1) + renderers[name](data) + "\n" + match.group(4)
 
         texts[doc] = BLOCK.sub(replace, text)
     found = {m.group("name") for text in texts.values() for m in BLOCK.finditer(text)}
@@ -437,7 +439,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="Measure on tiny data into a scratch copy of the docs, to show the pipeline works.")
     parser.add_argument("--work", type=Path, default=None,
                         help="Where the trained checkpoints go (default: a temporary folder).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Reuse the trainings whose results are already in --work (after an interrupted run).")
     args = parser.parse_args(argv)
+    if args.reuse and not args.work:
+        parser.error("--reuse needs --work")
+    global REUSE
+    REUSE = args.reuse
     names = list(CLAIMS) if not args.only else [n.strip() for n in args.only.split(",")]
     unknown = [n for n in names if n not in CLAIMS]
     if unknown:
