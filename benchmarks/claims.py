@@ -143,7 +143,8 @@ def measure_noise(quick: bool, work: Path) -> dict:
 def measure_tests(quick: bool, work: Path) -> dict:
     """The README's test command, on this checkout: how many tests passed and were skipped."""
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    stdout, seconds = run([*argv, "--collect-only"] if quick else argv, env={"CI": "true"})
+    stdout, seconds = run([*argv, "--collect-only"] if quick else argv,
+                          env={"CI": "true", "TINYGRAD_MLP_CLAIMS_MEASURING": "tests"})
     last = stdout.strip().splitlines()[-1]
     counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|skipped|failed|tests? collected)", last)}
     if quick:

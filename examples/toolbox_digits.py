@@ -1,7 +1,7 @@
 """The toolbox on digits: LayerNorm, GELU, Dropout, AdamW with parameter groups, label smoothing, a cosine
 schedule and gradient clipping, all PyTorch-shaped.
 
-    python examples/toolbox_digits.py             # 5,000 synthetic digits, 3 epochs: a few seconds
+    python examples/toolbox_digits.py             # 3,000 synthetic digits, 3 epochs: a few seconds
     python examples/toolbox_digits.py --full      # 20,000 synthetic digits, 5 epochs: about half a minute
     python examples/toolbox_digits.py --mnist     # real MNIST ($TINYGRAD_MLP_DATA, or downloaded), 5 epochs
 
@@ -69,7 +69,7 @@ def main(argv=None):
         x_train, y_train, x_test, y_test = load_mnist(args.data_dir)
         source = "MNIST"
     else:
-        x_train, y_train, x_test, y_test = load_synthetic(3000 if args.quick else 20000 if args.full else 5000, 1000,
+        x_train, y_train, x_test, y_test = load_synthetic(20000 if args.full else 3000, 1000,
                                                           seed=args.seed)
         source = "synthetic digits"
     model = build(args.seed)

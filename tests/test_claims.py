@@ -25,6 +25,8 @@ def load_claims():
 
 claims = load_claims()
 COMMITTED = json.loads(claims.DATA_FILE.read_text())
+# While `claims.py` measures the test count it runs this suite, before that claim has a committed value to check.
+MEASURING_TESTS = os.environ.get("TINYGRAD_MLP_CLAIMS_MEASURING") == "tests" and "tests" not in COMMITTED
 
 
 def test_the_docs_show_exactly_the_committed_measurements():
@@ -37,6 +39,8 @@ def test_the_docs_show_exactly_the_committed_measurements():
 
 def test_every_measured_claim_is_committed_and_shown():
     for name, claim in claims.CLAIMS.items():
+        if name == "tests" and MEASURING_TESTS:
+            continue
         assert name in COMMITTED and name in COMMITTED["machines"], name
         for block in claim.blocks:
             assert any(f"<!-- claims:{block} -->" in (ROOT / doc).read_text(encoding="utf-8")
@@ -56,17 +60,19 @@ def test_the_96_percent_recipe_holds_as_committed():
 
 
 def test_check_names_each_number_outside_its_spread():
-    new = copy.deepcopy(COMMITTED)
-    assert all(not claims.disagreements(name, COMMITTED, new) for name in claims.CLAIMS)
-    runs = new["accuracy"]["notes-plain"]
-    for r in runs:
+    committed = copy.deepcopy(COMMITTED)
+    if MEASURING_TESTS:
+        committed["tests"] = {"passed": 10, "skipped": 1, "seconds": 1}
+    new = copy.deepcopy(committed)
+    assert all(not claims.disagreements(name, committed, new) for name in claims.CLAIMS)
+    for r in new["accuracy"]["notes-plain"]:
         r["accuracy"] -= 1.0  # a whole point lower: far outside three standard deviations and 0.3 points
     new["tests"]["passed"] += 1
     example = next(iter(new["examples"]))
     new["examples"][example] = [3 * t for t in new["examples"][example]]
-    assert [p.split(":")[0] for p in claims.disagreements("accuracy", COMMITTED, new)] == ["accuracy/notes-plain"]
-    assert [p.split(":")[0] for p in claims.disagreements("tests", COMMITTED, new)] == ["tests/passed"]
-    assert [p.split(":")[0] for p in claims.disagreements("examples", COMMITTED, new)] == [f"examples/{example}"]
+    assert [p.split(":")[0] for p in claims.disagreements("accuracy", committed, new)] == ["accuracy/notes-plain"]
+    assert [p.split(":")[0] for p in claims.disagreements("tests", committed, new)] == ["tests/passed"]
+    assert [p.split(":")[0] for p in claims.disagreements("examples", committed, new)] == [f"examples/{example}"]
 
 
 def test_a_block_no_claim_renders_is_refused(tmp_path):
