@@ -575,6 +575,28 @@ def _norm(draw):
         v.reshape(-1) if dim is None else v, p, axis=None if dim is None else dim)
 
 
+@st.composite
+def _two_operand(draw, method, ref):
+    # x and y apart (logaddexp's |x - y| has a kink at x = y)
+    sa, sb = draw(_pairs())
+    x, y = draw(S.separated_pair(sa, sb))
+    return (lambda a, b: getattr(a, method)(b)), [x, y], ref
+
+
+@st.composite
+def _diff_roll(draw, method):
+    shape = draw(S.shapes(min_dims=2 if method == "fliplr" else 1))
+    x = draw(S.values(shape))
+    if method == "diff":
+        n, axis = draw(st.integers(0, 2)), draw(st.integers(-len(shape), len(shape) - 1))
+        return (lambda t: t.diff(n, axis)), [x], lambda v: np.diff(v, n, axis)
+    if method == "roll":
+        shift = draw(st.integers(-4, 4))
+        axis = draw(st.sampled_from([None, *range(len(shape))]))
+        return (lambda t: t.roll(shift, axis)), [x], lambda v: np.roll(v, shift, axis)
+    return (lambda t: getattr(t, method)()), [x], getattr(np, method)
+
+
 COMPOSITES = {
     "logsumexp": _axis_reduction("logsumexp", _np_logsumexp),
     "var": _axis_reduction("var", np.var, elems=lambda s: S.distinct(s), min_count=2, ddof=1),
@@ -627,6 +649,14 @@ COMPOSITES = {
     "outer": _products("outer"),
     "inner": _products("inner"),
     "masked_fill": _masked_fill(),
+    "deg2rad": _elementwise("deg2rad", np.deg2rad),
+    "rad2deg": _elementwise("rad2deg", np.rad2deg),
+    "logaddexp": _two_operand("logaddexp", np.logaddexp),
+    "logaddexp2": _two_operand("logaddexp2", np.logaddexp2),
+    "diff": _diff_roll("diff"),
+    "roll": _diff_roll("roll"),
+    "fliplr": _diff_roll("fliplr"),
+    "flipud": _diff_roll("flipud"),
     "norm": _norm(),
 }
 

@@ -48,7 +48,7 @@ UNARY = {
     "log": (0.2, 3.0), "log2": (0.2, 3.0), "log10": (0.2, 3.0), "log1p": (-0.5, 2.0), "expm1": (), "exp2": (),
     "sqrt": (0.2, 3.0), "rsqrt": (0.2, 3.0), "square": (), "reciprocal": (0.3, 2.0), "abs": (0.1, 2.0),
     "sign": (0.1, 2.0), "floor": (), "ceil": (), "round": (), "trunc": (), "relu": (0.1, 2.0), "erf": (),
-    "neg": (),
+    "neg": (), "deg2rad": (), "rad2deg": (), "fliplr": (), "flipud": (),
 }
 
 
@@ -70,6 +70,12 @@ def test_two_argument_functions_match_pytorch():
     _check(lambda lib, x, y: lib.pow(x.abs() + 0.5, y), a, b)
     _check(lambda lib, x, y: lib.max(x, y), a, b)  # a Tensor second argument: elementwise maximum
     _check(lambda lib, x, y: lib.min(x, y), a, b)
+    _check(lambda lib, x, y: lib.logaddexp(x, y), a, b)
+    _check(lambda lib, x, y: lib.logaddexp2(x, y), a, b)
+    _check(lambda lib, x, y: lib.diff(x, 2, 0), a, b)
+    _check(lambda lib, x, y: x.diff(), a, b)
+    _check(lambda lib, x, y: lib.roll(x, 2), a, b)
+    _check(lambda lib, x, y: x.roll((1, -3), (0, 1)), a, b)
 
 
 @pytest.mark.parametrize("spec,shapes", [

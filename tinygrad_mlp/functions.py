@@ -32,7 +32,8 @@ METHOD_FUNCTIONS = (
     "sinh", "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "asin", "acos", "atan",
     "asinh", "acosh", "atanh", "sign", "floor", "ceil", "trunc", "round", "log2", "log10", "exp2", "square",
     "reciprocal", "rsqrt", "remainder", "fmod", "diagonal", "trace", "diag", "tril", "triu", "split",
-    "tensor_split", "chunk", "unbind", "view_as", "repeat",
+    "tensor_split", "chunk", "unbind", "view_as", "repeat", "deg2rad", "rad2deg", "logaddexp", "logaddexp2", "diff",
+    "roll", "fliplr", "flipud",
 )
 
 __all__ = [*METHOD_FUNCTIONS, "cat", "concat", "stack", "einsum", "tensordot", "dot", "outer", "inner", "hypot",
@@ -160,6 +161,14 @@ chunk = _method_function("chunk")
 unbind = _method_function("unbind")
 view_as = _method_function("view_as")
 repeat = _method_function("repeat")
+deg2rad = _method_function("deg2rad")
+rad2deg = _method_function("rad2deg")
+logaddexp = _method_function("logaddexp")
+logaddexp2 = _method_function("logaddexp2")
+diff = _method_function("diff")
+roll = _method_function("roll")
+fliplr = _method_function("fliplr")
+flipud = _method_function("flipud")
 
 
 def _axis(axis, dim, what: str) -> int:

@@ -1089,6 +1089,64 @@ class TensorOps:
     def __rmod__(self: Tensor, other) -> Tensor:
         return self.apply(Remainder("floor"), *self._operands(other, True))
 
+    def deg2rad(self: Tensor) -> Tensor:
+        """Degrees to radians, ``x * pi / 180``."""
+        return self * (np.pi / 180)
+
+    def rad2deg(self: Tensor) -> Tensor:
+        """Radians to degrees, ``x * 180 / pi``."""
+        return self * (180 / np.pi)
+
+    def logaddexp(self: Tensor, other) -> Tensor:
+        """Elementwise ``log(exp(x) + exp(y))`` without overflow: ``max(x, y) + log1p(exp(-|x - y|))``."""
+        x, y = self._operands(other)
+        top = x.apply(Maximum(), x, y)
+        return top + (-(x - y).abs()).exp().log1p()
+
+    def logaddexp2(self: Tensor, other) -> Tensor:
+        """Elementwise ``log2(2**x + 2**y)``, as ``logaddexp`` in base 2."""
+        x, y = self._operands(other)
+        return (x * np.log(2)).logaddexp(y * np.log(2)) * (1 / np.log(2))
+
+    def diff(self: Tensor, n: int = 1, dim: int = -1) -> Tensor:
+        """The ``n``-th difference along ``dim`` (the last by default): ``x[1:] - x[:-1]``, n times (numpy's and
+        PyTorch's ``diff``)."""
+        (a,) = _checked_axes(dim, self.ndim, "diff")
+        out = self
+        for _ in range(_int(n, "diff", "n")):
+            lead = (slice(None),) * a
+            out = out[lead + (slice(1, None),)] - out[lead + (slice(None, -1),)]  # noqa: RUF005 (Python 3.10)
+        return out
+
+    def roll(self: Tensor, shifts, dims=None) -> Tensor:
+        """The elements shifted by ``shifts`` along ``dims`` (of the flattened tensor when None), wrapping around
+        (PyTorch's ``roll``, numpy's ``roll(x, shift, axis)``)."""
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        shift_list = list(shifts) if isinstance(shifts, (list, tuple)) else [shifts]
+        dim_list = list(dims) if isinstance(dims, (list, tuple)) else [dims]
+        if len(shift_list) != len(dim_list):
+            raise ArgumentError(f"roll: {len(shift_list)} shifts for {len(dim_list)} dims")
+        out = self
+        for shift, d in zip(shift_list, dim_list, strict=True):
+            (a,) = _checked_axes(d, self.ndim, "roll")
+            n = self.shape[a]
+            index = (np.arange(n) - _int(shift, "roll", "a shift")) % n if n else np.arange(0)
+            out = out[(slice(None),) * a + (index,)]
+        return out
+
+    def fliplr(self: Tensor) -> Tensor:
+        """Reverse the second axis (left-right), as numpy's ``fliplr`` (at least 2 axes)."""
+        if self.ndim < 2:
+            raise ShapeError(f"fliplr: expects at least 2 axes, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self: Tensor) -> Tensor:
+        """Reverse the first axis (up-down), as numpy's ``flipud`` (at least 1 axis)."""
+        if self.ndim < 1:
+            raise ShapeError("flipud: expects at least 1 axis, got a 0-d tensor")
+        return self.flip(0)
+
     # ------------------------------------------------------------------ matrices: diagonals and triangles
 
     def diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
