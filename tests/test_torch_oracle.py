@@ -193,6 +193,12 @@ def test_creation_and_dtypes_match_pytorch():
     for ours, theirs in pairs:
         assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+    a, b = np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7])
+    assert tm.allclose(tm.tensor(a), tm.tensor(b)) == torch.allclose(torch.tensor(a), torch.tensor(b))
+    assert tm.isclose(tm.tensor(a), tm.tensor(b), atol=0, rtol=1e-9).tolist() == torch.isclose(
+        torch.tensor(a), torch.tensor(b), atol=0, rtol=1e-9).tolist()
+    assert tm.is_tensor(tm.zeros(1)) and not tm.is_tensor([1.0]) and not tm.tensor([1]).is_floating_point()
+    assert tm.ones(3).expand_as(tm.zeros(2, 3)).shape == (2, 3) and tm.tensor([1]).type_as(tm.zeros(1)).dtype == np.float32
     x = tm.zeros(2, 3)
     assert x.size() == tuple(torch.zeros(2, 3).size()) and x.size(1) == 3 and x.numel() == 6 and x.dim() == 2
     assert f"{tm.tensor(2.0 / 3):.3f}" == f"{torch.tensor(2.0 / 3):.3f}"

@@ -33,11 +33,12 @@ METHOD_FUNCTIONS = (
     "asinh", "acosh", "atanh", "sign", "floor", "ceil", "trunc", "round", "log2", "log10", "exp2", "square",
     "reciprocal", "rsqrt", "remainder", "fmod", "diagonal", "trace", "diag", "tril", "triu", "split",
     "tensor_split", "chunk", "unbind", "view_as", "repeat", "deg2rad", "rad2deg", "logaddexp", "logaddexp2", "diff",
-    "roll", "fliplr", "flipud",
+    "roll", "fliplr", "flipud", "allclose", "isclose",
+    "is_floating_point",
 )
 
-__all__ = [*METHOD_FUNCTIONS, "cat", "concat", "stack", "einsum", "tensordot", "dot", "outer", "inner", "hypot",
-           "arctan2", "atan2", "hstack", "vstack", "row_stack", "dstack", "column_stack", "atleast_1d",
+__all__ = [*METHOD_FUNCTIONS, "is_tensor", "cat", "concat", "stack", "einsum", "tensordot", "dot", "outer", "inner",
+           "hypot", "arctan2", "atan2", "hstack", "vstack", "row_stack", "dstack", "column_stack", "atleast_1d",
            "atleast_2d", "atleast_3d", "array_split", "numpy_split", "hsplit", "vsplit", "dsplit"]
 
 
@@ -169,6 +170,14 @@ diff = _method_function("diff")
 roll = _method_function("roll")
 fliplr = _method_function("fliplr")
 flipud = _method_function("flipud")
+allclose = _method_function("allclose")
+isclose = _method_function("isclose")
+is_floating_point = _method_function("is_floating_point")
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
 
 
 def _axis(axis, dim, what: str) -> int:

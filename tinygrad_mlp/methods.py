@@ -730,9 +730,34 @@ class TensorOps:
         """The number of elements (numpy's ``size``)."""
         return self.data.size
 
+    nelement = numel
+
+    def is_floating_point(self: Tensor) -> bool:
+        """Whether this tensor holds floats (not bools or integers)."""
+        return self.data.dtype.kind == "f"
+
+    def expand_as(self: Tensor, other) -> Tensor:
+        """``expand`` to ``other``'s shape."""
+        return self.expand(*np.shape(values_of(other)))
+
+    def type_as(self: Tensor, other) -> Tensor:
+        """``astype`` to ``other``'s dtype."""
+        return self.astype(np.asarray(values_of(other)).dtype)
+
+    def allclose(self: Tensor, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Whether every element is within ``atol + rtol * |other|`` of ``other`` (``torch.allclose``)."""
+        return bool(np.allclose(self.data, values_of(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isclose(self: Tensor, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+        """Elementwise ``|x - other| <= atol + rtol * |other|``: a bool Tensor without a gradient."""
+        return self.wrap(np.asarray(np.isclose(self.data, values_of(other), rtol=rtol, atol=atol,
+                                               equal_nan=equal_nan)))
+
     def dim(self: Tensor) -> int:
         """The number of axes (``ndim``)."""
         return self.data.ndim
+
+    ndimension = dim
 
     def __format__(self: Tensor, spec: str) -> str:
         """``f"{t:.3f}"`` formats the value of a one-element tensor; an empty spec is ``str(t)`` for any tensor."""
