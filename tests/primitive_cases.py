@@ -284,6 +284,11 @@ def _no_gradient(draw, kind):
         m1, m2 = draw(S.bool_masks(sa)), draw(S.bool_masks(full))
         inputs = [Tensor.wrap(m1)] if op == "not" else [Tensor.wrap(m1), Tensor.wrap(m2)]
         return (lambda a: apply(P.Mul(), a, as_float(apply(ops.Logical(op), *inputs)))), [draw(S.values(full))]
+    if kind == "ArgSort":  # the sorted values through TakeAlongAxis: their gradient goes back through the indices
+        axis = draw(st.integers(0, max(len(sa) - 1, 0))) if sa else 0
+        desc = draw(st.booleans())
+        x = draw(S.distinct(sa if sa else (3,)))
+        return (lambda a: apply(ops.TakeAlongAxis(axis), a, apply(ops.ArgSort(axis, desc), a))), [x]
     if kind == "ArgReduce":
         axis = draw(st.sampled_from([None, *range(len(sa))]))
         which = draw(st.sampled_from(["argmax", "argmin"]))
@@ -357,7 +362,8 @@ CASES = {
     "Compare": _no_gradient("Compare"),
     "Logical": _no_gradient("Logical"),
     "ArgReduce": _no_gradient("ArgReduce"),
-    "AnyAll": _no_gradient("AnyAll"),  # float64 -> float64: the rule itself (see test_toolbox_ops)
+    "AnyAll": _no_gradient("AnyAll"),
+    "ArgSort": _no_gradient("ArgSort"),  # float64 -> float64: the rule itself (see test_toolbox_ops)
 }
 
 
@@ -597,6 +603,20 @@ def _diff_roll(draw, method):
     return (lambda t: getattr(t, method)()), [x], getattr(np, method)
 
 
+@st.composite
+def _sorting(draw, method):
+    shape = draw(S.shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    x = draw(S.distinct(shape))
+    if method == "sort":
+        desc = draw(st.booleans())
+        return (lambda t: t.sort(axis, desc).values), [x], \
+            lambda v: np.flip(np.sort(v, axis), axis) if desc else np.sort(v, axis)
+    k = draw(st.integers(0, shape[axis]))
+    return (lambda t: t.topk(k, axis).values), [x], \
+        lambda v: np.take(np.flip(np.sort(v, axis), axis), range(k), axis)
+
+
 COMPOSITES = {
     "logsumexp": _axis_reduction("logsumexp", _np_logsumexp),
     "var": _axis_reduction("var", np.var, elems=lambda s: S.distinct(s), min_count=2, ddof=1),
@@ -656,6 +676,8 @@ COMPOSITES = {
     "diff": _diff_roll("diff"),
     "roll": _diff_roll("roll"),
     "fliplr": _diff_roll("fliplr"),
+    "sort": _sorting("sort"),
+    "topk": _sorting("topk"),
     "flipud": _diff_roll("flipud"),
     "norm": _norm(),
 }

@@ -173,6 +173,9 @@ BAD_CALLS: dict[str, list] = {
     "isclose": [],
     "is_floating_point": [lambda: tm.is_floating_point(["a"])],
     "is_tensor": [],  # any object
+    "sort": [lambda: tm.sort(_t(3), 2)],
+    "argsort": [lambda: tm.argsort(_t(3), 1)],
+    "topk": [lambda: tm.topk(_t(3), 4), lambda: tm.topk(_t(3), 1.5), lambda: tm.topk(_t(3), 1, 2)],
     "flipud": [lambda: tm.flipud(_t())],
     **{name: [lambda name=name: getattr(tm, name)(_t(2, 3), _t(4))]
        for name in ("remainder", "fmod", "hypot", "arctan2", "atan2", "dot", "inner", "view_as")},

@@ -140,6 +140,15 @@ def test_movement_and_copies_match_pytorch():
     _check(lambda lib, t: lib.clamp(t, max=0.5), x)
     _check(lambda lib, t: t.masked_fill(t > 0.3, -1.0), x)
     _check(lambda lib, t: t.max(1).values.sum() + t.min(dim=0, keepdim=True)[0], x)
+    _check(lambda lib, t: t.sort(1).values * lib.arange(3), x)
+    _check(lambda lib, t: t.sort(0, descending=True)[0] * lib.arange(3), x)
+    _check(lambda lib, t: t.topk(2, 1).values * lib.arange(2), x)
+    _check(lambda lib, t: lib.topk(t, 1, 0, largest=False)[0], x)
+    for lib in (tm, torch):  # the indices too
+        t = lib.tensor(x)
+        got = (t.argsort(1).tolist(), t.topk(2).indices.tolist(), t.sort(0, descending=True).indices.tolist())
+        assert got == (torch.tensor(x).argsort(1).tolist(), torch.tensor(x).topk(2).indices.tolist(),
+                       torch.tensor(x).sort(0, descending=True).indices.tolist())
 
 
 @pytest.mark.parametrize("how", ["split2", "split_list", "chunk", "tensor_split", "unbind", "hsplit", "vsplit"])

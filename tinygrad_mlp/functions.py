@@ -35,7 +35,7 @@ METHOD_FUNCTIONS = (
     "reciprocal", "rsqrt", "remainder", "fmod", "diagonal", "trace", "diag", "tril", "triu", "split",
     "tensor_split", "chunk", "unbind", "view_as", "repeat", "deg2rad", "rad2deg", "logaddexp", "logaddexp2", "diff",
     "roll", "fliplr", "flipud", "allclose", "isclose",
-    "is_floating_point",
+    "is_floating_point", "sort", "argsort", "topk",
 )
 
 __all__ = [*METHOD_FUNCTIONS, "is_tensor", "cat", "concat", "stack", "einsum", "tensordot", "dot", "outer", "inner",
@@ -174,6 +174,9 @@ flipud = _method_function("flipud")
 allclose = _method_function("allclose")
 isclose = _method_function("isclose")
 is_floating_point = _method_function("is_floating_point")
+sort = _method_function("sort")
+argsort = _method_function("argsort")
+topk = _method_function("topk")
 
 
 def is_tensor(obj) -> bool:

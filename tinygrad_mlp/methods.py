@@ -30,6 +30,7 @@ from .ops import (
     Arctan,
     Arctanh,
     ArgReduce,
+    ArgSort,
     Clip,
     Compare,
     Cos,
@@ -1113,6 +1114,30 @@ class TensorOps:
 
     def __rmod__(self: Tensor, other) -> Tensor:
         return self.apply(Remainder("floor"), *self._operands(other, True))
+
+    def argsort(self: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+        """The int64 indices that sort along ``dim`` (stable), as PyTorch's ``argsort``; no gradient."""
+        (a,) = _checked_axes(dim, self.ndim, "argsort") if self.ndim else (0,)
+        if self.ndim == 0:
+            return without_grad(P.Cast(np.int64), self * 0)
+        return without_grad(ArgSort(a, descending), self)
+
+    def sort(self: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
+        """``(values, indices)`` sorted along ``dim`` (stable), as PyTorch's ``sort``; the values' gradient goes
+        back to where each came from."""
+        indices = self.argsort(dim, descending)
+        return ValuesIndices(self.take_along_axis(indices, dim) if self.ndim else self, indices)
+
+    def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+        """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``, largest first, as PyTorch's
+        ``topk``."""
+        (a,) = _checked_axes(dim, self.ndim, "topk")
+        k = _int(k, "topk", "k")
+        if not 0 <= k <= self.shape[a]:
+            raise ArgumentError(f"topk: k={k} is out of range for an axis of length {self.shape[a]}")
+        order = self.argsort(a, descending=largest)
+        indices = order[(slice(None),) * a + (slice(0, k),)]
+        return ValuesIndices(self.take_along_axis(indices, a), indices)
 
     def deg2rad(self: Tensor) -> Tensor:
         """Degrees to radians, ``x * pi / 180``."""
