@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from . import tensor_core
-from .dtypes import get_default_dtype
 from .errors import ArgumentError, ShapeError
 from .ops import EINSUM_LETTERS, Arctan2, Einsum
 from .tensor_core import Tensor
@@ -213,6 +212,8 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
 def _same_float_dtype(ts: list[Tensor]) -> list[Tensor]:
     """The tensors in one float dtype (numpy's promotion of theirs; a bool or integer one takes the floats')."""
     floats = [t.dtype for t in ts if t.dtype.kind == "f"]
+    from .dtypes import get_default_dtype  # here: the module's imports are shared with numpy_protocol's hook
+
     target = np.result_type(*floats) if floats else get_default_dtype()
     return [t.astype(target) for t in ts]
 
