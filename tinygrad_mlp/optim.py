@@ -60,33 +60,29 @@ def _announced(method):
     """``method`` (``step`` or ``zero_grad``), announced first to this thread's engine listeners (``on_optimizer``)
     when there are any: ``tm.compile`` hears them to make the same calls when it replays a step. A subclass's method
     calling its parent's is announced once. After a ``step`` the parameters count as changed in place
-    (``engine.changed_in_place``)."""
+    (``engine.changed_in_place``: a graph recorded before cannot be walked through them, as with PyTorch's version
+    counter)."""
+    step = method.__name__ == "step"
+
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
         if engine.quiet or not engine.state.listeners:
-            return method(self, *args, **kwargs)
-        here = _running
-        if not here.count:
-            engine.announce("optimizer", self, method.__name__)
-        here.count += 1
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            here.count -= 1
-
-    announced.announced = True  # type: ignore[attr-defined]
-    if method.__name__ != "step":
-        return announced
-
-    @functools.wraps(method)
-    def step(self, *args, **kwargs):
-        result = announced(self, *args, **kwargs)
-        for p in self.params:  # as PyTorch's version counter: a graph recorded before cannot be walked through them
-            engine.changed_in_place(p)
+            result = method(self, *args, **kwargs)
+        else:
+            here = _running
+            if not here.count:
+                engine.announce("optimizer", self, method.__name__)
+            here.count += 1
+            try:
+                result = method(self, *args, **kwargs)
+            finally:
+                here.count -= 1
+        if step:
+            engine.changed_in_place(*self.params)
         return result
 
-    step.announced = True  # type: ignore[attr-defined]
-    return step
+    announced.announced = True  # type: ignore[attr-defined]
+    return announced
 
 
 class _Group(dict):
