@@ -413,6 +413,7 @@ BAD_CALLS: dict[str, list] = {
     "compile": [lambda: tm.compile(42)],
     "CompiledStep": [lambda: jit.CompiledStep("step")],
     "uncapturable": [],  # says why the step being recorded (if any) must run eagerly; any text will do
+    "guard_lines": [],  # low level: code for a replay of a recording, called by jit._build (and a faster backend)
     "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
     "FitResult": [],  # a plain record of results
     "Evaluation": [],

@@ -39,7 +39,7 @@ from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
 from .tensor_core import Tensor, accumulate_grad
 
-__all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable"]
+__all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable", "guard_lines"]
 
 RECORDING_LIMIT = 8  # recordings per compiled function before it gives up and runs eagerly (torch.compile's default)
 
@@ -785,6 +785,34 @@ def _same_value(x, y) -> bool:
 # ---------------------------------------------------------------------- the replay, as Python source
 
 
+def guard_lines(trace: _Trace, name: Callable[[Any, str], str], parameters: dict[int, str], stale: str) -> list[str]:
+    """The first lines of any replay of ``trace`` (a function of ``args``): they return ``stale`` unless every
+    parameter (``parameters``: leaf index -> the replay's global name of that Tensor) still holds the array it held
+    and still requires grad as it did, and what the step reaches through Python is what it was (``trace.guards``).
+    ``name(obj, prefix)`` makes an object a global of the replay and returns its name; the replay's globals must
+    hold ``_all``, ``_map`` and ``_is`` (``all``, ``map``, ``operator.is_``). A faster replay must begin with them.
+    """
+    same_object = [(f"{parameters[i]}.data", trace.leaves[i].data) for i in sorted(parameters)]
+    same_value = [(f"{parameters[i]}.requires_grad", trace.leaves[i].requires_grad) for i in sorted(parameters)]
+    if trace.guards is not None:
+        more_objects, more_values = trace.guards.reads(name)
+        same_object += more_objects
+        same_value += more_values
+    if not same_object and not same_value:
+        return []
+    # two comparisons of tuples, not one test per check: a guard costs about two bytecodes, not five (on the notes'
+    # step, 3% of its instructions against 1.5%). Whatever cannot be read (a deleted global, a shorter list) raises,
+    # and returns too; the length catches an attribute added or removed.
+    objects = [o for r, v in same_object for o in (v if r.startswith("*") else (v,))]
+    return ["    try:",
+            f"        ids = ({', '.join(r for r, _ in same_object)},)",
+            (f"        if ({', '.join(r for r, _ in same_value)},) != {name(tuple(v for _, v in same_value), 'V')} "
+             f"or len(ids) != {len(objects)} or not _all(_map(_is, ids, {name(tuple(objects), 'I')})):"),
+            f"            return {stale}",
+            "    except Exception:",
+            f"        return {stale}"]
+
+
 def _build(trace: _Trace) -> tuple[Callable, str]:
     """Write the replay of ``trace`` as one straight-line Python function, and compile it.
 
@@ -822,25 +850,7 @@ def _build(trace: _Trace) -> tuple[Callable, str]:
             return name(trace.arrays[i][0], "A")
         return f"l{i}" if i in persistent else f"{leaf_names[i]}.data"
 
-    same_object = [(f"{leaf_names[i]}.data", t.data) for i, t in enumerate(trace.leaves) if i in persistent]
-    same_value = [(f"{leaf_names[i]}.requires_grad", t.requires_grad) for i, t in enumerate(trace.leaves)
-                  if i in persistent]
-    if trace.guards is not None:
-        more_objects, more_values = trace.guards.reads(name)
-        same_object += more_objects
-        same_value += more_values
-    if same_object or same_value:
-        # two comparisons of tuples, not one test per check: a guard costs about two bytecodes, not five (on the
-        # notes' step, 3% of its instructions against 1.5%). Whatever cannot be read (a deleted global, a
-        # shorter list) raises, and returns _STALE too; the length catches an attribute added or removed.
-        objects = [o for r, v in same_object for o in (v if r.startswith("*") else (v,))]
-        emit("    try:")
-        emit(f"        ids = ({', '.join(r for r, _ in same_object)},)")
-        emit(f"        if ({', '.join(r for r, _ in same_value)},) != {name(tuple(v for _, v in same_value), 'V')} "
-             f"or len(ids) != {len(objects)} or not _all(_map(_is, ids, {name(tuple(objects), 'I')})):")
-        emit("            return _STALE")
-        emit("    except Exception:")
-        emit("        return _STALE")
+    lines += guard_lines(trace, name, {i: leaf_names[i] for i in persistent}, "_STALE")
     for i in sorted(persistent):
         emit(f"    l{i} = {leaf_names[i]}.data")
     used: set[int] = set()
