@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +135,12 @@ def run_graph(args) -> int:
         sys.stdout.write(dot_text)
         return 0
     try:
-        path = viz.render_dot(dot_text, args.out)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", viz.GraphvizMissing)
+            path = viz.render_dot(dot_text, args.out)
     except RuntimeError as e:  # Graphviz's dot failed
         raise TinygradMLPError(str(e)) from None
-    o.say(f"wrote {path}")
+    o.say(*[str(w.message) for w in said if issubclass(w.category, viz.GraphvizMissing)], f"wrote {path}")
     return 0
 
 
