@@ -370,3 +370,22 @@ def test_pictures_without_matplotlib_are_refused_before_any_work(tmp_path, monke
     assert main(command) == 1
     out, err = capsys.readouterr()
     assert "matplotlib" in _one_error(err) and out == "" and list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------- checkpoint.read_arrays: the safe reader, public
+
+
+def test_read_arrays_reads_any_npz_safely(tmp_path):
+    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "tree": np.frombuffer(b'{"a": 1}', np.uint8)}
+    path = tmp_path / "plain.npz"
+    np.savez(path, **arrays)
+    got = checkpoint.read_arrays(path)
+    assert set(got) == set(arrays) and all(np.array_equal(got[k], arrays[k]) for k in arrays)
+    np.savez(tmp_path / "pickled.npz", x=np.array([{"code": 1}], dtype=object))
+    with pytest.raises(CheckpointError, match="pickled"):
+        checkpoint.read_arrays(tmp_path / "pickled.npz")
+    with zipfile.ZipFile(tmp_path / "bz.npz", "w", compression=zipfile.ZIP_BZIP2) as z, zipfile.ZipFile(path) as src:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+    with pytest.raises(DataError, match="compression method"):
+        checkpoint.read_arrays(tmp_path / "bz.npz", error=DataError)
