@@ -389,3 +389,21 @@ def test_read_arrays_reads_any_npz_safely(tmp_path):
             z.writestr(info.filename, src.read(info))
     with pytest.raises(DataError, match="compression method"):
         checkpoint.read_arrays(tmp_path / "bz.npz", error=DataError)
+
+
+# ---------------------------------------------------------------------- one creation API
+
+
+def test_tensor_constructors_are_the_creation_functions():
+    import tinygrad_mlp as tm
+    from tinygrad_mlp import Tensor
+
+    tm.manual_seed(5)
+    first = Tensor.randn(4).data
+    tm.manual_seed(5)
+    assert np.array_equal(Tensor.randn(4).data, first)
+    tm.manual_seed(5)
+    assert np.array_equal(tm.randn(4).data, first)
+    assert Tensor.zeros(2, dtype="int64").dtype == tm.zeros(2, dtype="int64").dtype == np.int64
+    with pytest.raises(TypeError):
+        Tensor.zeros(2, dtype="int64", requires_grad=True)
