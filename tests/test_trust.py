@@ -407,3 +407,24 @@ def test_tensor_constructors_are_the_creation_functions():
     assert Tensor.zeros(2, dtype="int64").dtype == tm.zeros(2, dtype="int64").dtype == np.int64
     with pytest.raises(TypeError):
         Tensor.zeros(2, dtype="int64", requires_grad=True)
+
+
+@pytest.mark.parametrize("name,function", [("xavier", "xavier_uniform_"), ("he", "normal_"), ("random", "normal_")])
+def test_linear_initialises_through_nn_init(monkeypatch, name, function):
+    from tinygrad_mlp.nn import Linear
+    from tinygrad_mlp.nn import init as nn_init
+
+    seen = []
+    original = getattr(nn_init, function)
+
+    def spy(tensor, *args, **kwargs):
+        seen.append(tensor.shape)
+        return original(tensor, *args, **kwargs)
+    monkeypatch.setattr(nn_init, function, spy)
+    layer = Linear(6, 4, init=name, seed=0)
+    assert (4, 6) in seen
+    # the same numbers as the formulas of the notes' inits, drawn in float64 and rounded once
+    rng = np.random.default_rng(0)
+    want = {"xavier": lambda: rng.uniform(-np.sqrt(6 / 10), np.sqrt(6 / 10), (4, 6)),
+            "he": lambda: rng.standard_normal((4, 6)) * np.sqrt(2 / 6), "random": lambda: rng.standard_normal((4, 6))}
+    assert np.array_equal(layer.weight.data, want[name]().astype(np.float32))
