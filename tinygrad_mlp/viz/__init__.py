@@ -29,7 +29,7 @@ so draw or explain a graph *before* calling backward, or call
 """
 
 from .graph import GraphvizMissing, render_dot, to_dot
-from .learning import finish, plot_descent_2d, plot_gradient_noise, plot_hidden_neurons, plot_lr_sweep
+from .learning_plots import finish, plot_descent_2d, plot_gradient_noise, plot_hidden_neurons, plot_lr_sweep
 from .narrate import EXPLAIN_MAX_WIDTH, explain, explain_backward, one_neuron_chain
 from .pictures import (
     MATPLOTLIB_MISSING,
