@@ -428,3 +428,34 @@ def test_linear_initialises_through_nn_init(monkeypatch, name, function):
     want = {"xavier": lambda: rng.uniform(-np.sqrt(6 / 10), np.sqrt(6 / 10), (4, 6)),
             "he": lambda: rng.standard_normal((4, 6)) * np.sqrt(2 / 6), "random": lambda: rng.standard_normal((4, 6))}
     assert np.array_equal(layer.weight.data, want[name]().astype(np.float32))
+
+
+def test_the_readme_names_the_pictures_show_hidden_and_lab_write(tmp_path, monkeypatch):
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "synthetic", "--arch", "784-16-16-10", "--limit-train", "200", "--epochs", "1",
+                 "--no-progress", "--out", "notes.npz"]) == 0
+    quick = {"show-hidden": ["--dataset", "synthetic"],
+             "lab": ["--dataset", "synthetic", "--epochs", "1", "--repeats", "1", "--limit-train", "100", "--lrs", "3"]}
+    for command, extra in quick.items():
+        line = next(line for line in readme.splitlines() if line.startswith(f"tinygrad-mlp {command} "))
+        argv, comment = line.split("#", 1)
+        promised = re.findall(r"[\w-]+\.png", comment)
+        assert promised, f"the README's comment on {command} does not name the pictures it writes"
+        assert main([*shlex.split(argv)[1:], *extra]) == 0
+        assert all((tmp_path / name).is_file() for name in promised), (promised, sorted(os.listdir(tmp_path)))
+
+
+def test_pictures_never_replace_a_file_that_is_not_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *QUICK, "--out", "run.npz"]) == 0
+    Path("weights.png").write_text("my notes, not a picture\n")
+    Path("hidden-layer1.png").write_bytes(Path("run.npz").read_bytes())   # a checkpoint under a picture's name
+    capsys.readouterr()
+    for argv in (["show-weights", "run.npz"], ["show-hidden", "run.npz", "--dataset", "synthetic"]):
+        assert main(argv) == 2 and "refusing to overwrite" in _one_error(capsys.readouterr().err)
+    assert Path("weights.png").read_text() == "my notes, not a picture\n"
+    assert checkpoint.is_checkpoint("hidden-layer1.png")
