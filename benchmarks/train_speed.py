@@ -43,9 +43,10 @@ def _parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
     p.add_argument("--impls", nargs="+",
-                   default=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
-                   choices=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
+                   default=["tinygrad_mlp", "compiled", "native", "numpy", "backprop-module", "torch", "jax"],
+                   choices=["tinygrad_mlp", "compiled", "native", "numpy", "backprop-module", "torch", "jax"],
                    help="tinygrad_mlp: eager; compiled: the same step under tinygrad_mlp.compile; "
+                        "native: under tinygrad_mlp.compile(backend='native') (C, compiled at run time); "
                         "numpy: a minimal vectorised step written for speed (the ratio baseline); "
                         "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
     p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
@@ -122,6 +123,11 @@ def make_tinygrad(cfg, init_w, init_b):
 def make_compiled(cfg, init_w, init_b):
     """The same user code, captured by ``tinygrad_mlp.compile`` on its first calls and replayed after."""
     return compile_step(make_tinygrad(cfg, init_w, init_b))
+
+
+def make_native(cfg, init_w, init_b):
+    """The same user code under ``tinygrad_mlp.compile(..., backend="native")``: one C function per step."""
+    return compile_step(make_tinygrad(cfg, init_w, init_b), backend="native")
 
 
 def make_numpy(cfg, init_w, init_b):
@@ -288,7 +294,7 @@ def make_numpy_lean(cfg, init_w, init_b):
     return step
 
 
-MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "numpy": make_numpy_lean,
+MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "native": make_native, "numpy": make_numpy_lean,
           "backprop-module": make_numpy, "torch": make_torch, "jax": make_jax}
 OPTIONAL = {"torch": "`pip install torch==2.13.0`", "jax": "`pip install jax jaxlib` (CPU)"}
 

@@ -78,7 +78,7 @@ class _Program:
 def _program(trace) -> _Program:
     """Read ``trace`` (a :class:`tinygrad_mlp.jit` recording) as an MLP step, or raise NativeUnsupported."""
     prog = _Program()
-    persistent = getattr(trace, "persistent", set())
+    persistent: set[int] = getattr(trace, "persistent", set())
     leaves = trace.leaves
     forwards = [op for op in trace.ops if op[0] == "forward"]
     backwards = [op for op in trace.ops if op[0] == "backward"]
@@ -92,7 +92,7 @@ def _program(trace) -> _Program:
     onehot_slot = logsm_slot = -1
     for _, rule, refs, j in forwards:
         kind = type(rule)
-        if kind is Linear and (current is None and refs[0][0] == "arg" or refs[0] == current):
+        if kind is Linear and ((current is None and refs[0][0] == "arg") or refs[0] == current):
             w, b = param(refs[1]), param(refs[2])
             n_out, n_in = leaves[w].data.shape
             if current is None:
@@ -168,11 +168,11 @@ def _program(trace) -> _Program:
 # ---------------------------------------------------------------------- the C source
 
 
-def _blas() -> tuple[int, str] | None:
-    """(address of numpy's BLAS ``cblas_sgemm`` and ``cblas_dgemm`` pair as a tuple, C integer type) or None."""
+def _blas() -> tuple[tuple[int, int], str] | None:
+    """((address of numpy's BLAS ``cblas_sgemm``, of its ``cblas_dgemm``), the C type of their sizes), or None."""
     for path in openblas_paths():
         try:
-            lib = ctypes.CDLL(path)
+            lib = ctypes.CDLL(path)  # already loaded by numpy: the same library, nothing new is loaded
         except OSError:
             continue
         for prefix, suffix, int_type in (("scipy_", "64_", "long long"), ("", "64_", "long long"),
@@ -180,8 +180,9 @@ def _blas() -> tuple[int, str] | None:
             s = getattr(lib, f"{prefix}cblas_sgemm{suffix}", None)
             d = getattr(lib, f"{prefix}cblas_dgemm{suffix}", None)
             if s is not None and d is not None:
-                addresses = (ctypes.cast(s, ctypes.c_void_p).value, ctypes.cast(d, ctypes.c_void_p).value)
-                return addresses, int_type  # type: ignore[return-value]
+                s_at, d_at = ctypes.cast(s, ctypes.c_void_p).value, ctypes.cast(d, ctypes.c_void_p).value
+                if s_at and d_at:
+                    return (s_at, d_at), int_type
     return None
 
 
@@ -196,8 +197,8 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
         "#define DATA(o) (*(char **)((char *)(o) + DATA_OFFSET))",
     ]
     if int_type is not None:
-        out += [f"typedef void (*gemm_t)(int, int, int, {int_type}, {int_type}, {int_type}, T, const T *, {int_type},"
-                f" const T *, {int_type}, T, T *, {int_type});"]
+        out.append("typedef void (*gemm_t)(int, int, int, I, I, I, T, const T *, I, const T *, I, T, T *, I);"
+                   .replace("I", int_type))
     emit = out.append
     # a product C (m, n) = op(A) op(B) with row-major arrays: BLAS when large, loops otherwise
     def gemm(kind: str, m: int, n: int, k: int, a: str, b: str, c: str) -> None:
@@ -206,7 +207,8 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
             emit(f"    gemm(101, {ta}, {tb}, {m}, {n}, {k}, 1, {a}, {lda}, {b}, {ldb}, 0, {c}, {n});")
         elif kind == "nt":  # C = A (m,k) B^T, B (n,k): dots of rows
             emit(f"    for (int i = 0; i < {m}; i++) for (int j = 0; j < {n}; j++) {{ T s = 0;")
-            emit(f"        _Pragma(\"omp simd reduction(+:s)\") for (int q = 0; q < {k}; q++) s += {a}[i*{k}+q] * {b}[j*{k}+q];")
+            emit(f"        _Pragma(\"omp simd reduction(+:s)\") for (int q = 0; q < {k}; q++) "
+                 f"s += {a}[i*{k}+q] * {b}[j*{k}+q];")
             emit(f"        {c}[i*{n}+j] = s; }}")
         elif kind == "tn":  # C = A^T B, A (k,m), B (k,n): rows of B scaled and added
             emit(f"    memset({c}, 0, sizeof(T) * {m * n});")
@@ -218,7 +220,8 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
             emit(f"        _Pragma(\"omp simd\") for (int j = 0; j < {n}; j++) {c}[i*{n}+j] += s * {b}[q*{n}+j]; }}")
 
     n_params = 2 * L
-    emit(f"int step(T **keep, T *work, void *x_obj, void *y_obj, void **grad_objs, void *loss_obj, double lr{', void *gemm_ptr' if int_type else ''}) {{")
+    emit("int step(T **keep, T *work, void *x_obj, void *y_obj, void **grad_objs, void *loss_obj, double lr"
+         f"{', void *gemm_ptr' if int_type else ''}) {{")
     if int_type is not None:
         emit("    gemm_t gemm = (gemm_t)gemm_ptr;")
     emit("    const T *x = (const T *)DATA(x_obj);")
@@ -257,7 +260,8 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
         emit(f"        T top = z[0]; for (int j = 1; j < {n}; j++) top = z[j] > top ? z[j] : top;")
         emit(f"        T sum = 0; for (int j = 0; j < {n}; j++) {{ d[j] = exp{f}(z[j] - top); sum += d[j]; }}")
         emit(f"        T shift = top + log{f}(sum); total += (double)(z[y[i]] - shift);")
-        emit(f"        for (int j = 0; j < {n}; j++) d[j] = (T){value} * (y[i] == j) - exp{f}(z[j] - shift) * (T){value}; }}")
+        emit(f"        for (int j = 0; j < {n}; j++) "
+             f"d[j] = (T){value} * (y[i] == j) - exp{f}(z[j] - shift) * (T){value}; }}")
         emit(f"    *loss = (T)({value} * total);")
     # backward, layer by layer
     for l in range(L - 1, -1, -1):
@@ -287,7 +291,8 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
             if momentum:
                 v = f"keep[{n_params + slot}]"
                 emit(f"        {v}[i] *= (T){momentum!r}; {v}[i] += grad;")
-                emit(f"        grad = {'grad + (T)' + repr(momentum) + ' * ' + v + '[i]' if group['nesterov'] else v + '[i]'};")
+                nesterov = f"grad + (T){momentum!r} * {v}[i]"
+                emit(f"        grad = {nesterov if group['nesterov'] else v + '[i]'};")
             emit(f"        {p}[i] -= (T)lr * grad; }}")
         else:  # Adam, AdamW: the bias corrections from this parameter's own step count
             (b1, b2), eps = group["betas"], float(group["eps"])
@@ -362,7 +367,7 @@ def _data_offset() -> int:
     """Where an ndarray object keeps its data pointer (numpy's ABI: after the object header), checked here."""
     global _DATA_OFFSET
     if _DATA_OFFSET is None:
-        probes = [np.empty(3), np.zeros((2, 5), np.float32)]
+        probes: list[np.ndarray] = [np.empty(3), np.zeros((2, 5), np.float32)]
         for offset in range(8, 64, 8):
             if all(ctypes.c_void_p.from_address(id(a) + offset).value == a.ctypes.data for a in probes):
                 _DATA_OFFSET = offset
@@ -413,7 +418,7 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
         "_work": ctypes.c_void_p(work.ctypes.data), "_grads": (ctypes.py_object * len(params))(), "_workarray": work,
         "_lr": ctypes.c_double, "_recorded": tuple(group[h] for h in hyper), "_dtype": prog.dtype,
         "_gemm": None if blas is None else ctypes.c_void_p(blas[0][0 if prog.dtype == np.float32 else 1])}
-    lines = []
+    lines: list[str] = []
     emit = lines.append
     conds = []  # the guard: the same parameter arrays, still requiring grad, the same optimizer state and settings
     for i, p in enumerate(params):
