@@ -106,10 +106,37 @@ def test_gradients_are_new_arrays_each_step():
     x, y = rng.random((40, 12), dtype=np.float32), rng.integers(0, 4, 40)
     for i in range(3):
         native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
-    kept = model.layers[0].weight.grad.data
-    before = kept.copy()
+    kept = model.layers[0].weight.grad.data  # the array kept
+    kept_tensor = model.layers[1].bias.grad  # the Tensor kept
+    before, before_tensor = kept.copy(), kept_tensor.data.copy()
     native(x[30:], y[30:])
     assert model.layers[0].weight.grad.data is not kept and np.array_equal(kept, before)
+    assert model.layers[1].bias.grad is not kept_tensor and np.array_equal(kept_tensor.data, before_tensor)
+    assert not np.array_equal(model.layers[1].bias.grad.data, before_tensor)
+
+
+@needs_cc
+def test_zero_grad_after_step_leaves_no_gradients():
+    rng = np.random.default_rng(8)
+    x, y = rng.random((60, 12)), rng.integers(0, 4, 60)
+    models = []
+    for backend in (None, "native"):
+        model = MLP([12, 8, 4], "sigmoid", "sigmoid", seed=1, dtype=np.float64)
+        opt = optim.SGD(model.parameters(), lr=3.0)
+
+        def step(xb, yb, model=model, opt=opt):
+            F.loss("mse")(model(Tensor(xb)), yb).backward()
+            opt.step()
+            opt.zero_grad()
+
+        run = step if backend is None else tm.compile(step, backend=backend)
+        for i in range(0, 60, 10):
+            run(x[i:i + 10], y[i:i + 10])
+        assert all(p.grad is None for p in model.parameters())
+        models.append(model)
+    assert "int step(" in run.source()
+    for p, q in zip(*(m.parameters() for m in models), strict=True):
+        assert relative(p.data, q.data) <= 1e-12
 
 
 @needs_cc
@@ -129,6 +156,7 @@ def test_bad_labels_raise_as_in_eager_mode_and_change_nothing():
         native(x[:10], bad)
     assert opt.steps == 3
     assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), weights, strict=True))
+    assert all(p.grad is None for p in model.parameters())  # as eager mode: zero_grad() ran, then the labels
 
 
 @needs_cc

@@ -24,6 +24,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +73,7 @@ class _Program:
         self.batch = 0
         self.opt: Any = None
         self.zero_after_step = False
+        self.zero_before_labels = False
         self.returns_loss = False
 
 
@@ -151,6 +153,8 @@ def _program(trace) -> _Program:
     if step_at < last_backward or first_backward < zero_at < step_at:
         raise NativeUnsupported("step() must follow backward(), and zero_grad() come before backward() or after step()")
     prog.zero_after_step = zero_at > step_at
+    labels_at = next(k for k, op in enumerate(trace.ops) if op[0] == "forward" and type(op[1]) is OneHot)
+    prog.zero_before_labels = zero_at < labels_at
     opt = prog.opt = trace.ops[step_at][1]
     if type(opt) not in (optim.SGD, optim.Adam, optim.AdamW) or len(opt.param_groups) != 1:
         raise NativeUnsupported(f"{type(opt).__name__} with {len(opt.param_groups)} parameter group(s): the native "
@@ -272,8 +276,9 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
             emit(f"    for (int i = 0; i < {B * n}; i++) {{ T a = a{l}[i]; d{l}[i] *= {deriv}; }}")
         src = "x" if l == 0 else f"a{l - 1}"
         gemm("tn", n, k, B, f"d{l}", src, f"g{2 * l}")
-        emit(f"    for (int j = 0; j < {n}; j++) {{ T s = 0; for (int i = 0; i < {B}; i++) s += d{l}[i*{n}+j]; "
-             f"g{2 * l + 1}[j] = s; }}")
+        emit(f"    memset(g{2 * l + 1}, 0, sizeof(T) * {n});")  # the bias gradient: the rows of delta summed
+        emit(f"    for (int i = 0; i < {B}; i++) _Pragma(\"omp simd\") for (int j = 0; j < {n}; j++) "
+             f"g{2 * l + 1}[j] += d{l}[i*{n}+j];")
         if l:
             gemm("nn", B, k, n, f"d{l}", f"keep[{2 * l}]", f"d{l - 1}")
     # the optimizer, parameter by parameter (keep: the parameters, then each state buffer, in layer order)
@@ -436,16 +441,37 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
         emit(f"    {name} = args[{k}]{'.data' if k in trace.tensor_args else ''}")
         emit(f"    if not {name}.flags.c_contiguous:")
         emit(f"        {name} = _contiguous({name})")
-    for i, p in enumerate(params):
-        emit(f"    g{i} = _grads[{i}] = _empty({p.data.shape!r}, _dtype)")
+    # Gradients: eager mode gives each step's .grad a new array. The one this replay made last step is written
+    # over instead when nothing but the parameter holds it (reference counts), as then nobody can tell; otherwise
+    # (the caller kept p.grad or its array, or set another) a new one is made. With zero_grad() after step(), the
+    # gradients never leave the step: the same arrays every time.
+    ns["_held"], ns["_rc"] = [None] * len(params), sys.getrefcount
+    if prog.zero_after_step:
+        for i, p in enumerate(params):
+            ns["_grads"][i] = np.empty(p.data.shape, prog.dtype)
+    else:
+        for i, p in enumerate(params):
+            emit(f"    t = p{i}.grad")
+            emit(f"    new{i} = t is not _held[{i}] or _rc(t) != 4 or _rc(t.data) != 3")
+            emit(f"    if new{i}:")
+            emit(f"        p{i}.grad = None")
+            emit(f"        _grads[{i}] = _empty({p.data.shape!r}, _dtype)")
+        emit("    del t")
     emit("    loss = _empty((), _dtype)")
     emit("    if _fn(_keep, _work, _obj(x), _obj(y), _grads, _obj(loss), _lr(group['lr'])"
          f"{', _gemm' if blas is not None else ''}):")
+    if prog.zero_before_labels:  # as eager mode, whose zero_grad() ran before the labels were read
+        for i in range(len(params)):
+            emit(f"        p{i}.grad = None")
     emit("        _onehot(y)  # raises the eager step's IndexError for these labels")
     emit("        raise IndexError('labels out of range')")
     emit("    opt.steps += 1")
     for i in range(len(params)):
-        emit(f"    p{i}.grad = {'None' if prog.zero_after_step else f'_T(g{i})'}")
+        if prog.zero_after_step:
+            emit(f"    p{i}.grad = None")
+        else:
+            emit(f"    if new{i}:")
+            emit(f"        p{i}.grad = _held[{i}] = _T(_grads[{i}])")
     emit(f"    return {'_T(loss)' if prog.returns_loss else 'None'}")
     python = "def replay(args):\n" + "\n".join(lines) + "\n"
     exec(python, ns)  # our own generated code: the guard and one call of the compiled step
