@@ -222,6 +222,7 @@ def make_numpy_lean(cfg, init_w, init_b):
     weights, biases = [w.copy() for w in init_w], [b.copy() for b in init_b]
     n_layers, dtype = len(weights), weights[0].dtype
     eye = np.eye(sizes[-1], dtype=dtype)
+    limit = dtype.type(np.log(np.finfo(dtype).max) - 1e-3)  # below ln(max): exp stays finite
     buffers: dict[int, dict] = {}
 
     def buffers_for(batch: int) -> dict:
@@ -237,8 +238,9 @@ def make_numpy_lean(cfg, init_w, init_b):
         return found
 
     def activate(name, z):  # in place
-        if name == "sigmoid":
+        if name == "sigmoid":  # capped where exp(-z) would overflow, as the library's Sigmoid (no warnings)
             np.negative(z, out=z)
+            np.minimum(z, limit, out=z)
             np.exp(z, out=z)
             z += 1
             np.reciprocal(z, out=z)
