@@ -123,9 +123,7 @@ class CompiledStep:
             trace = recorder.finish(result)
             if entry.previous is not None:
                 _same_program(entry.previous, trace)
-                entry.replay, entry.source = _build(trace)
-                if self.backend == "native":
-                    entry.replay, entry.source = self._native(trace, args, entry.replay, entry.source)
+                entry.replay, entry.source = self._native(trace, args) if self.backend == "native" else _build(trace)
             entry.previous = trace
         except CaptureError as e:
             entry.reason = str(e)
@@ -134,8 +132,8 @@ class CompiledStep:
         return result
 
 
-    def _native(self, trace: _Trace, args: tuple, replay: Callable, source: str) -> tuple[Callable, str]:
-        """The native replay of ``trace``, or ``(replay, source)`` as they are with a one-line warning why not."""
+    def _native(self, trace: _Trace, args: tuple) -> tuple[Callable, str]:
+        """The native replay of ``trace`` (and its C source), or else the numpy one, with a one-line warning why."""
         from . import native
 
         try:
@@ -143,7 +141,7 @@ class CompiledStep:
         except native.NativeUnsupported as e:
             warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}, backend='native'): uses the numpy "
                           f"replay: {e}", stacklevel=4)
-            return replay, source
+            return _build(trace)
 
 
 class _Entry:
