@@ -29,7 +29,7 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -45,7 +45,12 @@ class CaptureError(TinygradMLPError, RuntimeError):
     """A step function cannot be captured (its reason says why); the compiled step runs it eagerly instead."""
 
 
-def compile(fn: Callable | None = None, *, backend: str = "numpy") -> Any:  # the name users expect (jax.jit)
+@overload
+def compile(fn: Callable, *, backend: str = "numpy") -> CompiledStep: ...
+@overload
+def compile(fn: None = None, *, backend: str = "numpy") -> Callable[[Callable], CompiledStep]: ...
+def compile(fn: Callable | None = None, *,  # the name users expect (jax.jit, torch.compile)
+            backend: str = "numpy") -> CompiledStep | Callable[[Callable], CompiledStep]:
     """Capture ``fn`` (a training step) once and replay it: returns a callable :class:`CompiledStep`.
 
     ``fn`` takes arrays and/or Tensors (plus any hashable plain values) and does
@@ -130,7 +135,6 @@ class CompiledStep:
             self.reasons.append(entry.reason)
             warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}): runs eagerly: {e}", stacklevel=3)
         return result
-
 
     def _native(self, trace: _Trace, args: tuple) -> tuple[Callable, str]:
         """The native replay of ``trace`` (and its C source), or else the numpy one, with a one-line warning why."""

@@ -362,7 +362,11 @@ def _compile(source: str) -> ctypes.CDLL:
                 first = (proc.stderr.strip().splitlines() or ["(no message)"])[0]
                 raise NativeUnsupported(f"the C compiler {compiler} failed: {first}")
             os.replace(so_file, path)  # atomic: another process compiling the same step finds a whole file
-    return ctypes.CDLL(str(path))
+    try:
+        return ctypes.CDLL(str(path))
+    except OSError as e:  # a damaged file in the cache (it is compiled again next time) or a foreign one
+        path.unlink(missing_ok=True)
+        raise NativeUnsupported(f"cannot load the compiled step {path}: {e}") from None
 
 
 _DATA_OFFSET: int | None = None
