@@ -236,3 +236,32 @@ def test_compiled_steps_are_cached_per_user_not_in_the_package(tmp_path, monkeyp
         native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
     cached = list((tmp_path / "tinygrad_mlp" / "native").glob("step_*.so"))
     assert len(cached) == 1 and sorted(package.rglob("*.so")) == before
+
+
+@needs_cc
+def test_gradients_only_with_step_outside_as_the_training_loop_does():
+    """tinygrad_mlp.train compiles zero_grad, forward and backward, and steps after checking the loss."""
+    rng = np.random.default_rng(9)
+    x, y = rng.random((80, 12)), rng.integers(0, 4, 80)
+    runs = []
+    for backend in (None, "native"):
+        model = MLP([12, 8, 4], "relu", None, seed=1, dtype=np.float64)
+        opt = optim.RMSprop(model.parameters(), lr=1e-2)  # stepped outside: any optimizer
+
+        def forward_backward(xb, yb, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            return loss
+
+        run = forward_backward if backend is None else tm.compile(forward_backward, backend=backend)
+        losses = []
+        for i in range(0, 80, 10):
+            losses.append(run(x[i:i + 10], y[i:i + 10]).item())
+            opt.step()
+        runs.append((model, losses))
+    assert "int step(" in run.source() and run.stats["replayed"] == 6
+    (m1, l1), (m2, l2) = runs
+    assert np.allclose(l1, l2, rtol=1e-12, atol=0)
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=True):
+        assert relative(p.data, q.data) <= 1e-12 and relative(p.grad.data, q.grad.data) <= 1e-12

@@ -72,6 +72,7 @@ class _Program:
         self.dtype: np.dtype = np.dtype(np.float32)
         self.batch = 0
         self.opt: Any = None
+        self.has_step = True
         self.zero_after_step = False
         self.zero_before_labels = False
         self.returns_loss = False
@@ -141,22 +142,28 @@ def _program(trace) -> _Program:
             raise NativeUnsupported("a layer's weight or bias does not take a gradient")
         if type(op[1]) is Linear and op[2] == first.z and op[5][0]:
             raise NativeUnsupported("the batch requires grad")
-    # the optimizer: one, zero_grad() and step(), step after the walk
-    steps = [k for k, op in enumerate(trace.ops) if op[0] == "optimizer"]
-    names = [trace.ops[k][2] for k in steps]
-    if sorted(names) != ["step", "zero_grad"] or trace.ops[steps[0]][1] is not trace.ops[steps[1]][1]:
-        raise NativeUnsupported("the step must call one optimizer's zero_grad() and step() once each")
+    # the optimizer: one, its zero_grad() before backward() (or after step()), its step() after backward() or not
+    # at all (a training loop that looks at the loss before stepping, as tinygrad_mlp.train does)
+    calls = [k for k, op in enumerate(trace.ops) if op[0] == "optimizer"]
+    names = [trace.ops[k][2] for k in calls]
+    if sorted(names) not in (["step", "zero_grad"], ["zero_grad"]) or any(
+            trace.ops[k][1] is not trace.ops[calls[0]][1] for k in calls):
+        raise NativeUnsupported("the step must call one optimizer's zero_grad() once, and its step() once or never")
     last_backward = max(k for k, op in enumerate(trace.ops) if op[0] == "backward")
     first_backward = min(k for k, op in enumerate(trace.ops) if op[0] == "backward")
-    step_at = steps[names.index("step")]
-    zero_at = steps[names.index("zero_grad")]
-    if step_at < last_backward or first_backward < zero_at < step_at:
+    zero_at = calls[names.index("zero_grad")]
+    step_at = calls[names.index("step")] if "step" in names else None
+    if step_at is None:
+        if zero_at > first_backward:
+            raise NativeUnsupported("zero_grad() must come before backward()")
+    elif step_at < last_backward or first_backward < zero_at < step_at:
         raise NativeUnsupported("step() must follow backward(), and zero_grad() come before backward() or after step()")
-    prog.zero_after_step = zero_at > step_at
+    prog.has_step = step_at is not None
+    prog.zero_after_step = step_at is not None and zero_at > step_at
     labels_at = next(k for k, op in enumerate(trace.ops) if op[0] == "forward" and type(op[1]) is OneHot)
     prog.zero_before_labels = zero_at < labels_at
-    opt = prog.opt = trace.ops[step_at][1]
-    if type(opt) not in (optim.SGD, optim.Adam, optim.AdamW) or len(opt.param_groups) != 1:
+    opt = prog.opt = trace.ops[zero_at][1]
+    if prog.has_step and (type(opt) not in (optim.SGD, optim.Adam, optim.AdamW) or len(opt.param_groups) != 1):
         raise NativeUnsupported(f"{type(opt).__name__} with {len(opt.param_groups)} parameter group(s): the native "
                                 "backend steps SGD, Adam and AdamW with one group")
     mine = {id(leaves[i]) for layer in prog.layers for i in (layer.w, layer.b)}
@@ -283,8 +290,8 @@ def _source(prog: _Program, int_type: str | None, label_type: str) -> str:
             gemm("nn", B, k, n, f"d{l}", f"keep[{2 * l}]", f"d{l - 1}")
     # the optimizer, parameter by parameter (keep: the parameters, then each state buffer, in layer order)
     opt, group = prog.opt, prog.opt.param_groups[0]
-    wd = float(group["weight_decay"])
-    for slot in range(n_params):
+    wd = float(group.get("weight_decay", 0.0))
+    for slot in range(n_params if prog.has_step else 0):
         layer = prog.layers[slot // 2]
         size = layer.n_out * (layer.n_in if slot % 2 == 0 else 1)
         p, g = f"keep[{slot}]", f"g{slot}"
@@ -400,7 +407,10 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
     params = [trace.leaves[i] for layer in prog.layers for i in (layer.w, layer.b)]
     opt, group = prog.opt, prog.opt.param_groups[0]
     order = [next(k for k, q in enumerate(opt.params) if q is p) for p in params]  # state index of each parameter
-    if type(opt) is optim.SGD:
+    if not prog.has_step:  # gradients only: the optimizer's state and settings are not read
+        lists: list[str] = []
+        hyper: tuple[str, ...] = ()
+    elif type(opt) is optim.SGD:
         lists = ["velocity"] if group["momentum"] else []
         hyper = ("momentum", "weight_decay", "nesterov")
     else:
@@ -437,8 +447,9 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
         for i, k in enumerate(order):
             ns[f"s{j}_{i}"] = getattr(opt, name)[k]
             conds.append(f"opt.{name}[{k}] is not s{j}_{i}")
-    conds.append("opt.param_groups[0] is not group")
-    conds.append(f"({', '.join(f'group[{h!r}]' for h in hyper)},) != _recorded")
+    if prog.has_step:
+        conds.append("opt.param_groups[0] is not group")
+        conds.append(f"({', '.join(f'group[{h!r}]' for h in hyper)},) != _recorded")
     emit("    if " + " or ".join(conds) + ":")
     emit("        return _stale")
     for name, k in (("x", prog.x_arg), ("y", prog.y_arg)):
@@ -469,7 +480,8 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
             emit(f"        p{i}.grad = None")
     emit("        _onehot(y)  # raises the eager step's IndexError for these labels")
     emit("        raise IndexError('labels out of range')")
-    emit("    opt.steps += 1")
+    if prog.has_step:
+        emit("    opt.steps += 1")
     for i in range(len(params)):
         if prog.zero_after_step:
             emit(f"    p{i}.grad = None")
