@@ -131,7 +131,8 @@ def _program(trace) -> _Program:
     if trace.out_info[first.z][1] != prog.dtype:
         raise NativeUnsupported("the batch's dtype differs from the parameters'")
     # the backward walk: one, seeded with 1, through every node but the one-hot, gradients to the parameters
-    if len(trace.consts) != 1 or np.asarray(trace.consts[0]).shape != () or float(trace.consts[0]) != 1.0:
+    seeds = [c[0] if isinstance(c, tuple) else c for c in trace.consts]  # (array, source) or the array
+    if len(seeds) != 1 or np.asarray(seeds[0]).shape != () or float(seeds[0]) != 1.0:
         raise NativeUnsupported("backward() must be called once, on the loss, with no gradient argument")
     walked = [op[2] for op in backwards]
     expected = {op[3] for op in forwards if type(op[1]) is not OneHot}
@@ -415,7 +416,7 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
         hyper = ("momentum", "weight_decay", "nesterov")
     else:
         lists, hyper = ["m", "v", "t"], ("betas", "eps", "weight_decay")
-    state = [getattr(opt, name)[k] for name in lists for k in order]
+    state = [_state_list(opt, name)[k] for name in lists for k in order]
     keep_arrays = [p.data for p in params] + state
     if any(not a.flags.c_contiguous for a in keep_arrays):
         raise NativeUnsupported("a parameter or optimizer buffer is not C-contiguous")
@@ -445,8 +446,9 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
         conds += [f"p{i}.data is not d{i}", f"p{i}.requires_grad is not True"]
     for j, name in enumerate(lists):
         for i, k in enumerate(order):
-            ns[f"s{j}_{i}"] = getattr(opt, name)[k]
-            conds.append(f"opt.{name}[{k}] is not s{j}_{i}")
+            ns[f"s{j}_{i}"] = _state_list(opt, name)[k]
+            where = f"opt.state[{name!r}]" if isinstance(getattr(opt, "state", None), dict) else f"opt.{name}"
+            conds.append(f"{where}[{k}] is not s{j}_{i}")
     if prog.has_step:
         conds.append("opt.param_groups[0] is not group")
         conds.append(f"({', '.join(f'group[{h!r}]' for h in hyper)},) != _recorded")
@@ -492,6 +494,13 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
     python = "def replay(args):\n" + "\n".join(lines) + "\n"
     exec(python, ns)  # our own generated code: the guard and one call of the compiled step
     return ns["replay"], source
+
+
+def _state_list(opt, name: str) -> list:
+    """The optimizer's per-parameter state arrays ``name`` (velocity, m, v, t): ``opt.state[name]`` where the
+    optimizer keeps a ``state`` dict of them, else its attribute of that name."""
+    state = getattr(opt, "state", None)
+    return state[name] if isinstance(state, dict) else getattr(opt, name)
 
 
 def _exp_limit(dtype: np.dtype) -> float:
