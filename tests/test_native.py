@@ -52,6 +52,16 @@ def make_step(setup: str, dtype=np.float32, sizes=(12, 8, 6, 4), backend: str | 
     return model, opt, (step if backend is None else tm.compile(step, backend=backend))
 
 
+def replaying(setup: str, seed: int, rows: int = 40):
+    """A native step of ``setup`` past its two recordings and one replay, and the data: (model, opt, step, x, y)."""
+    model, opt, native = make_step(setup, backend="native")
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((rows, 12), dtype=np.float32), rng.integers(0, 4, rows)
+    for i in range(3):
+        native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
+    return model, opt, native, x, y
+
+
 def relative(a: np.ndarray, b: np.ndarray) -> float:
     scale = float(np.abs(b).max())
     return float(np.abs(a - b).max()) / scale if scale else float(np.abs(a - b).max())
@@ -101,11 +111,7 @@ def test_adamw_and_a_last_smaller_batch_and_a_new_learning_rate():
 
 @needs_cc
 def test_gradients_are_new_arrays_each_step():
-    model, _, native = make_step("sigmoid-mse-sgd", backend="native")
-    rng = np.random.default_rng(2)
-    x, y = rng.random((40, 12), dtype=np.float32), rng.integers(0, 4, 40)
-    for i in range(3):
-        native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
+    model, _, native, x, y = replaying("sigmoid-mse-sgd", 2)
     kept = model.layers[0].weight.grad.data  # the array kept
     kept_tensor = model.layers[1].bias.grad  # the Tensor kept
     before, before_tensor = kept.copy(), kept_tensor.data.copy()
@@ -141,11 +147,7 @@ def test_zero_grad_after_step_leaves_no_gradients():
 
 @needs_cc
 def test_bad_labels_raise_as_in_eager_mode_and_change_nothing():
-    model, opt, native = make_step("relu-ce-nesterov", backend="native")
-    rng = np.random.default_rng(3)
-    x, y = rng.random((30, 12), dtype=np.float32), rng.integers(0, 4, 30)
-    for i in range(3):
-        native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
+    model, opt, native, x, y = replaying("relu-ce-nesterov", 3)
     weights = [p.data.copy() for p in model.parameters()]
     bad = y[:10].copy()
     bad[4] = -1
@@ -161,11 +163,7 @@ def test_bad_labels_raise_as_in_eager_mode_and_change_nothing():
 
 @needs_cc
 def test_a_new_parameter_array_makes_it_record_again():
-    model, _, native = make_step("sigmoid-mse-sgd", backend="native")
-    rng = np.random.default_rng(4)
-    x, y = rng.random((50, 12), dtype=np.float32), rng.integers(0, 4, 50)
-    for i in range(3):
-        native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
+    model, _, native, x, y = replaying("sigmoid-mse-sgd", 4)
     model.layers[0].weight.data = np.zeros((8, 12), np.float32)  # the compiled step held the old array's address
     native(x[30:40], y[30:40])
     assert native.stats["recorded"] == 3 and model.layers[0].weight.data.any()
@@ -229,11 +227,7 @@ def test_compiled_steps_are_cached_per_user_not_in_the_package(tmp_path, monkeyp
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     package = Path(tm.__file__).resolve().parent
     before = sorted(package.rglob("*.so"))
-    _, _, native = make_step("tanh-ce-adam", backend="native")
-    rng = np.random.default_rng(7)
-    x, y = rng.random((30, 12), dtype=np.float32), rng.integers(0, 4, 30)
-    for i in range(3):
-        native(x[10 * i:10 * i + 10], y[10 * i:10 * i + 10])
+    replaying("tanh-ce-adam", 7)
     cached = list((tmp_path / "tinygrad_mlp" / "native").glob("step_*.so"))
     assert len(cached) == 1 and sorted(package.rglob("*.so")) == before
 
