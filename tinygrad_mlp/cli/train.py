@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,14 @@ def add_train(subparsers) -> None:
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
-    p.add_argument("--no-compile", action="store_true",
-                   help="run every step eagerly instead of replaying the captured step (the same results, "
-                        "slower; see docs/compile.md)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--no-compile", action="store_true",
+                     help="run every step eagerly instead of replaying the captured step (the same results, "
+                          "slower; see docs/compile.md)")
+    how.add_argument("--compile", choices=["numpy", "native"], default="numpy",
+                     help="how the captured step is replayed: numpy (default; bit for bit eager mode) or native "
+                          "(the step as one C function, built with the system's C compiler: faster, equal up to "
+                          "float rounding; says so and uses numpy where it cannot); see docs/compile.md")
     o.add_plot_option(p)
     o.add_threads_option(p)
     p.set_defaults(func=run_train)
@@ -153,6 +159,10 @@ def _banner(mode: str, model: MLP, settings: dict, used: str, counts: tuple[int,
     return first, second
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    o.say(f"{o.PROG}: WARNING: {message}", err=True)
+
+
 def _epoch_reporter(model: MLP, x_train: np.ndarray, epochs: int):
     """The callback printing each epoch's line, and the plateau hint once."""
     losses: list[float] = []
@@ -187,12 +197,15 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     try:
         # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
         # overflowing to 0 or 1 is harmless), so they are silenced while training
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            # a warning while training (such as --compile native falling back to numpy) is one line, not two
+            warnings.showwarning = _warning_line
             result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
                          epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
                          progress=False if args.no_progress else None, checkpoint=out,
                          callbacks=[_epoch_reporter(model, x_train, settings["epochs"])],
-                         scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
+                         scheduler=scheduler, resume=resumed, metadata=meta,
+                         compile=False if args.no_compile else args.compile)
     except TrainingInterrupted as e:
         if e.checkpoint:
             raise TrainingInterrupted(f"{e}; resume with: {o.PROG} train --resume {shlex.quote(e.checkpoint)}",
