@@ -34,7 +34,7 @@ import numpy as np
 
 from . import optim
 from ._blas import openblas_paths
-from .errors import TinygradMLPError
+from .errors import ArgumentError, TinygradMLPError
 from .ops import Linear, LogSoftmax, OneHot, Relu, Sigmoid, SquaredError, Tanh, WeightedLogSum
 
 __all__ = ["NativeUnsupported", "build"]
@@ -404,6 +404,8 @@ def build(trace, args: tuple, stale: object, wrap: Callable) -> tuple[Callable, 
     hyperparameters (other than ``lr``, read on every call) changed since recording; ``wrap`` makes the returned
     loss and the ``.grad`` Tensors.
     """
+    if not all(hasattr(trace, a) for a in ("ops", "leaves", "consts", "out_info", "result", "tensor_args")):
+        raise ArgumentError(f"native.build: needs a tinygrad_mlp.jit recording, got {type(trace).__name__}")
     prog = _program(trace)
     params = [trace.leaves[i] for layer in prog.layers for i in (layer.w, layer.b)]
     opt, group = prog.opt, prog.opt.param_groups[0]
