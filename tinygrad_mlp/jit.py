@@ -30,7 +30,7 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -48,16 +48,30 @@ class CaptureError(TinygradMLPError, RuntimeError):
     """A step function cannot be captured (its reason says why); the compiled step runs it eagerly instead."""
 
 
-def compile(fn: Callable) -> CompiledStep:  # the name users expect (jax.jit, torch.compile)
+@overload
+def compile(fn: Callable, *, backend: str = "numpy") -> CompiledStep: ...
+@overload
+def compile(fn: None = None, *, backend: str = "numpy") -> Callable[[Callable], CompiledStep]: ...
+def compile(fn: Callable | None = None, *,  # the name users expect (jax.jit, torch.compile)
+            backend: str = "numpy") -> CompiledStep | Callable[[Callable], CompiledStep]:
     """Capture ``fn`` (a training step) once and replay it: returns a callable :class:`CompiledStep`.
 
     ``fn`` takes arrays and/or Tensors (plus any hashable plain values) and does
     Tensor ops, ``backward()`` and optimizer ``zero_grad()``/``step()``; it may
     return ``None`` or Tensors it computed (a loss), alone or in a tuple/list.
-    Usable as a decorator. What a step may depend on (the contract), and what
-    happens to everything else: ``docs/compile.md``.
+    Usable as a decorator (``@compile`` or ``@compile(backend="native")``).
+
+    ``backend="numpy"`` replays the recorded numpy calls, bit for bit eager mode; ``"native"`` compiles a
+    supported MLP step to C (:mod:`tinygrad_mlp.native`; equal to eager up to float rounding) and falls back
+    to the numpy replay, with a one-line warning, for any other step or without a C compiler.
+
+    What a step may depend on (the contract), and what happens to everything else: ``docs/compile.md``.
     """
-    return CompiledStep(fn)
+    if backend not in ("numpy", "native"):
+        raise ArgumentError(f"compile: backend must be 'numpy' or 'native', got {backend!r}")
+    if fn is None:
+        return functools.partial(CompiledStep, backend=backend)
+    return CompiledStep(fn, backend)
 
 
 class CompiledStep:
@@ -72,11 +86,12 @@ class CompiledStep:
 
     limit = RECORDING_LIMIT
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, backend: str = "numpy"):
         if not callable(fn):
             raise ArgumentError(f"compile: needs a function (the training step), got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.backend = backend
         self._entries: dict[tuple, _Entry] = {}
         self._last: _Entry | None = None
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
@@ -142,7 +157,7 @@ class CompiledStep:
                     self.changes[changed] = self.changes.get(changed, 0) + 1
                     return result
                 _same_program(previous, trace)
-                entry.replay, entry.source = _build(trace)
+                entry.replay, entry.source = self._native(trace, args) if self.backend == "native" else _build(trace)
         except _Changed as e:  # a constant's values changed between the two calls: this one is the first of two again
             self.changes[str(e)] = self.changes.get(str(e), 0) + 1
         except CaptureError as e:
@@ -150,6 +165,18 @@ class CompiledStep:
             self.reasons.append(entry.reason)
             warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}): runs eagerly: {e}", stacklevel=3)
         return result
+
+    def _native(self, trace: _Trace, args: tuple) -> tuple[Callable, str]:
+        """The native replay of ``trace`` (and its C source), or else the numpy one, with a one-line warning why."""
+        from . import native
+
+        try:
+            replay, source = native.build(trace, args, _STALE, Tensor.wrap)
+            return _with_guards(trace, replay), source
+        except native.NativeUnsupported as e:
+            warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}, backend='native'): uses the numpy "
+                          f"replay: {e}", stacklevel=4)
+            return _build(trace)
 
 
 class _Changed(Exception):
@@ -811,6 +838,23 @@ def guard_lines(trace: _Trace, name: Callable[[Any, str], str], parameters: dict
             f"            return {stale}",
             "    except Exception:",
             f"        return {stale}"]
+
+
+def _with_guards(trace: _Trace, replay: Callable) -> Callable:
+    """``replay`` (a native one) behind the guards every replay of ``trace`` begins with (:func:`guard_lines`)."""
+    ns: dict[str, Any] = {"_STALE": _STALE, "_all": all, "_map": map, "_is": operator.is_, "_replay": replay}
+    names: dict[int, str] = {}
+
+    def name(obj, prefix: str) -> str:
+        if id(obj) not in names:
+            names[id(obj)] = f"{prefix}{len(ns)}"
+            ns[names[id(obj)]] = obj
+        return names[id(obj)]
+
+    parameters = {i: name(trace.leaves[i], "p") for i in sorted(trace.persistent)}
+    lines = guard_lines(trace, name, parameters, "_STALE")
+    exec("def guarded(args):\n" + "\n".join([*lines, "    return _replay(args)"]) + "\n", ns)  # our own code
+    return ns["guarded"]
 
 
 def _build(trace: _Trace) -> tuple[Callable, str]:
