@@ -442,6 +442,7 @@ BAD_CALLS: dict[str, list] = {
     "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
                    lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],
     "is_checkpoint": [],  # answers True or False
+    "read_arrays": [lambda: checkpoint.read_arrays("/nonexistent/x.npz")],
     "find_mnist": [lambda: data.find_mnist("/nonexistent/folder"), lambda: data.find_mnist(kind="cifar")],
     "checksum_mismatches": [lambda: data.checksum_mismatches(".", kind="cifar")],
     "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
