@@ -594,7 +594,9 @@ class CosineAnnealingLR(CosineLR):
     ``T_max`` (the lr climbs back along the cosine, as PyTorch's closed form does) instead of holding ``min_lr``."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        super().__init__(optimizer, T_max, eta_min)
+        if isinstance(T_max, bool) or not isinstance(T_max, (int, np.integer)) or T_max < 1:
+            raise ArgumentError(f"CosineAnnealingLR: T_max must be an int >= 1, got {T_max!r}")
+        super().__init__(optimizer, T_max, _number(eta_min, "CosineAnnealingLR: eta_min"))
 
     def step(self) -> float:
         """Count one epoch; returns the new lr (of the first group)."""
