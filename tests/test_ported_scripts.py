@@ -94,6 +94,9 @@ GAP_MSE_1D = pytest.mark.xfail(
     _raises(lambda: tm.nn.functional.mse_loss(tm.Tensor([1.0, 2.0]), tm.Tensor([0.0, 0.0]))), strict=True,
     reason="torchnn (5506970, not landed): mse_loss refuses a 1-D prediction: "
            "ShapeError: mse_loss: output must have shape (batch, outputs), got (32,)")
+GAP_PARAMETER = pytest.mark.xfail(
+    _raises(lambda: tm.nn.Parameter), strict=True,
+    reason="torchnn (5506970, not landed): module 'tinygrad_mlp.nn' has no attribute 'Parameter'")
 GAP_UTILS_DATA = pytest.mark.xfail(
     _raises(lambda: __import__("tinygrad_mlp.utils.data")), strict=True,
     reason="torchnn (e97eac5, not landed): ModuleNotFoundError: No module named 'tinygrad_mlp.utils'")
@@ -201,6 +204,54 @@ def test_sequential_regression_sgd():
             "b0": rng.standard_normal(8) * 0.1, "w1": rng.standard_normal((1, 8)) * 0.5}
     theirs, ours = run_both(SEQUENTIAL_SGD, init)
     assert_same(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+# 2b. "PyTorch: Custom nn Modules": a Module subclass holding nn.Parameter scalars, MSELoss(reduction="sum"), SGD.
+CUSTOM_MODULE = """
+import math
+import torch
+
+class Polynomial3(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(init["a"]))
+        self.b = torch.nn.Parameter(torch.tensor(init["b"]))
+        self.c = torch.nn.Parameter(torch.tensor(init["c"]))
+        self.d = torch.nn.Parameter(torch.tensor(init["d"]))
+
+    def forward(self, x):
+        return self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+
+    def string(self):
+        return f"y = {self.a.item():.6f} + {self.b.item():.6f} x + {self.c.item():.6f} x^2 + {self.d.item():.6f} x^3"
+
+x = torch.linspace(-math.pi, math.pi, 400)
+y = torch.sin(x)
+model = Polynomial3()
+criterion = torch.nn.MSELoss(reduction="sum")
+optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+losses = []
+for t in range(200):
+    y_pred = model(x)
+    loss = criterion(y_pred, y)
+    losses.append(loss.item())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+result["losses"] = losses
+result["n_parameters"] = len(list(model.parameters()))
+result["printed"] = [float(part) for part in model.string().replace("y = ", "").replace(" x^3", "").replace(
+    " x^2", "").replace(" x", "").split(" + ")]
+"""
+
+
+@GAP_MSE_1D
+@GAP_PARAMETER
+def test_custom_module_with_parameters():
+    rng = np.random.default_rng(11)
+    init = {k: np.float32(rng.standard_normal()) for k in "abcd"}
+    theirs, ours = run_both(CUSTOM_MODULE, init)
+    assert_same(ours, theirs, rtol=1e-4)
 
 
 # 3. A classifier: CrossEntropyLoss, Adam, argmax accuracy as a Tensor chain.
