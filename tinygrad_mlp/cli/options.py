@@ -133,8 +133,6 @@ def picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
                          f"{', '.join(formats)}")
     check_writable(path, option)
     check_picture_target(path, option)
-    if path.suffix.lower() in (".png", ".svg", ".pdf"):  # graph writes the DOT text there when Graphviz is missing
-        check_picture_target(path.with_suffix(".dot"), option)
     return path
 
 
