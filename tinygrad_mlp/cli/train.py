@@ -198,21 +198,7 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
         o.say(f"{args.resume} has already trained {resumed.metadata['train_state']['epoch']} epochs; "
               f"pass --epochs with a larger total to train on")
     meta = {"settings": settings, "dataset": used, "parameters": model.num_parameters()}
-    try:
-        # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
-        # overflowing to 0 or 1 is harmless), so they are silenced while training
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
-                         epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
-                         progress=False if args.no_progress else None, checkpoint=out,
-                         callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
-                         scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
-    except TrainingInterrupted as e:
-        if e.checkpoint:
-            raise TrainingInterrupted(f"{e}; resume with: {o.PROG} train --resume {shlex.quote(e.checkpoint)}",
-                                      signum=e.signum, epoch=e.epoch, step=e.step,
-                                      steps_per_epoch=e.steps_per_epoch, checkpoint=e.checkpoint) from None
-        raise
+    result = _fit(args, (model, optimizer, scheduler), (x_train, y_train, x_test, y_test), resumed, meta, out)
     with np.errstate(over="ignore"):
         final = evaluate(model, x_test, y_test)
     o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {o.dataset_words(loaded)} after "
@@ -222,6 +208,28 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     if args.plot is not None:
         o.plot(args.plot or o.plot_folder(out), model, x_test, y_test, result.history)
     return 0
+
+
+def _fit(args, trio: tuple, arrays: tuple, resumed, meta: dict, out: str):
+    """:func:`tinygrad_mlp.train.fit` as the command runs it; Ctrl-C's message says how to resume (shell-quoted)."""
+    model, optimizer, scheduler = trio
+    x_train, y_train, x_test, y_test = arrays
+    settings = meta["settings"]
+    try:
+        # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
+        # overflowing to 0 or 1 is harmless), so they are silenced while training
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
+                       epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
+                       progress=False if args.no_progress else None, checkpoint=out,
+                       callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
+                       scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
+    except TrainingInterrupted as e:
+        if e.checkpoint:
+            raise TrainingInterrupted(f"{e}; resume with: {o.PROG} train --resume {shlex.quote(e.checkpoint)}",
+                                      signum=e.signum, epoch=e.epoch, step=e.step,
+                                      steps_per_epoch=e.steps_per_epoch, checkpoint=e.checkpoint) from None
+        raise
 
 
 def _write_metrics(args, meta: dict, model: MLP, final, result, out: str) -> None:
