@@ -459,3 +459,14 @@ def test_pictures_never_replace_a_file_that_is_not_one(tmp_path, monkeypatch, ca
         assert main(argv) == 2 and "refusing to overwrite" in _one_error(capsys.readouterr().err)
     assert Path("weights.png").read_text() == "my notes, not a picture\n"
     assert checkpoint.is_checkpoint("hidden-layer1.png")
+
+
+def test_building_the_parser_imports_no_command_s_machinery():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom tinygrad_mlp.cli import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in ('tinygrad_mlp.threeway', 'tinygrad_mlp.viz', 'matplotlib') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
