@@ -337,6 +337,7 @@ def test_a_finite_but_exploded_loss_stops_the_run_with_a_hint(tmp_path, optimize
     (["lab", "--repeats", "1000000000", "--no-plot", "--dataset", "synthetic"], "would take about"),
     (["graph", "--chain", "-".join(["1"] * 3001), "--out", "-"], "at most 100"),
     (["graph", "--arch", "784-" + "4-" * 2999 + "10", "--out", "-"], "at most 100"),
+    (["train", "--dataset", "synthetic", "--epochs", "100000000", "--no-progress"], "would take about"),
 ])
 def test_long_runs_are_refused_before_they_start(tmp_path, monkeypatch, argv, words, capsys):
     monkeypatch.chdir(tmp_path)

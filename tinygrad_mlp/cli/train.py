@@ -118,6 +118,10 @@ def run_train(args) -> int:
     _check_outputs(args, out)
     o.check_fits(runs.train_bytes(settings), f"training MLP {'-'.join(map(str, settings['sizes']))} with "
                                              f"mini-batches of {settings['batch_size']}")
+    seconds = runs.train_seconds(settings)
+    if seconds > MAX_SECONDS:
+        raise o.UsageError(f"this run would take about {o.duration(seconds)}; at most {o.duration(MAX_SECONDS)} is "
+                           "allowed: use fewer --epochs or a smaller --arch")
     with exclusive_lock(out, "a training checkpoint"):
         return _run(args, settings, resumed, out)
 
@@ -193,6 +197,9 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     scheduler = build_scheduler(settings.get("lr_schedule", "none"), optimizer, settings["epochs"])
     mode = "resuming" if resumed is not None else "training"
     o.say(*_banner(mode, model, settings, used, (len(y_train), len(y_test)), out))
+    seconds = runs.train_seconds(settings)
+    if seconds > 120:
+        o.say(f"(this will take about {o.duration(seconds)}; Ctrl-C saves the run, --resume continues it)")
     if resumed is not None and resumed.metadata["train_state"].get("complete") and \
             resumed.metadata["train_state"]["epoch"] >= settings["epochs"]:
         o.say(f"{args.resume} has already trained {resumed.metadata['train_state']['epoch']} epochs; "
@@ -208,6 +215,9 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     if args.plot is not None:
         o.plot(args.plot or o.plot_folder(out), model, x_test, y_test, result.history)
     return 0
+
+
+MAX_SECONDS = 30 * 86400.0  # a run the estimate puts beyond a month is a typo (--epochs 1e9), refused up front
 
 
 def _fit(args, trio: tuple, arrays: tuple, resumed, meta: dict, out: str):
