@@ -177,7 +177,7 @@ def check_folder(text: str, option: str) -> None:
         check_picture_target(folder / name, option)
 
 
-_MAX_METRICS_BYTES = 64 << 20
+_MAX_METRICS_BYTES = 8 << 20  # a long run's metrics are well under 1 MiB; a bigger file is not ours
 
 
 def is_metrics_file(path: Path) -> bool:
