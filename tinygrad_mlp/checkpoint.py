@@ -222,25 +222,28 @@ def _validate_meta(meta: dict, path: Path) -> None:
             raise _invalid(path, "model.output_activation", "null or the name of an activation", out)
         if not one_of(cfg.get("init", "normal"), INITS):
             raise _invalid(path, "model.init", f"one of {', '.join(INITS)}", cfg["init"])
-    om = meta.get("optimizer")
-    if om is not None:
-        if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
-            raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}",
-                           om)
-        if "param_groups" in om and not _is_param_groups(om["param_groups"]):
-            raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
-                           om["param_groups"])
-        if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
-            raise _invalid(path, "optimizer.class", "a class name", om["class"])
-        if not (is_number(om["lr"]) and om["lr"] >= 0):
-            raise _invalid(path, "optimizer.lr", "a finite number >= 0", om["lr"])
-        if not (is_int(om["steps"]) and om["steps"] >= 0):
-            raise _invalid(path, "optimizer.steps", "an integer >= 0", om["steps"])
-        buffers = om["buffers"]
-        if (not isinstance(buffers, dict) or len(buffers) > _MAX_BUFFERS
-                or not all(k.isidentifier() and len(k) <= _MAX_NAME for k in buffers)
-                or not all(is_int(n) and 0 <= n <= _MAX_MEMBERS for n in buffers.values())):
-            raise _invalid(path, "optimizer.buffers", "an object of buffer names to counts", buffers)
+    if meta.get("optimizer") is not None:
+        _validate_optimizer_meta(meta["optimizer"], path)
+
+
+def _validate_optimizer_meta(om, path: Path) -> None:
+    """The saved optimizer's description: class, lr, steps, buffer counts and (optional) parameter groups."""
+    if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
+        raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}", om)
+    if "param_groups" in om and not _is_param_groups(om["param_groups"]):
+        raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
+                       om["param_groups"])
+    if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
+        raise _invalid(path, "optimizer.class", "a class name", om["class"])
+    if not (is_number(om["lr"]) and om["lr"] >= 0):
+        raise _invalid(path, "optimizer.lr", "a finite number >= 0", om["lr"])
+    if not (is_int(om["steps"]) and om["steps"] >= 0):
+        raise _invalid(path, "optimizer.steps", "an integer >= 0", om["steps"])
+    buffers = om["buffers"]
+    if (not isinstance(buffers, dict) or len(buffers) > _MAX_BUFFERS
+            or not all(k.isidentifier() and len(k) <= _MAX_NAME for k in buffers)
+            or not all(is_int(n) and 0 <= n <= _MAX_MEMBERS for n in buffers.values())):
+        raise _invalid(path, "optimizer.buffers", "an object of buffer names to counts", buffers)
 
 
 # ---------------------------------------------------------------------- load: the archive
