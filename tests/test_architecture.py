@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_mlp"
 
 # docs/design.md's layers, bottom (0) to top. A subpackage counts as one module.
 LAYERS = {
-    "errors": 0, "version": 0, "_blas": 0, "_interrupt": 0, "_guard": 0,
+    "errors": 0, "version": 0, "_blas": 0, "_interrupt": 0, "_guard": 0, "_schema": 0,
     "primitives": 1, "dtypes": 1,
     "random": 1,  # (imports only errors) the in-place random fills use its generator
     "engine": 2, "ops": 2, "methods": 2, "inplace": 2, "numpy_protocol": 2,

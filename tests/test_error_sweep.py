@@ -440,6 +440,7 @@ BAD_CALLS: dict[str, list] = {
     "saved_settings": [lambda: runs.saved_settings(checkpoint.Checkpoint({}, None, {"settings": {}}), "x.npz")],
     "mlp_bytes": [],  # arithmetic on sizes the caller has checked
     "train_bytes": [],
+    "train_seconds": [],
     "dataset_images": [],
     "Dataset": [],  # a record made by load_dataset
     "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),

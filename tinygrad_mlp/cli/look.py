@@ -105,7 +105,8 @@ def _check_graph_args(args) -> None:
     elif not (args.arch or args.model):
         raise o.UsageError("--batch-size applies to --arch and --model only (the chain has one example)")
     if args.out != "-":
-        o.picture_path(args.out, "--out", o.GRAPH_FORMATS)
+        out = o.picture_path(args.out, "--out", o.GRAPH_FORMATS)
+        o.check_picture_target(out.with_suffix(".dot"), "--out")  # written instead when Graphviz is missing
     if args.arch or args.model:
         sizes = o.parse_arch(args.arch) if args.arch else [runs.INPUTS, runs.CLASSES]
         _check_graph_depth(sizes, f"--arch {args.arch}")
