@@ -222,6 +222,12 @@ BAD_CALLS: dict[str, list] = {
     "uniform_": [lambda: I.uniform_(np.ones(2)), lambda: I.uniform_(_t(2), 1.0, 0.0)],
     "normal_": [lambda: I.normal_(_t(2), std=-1.0), lambda: I.normal_(_t(2), seed=-1)],
     "constant_": [lambda: I.constant_([1.0], 2.0)],
+    "Dataset": [],  # an abstract base class: its subclasses define the samples
+    "TensorDataset": [lambda: tm.utils.data.TensorDataset(), lambda: tm.utils.data.TensorDataset(X, L[:2])],
+    "Subset": [lambda: tm.utils.data.Subset(tm.utils.data.TensorDataset(X), [99])[0]],
+    "random_split": [lambda: tm.utils.data.random_split(tm.utils.data.TensorDataset(X), [1, 1])],
+    "default_collate": [lambda: tm.utils.data.default_collate([np.ones(2), np.ones(3)]),
+                        lambda: tm.utils.data.default_collate([(1, 2), (1,)])],
     "clip_grad_value_": [lambda: nn.utils.clip_grad_value_([1.0], 1.0), lambda: nn.utils.clip_grad_value_(_t(2), -1)],
     "zeros_": [lambda: I.zeros_(None)],
     "ones_": [lambda: I.ones_(3)],
@@ -304,7 +310,8 @@ BAD_CALLS: dict[str, list] = {
     "load_mnist": [lambda: data.load_mnist(kind="cifar")],
     "synthetic_digits": [lambda: data.synthetic_digits(-1), lambda: data.synthetic_digits("a")],
     "load_synthetic": [lambda: data.load_synthetic(-5, 2)],
-    "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2)],
+    "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2),
+                   lambda: tm.utils.data.DataLoader(object()), lambda: tm.utils.data.DataLoader([1], batch_sampler=[])],
     "ascii_digit": [lambda: data.ascii_digit(np.zeros(10))],
     # ------------------------------------------------ train and checkpoint
     # ------------------------------------------------ jit
