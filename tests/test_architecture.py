@@ -25,7 +25,7 @@ LAYERS = {
     "primitives": 1,
     "engine": 2, "ops": 2, "methods": 2,
     "tensor": 3,
-    "nn": 4, "optim": 4, "jit": 4, "autograd": 4, "anomaly": 4, "gradcheck": 4, "threeway": 4, "viz": 4,
+    "nn": 4, "optim": 4, "jit": 4, "autograd": 4, "function": 4, "anomaly": 4, "gradcheck": 4, "threeway": 4, "viz": 4,
     "creation": 4, "random": 4, "backprop": 4, "exercises": 4, "learning": 4,
     "train": 5, "checkpoint": 5, "data": 5, "utils": 5,
     "cli": 6,

@@ -222,6 +222,12 @@ BAD_CALLS: dict[str, list] = {
     "uniform_": [lambda: I.uniform_(np.ones(2)), lambda: I.uniform_(_t(2), 1.0, 0.0)],
     "normal_": [lambda: I.normal_(_t(2), std=-1.0), lambda: I.normal_(_t(2), seed=-1)],
     "constant_": [lambda: I.constant_([1.0], 2.0)],
+    "Function": [lambda: ag.Function(), lambda: ag.Function.apply(1.0)],
+    "FunctionCtx": [lambda: ag.FunctionCtx(()).save_for_backward(np.ones(2))],
+    "elementwise_grad": [lambda: ag.elementwise_grad(3), lambda: ag.elementwise_grad(lambda x: 1.0)(np.ones(2))],
+    "flatten": [lambda: ag.flatten({"a": "text"}), lambda: ag.flatten([np.ones(2), np.ones(3)])[1](np.ones(4))],
+    "check_grads": [lambda: ag.check_grads(lambda x: x, modes=["sideways"]), lambda: ag.check_grads(lambda x: x, order=0),
+                    lambda: ag.check_grads(lambda x: (x * x).sum() + Tensor(x.data).sum() * 0 + x.detach().sum() * x.sum())(np.ones(2) * 3)],
     "Dataset": [],  # an abstract base class: its subclasses define the samples
     "TensorDataset": [lambda: tm.utils.data.TensorDataset(), lambda: tm.utils.data.TensorDataset(X, L[:2])],
     "Subset": [lambda: tm.utils.data.Subset(tm.utils.data.TensorDataset(X), [99])[0]],
