@@ -220,7 +220,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "none":
         return loss
     total = loss.sum()
-    return total / max(loss.size, 1) if reduction == "mean" else total
+    return total / max(loss.data.size, 1) if reduction == "mean" else total
 
 
 def quadratic_cost(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
@@ -338,7 +338,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     check_reduction(reduction, CE_REDUCTIONS, "binary_cross_entropy")
     input = _input(input, "binary_cross_entropy")
     t = _float_target(input, target, "binary_cross_entropy")
-    if input.size and not (np.min(input.data) >= 0 and np.max(input.data) <= 1):
+    if input.data.size and not (np.min(input.data) >= 0 and np.max(input.data) <= 1):
         raise ArgumentError("binary_cross_entropy: input must be probabilities in [0, 1] (apply sigmoid first, or "
                             "use binary_cross_entropy_with_logits on raw scores)")
     loss = -(t * input.clip(_LOG_FLOOR, None).log() + (1 - t) * (1 - input).clip(_LOG_FLOOR, None).log())
