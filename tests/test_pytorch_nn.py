@@ -197,6 +197,15 @@ def test_a_batchnorm_state_saved_before_the_batch_counter_still_loads():
     assert nn.BatchNorm1d(2).load_state_dict(state) == ([], [])
 
 
+def test_a_model_with_batchnorm_still_checkpoints_and_loads_back(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=None))
+    model(Tensor(np.ones((5, 3), np.float32)))
+    path = checkpoint.save(model, tmp_path / "bn.npz")  # the int64 batch counter among float32 weights
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=None))
+    assert fresh.load_state_dict(checkpoint.load(path).params) == ([], [])
+    assert fresh[1].num_batches_tracked.data == 1
+
+
 def test_kaiming_takes_the_leaky_relu_slope_a():  # red on 411df7f (a= was refused)
     w0, w1 = Tensor(np.zeros((30, 40))), Tensor(np.zeros((30, 40)))
     I.kaiming_normal_(w0, seed=3)

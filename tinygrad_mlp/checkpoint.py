@@ -370,8 +370,10 @@ def _check_members(members: dict[str, _Member], meta: dict, path: Path) -> None:
     if stray:
         fail(f"unexpected member {stray[0]!r} (a checkpoint holds only param/, optim/ and meta.json)")
     dtypes = {m.dtype for m in params.values()}
-    if any(d.kind != "f" for d in dtypes) or len(dtypes) > 1:
-        fail(f"the parameters must share one float dtype, got {', '.join(sorted(map(str, dtypes)))}")
+    floats = {d for d in dtypes if d.kind == "f"}  # integer buffers (BatchNorm1d's num_batches_tracked) aside
+    if len(floats) > 1 or any(d.kind not in "fiu" for d in dtypes):
+        fail(f"the parameters must share one float dtype (integer counters aside), got "
+             f"{', '.join(sorted(map(str, dtypes)))}")
     order = sorted(params)
     cfg = meta.get("model")
     if cfg is not None:
