@@ -428,3 +428,14 @@ def test_cross_entropy_with_class_weights_under_compile_runs_each_calls_labels()
 def test_a_positional_reduction_is_not_taken_for_a_class_weight():
     with pytest.raises(TinygradMLPError, match="reduction="):
         F.cross_entropy(_t64(np.zeros((2, 3))), [0, 1], "sum")
+
+
+def test_modules_take_the_default_dtype():  # red before: weights were always float32
+    tm.set_default_dtype(np.float64)
+    try:
+        assert nn.Linear(2, 2).weight.dtype == np.float64 and nn.LayerNorm(2).weight.dtype == np.float64
+        assert nn.BatchNorm1d(2).running_mean.dtype == np.float64 and nn.MLP([2, 3]).weights[0].dtype == np.float64
+        assert nn.Linear(2, 2, dtype=np.float32).weight.dtype == np.float32
+    finally:
+        tm.set_default_dtype(np.float32)
+    assert nn.Linear(2, 2).weight.dtype == np.float32

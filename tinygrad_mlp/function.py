@@ -34,7 +34,7 @@ import numpy as np
 from . import primitives as P
 from .errors import ArgumentError, GraphError, ShapeError
 from .jit import uncapturable
-from .tensor import Tensor, no_grad
+from .tensor_core import Tensor, no_grad
 
 __all__ = ["Function", "FunctionCtx"]
 

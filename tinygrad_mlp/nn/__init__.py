@@ -23,10 +23,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..dtypes import dtype_or_default
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
 from ..jit import uncapturable
 from ..random import generator
-from ..tensor import Tensor, linear
+from ..tensor_core import Tensor, linear
 from . import functional, init, utils
 
 __all__ = ["Module", "Parameter", "IncompatibleKeys", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten",
@@ -47,7 +48,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data=None, requires_grad: bool = True):
-        super().__init__(np.empty(0, dtype=np.float32) if data is None else data, requires_grad=requires_grad)
+        super().__init__(np.empty(0, dtype_or_default(None)) if data is None else data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -239,7 +240,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters (weights and biases)."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def zero_grad(self) -> None:
         """Forget accumulated gradients (set every ``.grad`` to None)."""
@@ -430,11 +431,12 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 init: str = "xavier", seed=None, dtype=np.float32):
+                 init: str = "xavier", seed=None, dtype=None):
         _check_init(init, "Linear")
         in_features = _positive_int(in_features, "Linear: in_features")
         out_features = _positive_int(out_features, "Linear: out_features")
         w, b = INITS[init](generator(seed), out_features, in_features)
+        dtype = dtype_or_default(dtype)  # tm.set_default_dtype's, unless given
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(w, requires_grad=True, dtype=dtype)
         self.bias = Tensor(b, requires_grad=True, dtype=dtype) if bias else None
@@ -681,7 +683,8 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
-                 *, dtype=np.float32):
+                 *, dtype=None):
+        dtype = dtype_or_default(dtype)
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         self.normalized_shape = tuple(_positive_int(n, "LayerNorm: normalized_shape") for n in shape)
         if not self.normalized_shape:
@@ -731,7 +734,8 @@ class BatchNorm1d(Module):
     num_batches_tracked: Tensor
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, *, dtype=np.float32):
+                 track_running_stats: bool = True, *, dtype=None):
+        dtype = dtype_or_default(dtype)
         self.num_features = _positive_int(num_features, "BatchNorm1d: num_features")
         if not eps > 0 or not (momentum is None or 0 <= momentum <= 1):
             raise ArgumentError(f"BatchNorm1d: eps must be > 0 and momentum in [0, 1] or None, got {eps}, {momentum}")
@@ -760,7 +764,7 @@ class BatchNorm1d(Module):
         per_feature = (self.num_features,) if x.ndim == 2 else (self.num_features, 1)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
-            count = x.size // self.num_features
+            count = x.numel() // self.num_features
             if count < 2 and self.training:
                 raise ShapeError(f"BatchNorm1d: training needs more than one value per feature, got input {x.shape}")
             mean = x.mean(axes, keepdims=True)
@@ -1065,7 +1069,7 @@ class MLP(Module):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str | None = "sigmoid",
-                 output_activation: str | None = "sigmoid", *, init: str | None = None, seed=0, dtype=np.float32):
+                 output_activation: str | None = "sigmoid", *, init: str | None = None, seed=0, dtype=None):
         try:
             sizes = [_positive_int(n, "MLP: each size") for n in sizes]
         except TypeError:

@@ -13,7 +13,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..jit import uncapturable
 from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
-from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
+from ..tensor_core import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
 
 def _tensor(x, what: str) -> Tensor:

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ArgumentError
 from ..jit import uncapturable
 from ..optim import clip_grad_norm_
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DataError, IndexingError
 from ..random import generator as rng_for  # (random_split and DataLoader have a parameter named generator)
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "default_collate", "DataLoader"]
 
@@ -105,8 +105,8 @@ def random_split(dataset, lengths: Sequence[int | float], generator=None) -> lis
 def default_collate(batch: Sequence[Any]) -> Any:
     """Samples -> one batch, as PyTorch's ``default_collate``: tuples, lists and dicts are collated field by field;
     Tensors and float arrays are stacked into one Tensor (a new first axis, their dtype), Python floats into a
-    float64 Tensor (PyTorch's choice); integers and integer arrays (class labels) into an int64 numpy array, as
-    tensors hold floats here; anything else is returned as the list it came in."""
+    float64 Tensor (PyTorch's choice), integers and integer arrays (class labels) into an int64 Tensor; anything
+    else is returned as the list it came in."""
     first = batch[0]
     if isinstance(first, Mapping):
         return {key: default_collate([s[key] for s in batch]) for key in first}
@@ -127,12 +127,12 @@ def default_collate(batch: Sequence[Any]) -> Any:
     return list(batch)
 
 
-def _batch(rows: np.ndarray) -> Tensor | np.ndarray:
-    """A batch as default_collate gives it: a Tensor of floats, an int64 array of integers (labels)."""
+def _batch(rows: np.ndarray) -> Tensor:
+    """A batch as default_collate gives it: a Tensor of floats (their dtype), or of int64 for integers (labels)."""
     if rows.dtype.kind == "f":
         return Tensor.wrap(rows)
     if rows.dtype.kind in "biu":
-        return rows.astype(np.int64)
+        return Tensor.wrap(rows.astype(np.int64))
     raise DataError(f"default_collate: cannot batch samples of dtype {rows.dtype}")
 
 
