@@ -321,6 +321,7 @@ BAD_CALLS: dict[str, list] = {
     "flatten": [lambda: ag.flatten({"a": "text"}), lambda: ag.flatten([np.ones(2), np.ones(3)])[1](np.ones(4))],
     "check_grads": [lambda: ag.check_grads(lambda x: x, modes=["sideways"]), lambda: ag.check_grads(lambda x: x, order=0),
                     lambda: ag.check_grads(lambda x: (x * x).sum() + Tensor(x.data).sum() * 0 + x.detach().sum() * x.sum())(np.ones(2) * 3)],
+    "read_arrays": [lambda: checkpoint.read_arrays("/nonexistent/file.npz"), lambda: checkpoint.read_arrays(__file__)],
     "Dataset": [],  # an abstract base class: its subclasses define the samples
     "TensorDataset": [lambda: tm.utils.data.TensorDataset(), lambda: tm.utils.data.TensorDataset(X, L[:2])],
     "Subset": [lambda: tm.utils.data.Subset(tm.utils.data.TensorDataset(X), [99])[0]],
@@ -445,6 +446,7 @@ BAD_CALLS: dict[str, list] = {
     "mlp_bytes": [],  # arithmetic on sizes the caller has checked
     "train_bytes": [],
     "dataset_images": [],
+    "read_arrays": [lambda: checkpoint.read_arrays("/nonexistent/file.npz"), lambda: checkpoint.read_arrays(__file__)],
     "Dataset": [],  # a record made by load_dataset
     "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
     "layer_summary": [lambda: learning.layer_summary(np.zeros((3, 2)), np.zeros(4, int))],

@@ -84,7 +84,24 @@ __all__ = [
     "tensor", "as_tensor", "from_numpy", "linspace", "randint", "empty", "full_like", "rand_like", "randn_like",
     "get_default_dtype", "set_default_dtype", *_functions_all,
     "float16", "half", "float32", "float", "float64", "double", "int32", "int", "int64", "long", "bool",
+    "save", "load",
 ]
+
+
+def save(obj, f, **kwargs):
+    """``tm.save(state_dict, path)``: a state dict (or nested dicts/lists/tuples of arrays, Tensors and numbers)
+    written atomically to ``path``, without pickle (:func:`tinygrad_mlp.serialization.save`)."""
+    from .serialization import save as save_file  # here: `import tinygrad_mlp` stays light
+
+    return save_file(obj, f, **kwargs)
+
+
+def load(f, **kwargs):
+    """``tm.load(path)``: what :func:`save` wrote, read with a checkpoint's limits
+    (:func:`tinygrad_mlp.serialization.load`)."""
+    from .serialization import load as load_file
+
+    return load_file(f, **kwargs)
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first
 # use by the module-level __getattr__ below (PEP 562), so `import tinygrad_mlp` stays as light as the engine:

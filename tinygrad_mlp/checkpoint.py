@@ -35,6 +35,7 @@ import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -57,11 +58,14 @@ class Checkpoint:
     metadata: dict = field(default_factory=dict)
     optimizer: dict | None = None
     library_version: str = ""
+    module: str = "MLP"  # the saved model's class
 
     def build_model(self) -> MLP:
         """A new ``MLP`` with the saved architecture and weights."""
         if not self.model_config or "sizes" not in self.model_config:
-            raise CheckpointError("checkpoint: it does not record an MLP architecture, so the model cannot be rebuilt")
+            raise CheckpointError(f"checkpoint: it holds the weights of a {self.module}, not an MLP that can be "
+                                  f"rebuilt from the file; build the {self.module} in code and pass it: "
+                                  "load_model(path, model=net)")
         cfg = self.model_config
         dtype = next(iter(self.params.values())).dtype if self.params else np.float32
         model = MLP(cfg["sizes"], cfg.get("activation", "sigmoid"), cfg.get("output_activation", "sigmoid"),
@@ -82,7 +86,8 @@ _MAX_BUFFERS = 100              # per-parameter buffer lists of an optimizer
 _MAX_NPY_HEADER = 10000         # numpy's own default limit
 _CHUNK = 1 << 16                # bytes read (and hashed) at a time
 _MAX_RATIO = 1032               # deflate never expands data more than this (stored members: 1)
-_TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
+_TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum",
+             "module"}  # module: the saved model's class name, when it is not an MLP (optional)
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
 _OPTIMIZER_KEYS = {"class", "lr", "steps", "buffers"}
 _OPTIONAL_OPTIMIZER_KEYS = {"param_groups"}  # each group's hyperparameters (lr, weight_decay ...), when saved
@@ -132,6 +137,8 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
         "model": model.config() if hasattr(model, "config") else None,
         "optimizer": optim_meta, "metadata": metadata,
     }
+    if meta["model"] is None:  # a model of your own: its class is named, for load_model's refusal
+        meta["module"] = type(model).__name__
     try:
         meta["checksum"] = _checksum(arrays, meta)
         meta_bytes = json.dumps(meta).encode()
@@ -219,6 +226,9 @@ def _validate_meta(meta: dict, path: Path) -> None:
         raise _invalid(path, "checksum", "a SHA-256 of 64 hex digits", checksum)
     if not isinstance(meta.get("metadata", {}), dict):
         raise _invalid(path, "metadata", "an object", meta["metadata"])
+    module = meta.get("module", "Module")
+    if not (isinstance(module, str) and module.isidentifier() and len(module) <= _MAX_NAME):
+        raise _invalid(path, "module", "a class name", module)
     cfg = meta.get("model")
     if cfg is not None:
         if not isinstance(cfg, dict):
@@ -429,6 +439,31 @@ def _read_array(zf: zipfile.ZipFile, name: str, member: _Member, digest, path: P
     return arr
 
 
+def _read_npz(path: str | os.PathLike, read, what: str):
+    """``read(zipfile, path)`` on the ``.npz`` archive at ``path``, every failure a one-line CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such {what} file")
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
+    with f:
+        if f.read(4) != b"PK\x03\x04":
+            raise CheckpointError(f"{path}: not a {what} (not an .npz archive)")
+        try:
+            _check_directory(f, path)
+            with zipfile.ZipFile(f) as zf:
+                return read(zf, path)
+        except CheckpointError:
+            raise
+        except MemoryError:
+            raise CheckpointError(f"{path}: ran out of memory while reading it") from None
+        except Exception as e:  # anything else a damaged archive makes zipfile, zlib or numpy raise
+            raise CheckpointError(f"{path}: not a {what}, or damaged/truncated ({type(e).__name__}: "
+                                  f"{' '.join(str(e).split())[:120]})") from None
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint, refusing anything that is not one: pickles, truncated, tampered or malformed files,
     newer formats, arrays that do not fit the declared architecture or memory, non-finite weights.
@@ -437,30 +472,18 @@ def load(path: str | os.PathLike) -> Checkpoint:
     any array is decompressed; each array is then read into its own buffer while the checksum is computed, so
     the memory used is the size of what is returned plus small chunks.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
-    with f:
-        if f.read(4) != b"PK\x03\x04":
-            raise CheckpointError(f"{path}: not a checkpoint (not an .npz archive)")
-        try:
-            _check_directory(f, path)
-            with zipfile.ZipFile(f) as zf:
-                return _load_archive(zf, path)
-        except CheckpointError:
-            raise
-        except MemoryError:
-            raise CheckpointError(f"{path}: ran out of memory while reading it") from None
-        except Exception as e:  # anything else a damaged archive makes zipfile, zlib or numpy raise
-            raise CheckpointError(f"{path}: not a checkpoint, or damaged/truncated ({type(e).__name__}: "
-                                  f"{' '.join(str(e).split())[:120]})") from None
+    return _read_npz(path, _load_archive, "checkpoint")
 
 
-def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
+def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` archive at ``path`` by member name (without ``.npy``), read with :func:`load`'s
+    safety but without a checkpoint's metadata: no pickled objects, only plain number dtypes, sizes checked from
+    the zip directory and the array headers, and the memory they need, before anything is decompressed; one-line
+    :class:`CheckpointError` otherwise. ``tm.load`` reads its files with it."""
+    return _read_npz(path, _all_arrays, "file")
+
+
+def _npy_members(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
     infos: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         if not info.filename.endswith(".npy") or info.is_dir():
@@ -469,6 +492,18 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
         if key in infos:
             raise CheckpointError(f"{path}: member {key!r} appears twice")
         infos[key] = info
+    return infos
+
+
+def _all_arrays(zf: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
+    members = {key: _read_header(zf, info, path) for key, info in _npy_members(zf, path).items()}
+    check_memory(sum(m.nbytes for m in members.values()), f"{path}: loading its arrays", CheckpointError)
+    unchecked = hashlib.sha256()  # no checksum to compare with: the digest is only fed
+    return {name: _read_array(zf, name, member, unchecked, path) for name, member in members.items()}
+
+
+def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
+    infos = _npy_members(zf, path)
     if "meta.json" not in infos:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (no meta.json entry)")
     meta = _read_meta(zf, infos.pop("meta.json"), path)
@@ -493,12 +528,34 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
         if "param_groups" in om:
             optimizer["param_groups"] = om["param_groups"]
     return Checkpoint(params=params, model_config=meta.get("model"), metadata=meta.get("metadata", {}),
-                      optimizer=optimizer, library_version=meta.get("library_version", ""))
+                      optimizer=optimizer, library_version=meta.get("library_version", ""),
+                      module=meta.get("module", "MLP" if meta.get("model") else "Module"))
 
 
-def load_model(path: str | os.PathLike) -> tuple[MLP, Checkpoint]:
-    """Rebuild the saved ``MLP``; returns it with the whole :class:`Checkpoint`."""
+_M = TypeVar("_M", bound=Module)
+
+
+@overload
+def load_model(path: str | os.PathLike) -> tuple[MLP, Checkpoint]: ...
+@overload
+def load_model(path: str | os.PathLike, model: _M) -> tuple[_M, Checkpoint]: ...
+def load_model(path, model=None):
+    """Rebuild the saved ``MLP``, or load the saved weights into ``model`` (a module of your own, built in code as
+    the one that was saved; its old ``Sequential`` names ``layers.<i>.`` are read too); returns it with the whole
+    :class:`Checkpoint`. A module of your own without ``model=`` is refused in one line naming its class."""
     ckpt = load(path)
+    if model is not None:
+        if not isinstance(model, Module):
+            raise CheckpointError(f"load_model: model must be an nn.Module, got {type(model).__name__}")
+        try:
+            model.load_state_dict(ckpt.params)
+        except (ValueError, TypeError) as e:  # the library's ShapeError/DTypeError/CheckpointError are among them
+            raise CheckpointError(f"{path}: the saved weights do not fit the {type(model).__name__} given ({e})") \
+                from None
+        return model, ckpt
+    if not ckpt.model_config:
+        raise CheckpointError(f"{path}: holds the weights of a {ckpt.module}, not an MLP that can be rebuilt from "
+                              f"the file; build the {ckpt.module} in code and call load_model(path, model=net)")
     try:
         return ckpt.build_model(), ckpt
     except (ValueError, KeyError) as e:
