@@ -80,7 +80,7 @@ BAD_CALLS: dict[str, list] = {
                lambda: Tensor(np.ones((2, 3))).take_along_axis(np.array([0]), 0),
                lambda: Tensor(np.ones((2, 3))).astype("U3"), lambda: Tensor(np.ones((2, 3))).gelu("x"),
                lambda: Tensor(np.ones((2, 3))).softplus(beta=0.0)],
-    "no_grad": [],  # takes nothing
+    "no_grad": [lambda: tm.no_grad(3)],  # nothing, or a function to decorate
     "is_grad_enabled": [],  # takes nothing
     "graph_tensors": [lambda: tt.graph_tensors(np.ones(2))],
     "shape_arg": [lambda: shape_arg(("a",)), lambda: shape_arg((2.5, 3))],
@@ -334,6 +334,7 @@ BAD_CALLS: dict[str, list] = {
     "check_grads": [lambda: ag.check_grads(lambda x: x, modes=["sideways"]), lambda: ag.check_grads(lambda x: x, order=0),
                     lambda: ag.check_grads(lambda x: (x * x).sum() + Tensor(x.data).sum() * 0 + x.detach().sum() * x.sum())(np.ones(2) * 3)],
     "read_arrays": [lambda: checkpoint.read_arrays("/nonexistent/file.npz"), lambda: checkpoint.read_arrays(__file__)],
+    "inference_mode": [lambda: tm.inference_mode("yes"), lambda: tm.inference_mode(mode=2)],
     "Dataset": [],  # an abstract base class: its subclasses define the samples
     "TensorDataset": [lambda: tm.utils.data.TensorDataset(), lambda: tm.utils.data.TensorDataset(X, L[:2])],
     "Subset": [lambda: tm.utils.data.Subset(tm.utils.data.TensorDataset(X), [99])[0]],
@@ -463,6 +464,7 @@ BAD_CALLS: dict[str, list] = {
     "train_bytes": [],
     "dataset_images": [],
     "read_arrays": [lambda: checkpoint.read_arrays("/nonexistent/file.npz"), lambda: checkpoint.read_arrays(__file__)],
+    "inference_mode": [lambda: tm.inference_mode("yes"), lambda: tm.inference_mode(mode=2)],
     "Dataset": [],  # a record made by load_dataset
     "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
                    lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],

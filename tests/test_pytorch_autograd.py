@@ -217,3 +217,44 @@ def test_check_grads_with_hips_signature_passes_right_and_fails_wrong_derivative
         ag.check_grads(WrongSecond.apply, modes=["rev"], order=2)(RNG.standard_normal(3))
     with pytest.raises(TinygradMLPError):
         ag.check_grads(np.sin, modes="fwd")
+
+
+def test_no_grad_and_inference_mode_as_pytorch_spells_them():  # red on 411df7f: @tm.no_grad was a TypeError
+    x = Tensor(np.ones(2), requires_grad=True)
+
+    @tm.no_grad
+    def bare(t):
+        return t * 2
+
+    @tm.inference_mode
+    def bare_inference(t):
+        return t * 2
+
+    @tm.inference_mode()
+    def called_inference(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and not bare_inference(x).requires_grad and not called_inference(x).requires_grad
+    assert bare.__name__ == "bare"  # functools.wraps, as ContextDecorator does
+    with tm.inference_mode():
+        assert not (x * 2).requires_grad
+    with tm.inference_mode(False):
+        assert (x * 2).requires_grad
+    with tm.no_grad():
+        with tm.inference_mode(False):  # records again, as PyTorch's (checked against it below)
+            assert (x * 2).requires_grad
+        with tm.enable_grad():
+            assert (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    with pytest.raises(TinygradMLPError):
+        tm.no_grad(3)
+
+
+@needs_torch
+def test_inference_mode_false_inside_no_grad_is_pytorchs():
+    x = torch.ones(2, requires_grad=True)
+    with torch.no_grad(), torch.inference_mode(False):
+        theirs = (x * 2).requires_grad
+    y = Tensor(np.ones(2), requires_grad=True)
+    with tm.no_grad(), tm.inference_mode(False):
+        assert (y * 2).requires_grad == theirs

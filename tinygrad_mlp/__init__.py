@@ -61,10 +61,11 @@ from .errors import (
 from .functions import *  # noqa: F403
 from .functions import __all__ as _functions_all
 from .functions import stack
+from .grad_mode import enable_grad, inference_mode, no_grad  # the engine's grad modes, also as bare decorators
 from .gradcheck import gradcheck, numerical_grad
 from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
 from .random import manual_seed
-from .tensor_core import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, where
+from .tensor_core import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, where
 from .version import __version__
 
 # PyTorch's dtype names, as numpy dtypes: tm.float32, tm.long, tm.bool ... (y.to(tm.long), dtype=tm.float64)
@@ -84,7 +85,7 @@ __all__ = [
     "tensor", "as_tensor", "from_numpy", "linspace", "randint", "empty", "full_like", "rand_like", "randn_like",
     "get_default_dtype", "set_default_dtype", *_functions_all,
     "float16", "half", "float32", "float", "float64", "double", "int32", "int", "int64", "long", "bool",
-    "save", "load",
+    "save", "load", "enable_grad", "inference_mode",
 ]
 
 

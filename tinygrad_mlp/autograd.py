@@ -57,11 +57,13 @@ from . import engine
 from . import primitives as P
 from .errors import ArgumentError, GradcheckError, GraphError, ShapeError
 from .function import Function, FunctionCtx
+from .grad_mode import enable_grad, inference_mode, no_grad  # (re-exported: torch.autograd has them too)
 from .gradcheck import gradcheck as _gradcheck
 from .tensor_core import Tensor, concatenate, stack
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp",
-           "elementwise_grad", "flatten", "check_grads", "gradcheck", "Function", "FunctionCtx"]
+           "elementwise_grad", "flatten", "check_grads", "gradcheck", "Function", "FunctionCtx",
+           "no_grad", "enable_grad", "inference_mode"]
 
 
 # ====================================================================== forward mode: the tangent table
