@@ -181,6 +181,14 @@ def _check_output(output, what: str, name: str = "output") -> Tensor:
     return output
 
 
+def _target_array(target, what: str) -> np.ndarray:
+    """A target that is not a Tensor, as an array (a ragged list is a ShapeError)."""
+    try:
+        return target if type(target) is np.ndarray else np.asarray(target)
+    except ValueError:
+        raise ShapeError(f"{what}: target is a ragged list") from None
+
+
 def _float_target(input: Tensor, target, what: str) -> Tensor:
     """``target`` as a Tensor of ``input``'s shape: a Tensor as it is, an array lifted (the array itself, so a
     captured step reads each call's own target); a ShapeError when the shapes differ (PyTorch would broadcast,
@@ -188,10 +196,7 @@ def _float_target(input: Tensor, target, what: str) -> Tensor:
     if isinstance(target, Tensor):
         t = target
     else:
-        try:
-            arr = target if type(target) is np.ndarray else np.asarray(target)
-        except ValueError:
-            raise ShapeError(f"{what}: target is a ragged list") from None
+        arr = _target_array(target, what)
         if arr.dtype.kind not in "biuf":
             raise DTypeError(f"{what}: target must be numbers, got dtype {arr.dtype}")
         if type(target) is not np.ndarray:  # Python numbers take the input's dtype, as they do in arithmetic
@@ -243,10 +248,7 @@ def quadratic_cost(output: Tensor, target, reduction: str = "batchmean") -> Tens
     if isinstance(target, Tensor):
         t = target
     else:
-        try:
-            arr = target if type(target) is np.ndarray else np.asarray(target)
-        except ValueError:
-            raise ShapeError("quadratic_cost: target is a ragged list") from None
+        arr = _target_array(target, "quadratic_cost")
         if arr.ndim == 1 and arr.dtype.kind in "iu":
             t = _one_hot_tensor(_labels(arr, "quadratic_cost"), output.shape[1], output.dtype, 1.0, "quadratic_cost")
         else:
@@ -384,10 +386,7 @@ def _target_weights(logp: Tensor, target, weight, ignore_index: int, label_smoot
         if target.requires_grad:
             raise ArgumentError(f"{what}: a target that requires grad is not supported; pass target.detach()")
         target = target.data
-    try:
-        arr = target if type(target) is np.ndarray else np.asarray(target)
-    except ValueError:
-        raise ShapeError(f"{what}: target is a ragged list") from None
+    arr = _target_array(target, what)
     w = _class_weight(weight, classes, logp.dtype, what)
     if arr.ndim == 2:  # probabilities
         if arr.shape != logp.shape or arr.dtype.kind != "f":
