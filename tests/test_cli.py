@@ -380,7 +380,8 @@ _SIGNAL_AT = ("import os, runpy, sys\n"
 def test_real_signal_then_resume_matches_uninterrupted_run(tmp_path, signum, uninterrupted, capsys):
     ck = tmp_path / "run $(touch pwned) it's.npz"  # the resume hint must survive being pasted into a shell
     proc = subprocess.run([sys.executable, "-c", _SIGNAL_AT, str(int(signum)), "2", "37", *INTERRUPTIBLE, "--out",
-                           str(ck)], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+                           str(ck)], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
     err = proc.stderr
     assert proc.returncode == 128 + signum, (proc.returncode, err)
     assert "Traceback" not in err and "epoch   1/15" in proc.stdout and "epoch   2/15" not in proc.stdout

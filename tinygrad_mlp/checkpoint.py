@@ -40,7 +40,7 @@ from typing import TypeVar, overload
 import numpy as np
 
 from ._guard import atomic_write, check_memory
-from .errors import CheckpointError
+from .errors import CheckpointError, TinygradMLPError
 from .nn import INITS, MLP, Module, functional
 from .optim import Optimizer
 from .version import __version__
@@ -440,49 +440,21 @@ def _read_array(zf: zipfile.ZipFile, name: str, member: _Member, digest, path: P
     return arr
 
 
-def _read_npz(path: str | os.PathLike, read, what: str):
-    """``read(zipfile, path)`` on the ``.npz`` archive at ``path``, every failure a one-line CheckpointError."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such {what} file")
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
-    with f:
-        if f.read(4) != b"PK\x03\x04":
-            raise CheckpointError(f"{path}: not a {what} (not an .npz archive)")
-        try:
-            _check_directory(f, path)
-            with zipfile.ZipFile(f) as zf:
-                return read(zf, path)
-        except CheckpointError:
-            raise
-        except MemoryError:
-            raise CheckpointError(f"{path}: ran out of memory while reading it") from None
-        except Exception as e:  # anything else a damaged archive makes zipfile, zlib or numpy raise
-            raise CheckpointError(f"{path}: not a {what}, or damaged/truncated ({type(e).__name__}: "
-                                  f"{' '.join(str(e).split())[:120]})") from None
-
-
 def is_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a checkpoint of this library: an archive whose metadata names this format and passes
     its schema. Only the zip directory and ``meta.json`` are read (bounded), never the arrays; used before
     overwriting a file, so that nothing but a checkpoint is replaced by one."""
-    path = Path(path)
+    def meta_only(zf: zipfile.ZipFile, path: Path) -> dict:
+        infos = _member_infos(zf, path)
+        if "meta.json" not in infos:
+            raise CheckpointError(f"{path}: no meta.json entry")
+        return _read_meta(zf, infos["meta.json"], path)
+
     try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":
-                return False
-            _check_directory(f, path)
-            with zipfile.ZipFile(f) as zf:
-                infos = {info.filename: info for info in zf.infolist()}
-                if "meta.json.npy" not in infos or infos["meta.json.npy"].compress_type not in _METHODS:
-                    return False
-                _read_meta(zf, infos["meta.json.npy"], path)
-        return True
-    except (CheckpointError, OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError):
+        _open_archive(Path(path), meta_only)
+    except CheckpointError:
         return False
+    return True
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
@@ -493,18 +465,57 @@ def load(path: str | os.PathLike) -> Checkpoint:
     any array is decompressed; each array is then read into its own buffer while the checksum is computed, so
     the memory used is the size of what is returned plus small chunks.
     """
-    return _read_npz(path, _load_archive, "checkpoint")
+    return _open_archive(Path(path), _load_archive)
 
 
-def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` archive at ``path`` by member name (without ``.npy``), read with :func:`load`'s
-    safety but without a checkpoint's metadata: no pickled objects, only plain number dtypes, sizes checked from
-    the zip directory and the array headers, and the memory they need, before anything is decompressed; one-line
-    :class:`CheckpointError` otherwise. ``tm.load`` reads its files with it."""
-    return _read_npz(path, _all_arrays, "file")
+def read_arrays(path: str | os.PathLike, *, error: type[TinygradMLPError] = CheckpointError) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, by member name (without ``.npy``), read as safely as :func:`load` reads
+    a checkpoint but with no metadata required: no pickles or object dtypes, only stored or deflated members,
+    the zip directory and each ``.npy`` header checked and the total size checked against the memory available
+    before anything is decompressed, each array read straight into its own buffer. Problems raise ``error``
+    (a library error class, CheckpointError by default) in one line naming the file. Checksums and schemas are
+    the caller's (``tm.load`` and :func:`load` build on this)."""
+    try:
+        return _open_archive(Path(path), _read_all)
+    except CheckpointError as e:
+        if error is CheckpointError:
+            raise
+        raise error(str(e)) from None
 
 
-def _npy_members(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+def _open_archive(path: Path, read):
+    """``read(zipfile, path)`` on the archive at ``path``, every failure a one-line CheckpointError."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
+    with f:
+        if f.read(4) != b"PK\x03\x04":
+            raise CheckpointError(f"{path}: not a checkpoint (not an .npz archive)")
+        try:
+            _check_directory(f, path)
+            with zipfile.ZipFile(f) as zf:
+                return read(zf, path)
+        except CheckpointError:
+            raise
+        except MemoryError:
+            raise CheckpointError(f"{path}: ran out of memory while reading it") from None
+        except Exception as e:  # anything else a damaged archive makes zipfile, zlib or numpy raise
+            raise CheckpointError(f"{path}: not a checkpoint, or damaged/truncated ({type(e).__name__}: "
+                                  f"{' '.join(str(e).split())[:120]})") from None
+
+
+def _read_all(zf: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
+    members = {key: _read_header(zf, info, path) for key, info in _member_infos(zf, path).items()}
+    check_memory(sum(m.nbytes for m in members.values()), f"{path}: loading its arrays", CheckpointError)
+    digest = hashlib.sha256()  # read_array hashes as it goes; here nothing compares the digest
+    return {name: _read_array(zf, name, members[name], digest, path) for name in sorted(members)}
+
+
+def _member_infos(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by name without ``.npy``: each an ``.npy`` file, stored or deflated, named once."""
     infos: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         if not info.filename.endswith(".npy") or info.is_dir():
@@ -521,15 +532,8 @@ def _npy_members(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
     return infos
 
 
-def _all_arrays(zf: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
-    members = {key: _read_header(zf, info, path) for key, info in _npy_members(zf, path).items()}
-    check_memory(sum(m.nbytes for m in members.values()), f"{path}: loading its arrays", CheckpointError)
-    unchecked = hashlib.sha256()  # no checksum to compare with: the digest is only fed
-    return {name: _read_array(zf, name, member, unchecked, path) for name, member in members.items()}
-
-
 def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
-    infos = _npy_members(zf, path)
+    infos = _member_infos(zf, path)
     if "meta.json" not in infos:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (no meta.json entry)")
     meta = _read_meta(zf, infos.pop("meta.json"), path)

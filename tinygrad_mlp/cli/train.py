@@ -197,8 +197,7 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
             resumed.metadata["train_state"]["epoch"] >= settings["epochs"]:
         o.say(f"{args.resume} has already trained {resumed.metadata['train_state']['epoch']} epochs; "
               f"pass --epochs with a larger total to train on")
-    n_params = model.num_parameters()
-    meta = {"settings": settings, "dataset": used, "parameters": n_params}
+    meta = {"settings": settings, "dataset": used, "parameters": model.num_parameters()}
     try:
         # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
         # overflowing to 0 or 1 is harmless), so they are silenced while training
@@ -219,17 +218,22 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {o.dataset_words(loaded)} after "
           f"{o.plural(settings['epochs'], 'epoch')}, {result.train_seconds:.1f} s of training; saved {out}")
     if args.metrics_json:
-        metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),
-                   "confusion_matrix": final.confusion.tolist(), "train_loss": result.train_loss,
-                   "epochs": settings["epochs"], "train_seconds": result.train_seconds, "steps": result.steps,
-                   "dataset": used, "parameters": n_params, "settings": settings, "model": model.config(),
-                   "history": result.history, "checkpoint": str(out), "resumed_from": args.resume,
-                   "library_version": __version__}
-        text = (json.dumps(metrics, indent=1) + "\n").encode()
-        atomic_write(args.metrics_json, lambda f: f.write(text), "the metrics")
+        _write_metrics(args, meta, model, final, result, out)
     if args.plot is not None:
         o.plot(args.plot or o.plot_folder(out), model, x_test, y_test, result.history)
     return 0
+
+
+def _write_metrics(args, meta: dict, model: MLP, final, result, out: str) -> None:
+    settings = meta["settings"]
+    metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),
+               "confusion_matrix": final.confusion.tolist(), "train_loss": result.train_loss,
+               "epochs": settings["epochs"], "train_seconds": result.train_seconds, "steps": result.steps,
+               "dataset": meta["dataset"], "parameters": meta["parameters"], "settings": settings,
+               "model": model.config(), "history": result.history, "checkpoint": str(out),
+               "resumed_from": args.resume, "library_version": __version__}
+    text = (json.dumps(metrics, indent=1) + "\n").encode()
+    atomic_write(args.metrics_json, lambda f: f.write(text), "the metrics")
 
 
 def _nan_to_none(a: np.ndarray) -> list:
