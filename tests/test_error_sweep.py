@@ -22,8 +22,8 @@ import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import (
-    backprop, checkpoint, cli, data, engine, exercises, jit, learning, numpy_protocol, optim, runs, threeway, train,
-    viz,
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, native, numpy_protocol, optim, runs, threeway,
+    train, viz,
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor_core as tt
@@ -449,6 +449,7 @@ BAD_CALLS: dict[str, list] = {
     "compile": [lambda: tm.compile(42)],
     "CompiledStep": [lambda: jit.CompiledStep("step")],
     "uncapturable": [],  # says why the step being recorded (if any) must run eagerly; any text will do
+    "build": [lambda: native.build(42, (), None, None)],  # native: a jit recording, not anything else
     "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
     "FitResult": [],  # a plain record of results
     "Evaluation": [],
