@@ -35,6 +35,7 @@ import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -58,11 +59,14 @@ class Checkpoint:
     metadata: dict = field(default_factory=dict)
     optimizer: dict | None = None
     library_version: str = ""
+    module: str = "MLP"  # the saved model's class
 
     def build_model(self) -> MLP:
         """A new ``MLP`` with the saved architecture and weights."""
         if not self.model_config or "sizes" not in self.model_config:
-            raise CheckpointError("checkpoint: it does not record an MLP architecture, so the model cannot be rebuilt")
+            raise CheckpointError(f"checkpoint: it holds the weights of a {self.module}, not an MLP that can be "
+                                  f"rebuilt from the file; build the {self.module} in code and pass it: "
+                                  "load_model(path, model=net)")
         cfg = self.model_config
         dtype = next(iter(self.params.values())).dtype if self.params else np.float32
         model = MLP(cfg["sizes"], cfg.get("activation", "sigmoid"), cfg.get("output_activation", "sigmoid"),
@@ -84,7 +88,8 @@ _MAX_NPY_HEADER = 10000         # numpy's own default limit
 _CHUNK = 1 << 16                # bytes read (and hashed) at a time
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what np.savez / np.savez_compressed write
 _MAX_RATIO = 1032               # deflate never expands data more than this (stored members: 1)
-_TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
+_TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum",
+             "module"}  # module: the saved model's class name, when it is not an MLP (optional)
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
 _OPTIMIZER_KEYS = {"class", "lr", "steps", "buffers"}
 _OPTIONAL_OPTIMIZER_KEYS = {"param_groups"}  # each group's hyperparameters (lr, weight_decay ...), when saved
@@ -134,6 +139,8 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
         "model": model.config() if hasattr(model, "config") else None,
         "optimizer": optim_meta, "metadata": metadata,
     }
+    if meta["model"] is None:  # a model of your own: its class is named, for load_model's refusal
+        meta["module"] = type(model).__name__
     try:
         meta["checksum"] = _checksum(arrays, meta)
         meta_bytes = json.dumps(meta).encode()
@@ -204,6 +211,9 @@ def _validate_meta(meta: dict, path: Path) -> None:
         raise _invalid(path, "checksum", "a SHA-256 of 64 hex digits", checksum)
     if not isinstance(meta.get("metadata", {}), dict):
         raise _invalid(path, "metadata", "an object", meta["metadata"])
+    module = meta.get("module", "Module")
+    if not (isinstance(module, str) and module.isidentifier() and len(module) <= _MAX_NAME):
+        raise _invalid(path, "module", "a class name", module)
     cfg = meta.get("model")
     if cfg is not None:
         if not isinstance(cfg, dict):
@@ -358,8 +368,10 @@ def _check_members(members: dict[str, _Member], meta: dict, path: Path) -> None:
     if stray:
         fail(f"unexpected member {stray[0]!r} (a checkpoint holds only param/, optim/ and meta.json)")
     dtypes = {m.dtype for m in params.values()}
-    if any(d.kind != "f" for d in dtypes) or len(dtypes) > 1:
-        fail(f"the parameters must share one float dtype, got {', '.join(sorted(map(str, dtypes)))}")
+    floats = {d for d in dtypes if d.kind == "f"}  # integer buffers (BatchNorm1d's num_batches_tracked) aside
+    if len(floats) > 1 or any(d.kind not in "fiu" for d in dtypes):
+        fail(f"the parameters must share one float dtype (integer counters aside), got "
+             f"{', '.join(sorted(map(str, dtypes)))}")
     order = sorted(params)
     cfg = meta.get("model")
     if cfg is not None:
@@ -533,12 +545,34 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
         if "param_groups" in om:
             optimizer["param_groups"] = om["param_groups"]
     return Checkpoint(params=params, model_config=meta.get("model"), metadata=meta.get("metadata", {}),
-                      optimizer=optimizer, library_version=meta.get("library_version", ""))
+                      optimizer=optimizer, library_version=meta.get("library_version", ""),
+                      module=meta.get("module", "MLP" if meta.get("model") else "Module"))
 
 
-def load_model(path: str | os.PathLike) -> tuple[MLP, Checkpoint]:
-    """Rebuild the saved ``MLP``; returns it with the whole :class:`Checkpoint`."""
+_M = TypeVar("_M", bound=Module)
+
+
+@overload
+def load_model(path: str | os.PathLike) -> tuple[MLP, Checkpoint]: ...
+@overload
+def load_model(path: str | os.PathLike, model: _M) -> tuple[_M, Checkpoint]: ...
+def load_model(path, model=None):
+    """Rebuild the saved ``MLP``, or load the saved weights into ``model`` (a module of your own, built in code as
+    the one that was saved; its old ``Sequential`` names ``layers.<i>.`` are read too); returns it with the whole
+    :class:`Checkpoint`. A module of your own without ``model=`` is refused in one line naming its class."""
     ckpt = load(path)
+    if model is not None:
+        if not isinstance(model, Module):
+            raise CheckpointError(f"load_model: model must be an nn.Module, got {type(model).__name__}")
+        try:
+            model.load_state_dict(ckpt.params)
+        except (ValueError, TypeError) as e:  # the library's ShapeError/DTypeError/CheckpointError are among them
+            raise CheckpointError(f"{path}: the saved weights do not fit the {type(model).__name__} given ({e})") \
+                from None
+        return model, ckpt
+    if not ckpt.model_config:
+        raise CheckpointError(f"{path}: holds the weights of a {ckpt.module}, not an MLP that can be rebuilt from "
+                              f"the file; build the {ckpt.module} in code and call load_model(path, model=net)")
     try:
         return ckpt.build_model(), ckpt
     except (ValueError, KeyError) as e:

@@ -94,7 +94,8 @@ def _network_cost(args):
     x, y = data.synthetic_digits(args.batch_size, seed=0)
     with np.errstate(over="ignore"):
         out = model(Tensor(x, name=f"x ({args.batch_size} images)"))
-        cost = functional.cross_entropy(out, y) if model.output_activation is None else functional.mse_loss(out, y)
+        loss = functional.cross_entropy if model.output_activation is None else functional.quadratic_cost
+        cost = loss(out, y)
     cost.name = "cost"
     return cost, f"MLP {'-'.join(map(str, model.sizes))} on a mini-batch of {args.batch_size}"
 
