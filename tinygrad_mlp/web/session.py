@@ -20,7 +20,8 @@ from ..nn import MLP, functional
 from ..optim import SGD
 from ..tensor import Tensor, linear, no_grad
 
-__all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "Snapshot", "Session", "TrainingJob"]
+__all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "NOTES_SIZES", "TOP_NUDGES", "Snapshot", "Session", "TrainingJob",
+           "forward", "nudges"]
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 DATASETS = ("synthetic", "mnist")
