@@ -1,0 +1,91 @@
+"""Every fused rule of ops.py against its decomposition into basis ops (ops.DECOMPOSITIONS): the same value and the
+same gradient for every input, in float64, at random values inside each rule's domain and away from its kinks and
+ties; and the decomposed graph holds basis ops only. The decompositions are what `graph --expand` and
+`explain --expand` draw, so this is what keeps those pictures honest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_mlp import ops
+from tinygrad_mlp import primitives as P
+from tinygrad_mlp.tensor import Tensor, graph_tensors
+
+# the rules that are not compositions of the basis (and so have no decomposition), said once
+NOT_COMPOSABLE = {ops.Sin, ops.Cos, ops.Erf, ops.Cumsum, ops.OneHot, ops.TakeAlongAxis, ops.Take}
+
+
+def away_from_zero(rng, shape, low=0.2, high=2.0):
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def cases():
+    """(id, rule, input arrays): inputs inside the domain, away from kinks (0 for relu-like, ties for maximum)."""
+    rng = np.random.default_rng(0)
+    x = away_from_zero(rng, (3, 4))
+    y = x + away_from_zero(rng, (3, 4))  # never tied with x
+    return [
+        ("Sigmoid", ops.Sigmoid(), [rng.normal(0, 3, (3, 4))]),
+        ("Silu", ops.Silu(), [rng.normal(0, 3, (3, 4))]),
+        ("Tanh", ops.Tanh(), [rng.normal(0, 2, (3, 4))]),
+        ("Maximum", ops.Maximum(), [x, y]),
+        ("Maximum-broadcast", ops.Maximum(), [x, np.array([0.05, -0.1, 0.3, -0.7])]),
+        ("Relu", ops.Relu(), [x]),
+        ("LeakyRelu", ops.LeakyRelu(0.1), [x]),
+        ("Elu", ops.Elu(0.7), [x]),
+        ("Clip-both", ops.Clip(True, True), [x, np.array(-0.5), np.array(0.6)]),
+        ("Clip-lo", ops.Clip(True, False), [x, np.array(0.1)]),
+        ("Clip-hi", ops.Clip(False, True), [x, np.array(-0.1)]),
+        ("LogSoftmax", ops.LogSoftmax(axis=1), [rng.normal(0, 3, (3, 5))]),
+        ("LogSoftmax-axis0", ops.LogSoftmax(axis=0), [rng.normal(0, 3, (3, 5))]),
+        ("LogSumExp", ops.LogSumExp((1,)), [rng.normal(0, 3, (3, 5))]),
+        ("LogSumExp-keepdims", ops.LogSumExp((0, 1), keepdims=True), [rng.normal(0, 3, (3, 5))]),
+        ("WeightedLogSum", ops.WeightedLogSum(), [rng.normal(0, 1, (3, 5)), rng.normal(0, 1, (3, 5))]),
+        ("WeightedLogSum-axis", ops.WeightedLogSum(axis=1), [rng.normal(0, 1, (3, 5)), rng.normal(0, 1, (3, 5))]),
+        ("SquaredError", ops.SquaredError(), [rng.random((4, 10)), rng.random((4, 10))]),
+        ("Linear", ops.Linear(), [rng.normal(0, 1, (4, 3)), rng.normal(0, 1, (2, 3)), rng.normal(0, 1, (2,))]),
+        ("Log1p", ops.Log1p(), [rng.uniform(-0.5, 3, (3, 4))]),
+        ("Expm1", ops.Expm1(), [rng.normal(0, 1, (3, 4))]),
+        ("Softplus", ops.Softplus(), [rng.normal(0, 3, (3, 4))]),
+    ]
+
+
+CASES = cases()
+
+
+def test_every_fused_rule_has_a_decomposition_and_a_case():
+    rules = {getattr(ops, name) for name in ops.__all__ if isinstance(getattr(ops, name), type)}
+    assert rules - NOT_COMPOSABLE == set(ops.DECOMPOSITIONS), "a rule of ops.py with no decomposition (or one too many)"
+    assert {type(rule) for _, rule, _ in CASES} == set(ops.DECOMPOSITIONS)
+
+
+def value_and_grads(build, arrays, seed_weights):
+    leaves = [Tensor(a.astype(np.float64), requires_grad=True) for a in arrays]
+    out = build(*leaves)
+    (out * Tensor(seed_weights)).sum().backward() if out.size > 1 else out.backward()
+    return out, [leaf.grad.data for leaf in leaves]
+
+
+@pytest.mark.parametrize(("rule", "arrays"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_fused_and_decomposed_agree_in_value_and_gradient(rule, arrays):
+    shape = Tensor.apply(rule, *[Tensor(a) for a in arrays]).shape
+    weights = np.random.default_rng(1).normal(0, 1, shape)  # a random output gradient
+    fused, fused_grads = value_and_grads(lambda *xs: Tensor.apply(rule, *xs), arrays, weights)
+    parts, part_grads = value_and_grads(lambda *xs: ops.decompose(rule, *xs), arrays, weights)
+    assert parts.shape == fused.shape and parts.dtype == fused.dtype
+    np.testing.assert_allclose(parts.data, fused.data, rtol=1e-12, atol=1e-12)
+    for i, (a, b) in enumerate(zip(part_grads, fused_grads, strict=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"gradient of input {i}")
+
+
+@pytest.mark.parametrize(("rule", "arrays"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_decomposition_is_made_of_basis_ops_only(rule, arrays):
+    out = ops.decompose(rule, *[Tensor(a, requires_grad=True) for a in arrays])
+    used = {type(t.node.rule) for t in graph_tensors(out) if t.node is not None}
+    assert used and all(r.__module__ == P.__name__ for r in used), used
+
+
+def test_rules_without_a_decomposition_say_so():
+    assert ops.decompose(ops.Sin(), Tensor([1.0])) is None
+    assert ops.decompose(P.Add(), Tensor([1.0]), Tensor([2.0])) is None
