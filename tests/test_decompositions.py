@@ -89,3 +89,34 @@ def test_a_decomposition_is_made_of_basis_ops_only(rule, arrays):
 def test_rules_without_a_decomposition_say_so():
     assert ops.decompose(ops.Sin(), Tensor([1.0])) is None
     assert ops.decompose(P.Add(), Tensor([1.0]), Tensor([2.0])) is None
+
+
+def test_an_expanded_training_cost_is_basis_ops_with_the_same_value_and_gradients():
+    from tinygrad_mlp.nn import MLP, functional
+    from tinygrad_mlp.viz import expanded
+
+    rng = np.random.default_rng(2)
+    for loss, output in (("mse", "sigmoid"), ("cross_entropy", None)):
+        model = MLP([5, 4, 3], output_activation=output, seed=0, dtype=np.float64)
+        x, y = rng.random((6, 5)), rng.integers(0, 3, 6)
+        cost = functional.loss(loss)(model(Tensor(x)), y)
+        fused_rules = {type(t.node.rule) for t in graph_tensors(cost) if t.node is not None}
+        assert fused_rules & set(ops.DECOMPOSITIONS), fused_rules  # there is something to expand
+        big = expanded(cost)
+        rules = {type(t.node.rule) for t in graph_tensors(big) if t.node is not None}
+        assert not rules & set(ops.DECOMPOSITIONS), rules & set(ops.DECOMPOSITIONS)
+        assert float(big.data) == pytest.approx(float(cost.data), rel=1e-12)
+        big.backward()
+        expanded_grads = [p.grad.data.copy() for p in model.parameters()]
+        model.zero_grad()
+        cost.backward()
+        for a, b in zip(expanded_grads, [p.grad.data for p in model.parameters()], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_explain_expand_narrates_the_sigmoid_as_basis_ops():
+    from tinygrad_mlp.viz import explain
+
+    fused, plain = explain("1-1-1"), explain("1-1-1", expand=True)
+    assert "Sigmoid(" in fused and "Sigmoid(" not in plain
+    assert "Exp(" in plain and "Neg(" in plain and "(agree)" in plain and "DISAGREE" not in plain
