@@ -108,8 +108,8 @@ def plot_lr_sweep(results: Mapping[float, Mapping[str, Sequence[float]]], path=N
         same = [f"{other:g}" for other, o in ordered if other != lr and len(o["loss"]) == len(r["loss"])
                 and np.allclose(o["loss"], r["loss"], rtol=1e-3)]
         label = f"lr {lr:g}" + (f" (same cost as lr {', '.join(same)})" if same else "")
-        style = {"linestyle": styles[i % len(styles)], "marker": markers[i % len(markers)], "ms": 4 + 2.5 * i,
-                 "mfc": "none" if i < len(ordered) - 1 else None, "lw": 1.5, "label": label}
+        style = {"color": f"C{i % 10}", "linestyle": styles[i % len(styles)], "marker": markers[i % len(markers)],
+                 "ms": 4 + 2.5 * i, "mfc": "none" if i < len(ordered) - 1 else None, "lw": 1.5, "label": label}
         ax1.plot(epochs, r["loss"], **style)
         style["label"] = f"lr {lr:g}"
         ax2.plot(epochs, r["saturated"], **style)
@@ -151,7 +151,7 @@ def plot_hidden_neurons(images, top: np.ndarray, means: np.ndarray, path=None, *
     for j in range(neurons):
         for i in range(k):
             ax = fig.add_subplot(grid[j, i])
-            ax.imshow(images[top[j, i]].reshape(28, 28), cmap="gray_r")
+            ax.imshow(images[top[j, i]].reshape(28, 28), cmap="gray_r", interpolation="nearest")  # crisp, small PNG
             ax.set_axis_off()
             if i == 0:  # the neuron's number, left of its row (not over its bars)
                 ax.text(-0.12, 0.5, f"{j}", transform=ax.transAxes, ha="right", va="center", fontsize=11)
@@ -160,7 +160,8 @@ def plot_hidden_neurons(images, top: np.ndarray, means: np.ndarray, path=None, *
                     ax.text(-0.12, 1.25, "neuron", transform=ax.transAxes, ha="right", va="bottom", fontsize=10)
         if templates is not None:
             ax = fig.add_subplot(grid[j, k])
-            ax.imshow(np.asarray(templates[j]).reshape(28, 28), cmap="RdBu", vmin=-vmax, vmax=vmax)
+            ax.imshow(np.asarray(templates[j]).reshape(28, 28), cmap="RdBu", vmin=-vmax, vmax=vmax,
+                      interpolation="nearest")
             ax.set_axis_off()
             if j == 0:
                 ax.set_title("template", fontsize=11)
