@@ -9,6 +9,7 @@ Skips, saying why, without selenium (``pip install -e ".[web]"``) or without Chr
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -54,7 +55,7 @@ def browser():
     profile = tempfile.mkdtemp(prefix="tinygrad-mlp-chromium-")
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1280,1500"):
+                 f"--user-data-dir={profile}", "--window-size=1280,2600"):
         options.add_argument(flag)
     options.binary_location = BROWSER
     driver = webdriver.Chrome(options=options, service=Service(DRIVER))
@@ -69,6 +70,20 @@ def shots():
     folder = Path(os.environ.get("TINYGRAD_MLP_SCREENSHOTS") or tempfile.mkdtemp(prefix="tinygrad-mlp-shots-"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def save(png: bytes, path: Path, height: int | None = None) -> None:
+    """A screenshot (its top ``height`` pixels), in 128 colours when Pillow is there (matplotlib brings it): the docs
+    keep pictures small."""
+    try:
+        from PIL import Image
+    except ImportError:
+        path.write_bytes(png)
+        return
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if height is not None:
+        image = image.crop((0, 0, image.width, min(height, image.height)))
+    image.quantize(128).save(path, optimize=True)
 
 
 def wait(driver, condition, seconds=60):
@@ -99,7 +114,7 @@ def test_the_page_trains_draws_thinks_and_nudges(browser, url, shots):
     points = browser.execute_script("return state.points")
     assert points[-1]["step"] > points[0]["step"] and points[-1]["epoch"] > points[0]["epoch"]
     assert canvas_ink(browser, "curve") > 500
-    browser.find_element(By.ID, "train-panel").screenshot(str(shots / "serve-training.png"))
+    save(browser.find_element(By.ID, "train-panel").screenshot_as_png, shots / "serve-training.png")
     browser.find_element(By.ID, "train-stop").click()
     wait(browser, "return /stopped|finished/.test(document.getElementById('train-state').textContent)")
     wait(browser, "return state.pending === null")
@@ -120,7 +135,7 @@ def test_the_page_trains_draws_thinks_and_nudges(browser, url, shots):
     guess = browser.find_element(By.ID, "guess").text
     assert guess in list("0123456789")
     assert browser.execute_script("return String(state.result.guess)") == guess
-    browser.save_screenshot(str(shots / "serve-page.png"))
+    save(browser.get_screenshot_as_png(), shots / "serve-page.png", height=1000)
 
     # 3. click a first-layer neuron: its weights as a 28x28 image; a second-layer one: bars too
     browser.find_element(By.CSS_SELECTOR, 'circle.neuron[data-layer="1"][data-index="3"]').click()
@@ -142,8 +157,8 @@ def test_the_page_trains_draws_thinks_and_nudges(browser, url, shots):
     assert wishes[1] > 0 and all(w <= 0 for i, w in enumerate(wishes) if i != 1)  # up for 1, down for the rest
     assert len(browser.find_elements(By.CSS_SELECTOR, "#nudge-table tr")) == 1 + 10 + 5
     assert "over 5 digit(s)" in browser.find_element(By.ID, "nudge-cost").text
-    browser.find_element(By.ID, "nudge-panel").screenshot(str(shots / "serve-nudges.png"))
-    browser.find_element(By.ID, "neuron-panel").screenshot(str(shots / "serve-neuron.png"))
+    save(browser.find_element(By.ID, "nudge-panel").screenshot_as_png, shots / "serve-nudges.png")
+    save(browser.find_element(By.ID, "neuron-panel").screenshot_as_png, shots / "serve-neuron.png")
 
 
 def test_the_page_by_keyboard_and_on_a_phone(browser, url, shots):
@@ -163,6 +178,6 @@ def test_the_page_by_keyboard_and_on_a_phone(browser, url, shots):
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= 400  # nothing wider than the phone's screen
         time.sleep(0.2)
-        browser.save_screenshot(str(shots / "serve-phone.png"))
+        save(browser.get_screenshot_as_png(), shots / "serve-phone.png")
     finally:
-        browser.set_window_size(1280, 1500)
+        browser.set_window_size(1280, 2600)
