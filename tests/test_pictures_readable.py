@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install -e '.[viz]')")
 
-from matplotlib.text import Text  # noqa: E402
+from matplotlib.text import Text
 
-from tinygrad_mlp import viz  # noqa: E402
+from tinygrad_mlp import viz
 
 
 def rendered_texts(fig):

@@ -6,17 +6,16 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 import time
 
 import numpy as np
 import pytest
+from web_page import running_page
 
 from tinygrad_mlp import learning
 from tinygrad_mlp.errors import ShapeError
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.web import server as web_server
-from tinygrad_mlp.web.app import build_session
 from tinygrad_mlp.web.preprocess import prepare_like_mnist, resample_matrix
 from tinygrad_mlp.web.session import Snapshot, forward, nudges
 
@@ -118,14 +117,8 @@ def test_nudges_from_backward_agree_with_the_hand_derived_backprop(snapshot):
 
 @pytest.fixture(scope="module")
 def page():
-    session = build_session(None, None, "synthetic")
-    srv = web_server.make_server(session, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    session.stop_training(wait=5.0)
-    srv.shutdown()
-    srv.server_close()
+    with running_page() as srv:
+        yield srv
 
 
 def request(srv, method, path, body=None, headers=None):

@@ -13,14 +13,11 @@ import io
 import os
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
-
-from tinygrad_mlp.web import server as web_server
-from tinygrad_mlp.web.app import build_session
+from web_page import running_page
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[web]')")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -36,14 +33,8 @@ pytestmark = pytest.mark.skipif(BROWSER is None or DRIVER is None,
 
 @pytest.fixture(scope="module")
 def url():
-    session = build_session(None, None, "synthetic")
-    srv = web_server.make_server(session, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv.url
-    session.stop_training(wait=10.0)
-    srv.shutdown()
-    srv.server_close()
+    with running_page() as srv:
+        yield srv.url
 
 
 @pytest.fixture(scope="module")
