@@ -27,8 +27,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(BROWSER is None or DRIVER is None,
-                                reason="no Chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+NO_BROWSER = "no Chromium or no chromedriver (Debian: apt-get install chromium chromium-driver)"
+pytestmark = pytest.mark.skipif(BROWSER is None or DRIVER is None, reason=NO_BROWSER)
 
 
 @pytest.fixture(scope="module")
