@@ -227,3 +227,21 @@ def test_requests_are_rate_limited():
     limiter = web_server._RateLimiter(rate=1.0, burst=3.0)
     assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
     assert limiter.allow("b")  # per client
+
+
+def test_the_page_shows_a_saved_checkpoint_and_refuses_one_it_cannot_draw(tmp_path):
+    from tinygrad_mlp import checkpoint
+    from tinygrad_mlp.errors import CheckpointError
+    from tinygrad_mlp.web.app import build_session
+
+    model = MLP([784, 16, 16, 10], seed=3)
+    path = checkpoint.save(model, tmp_path / "notes.npz")
+    session = build_session(str(path), None, "synthetic")
+    np.testing.assert_array_equal(session.snapshot.weights[1], model.weights[1].data)
+    assert session.snapshot.source == str(path) and session.snapshot.loss == "mse"
+    checkpoint.save(MLP([784, 100, 10]), tmp_path / "wide.npz")
+    with pytest.raises(CheckpointError, match="up to 64 neurons"):
+        build_session(str(tmp_path / "wide.npz"), None, "synthetic")
+    checkpoint.save(MLP([4, 3]), tmp_path / "tiny.npz")
+    with pytest.raises(CheckpointError, match="784 inputs and 10 outputs"):
+        build_session(str(tmp_path / "tiny.npz"), None, "synthetic")
