@@ -10,13 +10,14 @@ Safety, by construction:
   timeout; each client address gets at most :data:`RATE` requests a second (a burst of :data:`BURST`);
 * a malformed request gets a 4xx status with a one-line JSON ``{"error": reason}``; an unexpected failure a 500
   with one line (the exception's class and message), never a traceback in the response or on the terminal;
-* :func:`serve` stops cleanly on Ctrl-C: the training job is told to stop and given a second to finish its step;
-  the page never writes a file (no checkpoint), so there is nothing half-written to lose.
+* :func:`serve` stops cleanly on Ctrl-C (and SIGTERM): the training job is told to stop and given two seconds to
+  finish its step; the page never writes a file (no checkpoint), so there is nothing half-written to lose.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -279,15 +280,23 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 0, verbos
         raise TinygradMLPError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(server: PageServer, open_browser: bool = True, say: Callable[[str], None] = print) -> None:
-    """Serve until Ctrl-C (KeyboardInterrupt), then stop the training job and close the socket."""
+    """Serve until Ctrl-C (or SIGTERM, taken the same way), then stop the training job and close the socket."""
     say(f"tinygrad-mlp: the page is at {server.url}  (Ctrl-C stops the server)")
     if open_browser:
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         say("tinygrad-mlp: stopping")
     finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
         server.session.stop_training(wait=2.0)
         server.server_close()
