@@ -31,7 +31,7 @@ from .primitives import Function, array_of, is_array, tangent_sum
 
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
            "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf",
-           "Cumsum", "TakeAlongAxis", "Take", "DECOMPOSITIONS", "decompose"]
+           "Cumsum", "TakeAlongAxis", "Take"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -743,6 +743,9 @@ class Cumsum(Function):
 # call's values and recorded as constants, so it is for inspecting and checking, not for ``tm.compile`` to replay.
 # Where the fused rule differs on purpose, its decomposition shows the plain formula: ``Sigmoid`` caps exp's
 # argument, ``WeightedLogSum`` takes 0 * -inf as 0, ``Log1p``/``Expm1``/``Softplus`` stay exact for tiny or huge x.
+
+
+__all__ += ["DECOMPOSITIONS", "decompose"]
 
 
 def _basis(rule: Function, *inputs):
