@@ -123,3 +123,17 @@ def test_explain_expand_narrates_the_sigmoid_as_basis_ops():
     fused, plain = explain("1-1-1"), explain("1-1-1", expand=True)
     assert "Sigmoid(" in fused and "Sigmoid(" not in plain
     assert "Exp(" in plain and "Neg(" in plain and "(agree)" in plain and "DISAGREE" not in plain
+
+
+def test_graph_and_explain_expand_from_the_command_line(capsys):
+    from tinygrad_mlp.cli import main
+
+    assert main(["graph", "--arch", "784-16-10", "--batch-size", "2", "--out", "-"]) == 0
+    fused = capsys.readouterr().out
+    assert main(["graph", "--arch", "784-16-10", "--batch-size", "2", "--expand", "--out", "-"]) == 0
+    plain = capsys.readouterr().out
+    for name in ("Linear", "Sigmoid", "SquaredError"):
+        assert f'label="{name}"' in fused and f'label="{name}"' not in plain
+    assert 'label="MatMul"' in plain and 'label="Exp"' in plain and "expanded into basis ops" in plain
+    assert main(["explain", "--layers", "1", "--expand"]) == 0
+    assert "= Exp(" in capsys.readouterr().out

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,3 +252,40 @@ def test_the_page_shows_a_saved_checkpoint_and_refuses_one_it_cannot_draw(tmp_pa
     checkpoint.save(MLP([4, 3]), tmp_path / "tiny.npz")
     with pytest.raises(CheckpointError, match="784 inputs and 10 outputs"):
         build_session(str(tmp_path / "tiny.npz"), None, "synthetic")
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _serve(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    # a child of a background job may start with Ctrl-C ignored: give it the terminal's default back
+    return subprocess.Popen([sys.executable, "-m", "tinygrad_mlp", "serve", "--no-browser", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_prints_its_address_serves_the_page_and_stops_cleanly(stop):
+    server = _serve("--test-digits", "synthetic")
+    try:
+        line = server.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert found, line + server.stderr.read()
+        with urllib.request.urlopen(found.group(0), timeout=30) as response:
+            assert b'<canvas id="draw"' in response.read()
+        server.send_signal(stop)
+        out, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, err
+    assert "stopping" in out and "Traceback" not in err
+
+
+def test_serve_warns_about_another_host_and_refuses_a_bad_checkpoint_in_one_line(tmp_path):
+    server = _serve("--host", "0.0.0.0", str(tmp_path / "missing.npz"))
+    _, err = server.communicate(timeout=60)
+    assert server.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "WARNING: --host 0.0.0.0" in lines[0] and "missing.npz" in lines[1]
