@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import ArgumentError, DataError
 from ..nn import MLP, functional
 from ..optim import SGD
-from ..tensor import Tensor, linear, no_grad
+from ..tensor_core import Tensor, linear, no_grad
 
 __all__ = ["ACTIVATIONS", "DATASETS", "LIMITS", "NOTES_SIZES", "TOP_NUDGES", "Snapshot", "Session", "TrainingJob",
            "forward", "nudges"]
