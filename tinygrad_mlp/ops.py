@@ -22,11 +22,13 @@ for the same reason.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
 
 from . import primitives as P
+from .errors import ArgumentError
 from .primitives import Function, array_of, is_array, tangent_sum
 
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
@@ -1326,4 +1328,13 @@ def decompose(rule: Function, *inputs):
     rule; ``None`` for a rule that has none (a basis op, or one not composable from the basis: ``Sin``, ``Erf``,
     ``Cumsum``, ``OneHot``, ``TakeAlongAxis``, ``Take``)."""
     make = DECOMPOSITIONS.get(type(rule))
-    return None if make is None else make(rule, *inputs)
+    if make is None:
+        return None
+    if not inputs or not all(hasattr(x, "node") and hasattr(type(x), "apply") for x in inputs):
+        raise ArgumentError(f"decompose: {rule.name}'s inputs must be Tensors, got "
+                            f"{', '.join(type(x).__name__ for x in inputs) or 'none'}")
+    try:
+        inspect.signature(make).bind(rule, *inputs)
+    except TypeError:
+        raise ArgumentError(f"decompose: {rule.name} does not take {len(inputs)} inputs") from None
+    return make(rule, *inputs)

@@ -25,6 +25,8 @@ def resample_matrix(n_out: int, n_in: int) -> np.ndarray:
     Stretching ``n_in`` cells over ``n_out``, output cell i spans ``[i, i+1) * n_in / n_out`` in input units; each
     row sums to 1, so a constant stays that constant (area averaging when shrinking, nearest-cell when enlarging).
     """
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in (n_out, n_in)):
+        raise ShapeError(f"resample_matrix: need two sizes of at least 1, got {n_out!r} and {n_in!r}")
     scale = n_in / n_out
     lo = np.arange(n_out)[:, None] * scale
     hi = lo + scale
@@ -40,7 +42,10 @@ def prepare_like_mnist(image) -> np.ndarray:
     and shifted by whole pixels so that its centre of mass lands as near as possible to the field's centre (13.5,
     13.5 in pixel indices), never pushing ink out of the field. An image without ink comes back as zeros.
     """
-    a = np.asarray(image, dtype=np.float64)
+    try:
+        a = np.asarray(image, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ShapeError(f"prepare_like_mnist: need a 2-D array of numbers, got {type(image).__name__}") from None
     if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
         raise ShapeError(f"prepare_like_mnist: need a 2-D image, got shape {a.shape}")
     if not np.all(np.isfinite(a)):

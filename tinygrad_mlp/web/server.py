@@ -274,10 +274,15 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 0, verbos
 
     Raises :class:`TinygradMLPError` with one line when the address cannot be bound (in use, not this machine's).
     """
+    if not isinstance(session, Session):
+        raise ArgumentError(f"make_server: need a Session, got {type(session).__name__}")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ArgumentError(f"make_server: port must be a whole number from 0 to 65535, got {port!r}"[:120])
     try:
         return PageServer((host, port), session, verbose)
-    except OSError as e:
-        raise TinygradMLPError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    except (OSError, TypeError, ValueError, OverflowError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise TinygradMLPError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def _interrupt(signum, frame) -> None:
@@ -286,6 +291,8 @@ def _interrupt(signum, frame) -> None:
 
 def serve(server: PageServer, open_browser: bool = True, say: Callable[[str], None] = print) -> None:
     """Serve until Ctrl-C (or SIGTERM, taken the same way), then stop the training job and close the socket."""
+    if not isinstance(server, PageServer):
+        raise ArgumentError(f"serve: need the server make_server returns, got {type(server).__name__}")
     say(f"tinygrad-mlp: the page is at {server.url}  (Ctrl-C stops the server)")
     if open_browser:
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()

@@ -46,6 +46,10 @@ class Snapshot:
 
     @classmethod
     def of(cls, model: MLP, loss: str, version: int, source: str) -> Snapshot:
+        if not isinstance(model, MLP):
+            raise ArgumentError(f"Snapshot.of: need an MLP, got {type(model).__name__}")
+        if loss not in ("mse", "cross_entropy"):
+            raise ArgumentError(f"Snapshot.of: loss must be 'mse' or 'cross_entropy', got {loss!r}"[:160])
         return cls(tuple(np.array(W.data, dtype=np.float64) for W in model.weights),
                    tuple(np.array(b.data, dtype=np.float64) for b in model.biases),
                    str(model.activation), model.output_activation, loss, version, source)
@@ -189,6 +193,12 @@ class Session:
 
     def __init__(self, model: MLP, loss: str, source: str, dataset_loader: Callable[[str], tuple],
                  test_dataset: str) -> None:
+        if not callable(dataset_loader):
+            raise ArgumentError(f"Session: dataset_loader must be a function of a dataset's name, got "
+                                f"{type(dataset_loader).__name__}")
+        if test_dataset not in DATASETS:
+            raise ArgumentError(f"Session: test_dataset must be one of {', '.join(DATASETS)}, got {test_dataset!r}"
+                                [:160])
         self._lock = threading.Lock()
         self._snapshot = Snapshot.of(model, loss, 1, source)
         self._loader = dataset_loader
@@ -218,6 +228,8 @@ class Session:
     def nudges(self, image: np.ndarray, label: int, batch: int, index: int) -> dict:
         """Nudges for ``image`` with right answer ``label``; with ``batch`` > 1, summed over it and the test digits
         ``index + 1 ..`` (with their own labels), averaged as the cost is."""
+        if not isinstance(label, int) or not 0 <= label < self.snapshot.sizes[-1]:
+            raise ArgumentError(f"label must be one of the {self.snapshot.sizes[-1]} outputs, got {label!r}"[:120])
         images, labels = [image], [label]
         if batch > 1:
             _, _, x_test, y_test = self.dataset(self.test_dataset)
@@ -230,6 +242,8 @@ class Session:
     # ------------------------------------------------------------------ training
 
     def start_training(self, body: dict) -> dict:
+        if not isinstance(body, dict):
+            raise ArgumentError(f"start_training: the settings must be a dict, got {type(body).__name__}")
         settings = {"dataset": _choice(body, "dataset", DATASETS, "synthetic"),
                     "activation": _choice(body, "activation", ACTIVATIONS, "sigmoid"),
                     "lr": _number(body, "lr", float, 3.0), "batch_size": _number(body, "batch_size", int, 10),
