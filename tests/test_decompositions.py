@@ -25,6 +25,7 @@ NOT_COMPOSABLE = {
     ops.Einsum: "any contraction is Transpose, Reshape, Mul and Sum, but not written out for every subscript",
     ops.Compare: "a bool result: no gradient, nothing to expand", ops.Logical: "a bool result: no gradient",
     ops.ArgReduce: "an integer result: no gradient", ops.AnyAll: "a bool result: no gradient",
+    ops.ArgSort: "an integer result: no gradient",
 }
 
 
