@@ -35,4 +35,5 @@ def run_serve(args) -> int:
     from ..web.app import run  # the server's modules are imported only by this command
 
     return run(args.checkpoint, host=args.host, port=args.port, open_browser=not args.no_browser,
-               data_dir=args.data_dir, test_dataset=args.test_digits, verbose=args.verbose)
+               data_dir=args.data_dir, test_dataset=args.test_digits, verbose=args.verbose, say=o.say,
+               warn=lambda line: o.say(line, err=True))

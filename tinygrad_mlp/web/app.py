@@ -3,7 +3,6 @@ server run until Ctrl-C. The command only parses its options and calls :func:`ru
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from .. import checkpoint, data
@@ -59,12 +58,17 @@ def build_session(checkpoint_path: str | None = None, data_dir: str | None = Non
 
 
 def run(checkpoint_path: str | None = None, host: str = "127.0.0.1", port: int = 0, open_browser: bool = True,
-        data_dir: str | None = None, test_dataset: str = "auto", verbose: bool = False) -> int:
-    """Build the session, bind, print the URL, open the browser (unless told not to), serve until Ctrl-C."""
-    if host not in LOCAL_HOSTS:
-        print(f"tinygrad-mlp: WARNING: --host {host} makes the page reachable from other machines; it has no "
-              "login, and anyone who reaches it can start training jobs on this machine", file=sys.stderr)
+        data_dir: str | None = None, test_dataset: str = "auto", verbose: bool = False,
+        say: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None) -> int:
+    """Build the session, bind, tell ``say`` the URL, open the browser (unless told not to), serve until Ctrl-C.
+
+    ``warn`` gets the warning for a non-local ``host`` and the server's one-line failure reports (the command gives
+    its stderr; the library itself never prints).
+    """
+    if host not in LOCAL_HOSTS and warn is not None:
+        warn(f"tinygrad-mlp: WARNING: --host {host} makes the page reachable from other machines; it has no "
+             "login, and anyone who reaches it can start training jobs on this machine")
     session = build_session(checkpoint_path, data_dir, test_dataset)
-    server = make_server(session, host, port, verbose)
-    serve(server, open_browser, say=lambda line: print(line, flush=True))
+    server = make_server(session, host, port, verbose, log=warn)
+    serve(server, open_browser, say=say)
     return 0

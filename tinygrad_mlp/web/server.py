@@ -48,6 +48,10 @@ RATE, BURST = 40.0, 120.0  # requests per second per client address, and the bur
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def _quiet(line: str) -> None:
+    """Says nothing: the default of every ``log``/``say`` (only the command line talks to the terminal)."""
+
+
 class RequestError(Exception):
     """A request the server refuses: its HTTP status and a one-line reason."""
 
@@ -125,7 +129,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         if self.server.verbose:
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+            self.server.log(f"{self.address_string()} {format % args}")
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -173,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
             pass
         except Exception as e:  # one line, never a traceback
             reason = f"internal error: {type(e).__name__}: {e}".splitlines()[0][:300]
-            sys.stderr.write(f"tinygrad-mlp serve: {reason}\n")
+            self.server.log(f"tinygrad-mlp serve: {reason}")
             try:
                 self._json({"error": reason}, HTTPStatus.INTERNAL_SERVER_ERROR)
             except OSError:
@@ -250,8 +254,10 @@ class PageServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], session: Session, verbose: bool = False) -> None:
+    def __init__(self, address: tuple[str, int], session: Session, verbose: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
         self.session, self.verbose = session, verbose
+        self.log: Callable[[str], None] = log or _quiet  # the command gives its stderr; the library never prints
         self.limiter = _RateLimiter(RATE, BURST)
         self.assets = {name: _asset(name) for name, _ in ASSETS.values()}
         super().__init__(address, Handler)
@@ -260,7 +266,7 @@ class PageServer(ThreadingHTTPServer):
         # a client that vanished mid-request, or a request that timed out: one line, never a traceback
         exc = sys.exc_info()[1]
         if self.verbose:
-            sys.stderr.write(f"tinygrad-mlp serve: {client_address[0]}: {type(exc).__name__}: {exc}\n")
+            self.log(f"tinygrad-mlp serve: {client_address[0]}: {type(exc).__name__}: {exc}")
 
     @property
     def url(self) -> str:
@@ -269,8 +275,10 @@ class PageServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}/"
 
 
-def make_server(session: Session, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> PageServer:
-    """The server bound to ``host:port`` (port 0: a free one the system picks), not yet serving.
+def make_server(session: Session, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
+                log: Callable[[str], None] | None = None) -> PageServer:
+    """The server bound to ``host:port`` (port 0: a free one the system picks), not yet serving. ``log`` receives
+    one line per unexpected failure (and per request, with ``verbose``); without it nothing is said.
 
     Raises :class:`TinygradMLPError` with one line when the address cannot be bound (in use, not this machine's).
     """
@@ -279,7 +287,7 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 0, verbos
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ArgumentError(f"make_server: port must be a whole number from 0 to 65535, got {port!r}"[:120])
     try:
-        return PageServer((host, port), session, verbose)
+        return PageServer((host, port), session, verbose, log)
     except (OSError, TypeError, ValueError, OverflowError) as e:
         reason = getattr(e, "strerror", None) or e
         raise TinygradMLPError(f"cannot listen on {host}:{port}: {reason}") from None
@@ -289,8 +297,10 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def serve(server: PageServer, open_browser: bool = True, say: Callable[[str], None] = print) -> None:
-    """Serve until Ctrl-C (or SIGTERM, taken the same way), then stop the training job and close the socket."""
+def serve(server: PageServer, open_browser: bool = True, say: Callable[[str], None] | None = None) -> None:
+    """Serve until Ctrl-C (or SIGTERM, taken the same way), then stop the training job and close the socket.
+    ``say`` receives the lines for the person who started it (the address, "stopping")."""
+    say = say or _quiet
     if not isinstance(server, PageServer):
         raise ArgumentError(f"serve: need the server make_server returns, got {type(server).__name__}")
     say(f"tinygrad-mlp: the page is at {server.url}  (Ctrl-C stops the server)")
