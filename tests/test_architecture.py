@@ -31,6 +31,7 @@ LAYERS = {
     "train": 5, "checkpoint": 5, "data": 5, "runs": 5, "utils": 5, "serialization": 5,
     "cli": 6,
 }
+LAYERS["web"] = 6  # the page of `tinygrad-mlp serve`, beside the command line
 FRONT_DOORS = {"__init__", "__main__"}  # the package itself may import anything
 ENGINE = ("engine.py", "primitives.py", "tensor_core.py")
 ENGINE_LINE_BUDGET = 1232

@@ -516,7 +516,42 @@ BAD_CALLS: dict[str, list] = {
     "explain_backward": [lambda: viz.explain_backward("x")],
     "one_neuron_chain": [lambda: viz.one_neuron_chain("1-a")],
     "explain": [lambda: viz.explain([1, 100])],
+    "expanded": [lambda: viz.expanded(np.zeros(2))],
+    # ------------------------------------------------ ops' decompositions
+    "decompose": [lambda: tm.ops.decompose(tm.ops.Linear(), "x", "w", "b"),
+                  lambda: tm.ops.decompose(tm.ops.Linear(), _t(2, 3))],
+    # ------------------------------------------------ web (the page of `serve`)
+    "prepare_like_mnist": [lambda: _web().preprocess.prepare_like_mnist(np.zeros(784)),
+                           lambda: _web().preprocess.prepare_like_mnist([["a"]]),
+                           lambda: _web().preprocess.prepare_like_mnist(np.full((28, 28), np.nan))],
+    "resample_matrix": [lambda: _web().preprocess.resample_matrix(0, 5), lambda: _web().preprocess.resample_matrix(3, 2.5)],
+    "Snapshot": [lambda: _web().session.Snapshot.of("not a model", "mse", 1, "x"),
+                 lambda: _web().session.Snapshot.of(nn.MLP([784, 10]), "hinge", 1, "x")],
+    "Session": [lambda: _web().session.Session(nn.MLP([784, 10]), "mse", "x", None, "synthetic"),
+                lambda: _web().session.Session(nn.MLP([784, 10]), "mse", "x", print, "cifar"),
+                lambda: _web().app.build_session(None, None, "synthetic").start_training({"lr": -1}),
+                lambda: _web().app.build_session(None, None, "synthetic").start_training({"dataset": "../x"}),
+                lambda: _web().app.build_session(None, None, "synthetic").test_digit(10**6)],
+    "TrainingJob": [],  # a record the Session makes; its settings are checked by Session.start_training (above)
+    "build_session": [lambda: _web().app.build_session("/tmp/x/missing.npz"),
+                      lambda: _web().app.build_session(None, None, "cifar")],
+    "make_server": [lambda: _web().server.make_server("not a session"),
+                    lambda: _web().server.make_server(_web().app.build_session(None, None, "synthetic"), port=70000),
+                    lambda: _web().server.make_server(_web().app.build_session(None, None, "synthetic"),
+                                                      host="256.1.1.1")],
+    "serve": [lambda: _web().server.serve("not a server", open_browser=False)],
+    "run": [lambda: _web().app.run("/tmp/x/missing.npz", open_browser=False),
+            lambda: _web().app.run(None, port=-1, open_browser=False, test_dataset="synthetic")],
 }
+
+
+def _web():
+    import tinygrad_mlp.web.app
+    import tinygrad_mlp.web.preprocess
+    import tinygrad_mlp.web.server
+    import tinygrad_mlp.web.session  # noqa: F401
+
+    return tm.web
 
 
 def _public_callables() -> dict[str, object]:
