@@ -220,20 +220,26 @@ class Module:
 # ---------------------------------------------------------------------- initialisation
 
 
-def _init_normal(rng: np.random.Generator, fan_out: int, fan_in: int):
+# Each takes a layer's weight (out, in) and bias (out,) Tensors and the generator, and fills them through
+# nn.init, drawing in the same order and the same float64 numbers as ever (so a seed gives the same network).
+
+
+def _init_normal(weight: Tensor, bias: Tensor, rng: np.random.Generator) -> None:
     # the notes' "random" start, as the classic treatment does it: every weight and bias ~ N(0, 1)
-    return rng.standard_normal((fan_out, fan_in)), rng.standard_normal(fan_out)
+    init.normal_(weight, seed=rng)
+    init.normal_(bias, seed=rng)
 
 
-def _init_xavier(rng: np.random.Generator, fan_out: int, fan_in: int):
+def _init_xavier(weight: Tensor, bias: Tensor, rng: np.random.Generator) -> None:
     # Glorot & Bengio: uniform with variance 2 / (fan_in + fan_out), keeps sigmoid/tanh units out of saturation
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_out, fan_in)), np.zeros(fan_out)
+    init.xavier_uniform_(weight, seed=rng)
+    init.zeros_(bias)
 
 
-def _init_he(rng: np.random.Generator, fan_out: int, fan_in: int):
+def _init_he(weight: Tensor, bias: Tensor, rng: np.random.Generator) -> None:
     # He et al.: normal with variance 2 / fan_in, for ReLU units (half of them are off)
-    return rng.standard_normal((fan_out, fan_in)) * np.sqrt(2.0 / fan_in), np.zeros(fan_out)
+    init.normal_(weight, std=float(np.sqrt(2.0 / weight.shape[1])), seed=rng)
+    init.zeros_(bias)
 
 
 # "random" and "normal" are the same N(0, 1) start: "random" is the notes' word, "normal" the older name here
@@ -307,10 +313,11 @@ class Linear(Module):
         _check_init(init, "Linear")
         in_features = _positive_int(in_features, "Linear: in_features")
         out_features = _positive_int(out_features, "Linear: out_features")
-        w, b = INITS[init](generator(seed), out_features, in_features)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Tensor(w, requires_grad=True, dtype=dtype)
-        self.bias = Tensor(b, requires_grad=True, dtype=dtype) if bias else None
+        self.weight = Tensor(np.zeros((out_features, in_features), dtype), requires_grad=True)
+        b = Tensor(np.zeros(out_features, dtype), requires_grad=True)
+        INITS[init](self.weight, b, generator(seed))  # a bias-free layer draws its bias too: the same stream
+        self.bias = b if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         x = _as_tensor(x, "Linear")
