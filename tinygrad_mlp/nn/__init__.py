@@ -31,7 +31,7 @@ from . import functional, init
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dropout", "LayerNorm",
            "BatchNorm1d", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d",
            "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
-           "MSELoss", "CrossEntropyLoss", "MLP", "INITS",
+           "MSELoss", "CrossEntropyLoss", "MLP", "LeNet", "INITS",
            "default_init", "parse_sizes", "functional", "init"]
 
 
@@ -938,3 +938,6 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP({self.extra_repr()}, parameters={self.num_parameters()})"
+
+
+from .lenet import LeNet  # noqa: E402  (built from the layers above)

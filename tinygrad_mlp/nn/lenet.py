@@ -1,0 +1,70 @@
+"""``LeNet``: a small convolutional network for 28x28 digits, LeNet-5's shape with ReLU and max pooling.
+
+::
+
+    (N, 1, 28, 28) -> Conv2d(1, 6, 5, padding=2) -> ReLU -> MaxPool2d(2)    (N, 6, 14, 14)
+                   -> Conv2d(6, 16, 5)           -> ReLU -> MaxPool2d(2)    (N, 16, 5, 5)
+                   -> Flatten -> Linear(400, 120) -> ReLU -> Linear(120, 84) -> ReLU -> Linear(84, 10)
+
+61,706 weights and biases, every layer started as PyTorch starts it (uniform in +-1/sqrt(fan_in)). The output
+is 10 raw scores (logits) for ``functional.cross_entropy``. Rows of 784 pixels (the MLP's input) are taken too,
+and seen as 28x28 images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..random import generator
+from ..tensor import Tensor
+from . import Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, init
+
+__all__ = ["LeNet"]
+
+
+class LeNet(Module):
+    """LeNet-5's layout with ReLU and max pooling (see the module's docstring); ``channels`` are the two conv
+    layers' widths (6 and 16 as in LeNet-5), ``seed`` an int or a Generator for the starting weights."""
+
+    def __init__(self, channels: tuple[int, int] = (6, 16), num_classes: int = 10, *, seed=0, dtype=np.float32):
+        c1, c2 = (int(c) for c in channels)
+        rng = generator(seed)
+        self.channels, self.num_classes = (c1, c2), int(num_classes)
+        self.features = Sequential(
+            Conv2d(1, c1, 5, padding=2, seed=rng, dtype=dtype), ReLU(), MaxPool2d(2),
+            Conv2d(c1, c2, 5, seed=rng, dtype=dtype), ReLU(), MaxPool2d(2))
+        self.classifier = Sequential(
+            Flatten(), _linear(c2 * 25, 120, rng, dtype), ReLU(), _linear(120, 84, rng, dtype), ReLU(),
+            _linear(84, self.num_classes, rng, dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if x.ndim == 2 and x.shape[1] == 784:  # the MLP's rows of pixels
+            x = x.reshape(x.shape[0], 1, 28, 28)
+        if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
+            raise ShapeError(f"LeNet: input must be (batch, 1, 28, 28) images or (batch, 784) rows, got {x.shape}")
+        return self.classifier(self.features(x))
+
+    @property
+    def first_filters(self) -> np.ndarray:
+        """The first conv layer's filters, (channels[0], 5, 5): what ``show-weights`` draws."""
+        return self.features[0].weight.data[:, 0]
+
+    def config(self) -> dict:
+        """What is needed to rebuild this architecture (stored in checkpoints)."""
+        return {"model": "lenet", "channels": list(self.channels), "num_classes": self.num_classes}
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, num_classes={self.num_classes}"
+
+
+def _linear(n_in: int, n_out: int, rng: np.random.Generator, dtype) -> Linear:
+    """A Linear layer started as PyTorch's: weight and bias uniform in +-1/sqrt(n_in)."""
+    layer = Linear(n_in, n_out, seed=rng, dtype=dtype)
+    bound = 1.0 / np.sqrt(n_in)
+    init.uniform_(layer.weight, -bound, bound, seed=rng)
+    if layer.bias is not None:
+        init.uniform_(layer.bias, -bound, bound, seed=rng)
+    return layer
