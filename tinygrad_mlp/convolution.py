@@ -248,7 +248,11 @@ class Conv(Function):
     def forward(self, x, w, *bias):
         out = self.geometry.convolve(x, w)
         if bias:
-            out += bias[0].reshape((-1,) + (1,) * (x.ndim - 2))
+            b = bias[0].reshape((-1,) + (1,) * (x.ndim - 2))
+            if b.dtype == out.dtype:
+                out += b  # in place: the output is a fresh array
+            else:  # a wider bias widens the result, as numpy's addition does
+                out = out + b
         return out
 
     def backward(self, g, out, x, w, *bias, needs_grad=(True, True, True)):
