@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..random import generator
 from ..tensor import Tensor
-from . import Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, init
+from . import Conv2d, Linear, Module, functional, init
 
 __all__ = ["LeNet"]
 
@@ -31,12 +31,11 @@ class LeNet(Module):
         c1, c2 = (int(c) for c in channels)
         rng = generator(seed)
         self.channels, self.num_classes = (c1, c2), int(num_classes)
-        self.features = Sequential(
-            Conv2d(1, c1, 5, padding=2, seed=rng, dtype=dtype), ReLU(), MaxPool2d(2),
-            Conv2d(c1, c2, 5, seed=rng, dtype=dtype), ReLU(), MaxPool2d(2))
-        self.classifier = Sequential(
-            Flatten(), _linear(c2 * 25, 120, rng, dtype), ReLU(), _linear(120, 84, rng, dtype), ReLU(),
-            _linear(84, self.num_classes, rng, dtype))
+        self.conv1 = Conv2d(1, c1, 5, padding=2, seed=rng, dtype=dtype)
+        self.conv2 = Conv2d(c1, c2, 5, seed=rng, dtype=dtype)
+        self.fc1 = _linear(c2 * 25, 120, rng, dtype)
+        self.fc2 = _linear(120, 84, rng, dtype)
+        self.fc3 = _linear(84, self.num_classes, rng, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
@@ -45,12 +44,15 @@ class LeNet(Module):
             x = x.reshape(x.shape[0], 1, 28, 28)
         if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
             raise ShapeError(f"LeNet: input must be (batch, 1, 28, 28) images or (batch, 784) rows, got {x.shape}")
-        return self.classifier(self.features(x))
+        x = functional.max_pool2d(self.conv1(x).relu(), 2)  # (N, 6, 14, 14)
+        x = functional.max_pool2d(self.conv2(x).relu(), 2)  # (N, 16, 5, 5)
+        x = x.reshape(x.shape[0], -1)  # flattened: (N, 400)
+        return self.fc3(self.fc2(self.fc1(x).relu()).relu())
 
     @property
     def first_filters(self) -> np.ndarray:
         """The first conv layer's filters, (channels[0], 5, 5): what ``show-weights`` draws."""
-        return self.features[0].weight.data[:, 0]
+        return self.conv1.weight.data[:, 0]
 
     def config(self) -> dict:
         """What is needed to rebuild this architecture (stored in checkpoints)."""
