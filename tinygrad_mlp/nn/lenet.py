@@ -56,7 +56,7 @@ class LeNet(Module):
 
     def config(self) -> dict:
         """What is needed to rebuild this architecture (stored in checkpoints)."""
-        return {"model": "lenet", "channels": list(self.channels), "num_classes": self.num_classes}
+        return {"kind": "lenet", "channels": list(self.channels), "num_classes": self.num_classes}
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, num_classes={self.num_classes}"
