@@ -419,3 +419,47 @@ def test_bad_input_is_refused_in_one_line_naming_it(case):
     with pytest.raises(error, match=pattern) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- the lesson's side: by hand, and three ways
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_hand_written_convolution_equals_the_engines(data):
+    n, c, o, k = (data.draw(st.integers(1, 3)) for _ in range(4))
+    stride, padding = data.draw(st.integers(1, 2)), data.draw(st.integers(0, 2))
+    size = data.draw(st.integers(max(1, k - 2 * padding), k + 3))
+    x, w, b = data.draw(S.values((n, c, size, size))), data.draw(S.values((o, c, k, k))), data.draw(S.values((o,)))
+    tx, tw, tb = _leaves(x, w, b)
+    y = F.conv2d(tx, tw, tb, stride, padding)
+    np.testing.assert_allclose(tm.backprop.conv2d_forward(x, w, b, stride, padding), y.data, rtol=1e-12, atol=1e-12)
+    dz = data.draw(S.values(y.shape))
+    y.backward(dz)
+    dx, dw, db = tm.backprop.conv2d_backward(dz, x, w, stride, padding)
+    for hand, engine in ((dx, tx), (dw, tw), (db, tb)):
+        np.testing.assert_allclose(hand, engine.grad.data, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_three_way_check_of_a_small_cnn_passes(dtype):
+    problem = tm.threeway.make_cnn_problem(channels=2, image=5, in_channels=2, stride=2, padding=1, dtype=dtype)
+    result = problem.check()
+    assert result.passed, result.format_table()
+    assert [row.name for row in result.rows][0].endswith("weight") and len(result.rows) == 4
+    assert "CNN conv 2->2 3x3 (stride 2, padding 1)" in result.format_table()
+
+
+def test_three_way_check_of_a_cnn_names_the_wrong_method(monkeypatch):
+    problem = tm.threeway.make_cnn_problem()
+    right = tm.backprop.conv2d_backward
+    monkeypatch.setattr(tm.backprop, "conv2d_backward", lambda *a: (lambda dx, dw, db: (dx, dw * 1.01, db))(
+        *right(*a)))
+    result = problem.check()
+    assert not result.passed and "hand-derived reference is the odd one out" in result.diagnosis()
+    assert [row.name for row in result.rows if not row.passed] == [result.rows[0].name]  # the conv weight only
+    monkeypatch.setattr(tm.backprop, "conv2d_backward", right)
+    wrong = conv.Geometry.weight_grad
+    monkeypatch.setattr(conv.Geometry, "weight_grad", lambda self, *a: wrong(self, *a) * 1.01)
+    result = problem.check()
+    assert not result.passed and "autograd is the odd one out" in result.diagnosis()
