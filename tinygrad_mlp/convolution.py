@@ -175,16 +175,26 @@ class Geometry:
         self._outputs_view(grid, padded, g.shape[2:])[...] = g
         return grid
 
-    def convolve(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """``conv(x, w)`` without bias: one batched matrix product of the weight with the columns."""
+    def convolve(self, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        """``conv(x, w) + bias``: one batched matrix product of the weight with the columns, then the bias."""
         kernel, o = w.shape[2:], w.shape[0]
         out_size = self.out_size(x.shape[2:], kernel)
         cols = self.columns(x, kernel)
         grid = np.matmul(w.reshape(self.groups, o // self.groups, -1), cols)  # (N, groups, O_g, L)
         grid = grid.reshape(x.shape[0], o, -1)
+        b = None if bias is None else bias.reshape((-1,) + (1,) * len(out_size))
         if not self._flat() or x.ndim == 3:
-            return grid.reshape((x.shape[0], o, *out_size))
-        return np.ascontiguousarray(self._outputs_view(grid, self._padded_size(x.shape[2:]), out_size))
+            out = grid.reshape((x.shape[0], o, *out_size))
+            if b is None:
+                return out
+            if b.dtype == out.dtype:
+                out += b  # in place: a fresh array
+                return out
+            return out + b  # a wider bias widens the result, as numpy's addition does
+        view = self._outputs_view(grid, self._padded_size(x.shape[2:]), out_size)
+        if b is None:
+            return np.ascontiguousarray(view)
+        return np.add(view, b)  # the outputs copied out of the grid and the bias added, in one pass
 
     def input_grad(self, g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
         """The adjoint of ``conv(., w)`` at ``g``: each column's gradient added back where the window read it."""
@@ -246,14 +256,7 @@ class Conv(Function):
         self.geometry = geometry
 
     def forward(self, x, w, *bias):
-        out = self.geometry.convolve(x, w)
-        if bias:
-            b = bias[0].reshape((-1,) + (1,) * (x.ndim - 2))
-            if b.dtype == out.dtype:
-                out += b  # in place: the output is a fresh array
-            else:  # a wider bias widens the result, as numpy's addition does
-                out = out + b
-        return out
+        return self.geometry.convolve(x, w, bias[0] if bias else None)
 
     def backward(self, g, out, x, w, *bias, needs_grad=(True, True, True)):
         xs, ws = array_of(x).shape, array_of(w).shape
