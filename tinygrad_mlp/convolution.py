@@ -240,6 +240,13 @@ def _add_tangent(a, b):
     return b if a is None else a + b
 
 
+def _bilinear_tangent(f, tangents, a, b):
+    """The tangent of ``f(a, b)``, linear in each argument: ``f(ta, b) + f(a, tb)`` (a None tangent is zero)."""
+    ta, tb = tangents
+    t = None if ta is None else f(ta, b)
+    return t if tb is None else _add_tangent(t, f(a, tb))
+
+
 # ---------------------------------------------------------------- the convolution rules
 
 
@@ -301,9 +308,7 @@ class ConvInputGrad(Function):
         return gg, gw
 
     def jvp(self, tangents, out, g, w):
-        tg, tw = tangents
-        t = None if tg is None else self.forward(tg, w)
-        return t if tw is None else _add_tangent(t, self.forward(g, tw))
+        return _bilinear_tangent(self.forward, tangents, g, w)
 
 
 class ConvWeightGrad(Function):
@@ -328,9 +333,7 @@ class ConvWeightGrad(Function):
         return gx, gg
 
     def jvp(self, tangents, out, x, g):
-        tx, tg = tangents
-        t = None if tx is None else self.forward(tx, g)
-        return t if tg is None else _add_tangent(t, self.forward(x, tg))
+        return _bilinear_tangent(self.forward, tangents, x, g)
 
 
 # ---------------------------------------------------------------- max pooling

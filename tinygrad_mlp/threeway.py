@@ -456,15 +456,7 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
     fd = numerical_grad(lambda *_: loss_fn(model64(x64), t64), *[params64[n] for n in names], eps=eps)
     grads["FD"] = _every_gradient(names, fd)
 
-    rows = []
-    for n in names:
-        diffs = []
-        for first, second in PAIRS:
-            tol = tolerances.for_pair((first, second))
-            max_abs, max_rel, scale = relative_difference(grads[first][n], grads[second][n])
-            diffs.append(PairDiff(first, second, max_abs, max_rel, scale, tol, tol.allows(max_abs, scale)))
-        rows.append(Row(n, tuple(params[n].shape), tuple(diffs)))
-
+    rows = _compare(names, {n: tuple(params[n].shape) for n in names}, grads, tolerances)
     loss_passed = tolerances.hand.allows(abs(loss_autograd - loss_hand), abs(loss_hand))
     relu_z = _relu_min_abs_z(weights, biases, x_model, activation, output_activation)
     notes = []
