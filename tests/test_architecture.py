@@ -27,7 +27,7 @@ LAYERS = {
     "tensor": 3,
     "nn": 4, "optim": 4, "jit": 4, "autograd": 4, "anomaly": 4, "gradcheck": 4, "threeway": 4, "viz": 4,
     "creation": 4, "random": 4, "backprop": 4, "exercises": 4, "learning": 4,
-    "train": 5, "checkpoint": 5, "data": 5,
+    "train": 5, "checkpoint": 5, "data": 5, "runs": 5,
     "cli": 6,
 }
 FRONT_DOORS = {"__init__", "__main__"}  # the package itself may import anything

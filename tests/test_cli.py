@@ -42,7 +42,7 @@ def _synthetic(n_train=10000, n_test=2000, seed=0):
 @pytest.fixture(autouse=True)
 def fast_synthetic(monkeypatch):
     """Draw the synthetic digits once per session (drawing them takes about a second)."""
-    monkeypatch.setattr(data, "load_synthetic", _synthetic)
+    monkeypatch.setattr(data.synthetic, "load_synthetic", _synthetic)
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_defaults_are_the_notes_network(monkeypatch, capsys):
                     weight_decay=optimizer.weight_decay, **kw)
         raise tinygrad_mlp.TinygradMLPError("stop here")
 
-    monkeypatch.setattr(cli, "fit", fake_fit)
+    monkeypatch.setattr(cli.train, "fit", fake_fit)
     assert main(["train", "--dataset", "synthetic"]) == 1
     assert seen["sizes"] == [784, 16, 16, 10] and seen["act"] == "sigmoid" and seen["out"] == "sigmoid"
     assert seen["loss"] == "mse" and seen["opt"] == "SGD" and seen["lr"] == 3.0 and seen["momentum"] == 0
@@ -354,7 +354,7 @@ INTERRUPTIBLE = ["train", "--dataset", "synthetic", "--arch", "784-16-10", "--li
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "ref.npz"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(data, "load_synthetic", _synthetic)
+        mp.setattr(data.synthetic, "load_synthetic", _synthetic)
         assert main([*INTERRUPTIBLE, "--out", str(out)]) == 0
     return checkpoint.load(out)
 

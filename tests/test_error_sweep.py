@@ -22,7 +22,7 @@ import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import (
-    backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, threeway, train, viz,
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, runs, threeway, train, viz,
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor as tt
@@ -304,6 +304,21 @@ BAD_CALLS: dict[str, list] = {
     "save": [lambda: checkpoint.save(_model(), "/tmp/x/ck.npz", bad=object())],
     "load": [lambda: checkpoint.load("/nonexistent/ck.npz")],
     "load_model": [lambda: checkpoint.load_model("/nonexistent/ck.npz")],
+    # ------------------------------------------------ runs
+    "new_run": [lambda: runs.new_run({"arch": "784-10-9"}), lambda: runs.new_run({"loss": "hinge"}),
+                lambda: runs.new_run({"optimizer": "adam", "momentum": 0.9})],
+    "resume_run": [lambda: runs.resume_run(checkpoint.Checkpoint({}, None, {}), {}, "x.npz")],
+    "validate_settings": [lambda: runs.validate_settings({"arch": 5}, "x.npz"),
+                          lambda: runs.validate_settings([], "x.npz")],
+    "saved_settings": [lambda: runs.saved_settings(checkpoint.Checkpoint({}, None, {"settings": {}}), "x.npz")],
+    "mlp_bytes": [],  # arithmetic on sizes the caller has checked
+    "train_bytes": [],
+    "dataset_images": [],
+    "Dataset": [],  # a record made by load_dataset
+    "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
+    "layer_summary": [lambda: learning.layer_summary(np.zeros((3, 2)), np.zeros(4, int))],
+    "lr_sweep": [],  # trains; its inputs are checked by backprop.train_step
+    "plateau_hint": [],  # a diagnosis that answers None when it has nothing to say
     # ------------------------------------------------ cli
     "UsageError": [],
     "parse_arch": [lambda: cli.parse_arch("784-a-10"), lambda: cli.parse_arch("5-10")],

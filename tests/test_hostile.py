@@ -439,8 +439,8 @@ def test_auto_fallback_names_the_folders_searched_and_why_the_download_failed(tm
     monkeypatch.setitem(data.MIRRORS, "mnist", ["http://127.0.0.1:9/"])
     tiny = (np.zeros((10, 784), np.float32), np.zeros(10, np.int64), np.zeros((10, 784), np.float32),
             np.zeros(10, np.int64))
-    monkeypatch.setattr(data, "load_synthetic", lambda **kw: tiny)
-    _arrays, used, _ = cli.load_dataset("auto", None, None, download=True)
+    monkeypatch.setattr(data.synthetic, "load_synthetic", lambda **kw: tiny)
+    used = cli.load_dataset("auto", None, None, download=True).name
     err = capsys.readouterr().err
     assert used == "synthetic" and len(err.strip().splitlines()) == 1
     assert str(tmp_path / "empty") in err and str(tmp_path / "cache") in err and "Searched:" in err

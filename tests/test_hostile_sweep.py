@@ -28,10 +28,9 @@ import hostile_files as H
 import numpy as np
 import pytest
 
-from tinygrad_mlp import _guard, checkpoint, cli, data
+from tinygrad_mlp import _guard, checkpoint, cli, data, runs
 from tinygrad_mlp.errors import TinygradMLPError
 from tinygrad_mlp.nn import MLP
-from tinygrad_mlp.train import validate_train_metadata
 
 SEED = 15
 COUNTS: dict[str, Counter] = {}
@@ -75,7 +74,7 @@ def genuine(tmp_path_factory):
     path, legit = H.genuine(d / "genuine.npz", epoch=3, note="x")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(data, "load_synthetic", _synthetic)
+            mp.setattr(data.synthetic, "load_synthetic", _synthetic)
             assert cli.main(["train", "--dataset", "synthetic", "--arch", "784-16-10", "--limit-train", "200",
                              "--epochs", "1", "--no-progress", "--out", str(d / "run.npz")]) == 0
     return path, legit, d / "run.npz"
@@ -109,13 +108,11 @@ def _check_checkpoint(path: Path, genuine_params: dict, legit: int, counts: Coun
     tracemalloc.reset_peak()
     outcome = "accepted"
     try:
-        _model, ck = cli._load_model(str(path), classes=False)
+        model, ck = checkpoint.load_model(str(path))
+        if model.sizes[0] != 784:
+            raise TinygradMLPError("not a model of 28x28 images")  # what the commands say
         if resume:
-            validate_train_metadata(ck.metadata, str(path))
-            settings = ck.metadata.get("settings")
-            if not isinstance(settings, dict):
-                raise TinygradMLPError("not a run of 'train'")   # what cli._train_settings says
-            cli._validate_settings(settings, path)
+            runs.resume_run(ck, {}, path)
     except TinygradMLPError as e:
         outcome = "refused"
         assert "\n" not in str(e), str(e)
@@ -321,7 +318,7 @@ def test_sweep_command_lines(genuine, tmp_path, monkeypatch):
     files = {"GOOD": str(good), "NARROW": str(narrow), "MISSING": str(tmp_path / "missing.npz"),
              "FOLDER": str(tmp_path / "folder"), "NAN": str(nan_path)}
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(data, "load_synthetic", _synthetic)
+    monkeypatch.setattr(data.synthetic, "load_synthetic", _synthetic)
     monkeypatch.setattr(_guard, "memory_budget", lambda: 512 << 20)   # the machine has 512 MiB
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "no-data"))
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))

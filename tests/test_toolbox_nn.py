@@ -264,10 +264,9 @@ def test_cross_entropy_against_torch_when_available():
 
 
 def test_mlp_default_init_is_the_clis():
-    from tinygrad_mlp import cli
-    for activation in ("sigmoid", "relu", "tanh"):
-        args = cli.build_parser().parse_args(["train", "--activation", activation])
-        settings, _ = cli._train_settings(args)
+    from tinygrad_mlp import runs
+    for activation in ("sigmoid", "relu", "tanh", "gelu"):
+        settings = runs.new_run({"activation": activation})
         model = nn.MLP([784, 16, 10], activation=activation)
         assert model.init == settings["init"] == nn.default_init(activation)
     w = nn.MLP([784, 16, 10]).layers[0].weight.data  # xavier: no sigmoid starts saturated any more

@@ -27,11 +27,14 @@ import numpy as np
 
 from . import backprop as bp
 from .errors import ArgumentError, ShapeError
+from .nn import MLP
+from .nn.functional import loss_name
 
 __all__ = [
     "Nudges", "nudges", "format_nudges", "per_example_average", "full_gradient", "gradient_noise", "saturation",
     "two_minima_cost", "two_minima_gradient", "TWO_MINIMA", "descend", "hidden_activations",
     "mean_activation_per_digit", "top_activating", "layer2_templates", "parameter_names",
+    "layer_summary", "lr_sweep", "plateau_hint",
 ]
 
 
@@ -57,7 +60,7 @@ def _output_gradient(out: np.ndarray, target: np.ndarray, loss: str) -> np.ndarr
     """dC0/da(L) of one example (column vectors)."""
     if loss == "mse":
         return 2.0 * (out - target)
-    if loss in ("cross_entropy", "ce"):
+    if loss_name(loss) == "cross_entropy":
         p = np.exp(out - out.max())
         return p / p.sum() - target
     raise ArgumentError(f"nudges: unknown loss {loss!r}; use 'mse' or 'cross_entropy'")
@@ -80,11 +83,11 @@ def nudges(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.nd
     out, prev = acts[-1][:, 0], acts[-2][:, 0]
     target = np.zeros(n_out)
     target[int(label)] = 1.0
-    dC_da = _output_gradient(out, target, "cross_entropy" if loss == "ce" else loss)
+    dC_da = _output_gradient(out, target, loss_name(loss))
     _, fprime = bp.ACTIVATIONS["identity" if output_activation is None else output_activation]
     delta = dC_da if fprime is None else dC_da * fprime(zs[-1][:, 0], out)
     _, gw, gb = bp.backprop(weights, biases, x, np.array([int(label)]), activation, output_activation,
-                            "cross_entropy" if loss == "ce" else loss)
+                            loss_name(loss))
     grads = [g for pair in zip(gw, gb, strict=True) for g in pair]
     return Nudges(int(label), out, target, -dC_da, np.asarray(delta, dtype=np.float64), prev,
                   np.outer(delta, prev), -weights[-1] * delta[:, None], grads)
@@ -112,7 +115,7 @@ def per_example_average(weights, biases, x, labels, activation="sigmoid", output
     assert total is not None
     average = [t / len(x) for t in total]
     _, gw, gb = bp.backprop(weights, biases, x, labels, activation, output_activation,
-                            "cross_entropy" if loss == "ce" else loss)
+                            loss_name(loss))
     return average, [g for pair in zip(gw, gb, strict=True) for g in pair]
 
 
@@ -216,7 +219,7 @@ def gradient_noise(weights, biases, x, labels, batch_sizes: Sequence[int], repea
     ``g`` over all of ``x``."""
     if repeats < 1 or not batch_sizes or min(batch_sizes) < 1 or max(batch_sizes) > len(x):
         raise ArgumentError(f"gradient_noise: batch sizes must be 1..{len(x)} and repeats >= 1")
-    loss = "cross_entropy" if loss == "ce" else loss
+    loss = loss_name(loss)
     full = _flat(full_gradient(weights, biases, x, labels, activation, output_activation, loss))
     norm = float(np.linalg.norm(full))
     rng = np.random.default_rng(seed)
@@ -336,3 +339,70 @@ def layer2_templates(weights) -> np.ndarray:
     if len(weights) < 2:
         raise ShapeError("layer2_templates: the network has no second layer")
     return np.asarray(weights[1], dtype=np.float64) @ np.asarray(weights[0], dtype=np.float64)
+
+
+def layer_summary(acts: np.ndarray, labels: np.ndarray, top: int = 6) -> dict:
+    """What one hidden layer's neurons respond to, from its activations ``acts`` (n, neurons) on labelled images:
+    ``means`` (neurons, 10) per digit, ``top`` (neurons, top) image indices, the most and least selective
+    neurons (by the range of their means), and ``broad``: how many have a mean above 0.5 for three or more
+    digits (a distributed code rather than one detector per part)."""
+    means = mean_activation_per_digit(acts, labels)
+    spread = np.nanmax(means, axis=1) - np.nanmin(means, axis=1)
+    best = int(np.argmax(spread))
+    return {"means": means, "top": top_activating(acts, top), "most_selective": best,
+            "favourite": int(np.nanargmax(means[best])), "best_mean": float(np.nanmax(means[best])),
+            "best_range": float(spread.max()), "least_selective": int(np.argmin(spread)),
+            "least_range": float(spread.min()), "broad": int(np.sum(np.sum(means > 0.5, axis=1) >= 3))}
+
+
+# ---------------------------------------------------------------------- the learning-rate sweep and its diagnosis
+
+
+def lr_sweep(x, labels, lrs: Sequence[float], epochs: int, seed: int = 0, sizes=(784, 16, 16, 10),
+             batch_size: int = 10, should_stop=None) -> dict[float, dict]:
+    """The notes' network (xavier, ``seed``) trained by plain SGD with each learning rate of ``lrs``, in float64:
+    per rate, ``loss`` and ``saturated`` (the hidden layers' mean fraction of saturated sigmoids) per epoch,
+    ``out_saturated`` (the outputs', last epoch) and ``accuracy`` on ``x``. One data order (seeded) is shared
+    by the rates, as the notes' experiment; ``should_stop()`` is polled between mini-batches."""
+    rng = np.random.default_rng(seed)
+    out: dict[float, dict] = {}
+    for lr in lrs:
+        fresh = MLP(list(sizes), init="xavier", seed=seed)
+        w = [W.data.astype(np.float64) for W in fresh.weights]
+        b = [v.data.astype(np.float64) for v in fresh.biases]
+        costs, saturated, out_saturated = [], [], 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(epochs):
+                order = rng.permutation(len(x))
+                for start in range(0, len(order), batch_size):
+                    idx = order[start:start + batch_size]
+                    bp.train_step(w, b, x[idx], labels[idx], lr)
+                costs.append(bp.loss(w, b, x, labels))
+                fractions = saturation(w, b, x)
+                saturated.append(float(np.mean(fractions[:-1])))
+                out_saturated = fractions[-1]
+            _, acts = bp.forward(w, b, x)
+        accuracy = float(np.mean(acts[-1].argmax(axis=0) == labels))
+        out[lr] = {"loss": costs, "saturated": saturated, "out_saturated": out_saturated, "accuracy": accuracy}
+    return out
+
+
+def plateau_hint(model: MLP, x_train: np.ndarray, losses: Sequence[float], accuracy=None) -> str | None:
+    """A hint when the training loss has stopped moving, far from a good model, while the sigmoids are
+    saturated (a too-large learning rate stalls silently: no NaN, just sigmoid' = a (1 - a) ~ 0); else None.
+    ``model`` is an MLP; ``losses`` the training losses per epoch so far; ``accuracy`` the latest test accuracy."""
+    if len(losses) < 2 or "sigmoid" not in (model.activation, model.output_activation):
+        return None
+    if accuracy is not None and np.isfinite(accuracy) and accuracy >= 0.5:
+        return None  # a converged, working model also has a flat loss and many outputs near 0 or 1
+    if abs(losses[-1] - losses[-2]) > 1e-4 * max(abs(losses[-2]), 1e-12):
+        return None
+    sample = x_train[:1000]
+    with np.errstate(over="ignore"):
+        fractions = saturation([W.data for W in model.weights], [b.data for b in model.biases], sample,
+                               model.activation, model.output_activation)
+    if max(fractions) < 0.5:
+        return None
+    return (f"hint: the train loss has stopped moving and up to {max(fractions):.0%} of a layer's sigmoids "
+            f"sit within 0.01 of 0 or 1 on {len(sample):,} training images: there the slope a (1 - a) is ~0 and "
+            "almost no gradient gets through. The learning rate is probably too large: try a smaller --lr")

@@ -330,8 +330,7 @@ def dtype_note(dtype) -> str:
 
 def canonical_loss(name: str) -> str:
     """``"ce"`` -> ``"cross_entropy"``; raises ValueError for an unknown loss."""
-    functional.loss(name)  # validates, with the library's message
-    return {"ce": "cross_entropy"}.get(name, name)
+    return functional.loss_name(name)
 
 
 def _activation_name(name: str | None) -> str | None:

@@ -5,6 +5,8 @@
   downloads them into the cache with :func:`download_mnist`, verifying each file's SHA-256 before it lands.
 * :mod:`.synthetic`: :func:`synthetic_digits` / :func:`load_synthetic` draw MNIST-like 28x28 digits from
   strokes: no files needed.
+* :mod:`.datasets`: :func:`load_dataset` by name (``auto``: MNIST, else the synthetic digits with a notice
+  saying so; it returns the notice, it never prints).
 * :mod:`.loader`: :class:`DataLoader` yields shuffled mini-batches whose order can be saved and resumed.
 * :mod:`.ascii`: :func:`ascii_digit` draws a 28x28 image with characters, for terminals.
 
@@ -13,6 +15,7 @@ Every problem with a data file, or with finding one, raises :class:`~tinygrad_ml
 """
 
 from .ascii import ascii_digit
+from .datasets import DATASETS, SYNTHETIC, Dataset, load_dataset
 from .loader import DataLoader
 from .mnist import (
     CACHE_ENV,
@@ -38,10 +41,14 @@ __all__ = [
     "MNIST_FILES",
     "SHA256",
     "PathLike",
+    "DATASETS",
+    "SYNTHETIC",
+    "Dataset",
     "DataLoader",
     "ascii_digit",
     "cache_dir",
     "download_mnist",
+    "load_dataset",
     "load_mnist",
     "load_synthetic",
     "read_idx",

@@ -340,9 +340,18 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothi
 LOSSES: dict[str, Callable[..., Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}
 
 
+#: Short names of losses: the one place they are expanded.
+LOSS_ALIASES = {"ce": "cross_entropy"}
+
+
+def loss_name(name: str) -> str:
+    """The full name of the loss ``name``: ``"ce"`` -> ``"cross_entropy"``; ArgumentError for an unknown one."""
+    full = LOSS_ALIASES.get(name, name) if isinstance(name, str) else name
+    if not isinstance(full, str) or full not in LOSSES:
+        raise ArgumentError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return full
+
+
 def loss(name: str) -> Callable[..., Tensor]:
     """The loss function called ``name`` ("mse" or "cross_entropy"; "ce" is accepted too)."""
-    name = {"ce": "cross_entropy"}.get(name, name) if isinstance(name, str) else name
-    if name not in LOSSES:
-        raise ArgumentError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
-    return LOSSES[name]
+    return LOSSES[loss_name(name)]
