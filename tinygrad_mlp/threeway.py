@@ -594,7 +594,7 @@ def cnn_three_way_check(model: Sequential, x, labels, *, eps: float = DEFAULT_EP
     auto = analytic_grad(lambda *_: loss_fn(model(Tensor(x_model)), labels), *[params[n] for n in names])
     grads = {"autograd": _every_gradient(names, auto)}
 
-    stride, padding = conv.stride[0], conv.padding[0]
+    stride, padding = conv.stride[0], (0 if isinstance(conv.padding, str) else conv.padding[0])  # (not 'same')
     arrays = [conv.weight.data, conv.bias.data if conv.bias is not None else np.zeros(conv.out_channels, dtype),
               fc.weight.data, fc.bias.data if fc.bias is not None else np.zeros(fc.out_features, dtype)]
     loss_hand, hand = bp.cnn_backprop(arrays, x_model, labels, stride, padding)
@@ -669,11 +669,12 @@ def make_cnn_problem(channels: int = 3, kernel: int = 3, image: int = 6, classes
     model = Sequential(conv, ReLU(), Flatten(), fc)
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, classes, size=batch_size)
+    bias = conv.bias
+    assert bias is not None  # made with one
     for draw in range(max_draws):
-        if conv.bias is not None:
-            conv.bias.data = (0.5 * rng.standard_normal(channels)).astype(dtype)
+        bias.data = (0.5 * rng.standard_normal(channels)).astype(dtype)
         x = rng.standard_normal((batch_size, in_channels, image, image)).astype(dtype)
-        z = bp.conv2d_forward(x, conv.weight.data, conv.bias.data, stride, padding)
+        z = bp.conv2d_forward(x, conv.weight.data, bias.data, stride, padding)
         if float(np.abs(z).min()) >= relu_margin:
             return CNNProblem(model, x, labels, draw)
     raise ArgumentError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
