@@ -5,7 +5,8 @@ A checkpoint is a numpy ``.npz`` archive read with ``allow_pickle=False``:
 * ``param/<name>``: the model's parameter arrays (``layers.0.weight`` ...);
 * ``optim/<buffer>/<i>``: the optimizer's state arrays, when one is saved;
 * ``meta.json``: a uint8 array holding UTF-8 JSON: format name and version,
-  library version, the model's architecture, the optimizer's settings, the
+  library version, the model's architecture (an MLP's widths and activations, or
+  ``{"kind": "lenet", ...}`` for another kind of model: :data:`MODEL_KINDS`), the optimizer's settings, the
   caller's metadata (training settings, metrics ...), and a SHA-256 over every
   array's name, dtype, shape and bytes.
 
@@ -33,6 +34,7 @@ import math
 import os
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +42,7 @@ import numpy as np
 
 from ._guard import atomic_write, check_memory
 from .errors import CheckpointError
-from .nn import INITS, MLP, Module, functional
+from .nn import INITS, MLP, LeNet, Module, functional
 from .optim import Optimizer
 from .version import __version__
 
@@ -58,8 +60,15 @@ class Checkpoint:
     optimizer: dict | None = None
     library_version: str = ""
 
-    def build_model(self) -> MLP:
-        """A new ``MLP`` with the saved architecture and weights."""
+    def build_model(self) -> Module:
+        """A new ``MLP`` (or, for a model of another kind, e.g. ``"lenet"``, that model) with the saved architecture
+        and weights."""
+        if self.model_config and "kind" in self.model_config:
+            kind = MODEL_KINDS[self.model_config["kind"]]
+            built = kind.build(self.model_config, next(iter(self.params.values())).dtype if self.params
+                               else np.dtype(np.float32))
+            built.load_state_dict(self.params)
+            return built
         if not self.model_config or "sizes" not in self.model_config:
             raise CheckpointError("checkpoint: it does not record an MLP architecture, so the model cannot be rebuilt")
         cfg = self.model_config
@@ -70,6 +79,39 @@ class Checkpoint:
         return model
 
 
+# ---------------------------------------------------------------------- model kinds other than the MLP
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How a checkpoint holds a model other than an MLP: its ``model`` metadata is ``{"kind": name, ...}``.
+
+    ``check(cfg)`` says whether the rest of the config is valid (small ints, nothing else), ``shapes(cfg)`` gives
+    every parameter's name and shape (checked against the archive before anything is read), ``build(cfg, dtype)``
+    makes the model (its weights are loaded after), ``what`` describes a valid config for error messages.
+    """
+
+    check: Callable[[dict], bool]
+    shapes: Callable[[dict], dict[str, tuple[int, ...]]]
+    build: Callable[[dict, np.dtype], Module]
+    what: str
+
+
+def _lenet_ok(cfg: dict) -> bool:
+    channels = cfg.get("channels")
+    return (set(cfg) == {"kind", "channels", "num_classes"} and isinstance(channels, list) and len(channels) == 2
+            and all(_is_int(c) and 1 <= c <= _MAX_CHANNELS for c in channels)
+            and _is_int(cfg["num_classes"]) and 1 <= cfg["num_classes"] <= _MAX_CHANNELS)
+
+
+#: kind name -> how to check, size and build it (an MLP's config has no "kind")
+MODEL_KINDS: dict[str, ModelKind] = {
+    "lenet": ModelKind(_lenet_ok, lambda cfg: LeNet.parameter_shapes(tuple(cfg["channels"]), cfg["num_classes"]),
+                       lambda cfg, dtype: LeNet(tuple(cfg["channels"]), cfg["num_classes"], dtype=dtype),
+                       '{"kind": "lenet", "channels": [c1, c2], "num_classes": n}, each from 1 to {max}'),
+}
+
+
 # ---------------------------------------------------------------------- limits of what load() accepts
 
 _MAX_MEMBERS = 20000            # arrays in one archive (1000 layers with Adam: 2000 parameters x 4 arrays)
@@ -77,6 +119,7 @@ _MAX_DIRECTORY_BYTES = 8 << 20  # the zip's central directory
 _MAX_META_BYTES = 64 << 20      # meta.json (a long run's history is well under 1 MiB)
 _MAX_DEPTH = 64                 # nesting of the metadata's JSON
 _MAX_LAYERS = 1000
+_MAX_CHANNELS = 4096            # a LeNet's conv widths and classes
 _MAX_NAME = 128                 # optimizer class and buffer names
 _MAX_BUFFERS = 100              # per-parameter buffer lists of an optimizer
 _MAX_NPY_HEADER = 10000         # numpy's own default limit
@@ -220,7 +263,13 @@ def _validate_meta(meta: dict, path: Path) -> None:
     if not isinstance(meta.get("metadata", {}), dict):
         raise _invalid(path, "metadata", "an object", meta["metadata"])
     cfg = meta.get("model")
-    if cfg is not None:
+    if isinstance(cfg, dict) and "kind" in cfg:
+        kind = MODEL_KINDS.get(cfg["kind"]) if isinstance(cfg["kind"], str) else None
+        if kind is None:
+            raise _invalid(path, "model.kind", f"one of {', '.join(MODEL_KINDS)} (or no kind: an MLP)", cfg["kind"])
+        if not kind.check(cfg):
+            raise _invalid(path, "model", kind.what.replace("{max}", str(_MAX_CHANNELS)), cfg)
+    elif cfg is not None:
         if not isinstance(cfg, dict):
             raise _invalid(path, "model", "an object or null", cfg)
         extra = sorted(set(cfg) - _MODEL_KEYS)
@@ -375,11 +424,14 @@ def _check_members(members: dict[str, _Member], meta: dict, path: Path) -> None:
     order = sorted(params)
     cfg = meta.get("model")
     if cfg is not None:
-        sizes = cfg["sizes"]
         expected: dict[str, tuple] = {}
-        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-            expected[f"layers.{i}.weight"], expected[f"layers.{i}.bias"] = (n_out, n_in), (n_out,)
-        arch = "-".join(map(str, sizes))
+        if "kind" in cfg:
+            expected = MODEL_KINDS[cfg["kind"]].shapes(cfg)
+            arch = f"{cfg['kind']} {_short(cfg)}"
+        else:
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(cfg["sizes"])):
+                expected[f"layers.{i}.weight"], expected[f"layers.{i}.bias"] = (n_out, n_in), (n_out,)
+            arch = "-".join(map(str, cfg["sizes"]))
         missing, unexpected = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
         if missing or unexpected:
             fail(f"its arrays do not fit the architecture {arch} it declares (missing {missing[:4]}, "
@@ -494,8 +546,9 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
                       optimizer=optimizer, library_version=meta.get("library_version", ""))
 
 
-def load_model(path: str | os.PathLike) -> tuple[MLP, Checkpoint]:
-    """Rebuild the saved ``MLP``; returns it with the whole :class:`Checkpoint`."""
+def load_model(path: str | os.PathLike) -> tuple[Module, Checkpoint]:
+    """Rebuild the saved ``MLP`` (or ``LeNet`` ...: see :data:`MODEL_KINDS`); returns it with the whole
+    :class:`Checkpoint`."""
     ckpt = load(path)
     try:
         return ckpt.build_model(), ckpt

@@ -12,7 +12,7 @@ from .. import checkpoint, runs
 from .._guard import atomic_write, check_writable, exclusive_lock
 from ..errors import CheckpointError
 from ..learning import plateau_hint
-from ..nn import INITS, MLP, functional
+from ..nn import INITS, MLP, LeNet, functional
 from ..train import (
     OPTIMIZERS,
     SCHEDULES,
@@ -54,6 +54,10 @@ def add_train(subparsers) -> None:
 
 def _add_model_options(p) -> None:
     d = runs.TRAIN_DEFAULTS
+    p.add_argument("--model", choices=list(runs.MODEL_KINDS),
+                   help="mlp: the fully connected network of --arch (default); lenet: a small CNN (LeNet-5's "
+                        "layout with ReLU and max pooling, 61,706 parameters) with the recipe that reaches 99%% on "
+                        "MNIST unless overridden: adam, lr 1e-3, cosine schedule, batches of 64, 12 epochs")
     p.add_argument("--arch", help=f"layer widths, input first (default {d['arch']})")
     p.add_argument("--activation", choices=sorted(functional.ACTIVATIONS),
                    help=f"hidden-layer activation (default {d['activation']})")
@@ -85,6 +89,7 @@ def _add_model_options(p) -> None:
 def _settings(args) -> tuple[dict, checkpoint.Checkpoint | None]:
     """The run's settings: defaults < command line; for --resume, the checkpoint's (plus a new --epochs)."""
     given = {k: getattr(args, k) for k in runs.TRAIN_DEFAULTS}
+    given["model"] = args.model
     if not args.resume:
         with o.as_usage():
             return runs.new_run(given), None
@@ -108,8 +113,8 @@ def run_train(args) -> int:
     settings, resumed = _settings(args)
     out = args.out or args.resume or "model.npz"
     _check_outputs(args, out)
-    o.check_fits(runs.train_bytes(settings), f"training MLP {'-'.join(map(str, settings['sizes']))} with "
-                                             f"mini-batches of {settings['batch_size']}")
+    what = "LeNet" if settings.get("model") == "lenet" else f"MLP {'-'.join(map(str, settings['sizes']))}"
+    o.check_fits(runs.train_bytes(settings), f"training {what} with mini-batches of {settings['batch_size']}")
     with exclusive_lock(out, "a training checkpoint"):
         return _run(args, settings, resumed, out)
 
@@ -128,22 +133,30 @@ def _data(args, settings: dict, resumed) -> tuple:
     return (x_train, y_train, x_test, y_test), loaded.name
 
 
-def _model(args, settings: dict, resumed) -> MLP:
+def _model(args, settings: dict, resumed) -> MLP | LeNet:
     sizes = settings["sizes"]
+    lenet = settings.get("model") == "lenet"
     if resumed is not None:
         model = resumed.build_model()
-        if model.sizes != sizes:
-            raise CheckpointError(f"{args.resume}: its weights ({model.sizes}) do not match its settings ({sizes})")
+        if not isinstance(model, LeNet if lenet else MLP) or model.sizes != sizes:
+            raise CheckpointError(f"{args.resume}: its weights ({type(model).__name__} {model.sizes}) do not "
+                                  f"match its settings ({settings.get('model', 'mlp')} {sizes})")
         return model
+    if lenet:
+        return LeNet(seed=settings["seed"])
     output_activation = None if settings["loss"] == "cross_entropy" else "sigmoid"
     return MLP(sizes, settings["activation"], output_activation, init=settings["init"], seed=settings["seed"])
 
 
-def _banner(mode: str, model: MLP, settings: dict, used: str, counts: tuple[int, int], out: str) -> tuple[str, str]:
+def _banner(mode: str, model: MLP | LeNet, settings: dict, used: str, counts: tuple[int, int],
+            out: str) -> tuple[str, str]:
     s = settings
-    first = (f"{mode} MLP {'-'.join(map(str, s['sizes']))} ({s['activation']} hidden, "
-             f"{model.output_activation or 'linear'} output, {model.num_parameters():,} parameters) on {used}: "
-             f"{counts[0]} training / {counts[1]} test images")
+    if isinstance(model, LeNet):
+        what = f"LeNet (conv 1->6->16, dense 400-120-84-10, relu, {model.num_parameters():,} parameters)"
+    else:
+        what = (f"MLP {'-'.join(map(str, s['sizes']))} ({s['activation']} hidden, "
+                f"{model.output_activation or 'linear'} output, {model.num_parameters():,} parameters)")
+    first = f"{mode} {what} on {used}: {counts[0]} training / {counts[1]} test images"
     second = (f"loss {s['loss']}, {s['optimizer']} lr {s['lr']:g}"
               + (f" momentum {s['momentum']:g}" if s["momentum"] else "")
               + (f" weight decay {s['weight_decay']:g}" if s.get("weight_decay") else "")
@@ -153,7 +166,7 @@ def _banner(mode: str, model: MLP, settings: dict, used: str, counts: tuple[int,
     return first, second
 
 
-def _epoch_reporter(model: MLP, x_train: np.ndarray, epochs: int):
+def _epoch_reporter(model: MLP | LeNet, x_train: np.ndarray, epochs: int):
     """The callback printing each epoch's line, and the plateau hint once."""
     losses: list[float] = []
     hinted: list[bool] = []
@@ -162,7 +175,8 @@ def _epoch_reporter(model: MLP, x_train: np.ndarray, epochs: int):
         o.say(f"epoch {record['epoch']:>3}/{epochs}  train loss {record['train_loss']:.4f}  "
               f"test accuracy {o.format_acc(record['test_accuracy'])}  {record['seconds']:.1f} s")
         losses.append(float(record["train_loss"]))
-        hint = None if hinted else plateau_hint(model, x_train, losses, record.get("test_accuracy"))
+        hint = None if hinted or not isinstance(model, MLP) else plateau_hint(model, x_train, losses,
+                                                                              record.get("test_accuracy"))
         if hint:
             hinted.append(True)
             o.say(hint + f" (see '{o.PROG} lab')")

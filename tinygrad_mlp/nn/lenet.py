@@ -27,8 +27,12 @@ class LeNet(Module):
     """LeNet-5's layout with ReLU and max pooling (see the module's docstring); ``channels`` are the two conv
     layers' widths (6 and 16 as in LeNet-5), ``seed`` an int or a Generator for the starting weights."""
 
+    output_activation = None  # the outputs are raw scores (logits), as an MLP's with output_activation=None
+
     def __init__(self, channels: tuple[int, int] = (6, 16), num_classes: int = 10, *, seed=0, dtype=np.float32):
         c1, c2 = (int(c) for c in channels)
+        if c1 < 1 or c2 < 1 or int(num_classes) < 1:
+            raise ShapeError(f"LeNet: channels and num_classes must be >= 1, got {channels}, {num_classes}")
         rng = generator(seed)
         self.channels, self.num_classes = (c1, c2), int(num_classes)
         self.conv1 = Conv2d(1, c1, 5, padding=2, seed=rng, dtype=dtype)
@@ -48,6 +52,20 @@ class LeNet(Module):
         x = functional.max_pool2d(self.conv2(x).relu(), 2)  # (N, 16, 5, 5)
         x = x.reshape(x.shape[0], -1)  # flattened: (N, 400)
         return self.fc3(self.fc2(self.fc1(x).relu()).relu())
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[784, num_classes]``: the pixels it reads and the scores it gives (an MLP's first and last widths)."""
+        return [784, self.num_classes]
+
+    @staticmethod
+    def parameter_shapes(channels: tuple[int, int] = (6, 16), num_classes: int = 10) -> dict[str, tuple[int, ...]]:
+        """Each parameter's name and shape, without building the network (to check a file before loading it)."""
+        c1, c2 = channels
+        layers = {"conv1": ((c1, 1, 5, 5), (c1,)), "conv2": ((c2, c1, 5, 5), (c2,)), "fc1": ((120, c2 * 25), (120,)),
+                  "fc2": ((84, 120), (84,)), "fc3": ((num_classes, 84), (num_classes,))}
+        return {f"{name}.{kind}": shape for name, shapes in layers.items()
+                for kind, shape in zip(("weight", "bias"), shapes, strict=True)}
 
     @property
     def first_filters(self) -> np.ndarray:
