@@ -19,6 +19,7 @@ test_forward_mode (tests/primitive_cases.py); the fuzzer (test_fuzz) runs them i
 from __future__ import annotations
 
 import itertools
+import json
 import tracemalloc
 
 import numpy as np
@@ -463,3 +464,79 @@ def test_three_way_check_of_a_cnn_names_the_wrong_method(monkeypatch):
     monkeypatch.setattr(conv.Geometry, "weight_grad", lambda self, *a: wrong(self, *a) * 1.01)
     result = problem.check()
     assert not result.passed and "autograd is the odd one out" in result.diagnosis()
+
+
+# ---------------------------------------------------------------- the command line: tinygrad-mlp train --model lenet
+
+
+LENET_QUICK = ["--model", "lenet", "--dataset", "synthetic", "--limit-train", "256", "--no-progress"]
+
+
+def test_cli_trains_saves_resumes_and_scores_a_lenet(tmp_path, capsys):
+    from tinygrad_mlp.cli import main
+    whole, part = tmp_path / "whole.npz", tmp_path / "part.npz"
+    assert main(["train", *LENET_QUICK, "--epochs", "2", "--out", str(whole)]) == 0
+    out = capsys.readouterr().out
+    assert "training LeNet (conv 1->6->16" in out and "adam lr 0.001 (cosine schedule), batch 64" in out
+    lenet, ck = tm.checkpoint.load_model(whole)
+    assert isinstance(lenet, nn.LeNet) and ck.model_config == {"kind": "lenet", "channels": [6, 16], "num_classes": 10}
+    assert ck.metadata["settings"]["model"] == "lenet" and ck.metadata["settings"]["init"] == "pytorch"
+    # one epoch, then --resume to two: the very weights of the run that did both at once (at a constant lr: a
+    # cosine schedule over one epoch is not the first half of one over two)
+    constant = tmp_path / "constant.npz"
+    assert main(["train", *LENET_QUICK, "--lr-schedule", "none", "--epochs", "2", "--out", str(constant)]) == 0
+    model, _ = tm.checkpoint.load_model(constant)
+    assert main(["train", *LENET_QUICK, "--lr-schedule", "none", "--epochs", "1", "--out", str(part)]) == 0
+    assert main(["train", "--resume", str(part), "--epochs", "2", "--no-progress"]) == 0
+    resumed, _ = tm.checkpoint.load_model(part)
+    assert all(np.array_equal(a, b) for a, b in zip(model.state_dict().values(), resumed.state_dict().values(),
+                                                    strict=True))
+    capsys.readouterr()
+    assert main(["eval", str(whole)]) == 0
+    assert "LeNet (conv 1->6, conv 6->16, dense 400-120-84-10, 61,706 parameters)" in capsys.readouterr().out
+    assert main(["predict", str(whole), "--index", "0"]) == 0
+    assert "softmax of the output logits" in capsys.readouterr().out
+
+
+def test_cli_show_weights_draws_a_lenets_filters(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from tinygrad_mlp.cli import main
+    ck = tmp_path / "l.npz"
+    tm.checkpoint.save(nn.LeNet(seed=3), ck)
+    assert main(["show-weights", str(ck), "--out", str(tmp_path / "filters.png")]) == 0
+    assert "the 6 first-layer filters of the LeNet" in capsys.readouterr().out
+    assert (tmp_path / "filters.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", *LENET_QUICK, "--activation", "sigmoid"], "--activation sigmoid does not apply to --model lenet"),
+    (["train", *LENET_QUICK, "--loss", "mse"], "--loss mse does not apply to --model lenet"),
+    (["nudges", "{ck}"], "holds a LeNet (a small CNN); this command looks inside an MLP's layers"),
+    (["train", "--resume", "{ck}", "--model", "mlp"], "--model mlp differs from the resumed run's lenet"),
+])
+def test_cli_refuses_what_a_lenet_cannot_do_in_one_line(tmp_path, capsys, args, message):
+    from tinygrad_mlp.cli import main
+    ck = tmp_path / "l.npz"
+    assert main(["train", *LENET_QUICK, "--epochs", "1", "--out", str(ck)]) == 0
+    capsys.readouterr()
+    assert main([a.format(ck=ck) for a in args]) != 0
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_lenet_checkpoint_is_checked_before_it_is_built(tmp_path):
+    path = tmp_path / "l.npz"
+    tm.checkpoint.save(nn.LeNet(channels=(2, 3), seed=0), path)
+    assert isinstance(tm.checkpoint.load_model(path)[0], nn.LeNet)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(arrays["meta.json"].tobytes())
+    for config, pattern in (({"kind": "lenet", "channels": [2, 10**6], "num_classes": 10}, "model must be"),
+                            ({"kind": "resnet"}, "model.kind must be one of lenet"),
+                            ({"kind": "lenet", "channels": [2, 4], "num_classes": 10},
+                             r"array conv2.weight is \(3, 2, 5, 5\) but the architecture lenet")):
+        bad = dict(meta, model=config)
+        bad["checksum"] = tm.checkpoint._checksum({k: v for k, v in arrays.items() if k != "meta.json"}, bad)
+        np.savez(tmp_path / "bad.npz", **{**arrays, "meta.json": np.frombuffer(json.dumps(bad).encode(), np.uint8)})
+        with pytest.raises(tm.CheckpointError, match=pattern):
+            tm.checkpoint.load(tmp_path / "bad.npz")

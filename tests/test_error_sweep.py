@@ -342,6 +342,46 @@ BAD_CALLS: dict[str, list] = {
     "explain_backward": [lambda: viz.explain_backward("x")],
     "one_neuron_chain": [lambda: viz.one_neuron_chain("1-a")],
     "explain": [lambda: viz.explain([1, 100])],
+    # ------------------------------------------------ convolutions (issue 26)
+    "conv1d": [lambda: F.conv1d(_t(1, 2, 5), _t(3, 1, 3)), lambda: F.conv1d(_t(1, 1, 2), _t(1, 1, 3)),
+               lambda: F.conv1d(_t(1, 1, 5), _t(1, 1, 3), stride=(1, 2))],
+    "conv2d": [lambda: F.conv2d(_t(1, 3, 5, 5), _t(2, 2, 3, 3)), lambda: F.conv2d(_t(2, 5), _t(1, 1, 3, 3)),
+               lambda: F.conv2d(_t(1, 1, 5, 5), _t(1, 1, 3, 3), padding="full"),
+               lambda: F.conv2d(_t(1, 1, 5, 5), _t(1, 1, 3, 3), dilation=0),
+               lambda: F.conv2d(_t(1, 2, 5, 5), _t(2, 1, 3, 3), groups=3),
+               lambda: F.conv2d(_t(1, 1, 5, 5), _t(2, 1, 3, 3), _t(3)), lambda: F.conv2d("x", _t(1, 1, 3, 3))],
+    "max_pool1d": [lambda: F.max_pool1d(_t(1, 1, 2), 3), lambda: F.max_pool1d(_t(1, 1, 5), 2, padding=2)],
+    "max_pool2d": [lambda: F.max_pool2d(_t(1, 1, 4, 4), 0), lambda: F.max_pool2d(_t(4, 4), 2),
+                   lambda: F.max_pool2d(_t(1, 1, 4, 4), 2, return_indices=True),
+                   lambda: F.max_pool2d(_t(1, 1, 4, 4), (2, 2, 2))],
+    "avg_pool1d": [lambda: F.avg_pool1d(_t(1, 1, 2), 3), lambda: F.avg_pool1d(_t(1, 1, 5), 2, ceil_mode=True)],
+    "avg_pool2d": [lambda: F.avg_pool2d(_t(1, 1, 4, 4), 2, divisor_override=0),
+                   lambda: F.avg_pool2d(_t(1, 1, 4, 4), 5), lambda: F.avg_pool2d(_t(1, 1, 4, 4), 3, padding=2)],
+    "conv_output_size": [],  # arithmetic on ints: the functions above check their arguments before using it
+    "Geometry": [],  # a rule's setting, made by the functions above after their checks
+    "Conv1d": [lambda: nn.Conv1d(0, 2, 3), lambda: nn.Conv1d(1, 2, 3)(_t(1, 2, 5)), lambda: nn.Conv1d(1, 2, "3")],
+    "Conv2d": [lambda: nn.Conv2d(2, 3, 3, groups=2), lambda: nn.Conv2d(1, 2, 3, padding_mode="circular"),
+               lambda: nn.Conv2d(1, 2, 3, padding="full"), lambda: nn.Conv2d(1, 2, 3)(_t(1, 1, 2, 2)),
+               lambda: nn.Conv2d(1, 2, 3, stride=-1)],
+    "MaxPool1d": [lambda: nn.MaxPool1d(5)(_t(1, 1, 3))],
+    "MaxPool2d": [lambda: nn.MaxPool2d(2, padding=3)(_t(1, 1, 8, 8)), lambda: nn.MaxPool2d(2)("x")],
+    "AvgPool1d": [lambda: nn.AvgPool1d(5)(_t(1, 1, 3))],
+    "AvgPool2d": [lambda: nn.AvgPool2d(2, ceil_mode=True)(_t(1, 1, 4, 4))],
+    "BatchNorm2d": [lambda: nn.BatchNorm2d(0), lambda: nn.BatchNorm2d(3)(_t(2, 3, 4)),
+                    lambda: nn.BatchNorm2d(3)(_t(2, 4, 2, 2))],
+    "LeNet": [lambda: nn.LeNet((0, 16)), lambda: nn.LeNet()(_t(2, 1, 27, 27)), lambda: nn.LeNet()(_t(2, 100))],
+    "conv2d_forward": [lambda: backprop.conv2d_forward(np.zeros((1, 2, 5, 5)), np.zeros((1, 1, 3, 3)), np.zeros(1)),
+                       lambda: backprop.conv2d_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), np.zeros(1))],
+    "conv2d_backward": [lambda: backprop.conv2d_backward(np.zeros((1, 1, 3, 3)), np.zeros((1, 2, 5, 5)),
+                                                         np.zeros((1, 1, 3, 3)))],
+    "cnn_forward": [lambda: backprop.cnn_forward([np.zeros((2, 1, 3, 3)), np.zeros(2), np.zeros((3, 5)),
+                                                  np.zeros(3)], np.zeros((1, 1, 4, 4)))],
+    "cnn_backprop": [lambda: backprop.cnn_backprop([np.zeros((2, 1, 3, 3)), np.zeros(2), np.zeros((3, 8)),
+                                                    np.zeros(3)], np.zeros((1, 1, 4, 4)), np.array([7]))],
+    "cnn_three_way_check": [lambda: threeway.cnn_three_way_check(_model(), X, L)],
+    "make_cnn_problem": [lambda: threeway.make_cnn_problem(kernel=9), lambda: threeway.make_cnn_problem(channels=0)],
+    "CNNProblem": [],  # a plain record, made by make_cnn_problem
+    "ModelKind": [],  # a table entry of checkpoint.MODEL_KINDS
 }
 
 

@@ -637,6 +637,10 @@ def conv2d_backward(dz: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int = 
     xp = _padded_image(x, padding)
     kh, kw = w.shape[2:]
     out_h, out_w = dz.shape[2:]
+    if (x.ndim != 4 or w.ndim != 4 or x.shape[1] != w.shape[1] or dz.shape[:2] != (x.shape[0], w.shape[0])
+            or (out_h, out_w) != ((xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1)):
+        raise ShapeError(f"conv2d_backward: dz {dz.shape}, x {x.shape} and w {w.shape} are not a convolution's "
+                         f"(stride {stride}, padding {padding})")
     dw = np.zeros_like(w)
     dxp = np.zeros(xp.shape, dtype=np.result_type(dz, w))
     for p in range(kh):
@@ -662,6 +666,9 @@ def cnn_forward(params: Sequence[np.ndarray], x: np.ndarray, stride: int = 1,
     w1, b1, w2, b2 = params
     z1 = conv2d_forward(x, w1, b1, stride, padding)
     a1 = np.maximum(z1, 0)
+    if w2.ndim != 2 or w2.shape[1] != a1[0].size or b2.shape != (w2.shape[0],):
+        raise ShapeError(f"cnn_forward: the dense layer W2 {w2.shape}, b2 {b2.shape} does not take the conv layer's "
+                         f"{a1[0].size} outputs (it needs W2 (classes, {a1[0].size}) and b2 (classes,))")
     return z1, a1, a1.reshape(len(x), -1) @ w2.T + b2
 
 
@@ -674,6 +681,9 @@ def cnn_backprop(params: Sequence[np.ndarray], x: np.ndarray, labels: np.ndarray
     w1, w2 = params[0], params[2]
     z1, a1, out = cnn_forward(params, x, stride, padding)
     labels = np.asarray(labels)
+    if labels.shape != (len(x),) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= out.shape[1]:
+        raise ShapeError(f"cnn_backprop: labels must be {len(x)} integers from 0 to {out.shape[1] - 1}, got "
+                         f"{labels.dtype} of shape {labels.shape}")
     # the dense layer and the cost, exactly as for the MLP (one column per example)
     cost, d_out = _cost_and_output_gradient(out.T, labels, "cross_entropy", need_grad=True)
     d_out = d_out.T  # dC/dout, (batch, classes), with its 1/batch

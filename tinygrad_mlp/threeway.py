@@ -556,7 +556,7 @@ def _compare(names: list[str], shapes: dict[str, tuple], grads: dict[str, dict[s
 
 
 def _cnn_parts(model: Sequential) -> tuple[Conv2d, Linear]:
-    layers = list(model)
+    layers = list(model) if isinstance(model, Sequential) else []
     if (len(layers) != 4 or not isinstance(layers[0], Conv2d) or not isinstance(layers[1], ReLU)
             or not isinstance(layers[2], Flatten) or not isinstance(layers[3], Linear)):
         raise ArgumentError("cnn_three_way_check: the model must be Sequential(Conv2d, ReLU, Flatten, Linear), "
