@@ -540,3 +540,11 @@ def test_a_lenet_checkpoint_is_checked_before_it_is_built(tmp_path):
         np.savez(tmp_path / "bad.npz", **{**arrays, "meta.json": np.frombuffer(json.dumps(bad).encode(), np.uint8)})
         with pytest.raises(tm.CheckpointError, match=pattern):
             tm.checkpoint.load(tmp_path / "bad.npz")
+
+
+def test_cli_gradcheck_of_a_cnn(capsys):
+    from tinygrad_mlp.cli import main
+    assert main(["gradcheck", "--model", "cnn", "--batch-size", "2", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "three-way gradient check: CNN conv 1->3 3x3 (stride 1, padding 1) on 6x6" in out
+    assert "overall: PASS: all 4 parameter tensors agree" in out
