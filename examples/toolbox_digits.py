@@ -71,7 +71,7 @@ def main(argv=None):
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     loader = DataLoader(x_train, y_train, batch_size=64, shuffle=True, seed=args.seed)
     print(f"{source}: {len(x_train)} training and {len(x_test)} test images; {model.num_parameters():,} parameters "
-          f"in {len(optimizer.param_groups)} groups (decayed: {sum(p.size for p in optimizer.param_groups[0]['params']):,})")
+          f"in {len(optimizer.param_groups)} groups (decayed: {sum(p.numel() for p in optimizer.param_groups[0]['params']):,})")
     for epoch in range(1, epochs + 1):
         total, norms = 0.0, []
         for xb, yb in loader:

@@ -220,6 +220,85 @@ def _cumsum(draw):
 
 
 @st.composite
+def _select(draw):
+    # The mask is a boolean input without a gradient (masked_fill's), broadcasting with x and y.
+    sa, sb = draw(_pairs())
+    full = np.broadcast_shapes(sa, sb)
+    cond = draw(S.bool_masks(full[draw(st.integers(0, len(full))):]))
+    return (lambda x, y: apply(ops.Select(), Tensor.wrap(cond), x, y)), [draw(S.values(sa)), draw(S.values(sb))]
+
+
+def _off_the_steps(shape):
+    """Values whose fractional part lies in [0.3, 0.4): at least 0.1 from every whole and half number, where
+    ``floor``, ``ceil``, ``round``, ``trunc`` and ``sign`` jump (central differences there would see the jump)."""
+    return S.values(shape).map(lambda v: np.floor(v) + 0.3 + 0.1 * (v - np.floor(v)))
+
+
+@st.composite
+def _zero_gradient(draw):
+    kind = draw(st.sampled_from(["sign", "floor", "ceil", "round", "trunc"]))
+    return (lambda t: apply(ops.ZeroGradient(kind), t)), [draw(_off_the_steps(draw(S.shapes())))]
+
+
+@st.composite
+def _remainder(draw):
+    # x = y * q with q's fractional part in [0.3, 0.7]: x / y is far from the whole numbers where mod jumps
+    shape = draw(S.shapes())
+    y = draw(S.away_from_zero(shape, margin=0.5, bound=2.0))
+    u = draw(S.values(shape))
+    q = np.floor(u) + 0.3 + 0.4 * (u - np.floor(u))
+    rounding = draw(st.sampled_from(["floor", "trunc"]))
+    return (lambda a, b: apply(ops.Remainder(rounding), a, b)), [y * q, y]
+
+
+EINSUM_SPECS = ["ij,jk->ik", "ii->i", "ii->", "iij->j", "ij->ji", "ij->", "i,i->", "ijk,jil->kl", "i,j,k->ijk",
+                "bii->bi", "ab,ab,ab->", "ij,j->i", "i->i", ",i->i", "iji->j"]
+
+
+@st.composite
+def _einsum(draw):
+    # one of the specs above with random sizes per letter: diagonals (a letter twice in one operand), letters summed
+    # in one operand alone, three operands, a 0-d operand
+    spec = draw(st.sampled_from(EINSUM_SPECS))
+    lhs, out = spec.split("->")
+    inputs = lhs.split(",")
+    size = {c: draw(st.integers(1, 3)) for c in sorted(set(lhs) - {","})}
+    arrays = [draw(S.values(tuple(size[c] for c in sub))) for sub in inputs]
+    return (lambda *ts: apply(ops.Einsum(tuple(inputs), out), *ts)), arrays
+
+
+@st.composite
+def _no_gradient(draw, kind):
+    # The rules with bool or integer results: the case multiplies their result (as floats) into a float input, so
+    # the graph has something to differentiate (their own rules give None and a zero tangent).
+    sa, sb = draw(_pairs())
+    x, y = draw(S.separated_pair(sa, sb))  # no ties: a comparison's result does not flip under the differences
+    full = np.broadcast_shapes(sa, sb)
+
+    def as_float(t):
+        return apply(P.Cast(np.float64), t)
+    if kind == "Compare":
+        op = draw(st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]))
+        return (lambda a, b: apply(P.Mul(), a, as_float(apply(ops.Compare(op), a, b)))), [x, y]
+    if kind == "Logical":
+        op = draw(st.sampled_from(["and", "or", "xor", "not"]))
+        m1, m2 = draw(S.bool_masks(sa)), draw(S.bool_masks(full))
+        inputs = [Tensor.wrap(m1)] if op == "not" else [Tensor.wrap(m1), Tensor.wrap(m2)]
+        return (lambda a: apply(P.Mul(), a, as_float(apply(ops.Logical(op), *inputs)))), [draw(S.values(full))]
+    if kind == "ArgReduce":
+        axis = draw(st.sampled_from([None, *range(len(sa))]))
+        which = draw(st.sampled_from(["argmax", "argmin"]))
+        keep = axis is not None or draw(st.booleans())  # (kept axes broadcast against the input)
+        return (lambda a: apply(P.Mul(), a, as_float(apply(ops.ArgReduce(which, axis, keep), a)))), \
+            [draw(S.distinct(sa))]
+    axes = draw(S.reduction_axes(len(sa)))
+    axes = None if axes is None else P.normalize_axis(axes, len(sa))
+    which = draw(st.sampled_from(["any", "all"]))
+    return (lambda a: apply(P.Mul(), a, as_float(apply(ops.AnyAll(which, axes, True), a)))), \
+        [draw(S.away_from_zero(sa))]
+
+
+@st.composite
 def _conv(draw):
     # conv(x, w[, b]) over 1 or 2 spatial axes, strides, dilations, uneven padding and groups (strategies.py)
     x_shape, w_shape, stride, pads, dilation, groups = draw(S.conv_geometries())
@@ -285,6 +364,7 @@ CASES = {
     "Take": _take(),
     "IndexAdd": _index_add(),
     "Where": _where(),
+    "Select": _select(),
     "Concatenate": _concatenate(),
     "Sin": _unary(ops.Sin, S.values),
     "Cos": _unary(ops.Cos, S.values),
@@ -297,7 +377,24 @@ CASES = {
     "ConvInputGrad": _conv_adjoint("input"),
     "ConvWeightGrad": _conv_adjoint("weight"),
     "MaxPool": _max_pool(),
-    "Cast": _unary(lambda: P.Cast(np.float64), S.values),  # float64 -> float64: the rule itself (see test_toolbox_ops)
+    "Cast": _unary(lambda: P.Cast(np.float64), S.values),
+    "Sinh": _unary(ops.Sinh, S.values),
+    "Cosh": _unary(ops.Cosh, S.values),
+    "Tan": _unary(ops.Tan, lambda s: S.values(s, 1.2)),
+    "Arcsin": _unary(ops.Arcsin, lambda s: S.values(s, 0.8)),
+    "Arccos": _unary(ops.Arccos, lambda s: S.values(s, 0.8)),
+    "Arctan": _unary(ops.Arctan, S.values),
+    "Arcsinh": _unary(ops.Arcsinh, S.values),
+    "Arccosh": _unary(ops.Arccosh, lambda s: S.positive(s, 1.2, 3.0)),
+    "Arctanh": _unary(ops.Arctanh, lambda s: S.values(s, 0.8)),
+    "ZeroGradient": _zero_gradient(),
+    "Arctan2": _binary(ops.Arctan2, S.values, lambda s: S.positive(s, 0.5, 3.0)),  # x > 0: off the branch cut
+    "Remainder": _remainder(),
+    "Einsum": _einsum(),
+    "Compare": _no_gradient("Compare"),
+    "Logical": _no_gradient("Logical"),
+    "ArgReduce": _no_gradient("ArgReduce"),
+    "AnyAll": _no_gradient("AnyAll"),  # float64 -> float64: the rule itself (see test_toolbox_ops)
 }
 
 
@@ -393,6 +490,128 @@ def _movement(draw, kind):
     return (lambda t: t.swapaxes(a1, a2)), [x], lambda a: np.swapaxes(a, a1, a2)
 
 
+@st.composite
+def _matrix_op(draw, method):
+    shape = draw(S.shapes(min_dims=2, max_dims=3))
+    k = draw(st.integers(-2, 2))
+    x = draw(S.values(shape))
+    if method == "diagonal":
+        a, b = draw(st.permutations(range(len(shape))))[:2]
+        return (lambda t: t.diagonal(k, a, b)), [x], lambda v: np.diagonal(v, k, a, b)
+    if method == "trace":
+        return (lambda t: t.trace(k)), [x], lambda v: np.trace(v, k)
+    if method == "diag":
+        x = x[(0,) * (len(shape) - 2)] if draw(st.booleans()) else x[(0,) * (len(shape) - 1)]
+        return (lambda t: t.diag(k)), [x], lambda v: np.diag(v, k)
+    return (lambda t: getattr(t, method)(k)), [x], lambda v: getattr(np, method)(v, k)
+
+
+@st.composite
+def _tiling(draw, method):
+    shape = draw(S.shapes(max_dims=3))
+    x = draw(S.values(shape))
+    if method == "repeat":  # PyTorch's: one count per axis, or more (new leading axes)
+        reps = tuple(draw(st.integers(1, 3)) for _ in range(len(shape) + draw(st.integers(0, 1))))
+        return (lambda t: t.repeat(*reps)), [x], lambda v: np.tile(v, reps)
+    if method == "tile":
+        reps = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 3))))
+        return (lambda t: t.tile(reps)), [x], lambda v: np.tile(v, reps)
+    axis = draw(st.sampled_from([None, *range(len(shape))]))
+    n = int(np.prod(shape)) if axis is None else shape[axis]
+    counts = draw(st.integers(0, 3)) if draw(st.booleans()) else np.array(draw(
+        st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    return (lambda t: t.repeat_interleave(counts, axis)), [x], lambda v: np.repeat(v, counts, axis)
+
+
+def _weighted(pieces, axis):
+    """The pieces joined back with a different weight each (so each piece's gradient is told apart)."""
+    return pieces[0].__class__.apply(P.Concatenate(axis), *[p * (i + 1.0) for i, p in enumerate(pieces)])
+
+
+@st.composite
+def _splitting(draw, how):
+    from tinygrad_mlp import functions as tf
+    shape = list(draw(S.shapes(min_dims=1, max_dims=3)))
+    axis = draw(st.integers(0, len(shape) - 1))
+    shape[axis] = draw(st.integers(1, 6))
+    shape = tuple(shape)
+    x = draw(S.values(shape))
+    n = shape[axis]
+    weights = lambda parts: np.concatenate([p * (i + 1.0) for i, p in enumerate(parts)], axis)  # noqa: E731
+    if how == "split":  # PyTorch's: pieces of a size
+        size = draw(st.integers(1, n))
+        cuts = list(range(size, n, size))
+        return (lambda t: _weighted(t.split(size, axis), axis)), [x], lambda v: weights(np.split(v, cuts, axis))
+    if how == "tensor_split":
+        k = draw(st.integers(1, n))
+        return (lambda t: _weighted(t.tensor_split(k, axis), axis)), [x], \
+            lambda v: weights(np.array_split(v, k, axis))
+    if how == "chunk":
+        k = draw(st.integers(1, n))
+        size = -(-n // k)
+        return (lambda t: _weighted(t.chunk(k, axis), axis)), [x], \
+            lambda v: weights(np.split(v, list(range(size, n, size)), axis))
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+    return (lambda t: _weighted(tf.array_split(t, cuts, axis), axis)), [x], \
+        lambda v: weights(np.array_split(v, cuts, axis))
+
+
+@st.composite
+def _stacking(draw, name):
+    from tinygrad_mlp import functions as tf
+    base = draw(st.sampled_from([(), (2,), (2, 3), (2, 3, 2)] if name != "column_stack" else [(3,), (3, 2)]))
+    count = draw(st.integers(1, 3))
+    arrays = [draw(S.values(base)) for _ in range(count)]
+    return (lambda *ts: getattr(tf, name)(list(ts))), arrays, lambda *vs: getattr(np, name)(list(vs))
+
+
+@st.composite
+def _einsum_ellipsis(draw):
+    from tinygrad_mlp import functions as tf
+    spec, shapes = draw(st.sampled_from([
+        ("...ij,...jk->...ik", [(2, 2, 3), (1, 3, 2)]), ("...i,i", [(2, 3), (3,)]), ("i...->...", [(3, 2)]),
+        ("ij,jk", [(2, 3), (3, 2)]), ("ba", [(2, 3)]), ("...ii->...i", [(2, 3, 3)]), ("i,i", [(3,), (3,)])]))
+    arrays = [draw(S.values(sh)) for sh in shapes]
+    return (lambda *ts: tf.einsum(spec, *ts)), arrays, lambda *vs: np.einsum(spec, *vs)
+
+
+@st.composite
+def _products(draw, name):
+    from tinygrad_mlp import functions as tf
+    if name == "tensordot":
+        a_shape = draw(S.shapes(min_dims=1, max_dims=3))
+        n = draw(st.integers(0, len(a_shape)))
+        b_shape = a_shape[len(a_shape) - n:] + draw(S.shapes(max_dims=2))
+        a, b = draw(S.values(a_shape)), draw(S.values(b_shape))
+        return (lambda x, y: tf.tensordot(x, y, n)), [a, b], lambda x, y: np.tensordot(x, y, n)
+    if name == "dot":
+        k = draw(st.integers(1, 3))
+        a_shape = draw(st.sampled_from([(k,), (2, k), (2, 2, k)]))
+        b_shape = draw(st.sampled_from([(k,), (k, 2), (3, k, 2)]))
+    else:
+        k = draw(st.integers(1, 3))
+        a_shape, b_shape = draw(st.sampled_from([(k,), (2, k)])), draw(st.sampled_from([(k,), (3, k)]))
+    return (lambda x, y: getattr(tf, name)(x, y)), [draw(S.values(a_shape)), draw(S.values(b_shape))], \
+        lambda x, y: getattr(np, name)(x, y)
+
+
+@st.composite
+def _masked_fill(draw):
+    shape = draw(S.shapes())
+    mask = draw(S.bool_masks(shape[draw(st.integers(0, len(shape))):]))
+    return (lambda t: t.masked_fill(mask, -2.5)), [draw(S.values(shape))], lambda v: np.where(mask, -2.5, v)
+
+
+@st.composite
+def _norm(draw):
+    shape = draw(S.shapes(min_dims=1))
+    p = draw(st.sampled_from([2, 1, 3, np.inf]))
+    dim = draw(st.sampled_from([None, *range(len(shape))]))
+    elems = S.distinct if p == np.inf else lambda s: S.away_from_zero(s)
+    return (lambda t: t.norm(p, dim)), [draw(elems(shape))], lambda v: np.linalg.norm(
+        v.reshape(-1) if dim is None else v, p, axis=None if dim is None else dim)
+
+
 COMPOSITES = {
     "logsumexp": _axis_reduction("logsumexp", _np_logsumexp),
     "var": _axis_reduction("var", np.var, elems=lambda s: S.distinct(s), min_count=2, ddof=1),
@@ -413,6 +632,39 @@ COMPOSITES = {
     "gelu": _elementwise("gelu", lambda a: _np_gelu(a, "none")),
     "gelu(tanh)": _elementwise("gelu", lambda a: _np_gelu(a, "tanh"), approximate="tanh"),
     "silu": _elementwise("silu", lambda a: a / (1 + np.exp(-a))),
+    # PyTorch's names and HIPS autograd's numpy coverage (issues 23 and 28)
+    "log2": _elementwise("log2", np.log2, lambda s: S.positive(s, 0.5, 3.0)),
+    "log10": _elementwise("log10", np.log10, lambda s: S.positive(s, 0.5, 3.0)),
+    "exp2": _elementwise("exp2", np.exp2),
+    "square": _elementwise("square", np.square),
+    "reciprocal": _elementwise("reciprocal", np.reciprocal, lambda s: S.away_from_zero(s, margin=0.5)),
+    "rsqrt": _elementwise("rsqrt", lambda a: 1 / np.sqrt(a), lambda s: S.positive(s, 0.5, 3.0)),
+    "round(decimals=1)": _elementwise("round", lambda a: np.round(a, 1), lambda s: _off_the_steps(s).map(
+        lambda v: v / 10), decimals=1),
+    "clone": _elementwise("clone", lambda a: a),
+    "diagonal": _matrix_op("diagonal"),
+    "trace": _matrix_op("trace"),
+    "diag": _matrix_op("diag"),
+    "tril": _matrix_op("tril"),
+    "triu": _matrix_op("triu"),
+    "repeat": _tiling("repeat"),
+    "tile": _tiling("tile"),
+    "repeat_interleave": _tiling("repeat_interleave"),
+    "split": _splitting("split"),
+    "tensor_split": _splitting("tensor_split"),
+    "chunk": _splitting("chunk"),
+    "array_split": _splitting("array_split"),
+    "hstack": _stacking("hstack"),
+    "vstack": _stacking("vstack"),
+    "dstack": _stacking("dstack"),
+    "column_stack": _stacking("column_stack"),
+    "einsum(...)": _einsum_ellipsis(),
+    "tensordot": _products("tensordot"),
+    "dot": _products("dot"),
+    "outer": _products("outer"),
+    "inner": _products("inner"),
+    "masked_fill": _masked_fill(),
+    "norm": _norm(),
 }
 
 
@@ -426,7 +678,7 @@ def all_primitive_names() -> set[str]:
     rules of :mod:`tinygrad_mlp.ops` and :mod:`tinygrad_mlp.convolution`."""
     return {name for module in (P, ops, conv) for name, obj in vars(module).items()
             if isinstance(obj, type) and issubclass(obj, P.Function) and obj is not P.Function
-            and obj.__module__ == module.__name__}
+            and obj.__module__ == module.__name__ and not name.startswith("_")}  # (a private base is no rule)
 
 
 def leaves(arrays) -> list[Tensor]:

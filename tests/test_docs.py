@@ -129,11 +129,11 @@ def api_sections() -> dict[str, str]:
 def test_public_names_are_found():
     # a guard on the guard: the discovery sees modules and names we know are there
     modules = public_modules()
-    assert {"tinygrad_mlp", "tinygrad_mlp.tensor", "tinygrad_mlp.nn", "tinygrad_mlp.nn.functional",
+    assert {"tinygrad_mlp", "tinygrad_mlp.tensor_core", "tinygrad_mlp.nn", "tinygrad_mlp.nn.functional",
             "tinygrad_mlp.viz", "tinygrad_mlp.primitives"} <= set(modules)
-    assert "graph_tensors" in public_names("tinygrad_mlp.tensor")
+    assert "graph_tensors" in public_names("tinygrad_mlp.tensor_core")
     assert "Exp" in public_names("tinygrad_mlp.primitives") and "Sigmoid" in public_names("tinygrad_mlp.ops")
-    assert "_unbroadcast" not in public_names("tinygrad_mlp.tensor")
+    assert "_unbroadcast" not in public_names("tinygrad_mlp.tensor_core")
 
 
 @pytest.mark.parametrize("module_name", public_modules())

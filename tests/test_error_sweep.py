@@ -25,8 +25,9 @@ from tinygrad_mlp import (
     backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, runs, threeway, train, viz,
 )
 from tinygrad_mlp import random as tr
-from tinygrad_mlp import tensor as tt
-from tinygrad_mlp.methods import TensorOps, float_dtype, shape_arg
+from tinygrad_mlp import tensor_core as tt
+from tinygrad_mlp.dtypes import any_dtype, float_dtype
+from tinygrad_mlp.methods import TensorOps, check_device, shape_arg
 from tinygrad_mlp.primitives import Function
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.nn import init as I
@@ -76,7 +77,7 @@ BAD_CALLS: dict[str, list] = {
                lambda: Tensor(np.ones((2, 3))).flip(3), lambda: Tensor(np.ones((2, 3))).logsumexp(axis=-3),
                lambda: Tensor(np.ones((2, 3))).gather(1, np.array([[5]])),
                lambda: Tensor(np.ones((2, 3))).take_along_axis(np.array([0]), 0),
-               lambda: Tensor(np.ones((2, 3))).astype("int8"), lambda: Tensor(np.ones((2, 3))).gelu("x"),
+               lambda: Tensor(np.ones((2, 3))).astype("U3"), lambda: Tensor(np.ones((2, 3))).gelu("x"),
                lambda: Tensor(np.ones((2, 3))).softplus(beta=0.0)],
     "no_grad": [],  # takes nothing
     "is_grad_enabled": [],  # takes nothing
@@ -98,19 +99,111 @@ BAD_CALLS: dict[str, list] = {
     "maximum": [lambda: tm.maximum(_t(2), _t(3)), lambda: tm.maximum(_t(2), "a")],
     "minimum": [lambda: tm.minimum(_t(2), _t(3))],
     "where": [lambda: tm.where(np.ones(3, bool), _t(2), _t(2))],
-    "zeros": [lambda: tm.zeros(-1), lambda: tm.zeros("a"), lambda: tm.zeros(2, dtype=np.int32),
-              lambda: tm.zeros(2, dtype="nope")],
+    "zeros": [lambda: tm.zeros(-1), lambda: tm.zeros("a"), lambda: tm.zeros(2, dtype=np.int32, requires_grad=True),
+              lambda: tm.zeros(2, dtype="nope"), lambda: tm.zeros(2, dtype="U3")],
     "ones": [lambda: tm.ones(2.5), lambda: tm.ones((2, -3))],
-    "full": [lambda: tm.full((2,), "x"), lambda: tm.full((-2,), 1.0)],
+    "full": [lambda: tm.full((2,), "x"), lambda: tm.full((-2,), 1.0), lambda: tm.full((2,), 1, requires_grad=True)],
     "eye": [lambda: tm.eye(-1), lambda: tm.eye(2, "a")],
     "arange": [lambda: tm.arange(0, 5, 0), lambda: tm.arange("a")],
     "rand": [lambda: tm.rand(2, seed=-1), lambda: tm.rand(2, seed="a")],
     "randn": [lambda: tm.randn(-2), lambda: tm.randn(2, seed=1.5)],
-    "zeros_like": [lambda: tm.zeros_like(np.ones(2)), lambda: tm.zeros_like(_t(2), dtype=int)],
+    "zeros_like": [lambda: tm.zeros_like(np.ones(2)), lambda: tm.zeros_like(_t(2), dtype=int, requires_grad=True)],
     "ones_like": [lambda: tm.ones_like([1.0])],
     "manual_seed": [lambda: tm.manual_seed(-1), lambda: tm.manual_seed("a")],
     "generator": [lambda: tr.generator(-5), lambda: tr.generator(True)],
     "detect_anomaly": [],  # takes nothing
+    # ------------------------------------------------ PyTorch's names (issues 23 and 28)
+    "tensor": [lambda: tm.tensor("abc"), lambda: tm.tensor([1, 2], requires_grad=True),
+               lambda: tm.tensor([1.0], dtype="U3"), lambda: tm.tensor([[1.0], [2.0, 3.0]])],
+    "as_tensor": [lambda: tm.as_tensor(["a"]), lambda: tm.as_tensor(np.ones(2), dtype="nope")],
+    "from_numpy": [lambda: tm.from_numpy([1.0]), lambda: tm.from_numpy(np.array(["a"]))],
+    "linspace": [lambda: tm.linspace(0, 1, -1), lambda: tm.linspace("a", 1, 3), lambda: tm.linspace(0, 1, 2.5)],
+    "randint": [lambda: tm.randint(5, 2, (3,)), lambda: tm.randint(0, 5, 3), lambda: tm.randint(0.5, 2, (2,))],
+    "empty": [lambda: tm.empty(-1)],
+    "full_like": [lambda: tm.full_like(np.ones(2), 1.0), lambda: tm.full_like(_t(2), "x")],
+    "rand_like": [lambda: tm.rand_like([1.0])],
+    "randn_like": [lambda: tm.randn_like(_t(2), seed=-1)],
+    "get_default_dtype": [],  # takes nothing
+    "set_default_dtype": [lambda: tm.set_default_dtype(np.int64), lambda: tm.set_default_dtype("nope")],
+    "dtype_or_default": [],  # a helper of the creation functions: their bad dtypes are swept above
+    "scalar_dtype": [],  # the dtype rule of Tensor._lift, swept through arithmetic
+    "operand_dtypes": [],  # the dtype rule of Tensor._operands, swept through arithmetic
+    "any_dtype": [lambda: any_dtype("U3", "Tensor"), lambda: any_dtype("nonsense", "Tensor")],
+    "check_device": [lambda: check_device("cuda", "to"), lambda: Tensor(np.ones(2)).to("cuda:0")],
+    "retained": [],  # takes nothing
+    "ValuesIndices": [],  # a named tuple made by max(dim) / min(dim)
+    "cat": [lambda: tm.cat([]), lambda: tm.cat([_t(2), _t(2)], dim=1, axis=0), lambda: tm.cat([_t(2), _t(3, 1)])],
+    "concat": [lambda: tm.concat([_t(2)], dim=3)],
+    "max": [lambda: tm.max(_t(2, 3), (0, 1)), lambda: tm.max(_t(2, 3), 0, axis=1), lambda: tm.max(_t(2, 3), 4)],
+    "min": [lambda: tm.min(_t(2, 3), 1.5), lambda: tm.min(_t(2), _t(3))],
+    "mm": [lambda: tm.mm(_t(3), _t(3, 2)), lambda: tm.mm(_t(2, 3), _t(2, 3))],
+    "bmm": [lambda: tm.bmm(_t(2, 2, 3), _t(3, 3, 2))],
+    "t": [lambda: tm.t(_t(2, 3, 4))],
+    "masked_fill": [lambda: tm.masked_fill(_t(2, 3), np.ones(3), 0.0),
+                    lambda: tm.masked_fill(_t(2, 3), np.ones(4, bool), 0.0),
+                    lambda: tm.masked_fill(_t(2, 3), np.ones(3, bool), _t(2))],
+    "norm": [lambda: tm.norm(_t(3), p=-1), lambda: tm.norm(_t(3), p="nuc"), lambda: tm.norm(_t(3), dim=2)],
+    "repeat_interleave": [lambda: tm.repeat_interleave(_t(3), -1), lambda: tm.repeat_interleave(_t(3), [1, 2]),
+                          lambda: tm.repeat_interleave(_t(3), 2.5), lambda: tm.repeat_interleave(_t(3), 2, dim=1)],
+    "tile": [lambda: tm.tile(_t(3), -1), lambda: tm.tile(_t(3), "a")],
+    "equal": [],  # compares anything: a different shape is False, not an error
+    "numel": [lambda: tm.numel("abc")],
+    **{name: [lambda name=name: getattr(tm, name)("abc")]
+       for name in ("abs", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "erf",
+                    "softplus", "detach", "clone", "neg")},
+    **{name: [lambda name=name: getattr(tm, name)(_t(2, 3), 4)]
+       for name in ("softmax", "log_softmax", "logsumexp", "sum", "mean", "prod", "argmax", "argmin", "var", "std",
+                    "cumsum", "squeeze", "unsqueeze", "flip")},
+    **{name: [lambda name=name: getattr(tm, name)(_t(2, 3), _t(4))]
+       for name in ("matmul", "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "pow")},
+    "any": [lambda: tm.any(_t(2, 3), 2)],
+    **{name: [lambda name=name: getattr(tm, name)("abc")]
+       for name in ("sinh", "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "asin",
+                    "acos", "atan", "asinh", "acosh", "atanh", "sign", "floor", "ceil", "trunc", "log2", "log10",
+                    "exp2", "square", "reciprocal", "rsqrt", "atleast_1d", "atleast_2d", "atleast_3d")},
+    "round": [lambda: tm.round(_t(2), decimals=1.5)],
+    **{name: [lambda name=name: getattr(tm, name)(_t(2, 3), _t(4))]
+       for name in ("remainder", "fmod", "hypot", "arctan2", "atan2", "dot", "inner", "view_as")},
+    "diagonal": [lambda: tm.diagonal(_t(2, 3), 0, 0, 0), lambda: tm.diagonal(_t(3), 0)],
+    "trace": [lambda: tm.trace(_t(3))],
+    "diag": [lambda: tm.diag(_t(2, 2, 2))],
+    "tril": [lambda: tm.tril(_t(3))],
+    "triu": [lambda: tm.triu(_t(3), 0.5)],
+    "split": [lambda: tm.split(_t(4), 0), lambda: tm.split(_t(4), [1, 2]), lambda: tm.split(_t(4), 2, 1),
+              lambda: tm.split(_t(4), 2.5), lambda: tm.split(_t(4), [1.5, 2.5])],
+    "tensor_split": [lambda: tm.tensor_split(_t(4), 0), lambda: tm.tensor_split(_t(4), 2, 3),
+                     lambda: tm.tensor_split(_t(4), 1.5), lambda: tm.tensor_split(_t(4), ["a"])],
+    "chunk": [lambda: tm.chunk(_t(4), 0), lambda: tm.chunk(_t(4), 2.5)],
+    "unbind": [lambda: tm.unbind(_t(4), 1)],
+    "repeat": [lambda: tm.repeat(_t(2, 3), 2), lambda: tm.repeat(_t(2), -1)],
+    "einsum": [lambda: tm.einsum("ij,jk", _t(2, 3)), lambda: tm.einsum("ij,jk", _t(2, 3), _t(4, 2)),
+               lambda: tm.einsum("ij->k", _t(2, 3)), lambda: tm.einsum("i!", _t(2)), lambda: tm.einsum(3, _t(2)),
+               lambda: tm.einsum("...i,...i", _t(2, 3), _t(4, 3)), lambda: tm.einsum("ijk", _t(2, 3)),
+               lambda: tm.einsum("ij->ii", _t(2, 2))],
+    "tensordot": [lambda: tm.tensordot(_t(2, 3), _t(4, 3), 5), lambda: tm.tensordot(_t(2, 3), _t(3, 2), ([0], [0, 1])),
+                  lambda: tm.tensordot(_t(2, 3), _t(3, 2), "a"), lambda: tm.tensordot(_t(2, 3), _t(3, 2), ([5], [0]))],
+    "outer": [lambda: tm.outer("a", _t(2))],
+    "hstack": [lambda: tm.hstack([]), lambda: tm.hstack(_t(2)), lambda: tm.hstack([_t(2, 3), _t(3, 3)])],
+    "vstack": [lambda: tm.vstack([_t(2), _t(3)])],
+    "row_stack": [lambda: tm.row_stack([])],
+    "dstack": [lambda: tm.dstack([_t(2, 3), _t(2, 4)])],
+    "column_stack": [lambda: tm.column_stack([_t(2), _t(3)])],
+    "array_split": [lambda: tm.array_split(_t(4), 0), lambda: tm.array_split(_t(4), 2, axis=1)],
+    "numpy_split": [lambda: tm.numpy_split(_t(5), 2), lambda: tm.numpy_split(_t(5), 5, axis=2)],
+    "hsplit": [lambda: tm.hsplit(_t(2, 5), 2)],
+    "vsplit": [lambda: tm.vsplit(_t(5), 5)],
+    "dsplit": [lambda: tm.dsplit(_t(2, 2), 2)],
+    "without_grad": [],  # a helper of the methods: their bad arguments are swept above
+    "all": [lambda: tm.all(_t(2, 3), dim=(0, 0))],
+    "clamp": [lambda: tm.clamp(_t(2, 3), _t(4))],
+    "clip": [lambda: tm.clip(_t(2, 3), _t(4))],
+    "reshape": [lambda: tm.reshape(_t(2, 3), (4, 2))],
+    "flatten": [lambda: tm.flatten(_t(2, 3), 2)],
+    "permute": [lambda: tm.permute(_t(2, 3), (0, 0))],
+    "transpose": [lambda: tm.transpose(_t(2, 3), 0, 1)],
+    "swapaxes": [lambda: tm.swapaxes(_t(2, 3), 0, 2)],
+    "gather": [lambda: tm.gather(_t(2, 3), 1, np.array([[5]]))],
+    "take_along_axis": [lambda: tm.take_along_axis(_t(2, 3), np.array([0]), 0)],
     # ------------------------------------------------ gradcheck
     "numerical_grad": [lambda: tm.numerical_grad(lambda x: x.sum(), Tensor(np.ones(2, np.float32), requires_grad=True))],
     "analytic_grad": [lambda: gradcheck.analytic_grad(lambda x: x, np.ones(2))],

@@ -4,7 +4,8 @@ Each hypothesis example builds a small program with an interpreter (``_Program``
 one random input, then 1..``MAX_STEPS`` steps drawn from a menu
 
 * unary: neg exp log sqrt abs tanh sigmoid relu log1p expm1 sin cos softplus erf gelu (both forms) silu
-  leaky_relu elu
+  leaky_relu elu sinh cosh tan arcsin arccos arctan arcsinh arccosh arctanh sign floor round log2 log10 exp2
+  square reciprocal ``% 0.75``
 * conv1d/conv2d (stride, padding, dilation, groups; a weight and bias drawn as new leaves, sometimes with the
   wrong channel count), max_pool and avg_pool, on the current value as (N, C, *spatial), against numpy's
   sliding windows; other ranks and windows larger than the padded input must be refused
@@ -532,7 +533,7 @@ class _Program:
         if self.nonfinite:
             STATS["gradcheck skipped: NaN/inf"] += 1
             return
-        if sum(t.size for t in leaves) > GRADCHECK_MAX_SIZE:
+        if sum(t.numel() for t in leaves) > GRADCHECK_MAX_SIZE:
             STATS["gradcheck skipped: size"] += 1
             return
         STATS["gradchecks"] += 1
@@ -561,9 +562,14 @@ def _in_dtype(f):
 def _unary(p: _Program, cur: int) -> Step:
     name = p.draw(st.sampled_from(["neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "log1p", "expm1",
                                    "sin", "cos", "softplus", "erf", "gelu", "gelu_tanh", "silu", "leaky_relu",
-                                   "elu"]), "unary")
+                                   "elu", "sinh", "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+                                   "arctanh", "sign", "floor", "round", "log2", "log10", "exp2", "square",
+                                   "reciprocal", "mod"]), "unary")
     x = p.entries[cur].tensor
     near0 = lambda a: bool((np.abs(a) < KINK).any())  # noqa: E731
+    near_step = lambda a: bool((np.abs(a - np.round(a)) < KINK).any())  # noqa: E731
+    near_half = lambda a: bool((np.abs(np.abs(a - np.floor(a)) - 0.5) < KINK).any())  # noqa: E731
+    near_mod = lambda a: bool((np.abs(a / 0.75 - np.round(a / 0.75)) < KINK).any())  # noqa: E731
     table = {
         "neg": (operator.neg, operator.neg, None, 2),
         "exp": (lambda t: (_th2(t) * 2.0).exp(), lambda a: np.exp(_th2(a) * 2.0), None, 8),
@@ -586,6 +592,27 @@ def _unary(p: _Program, cur: int) -> Step:
         "silu": (lambda t: t.silu(), lambda a: a * (1.0 / (1.0 + np.exp(-a))), None, 8),
         "leaky_relu": (lambda t: t.leaky_relu(0.1), lambda a: np.where(a > 0, a, a * 0.1), near0, 2),
         "elu": (lambda t: t.elu(), lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0))), None, 4),
+        # issue 23's numpy coverage; the inverse functions take a smooth map into their domain
+        "sinh": (lambda t: _th2(t).sinh(), lambda a: np.sinh(_th2(a)), None, 8),
+        "cosh": (lambda t: _th2(t).cosh(), lambda a: np.cosh(_th2(a)), None, 8),
+        "tan": (lambda t: (_th2(t) * 0.6).tan(), lambda a: np.tan(_th2(a) * 0.6), None, 16),
+        "arcsin": (lambda t: (_th2(t) * 0.4).arcsin(), lambda a: np.arcsin(_th2(a) * 0.4), None, 8),
+        "arccos": (lambda t: (_th2(t) * 0.4).arccos(), lambda a: np.arccos(_th2(a) * 0.4), None, 8),
+        "arctan": (lambda t: t.arctan(), np.arctan, None, 4),
+        "arcsinh": (lambda t: t.arcsinh(), np.arcsinh, None, 4),
+        "arccosh": (lambda t: (_sq(t) + 1.0).arccosh(), lambda a: np.arccosh(_sq(a) + 1.0), None, 8),
+        "arctanh": (lambda t: (_th2(t) * 0.4).arctanh(), lambda a: np.arctanh(_th2(a) * 0.4), None, 8),
+        # piecewise constant: the gradient is 0 (no kink to skip: finite differences see 0 unless they straddle a
+        # jump, which the kink test reports)
+        "sign": (lambda t: t.sign(), np.sign, near0, 1),
+        "floor": (lambda t: t.floor(), np.floor, near_step, 1),
+        "round": (lambda t: t.round(), np.round, near_half, 1),
+        "log2": (lambda t: _sq(t).log2(), lambda a: np.log2(_sq(a)), None, 4),
+        "log10": (lambda t: _sq(t).log10(), lambda a: np.log10(_sq(a)), None, 4),
+        "exp2": (lambda t: (_th2(t) * 2.0).exp2(), lambda a: np.exp2(_th2(a) * 2.0), None, 8),
+        "square": (lambda t: t.square(), np.square, None, 2),
+        "reciprocal": (lambda t: _sq(t).reciprocal(), lambda a: np.reciprocal(_sq(a)), None, 4),
+        "mod": (lambda t: t % 0.75, lambda a: np.mod(a, a.dtype.type(0.75)), near_mod, 4),
     }
     lib, ref, kink, k = table[name]
     return Step(name, f"v{cur}", [("v", cur)], lib, ref, kink=kink, k=k)
@@ -747,7 +774,7 @@ def _factor_shape(p: _Program, size: int) -> list[int]:
 def _reshape(p: _Program, cur: int) -> Step:
     x = p.entries[cur].tensor
     mode = p.draw(st.sampled_from(["valid", "valid", "-1", "invalid", "two -1", "random"]), "reshape")
-    dims = _factor_shape(p, x.size)
+    dims = _factor_shape(p, x.numel())
     if mode == "-1" and dims:
         dims[p.draw(st.integers(0, len(dims) - 1))] = -1
     elif mode == "invalid":
@@ -926,7 +953,8 @@ def _where(p: _Program, cur: int) -> Step:
     mode = p.draw(st.sampled_from(["from values", "random mask", "mask Tensor"]), "cond")
     if mode == "from values":
         thr = float(p.rng.uniform(-1, 1))
-        cond_lib = cond_np = x > thr  # a Tensor comparison gives a plain boolean array
+        cond_lib = x > thr  # a Tensor comparison gives a bool Tensor
+        cond_np = cond_lib.data
         cdesc = f"v{cur} > {thr:.3g}"
     else:
         cshape = _broadcast_partner(p, x.shape)

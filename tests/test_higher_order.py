@@ -208,7 +208,7 @@ def test_hvp_of_an_mlp_loss_against_finite_differences_of_the_gradient(mode, see
 
 def test_hvp_of_an_mlp_loss_equals_the_full_hessian_times_v():
     _, params, loss, rng = _mlp_problem(3)
-    sizes = [p.size for p in params]
+    sizes = [p.numel() for p in params]
     offsets = np.cumsum([0] + sizes)
 
     def flat_loss(w):

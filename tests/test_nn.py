@@ -455,7 +455,7 @@ def test_mse_loss_equals_numpy_formula_integer_labels(seed, batch, classes):
     labels = rng.integers(0, classes, batch)
     expected = np.sum((out - np_one_hot(labels, classes)) ** 2) / batch
     got = F.mse_loss(Tensor(out), labels)
-    assert got.size == 1
+    assert got.numel() == 1
     np.testing.assert_allclose(float(got.data), expected, rtol=1e-12)
 
 

@@ -37,7 +37,7 @@ def test_submodules_are_attributes_imported_on_first_use():
 
 
 @pytest.mark.parametrize("name", ["nn", "optim", "autograd", "data", "viz", "checkpoint", "train", "backprop",
-                                  "threeway", "cli", "tensor", "primitives", "errors"])
+                                  "threeway", "cli", "tensor_core", "primitives", "errors"])
 def test_dir_lists_every_submodule(name):
     assert name in dir(tinygrad_mlp)
     assert getattr(tinygrad_mlp, name).__name__ == f"tinygrad_mlp.{name}"

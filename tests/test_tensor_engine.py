@@ -149,7 +149,7 @@ def test_attributes():
     t = Tensor(a, requires_grad=True)
     assert t.data is a and t.numpy() is a
     assert t.grad is None and t.requires_grad is True
-    assert (t.shape, t.ndim, t.size, t.dtype) == ((2, 3), 2, 6, np.float64)
+    assert (t.shape, t.ndim, t.size(), t.numel(), t.dtype) == ((2, 3), 2, (2, 3), 6, np.float64)
     assert len(t) == 2
     assert t.is_leaf and t.op is None
     y = t * 2

@@ -32,7 +32,7 @@ from tinygrad_mlp import ops
 from tinygrad_mlp import threeway as tw
 from tinygrad_mlp.nn import MLP, functional
 from tinygrad_mlp.optim import SGD
-from tinygrad_mlp.tensor import Tensor
+from tinygrad_mlp.tensor_core import Tensor
 
 ACTIVATIONS = ["sigmoid", "relu", "tanh"]
 LOSSES = ["mse", "cross_entropy"]

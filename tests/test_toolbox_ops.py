@@ -51,6 +51,23 @@ UNARY = {
     "erf": (Tensor.erf, _erf, S.values),
     "cumsum": (lambda t: t.cumsum(-1) if t.ndim else t.cumsum(), lambda a: np.cumsum(a, axis=-1 if a.ndim else None),
                S.values),
+    # issue 23's elementwise rules (HIPS autograd's numpy coverage)
+    "sinh": (Tensor.sinh, np.sinh, S.values),
+    "cosh": (Tensor.cosh, np.cosh, S.values),
+    "tan": (Tensor.tan, np.tan, lambda s: S.values(s, 1.2)),
+    "arcsin": (Tensor.arcsin, np.arcsin, lambda s: S.values(s, 0.8)),
+    "arccos": (Tensor.arccos, np.arccos, lambda s: S.values(s, 0.8)),
+    "arctan": (Tensor.arctan, np.arctan, S.values),
+    "arcsinh": (Tensor.arcsinh, np.arcsinh, S.values),
+    "arccosh": (Tensor.arccosh, np.arccosh, lambda s: S.positive(s, 1.2, 3.0)),
+    "arctanh": (Tensor.arctanh, np.arctanh, lambda s: S.values(s, 0.8)),
+    "sign": (Tensor.sign, np.sign, C._off_the_steps),
+    "floor": (Tensor.floor, np.floor, C._off_the_steps),
+    "ceil": (Tensor.ceil, np.ceil, C._off_the_steps),
+    "round": (Tensor.round, np.round, C._off_the_steps),
+    "trunc": (Tensor.trunc, np.trunc, C._off_the_steps),
+    "mod 0.7": (lambda t: t % 0.7, lambda a: np.mod(a, 0.7),
+                lambda s: S.values(s).map(lambda v: 0.7 * (np.floor(v) + 0.3 + 0.4 * (v - np.floor(v))))),
 }
 
 
@@ -149,8 +166,10 @@ def test_dim_and_keepdim_are_accepted_everywhere_axis_is():
     x = np.arange(24.0).reshape(2, 3, 4)
     t = Tensor(x)
     for name in ("sum", "mean", "max", "min", "prod", "logsumexp", "var"):
-        np.testing.assert_allclose(getattr(t, name)(dim=1, keepdim=True).data,
-                                   getattr(t, name)(axis=1, keepdims=True).data, err_msg=name)
+        by_dim = getattr(t, name)(dim=1, keepdim=True)
+        if name in ("max", "min"):  # PyTorch's max(dim) / min(dim): (values, indices)
+            by_dim = by_dim.values
+        np.testing.assert_allclose(by_dim.data, getattr(t, name)(axis=1, keepdims=True).data, err_msg=name)
         with pytest.raises(ArgumentError):
             getattr(t, name)(axis=1, dim=1)
     np.testing.assert_allclose(t.softmax(dim=1).data, t.softmax(axis=1).data)
@@ -197,8 +216,10 @@ def test_astype_float_double_keep_the_graph():
     (y * y).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.data, [3.0, 5.0])
+    as_int = x.astype(np.int32)  # to an integer dtype: a copy without a gradient, as PyTorch's int()
+    assert as_int.dtype == np.int32 and not as_int.requires_grad and as_int.tolist() == [1, 2]
     with pytest.raises(DTypeError):
-        x.astype(np.int32)
+        x.astype("U3")
     assert x.tolist() == [1.5, 2.5] and Tensor(3.0).tolist() == 3.0
 
 

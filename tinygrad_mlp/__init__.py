@@ -17,8 +17,30 @@ import importlib.util as _importlib_util
 import types as _types
 import typing as _typing
 
+import numpy as _np
+
 from .anomaly import detect_anomaly
-from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import get_default_dtype, set_default_dtype
 from .errors import (
     AnomalyError,
     ArgumentError,
@@ -33,11 +55,25 @@ from .errors import (
     TinygradMLPError,
     WriteError,
 )
+
+# PyTorch's top-level functions of tensors (tm.sin(x) is x.sin()); `max`, `sum`, `abs` ... shadow the builtins
+# in this namespace only, as in torch's (nothing below uses the builtins).
+from .functions import *  # noqa: F403
+from .functions import __all__ as _functions_all
+from .functions import stack
 from .gradcheck import gradcheck, numerical_grad
 from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
 from .random import manual_seed
-from .tensor import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, stack, where
+from .tensor_core import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, where
 from .version import __version__
+
+# PyTorch's dtype names, as numpy dtypes: tm.float32, tm.long, tm.bool ... (y.to(tm.long), dtype=tm.float64)
+float16 = half = _np.float16
+float32 = float = _np.float32
+float64 = double = _np.float64
+int32 = int = _np.int32
+int64 = long = _np.int64
+bool = _np.bool_
 
 __all__ = [
     "AnomalyError", "ArgumentError", "CheckpointError", "DataError", "DataNotFoundError", "DTypeError",
@@ -45,6 +81,9 @@ __all__ = [
     "detect_anomaly", "concatenate", "gradcheck",
     "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
     "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "compile", "__version__",
+    "tensor", "as_tensor", "from_numpy", "linspace", "randint", "empty", "full_like", "rand_like", "randn_like",
+    "get_default_dtype", "set_default_dtype", *_functions_all,
+    "float16", "half", "float32", "float", "float64", "double", "int32", "int", "int64", "long", "bool",
 ]
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first
@@ -65,7 +104,7 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
     from . import ops as ops
     from . import optim as optim
     from . import primitives as primitives
-    from . import tensor as tensor
+    from . import tensor_core as tensor_core
     from . import threeway as threeway
     from . import train as train
     from . import version as version
@@ -75,7 +114,7 @@ if _typing.TYPE_CHECKING:  # the same names, spelled out for type checkers, whic
 def _submodule_names() -> list[str]:
     import pkgutil  # here, not at the top: only dir() needs it
 
-    return [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    return [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]  # noqa: F405
 
 
 def __getattr__(name: str) -> _types.ModuleType:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .engine import Listener, listen
 from .errors import AnomalyError
-from .tensor import Tensor
+from .tensor_core import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

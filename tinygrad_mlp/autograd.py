@@ -55,7 +55,7 @@ import numpy as np
 from . import engine
 from . import primitives as P
 from .errors import ArgumentError, GraphError, ShapeError
-from .tensor import Tensor, stack
+from .tensor_core import Tensor, stack
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
@@ -265,7 +265,7 @@ def _variables(args: tuple, nums: tuple[int, ...]) -> tuple[list, list[Tensor], 
 def _check_output(out, what: str, scalar: bool = False) -> Tensor:
     if not isinstance(out, Tensor):
         raise ArgumentError(f"{what}: the function must return a Tensor, got {type(out).__name__}")
-    if scalar and out.size != 1:
+    if scalar and out.numel() != 1:
         raise ShapeError(f"{what}: the function must return a one-element Tensor, got shape {out.shape} "
                          "(use jacobian for vector outputs, or vjp with a cotangent)")
     return out
@@ -457,11 +457,11 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
         out = _check_output(f(*values), "jacobian")
         rows: list[list] = [[] for _ in variables]
         if out.requires_grad:
-            for k in range(out.size):
-                seed = np.zeros(out.size, dtype=out.data.dtype)
+            for k in range(out.numel()):
+                seed = np.zeros(out.numel(), dtype=out.data.dtype)
                 seed[k] = 1
                 grads = _grad_tensors(out, variables, [seed.reshape(out.shape)], create_graph=nested,
-                                      retain_graph=nested or k < out.size - 1, allow_unused=True)
+                                      retain_graph=nested or k < out.numel() - 1, allow_unused=True)
                 for r, g in zip(rows, _fill(grads, variables), strict=True):
                     r.append(g)
         jacs = []
@@ -492,8 +492,8 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
         jacs = []
         for n, x in enumerate(diff):
             columns = []
-            for k in range(x.size):
-                v = np.zeros(x.size, dtype=x.data.dtype)
+            for k in range(x.numel()):
+                v = np.zeros(x.numel(), dtype=x.data.dtype)
                 v[k] = 1
                 tangents = [None] * len(diff)
                 tangents[n] = v.reshape(x.shape)
@@ -501,7 +501,7 @@ def jacobian(f: Callable[..., Tensor], argnums=0, mode: str = "reverse") -> Call
                 columns.append(t.data.reshape(-1))
             if out is None:  # an argument with no elements: still need the output's shape
                 out = _check_output(f(*values), "jacobian")
-            j = np.stack(columns, axis=-1) if columns else np.zeros((out.size, 0), dtype=x.data.dtype)
+            j = np.stack(columns, axis=-1) if columns else np.zeros((out.numel(), 0), dtype=x.data.dtype)
             jacs.append(Tensor(j.reshape(out.shape + x.shape)))
         return jacs[0] if single else tuple(jacs)
 

@@ -40,7 +40,7 @@ from .errors import ArgumentError, ShapeError
 from .primitives import Function, array_of, is_array
 
 if TYPE_CHECKING:
-    from .tensor import Tensor
+    from .tensor_core import Tensor
 
 __all__ = ["Geometry", "Conv", "ConvInputGrad", "ConvWeightGrad", "MaxPool", "conv1d", "conv2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "conv_output_size"]

@@ -48,6 +48,9 @@ class Node:
         self.rule, self.inputs = rule, inputs
         self.seq, self.grad = next(_sequence), None
 
+    def __repr__(self) -> str:
+        return f"<{self.rule.name}Backward>"  # PyTorch prints a grad_fn as <MulBackward0 object at ...>
+
 
 # ---------------------------------------------------------------------- grad mode and listeners
 

@@ -15,11 +15,11 @@ from collections.abc import Callable
 import numpy as np
 
 from .errors import ArgumentError, DTypeError, GradcheckError, ShapeError
-from .tensor import Tensor, no_grad
+from .tensor_core import Tensor, no_grad
 
 
 def _scalar(out: Tensor, what: str) -> float:
-    if not isinstance(out, Tensor) or out.size != 1:
+    if not isinstance(out, Tensor) or out.numel() != 1:
         shape = out.shape if isinstance(out, Tensor) else type(out).__name__
         raise ShapeError(f"{what}: the function must return a one-element Tensor, got {shape}")
     return float(out.data.reshape(()))
@@ -98,7 +98,7 @@ def _projected(f: Callable[..., Tensor], inputs: tuple[Tensor, ...], seed: int) 
     if not isinstance(out, Tensor):
         raise ShapeError(f"gradcheck: the function must return a Tensor, got {type(out).__name__}")
     values = np.asarray(out.data, dtype=np.float64)
-    if out.size == 1:
+    if out.numel() == 1:
         return f, float(np.abs(values).sum())
     weights = np.random.default_rng(seed).standard_normal(out.shape)
     return (lambda *xs: (f(*xs) * weights).sum()), float(np.abs(values * weights).sum())

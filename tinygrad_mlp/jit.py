@@ -36,7 +36,7 @@ import numpy as np
 from . import engine
 from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
-from .tensor import Tensor
+from .tensor_core import Tensor
 
 __all__ = ["compile", "CompiledStep", "CaptureError", "uncapturable"]
 

@@ -22,6 +22,7 @@ for the same reason.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -30,7 +31,9 @@ from .primitives import Function, array_of, is_array, tangent_sum
 
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
            "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf",
-           "Cumsum", "TakeAlongAxis", "Take"]
+           "Cumsum", "TakeAlongAxis", "Take", "Select", "Sinh", "Cosh", "Tan", "Arcsin", "Arccos", "Arctan", "Arcsinh",
+           "Arccosh", "Arctanh", "ZeroGradient", "Arctan2", "Remainder", "Einsum", "Compare", "Logical", "ArgReduce",
+           "AnyAll"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -732,3 +735,412 @@ class Cumsum(Function):
 
     def jvp(self, tangents, out, x):
         return np.cumsum(tangents[0], axis=self.axis)
+
+
+# ---------------------------------------------------------------- PyTorch-shaped ops (issues 23 and 28)
+
+
+# Rules without a gradient, whose results are bool or integer tensors (comparisons, logical ops, argmax, any/all).
+# They are rules (not numpy calls on ``.data``) so that a captured step (:mod:`tinygrad_mlp.jit`) sees them and
+# replays them on every call's values; the methods apply them without recording a node (their results never
+# require grad). Their jvp is a zero tangent.
+
+_COMPARISONS: dict[str, Callable[..., np.ndarray]] = {
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "ge": np.greater_equal}
+_LOGICAL: dict[str, Callable[..., np.ndarray]] = {
+    "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor, "not": np.invert}
+
+
+class _NoGradient(Function):
+    __slots__ = ()
+    derivative = "no gradient (a bool or integer result)"
+
+    def backward(self, g, out, *xs):
+        return (None,) * len(xs)
+
+    def jvp(self, tangents, out, *xs):
+        return np.zeros(out.shape)
+
+
+class Compare(_NoGradient):
+    """``x op y`` elementwise for op in eq, ne, lt, le, gt, ge: a bool array (broadcasting), no gradient."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: str):
+        if op not in _COMPARISONS:
+            raise ValueError(f"Compare: op must be one of {sorted(_COMPARISONS)}, got {op!r}")
+        self.op = op
+
+    def forward(self, x, y):
+        return np.asarray(_COMPARISONS[self.op](x, y))
+
+
+class Logical(_NoGradient):
+    """``and``, ``or``, ``xor`` of two, or ``not`` of one, bool (or integer: bitwise) arrays; no gradient."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: str):
+        if op not in _LOGICAL:
+            raise ValueError(f"Logical: op must be one of {sorted(_LOGICAL)}, got {op!r}")
+        self.op = op
+
+    def forward(self, *xs):
+        return np.asarray(_LOGICAL[self.op](*xs))
+
+
+class ArgReduce(_NoGradient):
+    """The int64 index of the largest (``"argmax"``) or smallest (``"argmin"``) value over ``axis`` (of the
+    flattened array for None); ties give the first. No gradient."""
+
+    __slots__ = ("kind", "axis", "keepdims")
+
+    def __init__(self, kind: str, axis: int | None = None, keepdims: bool = False):
+        if kind not in ("argmax", "argmin"):
+            raise ValueError(f"ArgReduce: kind must be 'argmax' or 'argmin', got {kind!r}")
+        self.kind, self.axis, self.keepdims = kind, axis, bool(keepdims)
+
+    def forward(self, x):
+        fn = np.argmax if self.kind == "argmax" else np.argmin
+        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+
+class AnyAll(_NoGradient):
+    """Whether any (``"any"``) or every (``"all"``) element over ``axis`` (a tuple, or None for all) is nonzero:
+    a bool array. No gradient."""
+
+    __slots__ = ("kind", "axis", "keepdims")
+
+    def __init__(self, kind: str, axis: tuple[int, ...] | None = None, keepdims: bool = False):
+        if kind not in ("any", "all"):
+            raise ValueError(f"AnyAll: kind must be 'any' or 'all', got {kind!r}")
+        self.kind, self.axis, self.keepdims = kind, axis, bool(keepdims)
+
+    def forward(self, x):
+        fn = np.any if self.kind == "any" else np.all
+        return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims))
+
+
+class Select(Function):
+    """``x`` where the boolean ``cond`` is true, else ``y`` (broadcasting); ``cond`` is an input without a gradient
+    (not a setting, unlike ``Where``'s), so a captured step (:mod:`tinygrad_mlp.jit`) reads each call's own mask:
+    ``masked_fill(x < 0, 0)`` of every batch's values."""
+
+    __slots__ = ()
+    derivative = "1 where chosen, 0 elsewhere; the mask has none"
+
+    def forward(self, cond, x, y):
+        return np.where(cond, x, y)
+
+    def backward(self, g, out, cond, x, y, *, needs_grad=(False, True, True)):
+        mask, dtype = array_of(cond), array_of(out).dtype
+        return (None, g * mask.astype(dtype) if needs_grad[1] else None,
+                g * (~mask).astype(dtype) if needs_grad[2] else None)
+
+    def jvp(self, tangents, out, cond, x, y):
+        zero = np.zeros((), dtype=out.dtype)
+        tx, ty = (zero if t is None else t for t in tangents[1:])
+        return P.tangent_sum(np.where(cond, tx, ty), None, out.shape)
+
+
+def _call(v, method: str, fn):
+    """``fn(v)`` for an array, ``v.method()`` for a Tensor (so that a backward is differentiable again)."""
+    return fn(v) if is_array(v) else getattr(v, method)()
+
+
+class Sinh(Function):
+    """``sinh(x)``; derivative ``cosh(x)``."""
+
+    __slots__ = ()
+    derivative = "d sinh(x)/dx = cosh(x)"
+
+    def forward(self, x):
+        return np.sinh(x)
+
+    def backward(self, g, out, x):
+        return (g * _call(x, "cosh", np.cosh),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * np.cosh(x)
+
+
+class Cosh(Function):
+    """``cosh(x)``; derivative ``sinh(x)``."""
+
+    __slots__ = ()
+    derivative = "d cosh(x)/dx = sinh(x)"
+
+    def forward(self, x):
+        return np.cosh(x)
+
+    def backward(self, g, out, x):
+        return (g * _call(x, "sinh", np.sinh),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * np.sinh(x)
+
+
+class Tan(Function):
+    """``tan(x)``; derivative ``1 + tan(x)^2``."""
+
+    __slots__ = ()
+    derivative = "d tan(x)/dx = 1 + tan(x)^2"
+
+    def forward(self, x):
+        return np.tan(x)
+
+    def backward(self, g, out, x):
+        return (g * (out * out + 1),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * (out * out + 1)
+
+
+class Arcsin(Function):
+    """``arcsin(x)`` (domain ``|x| <= 1``); derivative ``1 / sqrt(1 - x^2)``."""
+
+    __slots__ = ()
+    derivative = "d arcsin(x)/dx = 1/sqrt(1 - x^2)"
+
+    def forward(self, x):
+        return np.arcsin(x)
+
+    def backward(self, g, out, x):
+        return (g / (1 - x * x) ** 0.5,)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / np.sqrt(1 - x * x)
+
+
+class Arccos(Function):
+    """``arccos(x)`` (domain ``|x| <= 1``); derivative ``-1 / sqrt(1 - x^2)``."""
+
+    __slots__ = ()
+    derivative = "d arccos(x)/dx = -1/sqrt(1 - x^2)"
+
+    def forward(self, x):
+        return np.arccos(x)
+
+    def backward(self, g, out, x):
+        return (-g / (1 - x * x) ** 0.5,)
+
+    def jvp(self, tangents, out, x):
+        return -tangents[0] / np.sqrt(1 - x * x)
+
+
+class Arctan(Function):
+    """``arctan(x)``; derivative ``1 / (1 + x^2)``."""
+
+    __slots__ = ()
+    derivative = "d arctan(x)/dx = 1/(1 + x^2)"
+
+    def forward(self, x):
+        return np.arctan(x)
+
+    def backward(self, g, out, x):
+        return (g / (x * x + 1),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / (x * x + 1)
+
+
+class Arcsinh(Function):
+    """``arcsinh(x)``; derivative ``1 / sqrt(x^2 + 1)``."""
+
+    __slots__ = ()
+    derivative = "d arcsinh(x)/dx = 1/sqrt(x^2 + 1)"
+
+    def forward(self, x):
+        return np.arcsinh(x)
+
+    def backward(self, g, out, x):
+        return (g / (x * x + 1) ** 0.5,)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / np.sqrt(x * x + 1)
+
+
+class Arccosh(Function):
+    """``arccosh(x)`` (domain ``x >= 1``); derivative ``1 / sqrt(x^2 - 1)``."""
+
+    __slots__ = ()
+    derivative = "d arccosh(x)/dx = 1/sqrt(x^2 - 1)"
+
+    def forward(self, x):
+        return np.arccosh(x)
+
+    def backward(self, g, out, x):
+        return (g / (x * x - 1) ** 0.5,)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / np.sqrt(x * x - 1)
+
+
+class Arctanh(Function):
+    """``arctanh(x)`` (domain ``|x| < 1``); derivative ``1 / (1 - x^2)``."""
+
+    __slots__ = ()
+    derivative = "d arctanh(x)/dx = 1/(1 - x^2)"
+
+    def forward(self, x):
+        return np.arctanh(x)
+
+    def backward(self, g, out, x):
+        return (g / (1 - x * x),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] / (1 - x * x)
+
+
+_STAIRCASES: dict[str, Callable[..., np.ndarray]] = {"sign": np.sign, "floor": np.floor, "ceil": np.ceil,
+                                                     "round": np.round, "trunc": np.trunc}
+
+
+class ZeroGradient(Function):
+    """A piecewise-constant function ``kind`` of x: ``sign``, ``floor``, ``ceil``, ``round`` (halves to even, as
+    numpy and PyTorch) or ``trunc``. Its derivative is 0 wherever it exists, and 0 is also what it gives at the
+    jumps (as PyTorch and HIPS autograd do), so the gradient of a graph through it is 0 for x."""
+
+    __slots__ = ("kind",)
+    derivative = "piecewise constant: derivative 0"
+
+    def __init__(self, kind: str):
+        if kind not in _STAIRCASES:
+            raise ValueError(f"ZeroGradient: kind must be one of {sorted(_STAIRCASES)}, got {kind!r}")
+        self.kind = kind
+
+    @property
+    def name(self) -> str:
+        return self.kind.capitalize()
+
+    def forward(self, x):
+        return _STAIRCASES[self.kind](x)
+
+    def backward(self, g, out, x):
+        return (g * 0,)
+
+    def jvp(self, tangents, out, x):
+        return np.zeros_like(out)
+
+
+class Arctan2(Function):
+    """``arctan2(y, x)``, the angle of the point ``(x, y)``; derivatives ``x / (x^2 + y^2)`` for y and
+    ``-y / (x^2 + y^2)`` for x (undefined at the origin)."""
+
+    __slots__ = ()
+    derivative = "d atan2(y, x)/dy = x/(x^2 + y^2), d atan2(y, x)/dx = -y/(x^2 + y^2)"
+
+    def forward(self, y, x):
+        return np.arctan2(y, x)
+
+    def backward(self, g, out, y, x, *, needs_grad=(True, True)):
+        scale = g / (x * x + y * y)
+        return scale * x if needs_grad[0] else None, -(scale * y) if needs_grad[1] else None
+
+    def jvp(self, tangents, out, y, x):
+        ty, tx = tangents
+        r2 = x * x + y * y
+        return tangent_sum(None if ty is None else ty * x / r2, None if tx is None else -(tx * y) / r2, out.shape)
+
+
+class Remainder(Function):
+    """``x - y * floor(x / y)`` (``"floor"``: numpy's ``mod`` and PyTorch's ``remainder``, the sign of ``y``) or
+    ``x - y * trunc(x / y)`` (``"trunc"``: C's and PyTorch's ``fmod``, the sign of ``x``). Derivatives 1 for x
+    and ``-floor(x / y)`` (or ``-trunc``) for y, away from the jumps where ``x / y`` is a whole number."""
+
+    __slots__ = ("rounding",)
+    derivative = "d(x mod y)/dx = 1, d(x mod y)/dy = -floor(x/y)"
+
+    def __init__(self, rounding: str = "floor"):
+        if rounding not in ("floor", "trunc"):
+            raise ValueError(f"Remainder: rounding must be 'floor' or 'trunc', got {rounding!r}")
+        self.rounding = rounding
+
+    def forward(self, x, y):
+        return np.mod(x, y) if self.rounding == "floor" else np.fmod(x, y)
+
+    def _quotient(self, x, y):
+        q = np.asarray(x) / np.asarray(y)
+        return np.floor(q) if self.rounding == "floor" else np.trunc(q)
+
+    def backward(self, g, out, x, y, *, needs_grad=(True, True)):
+        if not needs_grad[1]:
+            return g, None
+        q = self._quotient(array_of(x), array_of(y)).astype(array_of(out).dtype)  # piecewise constant
+        return g, -(g * q)
+
+    def jvp(self, tangents, out, x, y):
+        tx, ty = tangents
+        return tangent_sum(tx, None if ty is None else -(ty * self._quotient(x, y).astype(out.dtype)), out.shape)
+
+
+EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Einsum(Function):
+    """``np.einsum`` with explicit subscripts: ``inputs`` (one string of letters per operand, a letter repeated
+    within one for a diagonal) and ``output`` (letters of the inputs, each at most once; the others are summed).
+
+    ``tm.einsum`` turns any subscripts (implicit output, ``...``) into this form. The backward is einsum itself:
+    the gradient for operand i is the einsum of ``g`` with the other operands into operand i's letters, where a
+    letter repeated in operand i is given a fresh letter tied to the first by an identity matrix (the gradient
+    lives on the diagonal) and a letter only operand i has is brought in by a vector of ones (the gradient is the
+    same along it). So it is a linear map of ``g``, differentiable again by the same rule.
+    """
+
+    __slots__ = ("inputs", "output")
+    derivative = "d einsum/d operand i = einsum of g with the other operands, into operand i's subscripts"
+
+    def __init__(self, inputs: tuple[str, ...], output: str):
+        self.inputs, self.output = tuple(inputs), output
+
+    @property
+    def spec(self) -> str:
+        return ",".join(self.inputs) + "->" + self.output
+
+    def forward(self, *xs):
+        return np.asarray(np.einsum(self.spec, *xs, optimize=len(xs) > 2))
+
+    def _adjoint(self, i: int, g, xs: tuple):
+        """The gradient for operand ``i``: one einsum of ``g``, the other operands, identities and ones."""
+        sub, x = self.inputs[i], xs[i]
+        shape, dtype = array_of(x).shape, array_of(g).dtype
+        size = dict(zip(sub, shape, strict=True))
+        subs = [self.output] + [s for j, s in enumerate(self.inputs) if j != i]
+        operands = [g] + [v for j, v in enumerate(xs) if j != i]
+        available = set("".join(subs))
+        fresh = iter(c for c in EINSUM_LETTERS if c not in set(self.spec))
+        renamed, seen = [], set()
+        for letter in sub:
+            if letter in seen:  # a diagonal: the gradient sits where the fresh letter equals the first
+                new = next(fresh)
+                operands.append(np.eye(size[letter], dtype=dtype))
+                subs.append(letter + new)
+                renamed.append(new)
+                continue
+            seen.add(letter)
+            renamed.append(letter)
+            if letter not in available:  # summed over in operand i alone: the gradient is the same along it
+                operands.append(np.ones(size[letter], dtype=dtype))
+                subs.append(letter)
+                available.add(letter)
+        rule = Einsum(tuple(subs), "".join(renamed))
+        if is_array(g):
+            return rule.forward(*operands)
+        tensor = type(g)
+        return tensor.apply(rule, *(v if isinstance(v, tensor) else tensor.wrap(v) for v in operands))
+
+    def backward(self, g, out, *xs, needs_grad=None):
+        return tuple(self._adjoint(i, g, xs) if needs_grad is None or needs_grad[i] else None
+                     for i in range(len(xs)))
+
+    def jvp(self, tangents, out, *xs):
+        total = None
+        for i, t in enumerate(tangents):
+            if t is not None:
+                part = self.forward(*xs[:i], t, *xs[i + 1:])
+                total = part if total is None else total + part
+        return total
+

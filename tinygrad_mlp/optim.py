@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import ArgumentError, CheckpointError
 from .jit import uncapturable
-from .tensor import Tensor
+from .tensor_core import Tensor
 
 __all__ = ["listeners", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
            "clip_grad_norm_"]

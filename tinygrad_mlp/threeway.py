@@ -71,7 +71,7 @@ from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .gradcheck import analytic_grad, numerical_grad
 from .nn import MLP, Conv2d, Flatten, Linear, ReLU, Sequential, functional
 from .nn import parse_sizes as nn_parse_sizes
-from .tensor import Tensor, no_grad
+from .tensor_core import Tensor, no_grad
 
 __all__ = [
     "PAIRS", "METHODS", "Tolerance", "Tolerances", "TOLERANCES", "PairDiff", "Row", "ThreeWayResult",

@@ -51,7 +51,7 @@ from .data import DataLoader
 from .errors import ArgumentError, CheckpointError, ShapeError, TinygradMLPError
 from .nn import Module, functional
 from .optim import SGD, Adam, CosineLR, Optimizer
-from .tensor import Tensor, no_grad
+from .tensor_core import Tensor, no_grad
 
 __all__ = [
     "TrainConfig", "FitResult", "Evaluation", "Callback", "TrainingDiverged", "TrainingInterrupted",

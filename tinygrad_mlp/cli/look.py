@@ -10,7 +10,7 @@ import numpy as np
 from .. import data, learning, runs
 from ..errors import ShapeError, TinygradMLPError
 from ..nn import MLP, LeNet, functional, parse_sizes
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 from . import options as o
 
 __all__: list[str] = []  # internal: tinygrad_mlp.cli re-exports what is public

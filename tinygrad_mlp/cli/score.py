@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import data, runs
 from ..errors import ArgumentError, ShapeError
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 from ..train import evaluate, predict
 from . import options as o
 

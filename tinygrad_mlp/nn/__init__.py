@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
 from ..jit import uncapturable
 from ..random import generator
-from ..tensor import Tensor, linear
+from ..tensor_core import Tensor, linear
 from . import functional, init
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dropout", "LayerNorm",
@@ -152,7 +152,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters (weights and biases)."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def zero_grad(self) -> None:
         """Forget accumulated gradients (set every ``.grad`` to None)."""
@@ -575,7 +575,7 @@ class BatchNorm1d(Module):
         per_feature = (self.num_features,) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
-            count = x.size // self.num_features
+            count = x.numel() // self.num_features
             if count < 2 and self.training:
                 raise ShapeError(f"{name}: training needs more than one value per feature, got input {x.shape}")
             mean = x.mean(axes, keepdims=True)

@@ -14,7 +14,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..jit import uncapturable
 from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
-from ..tensor import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
+from ..tensor_core import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
 
 
 def _tensor(x, what: str) -> Tensor:
@@ -274,7 +274,7 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     if reduction == "none":
         return diff * diff
     total = (diff * diff).sum()
-    return total / output.size if reduction == "mean" else total
+    return total / output.numel() if reduction == "mean" else total
 
 
 def _target_weights(logits: Tensor, target, label_smoothing: float, scale: float) -> Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ShapeError
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
            "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]

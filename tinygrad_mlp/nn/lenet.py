@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 from . import Conv2d, Linear, Module, functional, init
 
 __all__ = ["LeNet"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._guard import atomic_write
 from ..errors import ArgumentError, GraphError
-from ..tensor import Tensor, graph_tensors
+from ..tensor_core import Tensor, graph_tensors
 
 __all__ = ["to_dot", "render_dot"]
 
@@ -43,7 +43,7 @@ def display_names(tensors: Sequence[Tensor]) -> dict[int, str]:
         if t.name:
             names[id(t)] = str(t.name)
         elif t.node is None and not t.requires_grad:  # a constant: an input, a target, a number
-            if t.size == 1:
+            if t.numel() == 1:
                 names[id(t)] = format_value(t.data)
             else:
                 names[id(t)] = f"const{c}"
@@ -101,8 +101,8 @@ def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, preci
         lines.append(f'  label="{_dot_escape(title)}"; labelloc=t; fontsize=12;')
     for t in tensors:
         i = index[id(t)]
-        parts = [names[id(t)]] if (t.name or t.node is not None or t.requires_grad or t.size != 1) else []
-        if t.size == 1:
+        parts = [names[id(t)]] if (t.name or t.node is not None or t.requires_grad or t.numel() != 1) else []
+        if t.numel() == 1:
             parts.append(f"= {format_value(t.data, precision)}" if parts else format_value(t.data, precision))
         else:
             parts.append(f"shape {tuple(t.shape)}")

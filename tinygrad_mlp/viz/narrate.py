@@ -11,7 +11,7 @@ import numpy as np
 from ..engine import enable_grad, graph_tensors, walk
 from ..errors import GraphError, ShapeError
 from ..nn import parse_sizes
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 from .graph import check_graph, d_of, display_names, format_value
 
 __all__ = ["explain_backward", "one_neuron_chain", "explain", "EXPLAIN_MAX_WIDTH"]
@@ -28,11 +28,11 @@ def _local_jacobian(rule, inputs, i: int) -> np.ndarray:
     with enable_grad():
         out = Tensor.apply(rule, *xs)
     rows = []
-    for k in range(out.size):
+    for k in range(out.numel()):
         seed = np.zeros(out.data.shape, dtype=out.data.dtype)
         seed.reshape(-1)[k] = 1
         gx = next(walk([out], [seed], keep_graph=True))[4][i]
-        rows.append(np.zeros(xs[i].size) if gx is None else np.asarray(gx, dtype=np.float64).reshape(-1))
+        rows.append(np.zeros(xs[i].numel()) if gx is None else np.asarray(gx, dtype=np.float64).reshape(-1))
     return np.array(rows)
 
 
@@ -62,7 +62,7 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
     for every tensor of the graph that needs a gradient.
     """
     check_graph(root, "explain_backward")
-    if root.size != 1:
+    if root.numel() != 1:
         raise ShapeError(f"explain_backward: the root must be a one-element cost, got shape {root.shape}")
     if not root.requires_grad:
         raise GraphError("explain_backward: the root does not require grad, so it has no graph to walk")
@@ -87,11 +87,11 @@ def explain_backward(root: Tensor, *, precision: int = 4, max_jacobian: int = 64
             if gx is None:
                 continue
             xname = names[id(x)]
-            if t.size * x.size <= max_jacobian:
+            if t.numel() * x.numel() <= max_jacobian:
                 jac = _local_jacobian(rule, inputs, i)
                 local = _describe_jacobian(jac, t.shape, x.shape, precision)
                 lines.append(f"    local     {d_of(names[id(t)])}/{d_of(xname)} = {local}")
-            if g.size == 1 and gx.size == 1 and t.size * x.size <= max_jacobian:
+            if g.size == 1 and gx.size == 1 and t.numel() * x.numel() <= max_jacobian:
                 product = (f"{format_value(g, precision)} x {format_value(jac, precision)} = "
                            f"{format_value(gx, precision)}")
             else:

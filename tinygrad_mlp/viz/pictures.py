@@ -17,7 +17,7 @@ import numpy as np
 
 from .._guard import atomic_write
 from ..errors import ArgumentError, ShapeError
-from ..tensor import Tensor
+from ..tensor_core import Tensor
 
 # new_figure and save_figure are shared with viz.learning's pictures, not part of the public API
 __all__ = [
@@ -357,7 +357,7 @@ def plot_report(model, x_test, y_test, folder, *, history=None, k: int = 16, bat
     softmax of the outputs for a model with a linear output layer (raw logits).
     This is what ``tinygrad-mlp train --plot`` and ``eval --plot`` draw.
     """
-    from ..tensor import no_grad
+    from ..tensor_core import no_grad
 
     folder = Path(folder)
     x_test, y_test = np.asarray(x_test), np.asarray(y_test).astype(np.int64)

@@ -22,15 +22,16 @@ import numpy as np
 
 from . import engine
 from . import primitives as P
+from .dtypes import dtype_or_default, float_dtype, get_default_dtype, operand_dtypes, scalar_dtype
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .methods import TensorOps, float_dtype, shape_arg, values_of
+from .methods import TensorOps, retained, shape_arg, values_of
 from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
            "stack", "maximum", "minimum", "where"]
 
-DEFAULT_DTYPE = np.float32
+DEFAULT_DTYPE = np.float32  # the default float dtype until tm.set_default_dtype changes it (tm.get_default_dtype)
 
 
 def _as_float_array(data, dtype) -> np.ndarray:
@@ -48,10 +49,10 @@ def _as_float_array(data, dtype) -> np.ndarray:
             raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
         return arr.astype(dtype, copy=False)
     if arr.dtype.kind == "f":
-        # Python floats become the default float32; numpy floats keep their precision.
-        return arr if from_numpy else arr.astype(DEFAULT_DTYPE)
+        # Python floats become the default dtype; numpy floats keep their precision.
+        return arr if from_numpy else arr.astype(get_default_dtype())
     if arr.dtype.kind in "biu":
-        return arr.astype(DEFAULT_DTYPE)
+        return arr.astype(get_default_dtype())
     raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
 
 
@@ -59,9 +60,12 @@ class Tensor(TensorOps):
     """A float ndarray with an optional gradient and a record of the op that produced it.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a Python scalar,
-    a nested list or an ndarray. Python data becomes float32; a floating ndarray
-    keeps its dtype and is used as is (no copy, like ``np.asarray``); integer or
-    boolean data becomes float32. Arithmetic with Python scalars keeps the dtype.
+    a nested list or an ndarray. Python data becomes the default dtype (float32
+    unless ``tm.set_default_dtype`` changed it); a floating ndarray keeps its dtype
+    and is used as is (no copy, like ``np.asarray``); integer or boolean data
+    becomes the default dtype. Arithmetic with Python scalars keeps the dtype.
+    (Tensors of bools or integers come from comparisons, ``argmax``, ``tm.tensor``
+    ...: see :mod:`tinygrad_mlp.dtypes`.)
     """
 
     __slots__ = ("data", "grad", "requires_grad", "node", "name", "__weakref__")
@@ -126,10 +130,6 @@ class Tensor(TensorOps):
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
@@ -151,12 +151,14 @@ class Tensor(TensorOps):
         """Set ``requires_grad`` in place on a leaf; returns self."""
         if self.node is not None:
             raise GraphError("requires_grad_: only leaf tensors can change requires_grad; use detach() first")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(f"requires_grad_: only float tensors can require grad, this one is {self.dtype}")
         self.requires_grad = requires_grad
         return self
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
-        extra = "" if self.dtype == DEFAULT_DTYPE else f", dtype={self.dtype}"
+        extra = "" if self.dtype == get_default_dtype() else f", dtype={self.dtype}"
         if self.node is not None:
             extra += f", op={self.node.rule.name}"
         elif self.requires_grad:
@@ -166,50 +168,51 @@ class Tensor(TensorOps):
     # ------------------------------------------------------------------ constructors
 
     @staticmethod
-    def zeros(*shape: int, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.zeros(shape_arg(shape), dtype=dtype), requires_grad)
+    def zeros(*shape: int, dtype=None, requires_grad: bool = False) -> Tensor:
+        return Tensor(np.zeros(shape_arg(shape), dtype=dtype_or_default(dtype)), requires_grad)
 
     @staticmethod
-    def ones(*shape: int, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.ones(shape_arg(shape), dtype=dtype), requires_grad)
+    def ones(*shape: int, dtype=None, requires_grad: bool = False) -> Tensor:
+        return Tensor(np.ones(shape_arg(shape), dtype=dtype_or_default(dtype)), requires_grad)
 
     @staticmethod
-    def randn(*shape: int, seed: int | None = None, dtype=DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    def randn(*shape: int, seed: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
         """Standard normal values, from ``np.random.default_rng(seed)``."""
         rng = np.random.default_rng(seed)
-        return Tensor(rng.standard_normal(shape_arg(shape)).astype(dtype), requires_grad)
+        return Tensor(rng.standard_normal(shape_arg(shape)).astype(dtype_or_default(dtype)), requires_grad)
 
     # ------------------------------------------------------------------ arithmetic
 
     def _lift(self, other) -> Tensor:
-        """Turn a scalar or array operand into a constant Tensor. Python numbers take this tensor's dtype."""
+        """Turn a scalar or array operand into a constant Tensor. Python numbers take this tensor's dtype (if a
+        float one: else see ``dtypes.scalar_dtype``), integer and boolean arrays too."""
         if isinstance(other, Tensor):
             return other
+        dtype = self.data.dtype
         if isinstance(other, (bool, int, float)):
-            return Tensor.wrap(np.asarray(other, dtype=self.data.dtype))
+            return Tensor.wrap(np.asarray(other, dtype=dtype if dtype.kind == "f" else scalar_dtype(other, dtype)))
         arr = np.asarray(other)
         if arr.dtype.kind != "f":
             if arr.dtype.kind not in "biu":
                 raise DTypeError(f"cannot combine a tensor with data of dtype {arr.dtype}")
-            arr = arr.astype(self.data.dtype)
+            arr = arr.astype(dtype) if dtype.kind == "f" else arr
         return Tensor.wrap(arr)
 
-    def _operands(self, other, reflected: bool = False) -> tuple[Tensor, Tensor]:
-        """``(self, other)`` (or reversed) as Tensors, after the dtype rule for operands without dimensions.
+    def _operands(self, other, reflected: bool = False, division: bool = False) -> tuple[Tensor, Tensor]:
+        """``(self, other)`` (or reversed) as Tensors, after the dtype rules (PyTorch's).
 
-        The rule, PyTorch's: an operand without dimensions (a Python number, a numpy scalar, a 0-d array
-        or a 0-d Tensor) takes the dtype of an operand with dimensions, so ``float32 vector * Tensor(np.array(2.0))``
-        stays float32 (numpy 2 would give float64). Two operands both with, or both without, dimensions
-        promote as numpy does (float32 with float64 gives float64).
+        Between floats: an operand without dimensions (a Python number, a numpy scalar, a 0-d array or a 0-d
+        Tensor) takes the dtype of an operand with dimensions, so ``float32 vector * Tensor(np.array(2.0))``
+        stays float32 (numpy 2 would give float64); two operands both with, or both without, dimensions
+        promote as numpy does (float32 with float64 gives float64). A bool or integer operand takes the float
+        one's dtype; a ``division`` of two of them gives the default dtype (``dtypes.operand_dtypes``).
         """
-        o = self._lift(other)
-        a = self
-        if o.data.dtype is not a.data.dtype and (o.data.ndim == 0) != (a.data.ndim == 0) \
-                and o.data.dtype != a.data.dtype:
-            if o.data.ndim == 0:
-                o = o.astype(a.data.dtype)
-            else:
-                a = a.astype(o.data.dtype)
+        o, a = self._lift(other), self
+        if (o.data.dtype is not a.data.dtype and o.data.dtype != a.data.dtype) or division:
+            da, do = operand_dtypes(a.data.dtype, o.data.dtype, division)
+            if da != do and da.kind == do.kind and (o.data.ndim == 0) != (a.data.ndim == 0):
+                da = do = a.data.dtype if o.data.ndim == 0 else o.data.dtype
+            a, o = a.astype(da), o.astype(do)
         return (o, a) if reflected else (a, o)
 
     def __add__(self, other) -> Tensor:
@@ -231,10 +234,10 @@ class Tensor(TensorOps):
         return Tensor.apply(P.Mul(), *self._operands(other, True))
 
     def __truediv__(self, other) -> Tensor:
-        return Tensor.apply(P.Div(), *self._operands(other))
+        return Tensor.apply(P.Div(), *self._operands(other, division=True))
 
     def __rtruediv__(self, other) -> Tensor:
-        return Tensor.apply(P.Div(), *self._operands(other, True))
+        return Tensor.apply(P.Div(), *self._operands(other, True, division=True))
 
     def __pow__(self, other) -> Tensor:
         return Tensor.apply(P.Pow(), *self._operands(other))
@@ -256,7 +259,7 @@ class Tensor(TensorOps):
     def __getitem__(self, index) -> Tensor:
         """Basic slicing and integer-array indexing, as numpy (the gradient scatters back)."""
         try:
-            if isinstance(index, Tensor):  # an input of its rule, not a setting: a captured step reads each call's own
+            if isinstance(index, Tensor) and index.data.dtype != bool:  # an input, not a setting: replays read theirs
                 return Tensor.apply(Take(), self, index)
             return Tensor.apply(P.GetItem(_index_arg(index)), self)
         except (IndexError, TypeError) as e:  # an IndexingError is also an IndexError: `for row in t` stops at it
@@ -283,7 +286,10 @@ class Tensor(TensorOps):
             _accumulate(self, seed)
             return
         steps = engine.walk([self], [seed], keep_graph=retain_graph or create_graph, create_graph=create_graph)
-        for _out, _rule, _inputs, g, input_grads, leaf_grads in steps:
+        keep = retained()  # the non-leaf tensors whose gradient is kept too (retain_grad; almost always none)
+        for out, _rule, _inputs, g, input_grads, leaf_grads in steps:
+            if keep and out.retains_grad:
+                _accumulate(out, g)
             for leaf, grad in leaf_grads:
                 # an array that also went elsewhere (g passed through, or one array for two inputs) is not the
                 # leaf's to keep and add into: _accumulate copies it
@@ -333,8 +339,8 @@ def _index_arg(index):
     """Replace Tensors inside an index by integer arrays."""
     if isinstance(index, tuple):
         return tuple(_index_arg(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data.astype(np.intp)
+    if isinstance(index, Tensor):  # a boolean mask stays one
+        return index.data if index.data.dtype == bool else index.data.astype(np.intp)
     return index
 
 
