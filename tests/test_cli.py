@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -47,11 +48,10 @@ def fast_synthetic(monkeypatch):
 
 @pytest.fixture
 def no_mnist(tmp_path, monkeypatch):
-    """MNIST nowhere: empty data folder and cache, and every mirror a closed port on this machine."""
-    empty = tmp_path / "no-data"
-    empty.mkdir()
-    monkeypatch.setenv(data.DATA_ENV, str(empty))
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    """MNIST nowhere: no data folder configured, an empty cache, and every mirror a closed port on this machine."""
+    empty = tmp_path / "cache"
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setenv(data.CACHE_ENV, str(empty))
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "*")
@@ -62,7 +62,8 @@ def no_mnist(tmp_path, monkeypatch):
 
 def _env(tmp_path, **extra) -> dict:
     env = dict(os.environ)
-    env.update({"PYTHONPATH": str(REPO_ROOT), data.DATA_ENV: str(tmp_path / "no-data"),
+    env.pop(data.DATA_ENV, None)  # no data folder configured (a configured one without MNIST is an error)
+    env.update({"PYTHONPATH": str(REPO_ROOT),
                 data.CACHE_ENV: str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}, **extra)
     return env
 
@@ -235,7 +236,6 @@ def test_dataset_mnist_never_falls_back(tmp_path, no_mnist, capsys):
 
 
 def test_dataset_mnist_missing_subprocess(tmp_path):
-    (tmp_path / "no-data").mkdir()
     r = _run(["train", "--dataset", "mnist", "--no-download"], tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert "MNIST files not found" in _one_error_line(r.stderr)
@@ -359,30 +359,37 @@ def uninterrupted(tmp_path_factory):
     return checkpoint.load(out)
 
 
+# The command as the console script runs it, with one addition: a training callback that sends the process a real
+# signal at a chosen step, so that every run is interrupted mid-epoch on purpose (a signal sent from outside
+# after some delay used to arrive after the run had finished, once training got faster).
+_SIGNAL_AT = ("import os, runpy, sys\n"
+              "from tinygrad_mlp.cli import train as command\n"
+              "from tinygrad_mlp.train import Callback\n"
+              "signum, epoch, step = map(int, sys.argv[1:4])\n"
+              "class SignalAt(Callback):\n"
+              "    def on_step_end(self, e, s, loss):\n"
+              "        if (e, s) == (epoch, step):\n"
+              "            os.kill(os.getpid(), signum)\n"
+              "fit = command.fit\n"
+              "command.fit = lambda *a, callbacks=(), **k: fit(*a, callbacks=[*callbacks, SignalAt()], **k)\n"
+              "sys.argv = ['tinygrad-mlp', *sys.argv[4:]]\n"
+              "runpy.run_module('tinygrad_mlp', run_name='__main__', alter_sys=True)\n")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_real_signal_then_resume_matches_uninterrupted_run(tmp_path, signum, uninterrupted, capsys):
-    ck = tmp_path / "ck.npz"
-    proc = subprocess.Popen([sys.executable, "-m", "tinygrad_mlp", *INTERRUPTIBLE, "--out", str(ck)], cwd=tmp_path,
-                            env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        deadline = time.monotonic() + 60
-        for line in proc.stdout:  # wait for the first epoch line, then interrupt the second epoch or a later one
-            lines.append(line)
-            if line.startswith("epoch   1/15") or time.monotonic() > deadline:
-                break
-        assert lines and lines[-1].startswith("epoch   1/15"), lines
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    ck = tmp_path / "run $(touch pwned) it's.npz"  # the resume hint must survive being pasted into a shell
+    proc = subprocess.run([sys.executable, "-c", _SIGNAL_AT, str(int(signum)), "2", "37", *INTERRUPTIBLE, "--out",
+                           str(ck)], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+    err = proc.stderr
     assert proc.returncode == 128 + signum, (proc.returncode, err)
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "epoch   1/15" in proc.stdout and "epoch   2/15" not in proc.stdout
     msg = err.strip().splitlines()
     assert len(msg) == 1 and signal.Signals(signum).name in msg[0] and f"saved to {ck}" in msg[0]
-    assert f"tinygrad-mlp train --resume {ck}" in msg[0]
+    hint = msg[0].split("resume with: ")[1]
+    assert shlex.split(hint) == ["tinygrad-mlp", "train", "--resume", str(ck)]
     state = checkpoint.load(ck).metadata["train_state"]
-    assert not state["complete"] and (state["epoch"], state["step"]) >= (1, 0)
+    assert not state["complete"] and (state["epoch"], state["step"]) == (1, 37)  # mid-epoch 2, after its step 37
     done = state["epoch"]
 
     assert main(["train", "--resume", str(ck), "--no-progress"]) == 0

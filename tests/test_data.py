@@ -261,17 +261,23 @@ def test_real_mnist_refused_as_fashion_mnist():
     assert_one_line(e.value, "MNIST file, not Fashion-MNIST")
 
 
-def test_search_order_root_then_env_then_cache(tmp_path, monkeypatch):
-    """A folder is used only when it has all four files; the error from the tiny files names the one used."""
+def test_search_order_root_alone_then_env_then_cache(tmp_path, monkeypatch):
+    """A configured folder is used alone: an incomplete --data-dir is an error, never completed from
+    $TINYGRAD_MLP_DATA (it was, on 411df7f); the error from the tiny files names the folder used."""
     files = tiny_set()
     root, env, cache = tmp_path / "root", tmp_path / "env", tmp_path / "cache" / "mnist"
     write_set(cache, files)
     write_set(env, files)
-    write_set(root, {k: v for k, v in files.items() if k != MNIST_FILES[3]})  # incomplete: skipped
+    write_set(root, {k: v for k, v in files.items() if k != MNIST_FILES[3]})  # incomplete: an error
     monkeypatch.setenv(data.DATA_ENV, str(env))
-    assert data.search_dirs(root) == [root, env, env / "mnist", cache]
+    assert data.search_dirs(root) == [root]
+    assert data.search_dirs() == [env, env / "mnist", cache]
     with pytest.raises(DataError) as e:
-        load_mnist(root, download=False)
+        load_mnist(root, download=True)
+    assert not isinstance(e.value, DataNotFoundError)  # so --dataset auto does not fall back on it
+    assert_one_line(e.value, str(root), f"missing {MNIST_FILES[3]}", "never completed")
+    with pytest.raises(DataError) as e:
+        load_mnist(download=False)
     assert_one_line(e.value, str(env / MNIST_FILES[0]), "expected 60000 images")
     (root / MNIST_FILES[3].removesuffix(".gz")).write_bytes(gzip.decompress(files[MNIST_FILES[3]]))  # unzipped
     with pytest.raises(DataError) as e:
@@ -340,10 +346,18 @@ def test_not_found_without_download_names_searched_folders(tmp_path, monkeypatch
     root = tmp_path / "given_root"
     root.mkdir()
     with pytest.raises(DataError) as e:
-        load_mnist(root, download=False)
-    msg = assert_one_line(e.value, str(root), "has none of the files", str(env), f"missing {MNIST_FILES[1]}",
-                          str(data.cache_dir()), "download=False", data.DATA_ENV, "--data-dir")
+        load_mnist(root, download=True)
+    assert not isinstance(e.value, DataNotFoundError)
+    assert_one_line(e.value, str(root), "has none of the files")
+    with pytest.raises(DataError) as e:  # a configured $TINYGRAD_MLP_DATA without MNIST: an error, not a download
+        load_mnist(download=True)
+    assert not isinstance(e.value, DataNotFoundError)
+    msg = assert_one_line(e.value, str(env), f"missing {MNIST_FILES[1]}", data.DATA_ENV)
     assert MNIST_FILES[0] not in msg.split(str(env))[1].split(";")[0]  # the present file is not reported missing
+    monkeypatch.delenv(data.DATA_ENV)
+    with pytest.raises(DataNotFoundError) as e:
+        load_mnist(download=False)
+    assert_one_line(e.value, str(data.cache_dir()), "download=False", data.DATA_ENV, "--data-dir")
     assert isolated == []  # nothing was requested
 
 
@@ -513,12 +527,10 @@ def test_download_interrupted_removes_temporary_file(tmp_path, server, monkeypat
 
 def test_load_mnist_offline_error_is_readable(tmp_path, monkeypatch, isolated):
     dead = f"http://127.0.0.1:{_closed_port()}/mnist/"
-    root = tmp_path / "root"
-    root.mkdir()
     with pytest.raises(DataError) as e:
-        load_mnist(root, mirrors=[dead], timeout=5)
+        load_mnist(mirrors=[dead], timeout=5)  # nothing configured: the cache, then the download
     cache = data.cache_dir()
-    assert_one_line(e.value, "MNIST files not found locally and the download failed", str(root), str(cache),
+    assert_one_line(e.value, "MNIST files not found locally and the download failed", str(cache),
                     f"{dead}{MNIST_FILES[0]} (", "refused", data.DATA_ENV, "--data-dir")
     assert isolated == [f"{dead}{MNIST_FILES[0]}"]
     assert_clean(cache, {})

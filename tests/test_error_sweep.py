@@ -358,8 +358,12 @@ BAD_CALLS: dict[str, list] = {
     "rounding_floor": [lambda: gradcheck.rounding_floor(1.0, 0.0), lambda: gradcheck.rounding_floor(1.0, "a")],
     "gradient_tolerance": [lambda: gradcheck.gradient_tolerance(np.ones(2), 1.0, -1e-6)],
     "make_problem": [lambda: threeway.make_problem([3], loss="mse"), lambda: threeway.make_problem([3, 2], "nope")],
-    "parse_sizes": [lambda: threeway.parse_sizes("3-a"), lambda: threeway.parse_sizes(""),  # nn.parse_sizes too
+    "parse_sizes": [lambda: nn.parse_sizes("3-a"), lambda: nn.parse_sizes(""),
                     lambda: nn.parse_sizes("784"), lambda: nn.parse_sizes([3, 0])],
+    "check_seconds": [],  # arithmetic on sizes the caller has parsed
+    "lab_seconds": [],
+    "starting_loss": [lambda: learning.starting_loss(nn.MLP([3, 2]), np.zeros((2, 4)), [0, 1])],
+    "divergence_hint": [],  # a diagnosis: None when there is nothing to say
     "default_output_activation": [lambda: threeway.default_output_activation("hinge")],
     "canonical_loss": [lambda: threeway.canonical_loss("hinge")],
     "dtype_note": [lambda: threeway.dtype_note("nope")],
@@ -408,6 +412,11 @@ BAD_CALLS: dict[str, list] = {
     "train_bytes": [],
     "dataset_images": [],
     "Dataset": [],  # a record made by load_dataset
+    "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
+                   lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],
+    "is_checkpoint": [],  # answers True or False
+    "find_mnist": [lambda: data.find_mnist("/nonexistent/folder"), lambda: data.find_mnist(kind="cifar")],
+    "checksum_mismatches": [lambda: data.checksum_mismatches(".", kind="cifar")],
     "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],
     "layer_summary": [lambda: learning.layer_summary(np.zeros((3, 2)), np.zeros(4, int))],
     "lr_sweep": [],  # trains; its inputs are checked by backprop.train_step

@@ -320,7 +320,7 @@ def test_sweep_command_lines(genuine, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data.synthetic, "load_synthetic", _synthetic)
     monkeypatch.setattr(_guard, "memory_budget", lambda: 512 << 20)   # the machine has 512 MiB
-    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "no-data"))
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
     for kind in list(data.MIRRORS):   # never the network: every mirror is a closed local port
         monkeypatch.setitem(data.MIRRORS, kind, ["http://127.0.0.1:9/"])

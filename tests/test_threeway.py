@@ -315,10 +315,12 @@ def test_format_table_layout():
 
 
 def test_parse_sizes():
-    assert tw.parse_sizes("4-5-3") == [4, 5, 3]
+    from tinygrad_mlp.nn import parse_sizes
+
+    assert parse_sizes("4-5-3") == [4, 5, 3]
     for bad in ("4-x-3", "4", "4-0-3", ""):
         with pytest.raises(ValueError, match="--arch"):
-            tw.parse_sizes(bad)
+            parse_sizes(bad, "--arch")
 
 
 # ---------------------------------------------------------------------- the command line

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import re
@@ -93,6 +94,19 @@ def check_memory(nbytes: int, what: str, error: type[TinygradMLPError] = Tinygra
 # ---------------------------------------------------------------------- atomic writes
 
 
+_NAME_ROOM = 200  # bytes of a file's name kept in its temporaries' and lock's names (a name may have 255)
+
+
+def _short_name(path: Path) -> str:
+    """``path``'s name, shortened (with a hash of the whole) when a temporary or lock named after it would pass
+    the file system's 255-byte limit on a name."""
+    name = path.name
+    if len(os.fsencode(name)) <= _NAME_ROOM:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    return os.fsdecode(os.fsencode(name)[:_NAME_ROOM - 13]).rstrip("\ufffd") + "~" + digest
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -131,7 +145,7 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
         entries = list(os.scandir(path.parent))
     except OSError:
         return removed
-    prefix = f".{path.name}."
+    prefix = f".{_short_name(path)}."
     for entry in entries:
         name = entry.name
         if not (name.startswith(prefix) and name.endswith(".tmp")):
@@ -167,6 +181,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     kept = f"the previous {path} was kept" if existed else "nothing was written"
     if path.is_dir():
         raise WriteError(f"{path}: is a folder; cannot write {what} there")
+    if path.exists() and not path.is_file():  # a device, a pipe, a socket: never replaced by a regular file
+        raise WriteError(f"{path}: exists and is not a regular file; refusing to replace it with {what}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -174,7 +190,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     mode = new_file_mode(path)
     remove_stale_temporaries(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_short_name(path)}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise WriteError(f"{path}: cannot write {what} ({_reason(e)}); {kept}") from None
     try:
@@ -209,7 +225,7 @@ def check_writable(path: str | os.PathLike, what: str) -> Path:
     if not folder.is_dir():
         raise WriteError(f"{what} {path} cannot be written: {folder} is a file, not a folder")
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=f".{_short_name(path)}.{os.getpid()}-", suffix=".tmp", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
@@ -230,7 +246,7 @@ def exclusive_lock(path: str | os.PathLike, what: str) -> Iterator[None]:
         yield
         return
     path = Path(path)
-    lock_path = path.parent / f".{path.name}.lock"
+    lock_path = path.parent / f".{_short_name(path)}.lock"
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # the file's folder: made when the work starts

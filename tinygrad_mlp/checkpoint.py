@@ -124,6 +124,7 @@ _MAX_NAME = 128                 # optimizer class and buffer names
 _MAX_BUFFERS = 100              # per-parameter buffer lists of an optimizer
 _MAX_NPY_HEADER = 10000         # numpy's own default limit
 _CHUNK = 1 << 16                # bytes read (and hashed) at a time
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what np.savez / np.savez_compressed write
 _MAX_RATIO = 1032               # deflate never expands data more than this (stored members: 1)
 _TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
@@ -479,6 +480,26 @@ def _read_array(zf: zipfile.ZipFile, name: str, member: _Member, digest, path: P
     return arr
 
 
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a checkpoint of this library: an archive whose metadata names this format and passes
+    its schema. Only the zip directory and ``meta.json`` are read (bounded), never the arrays; used before
+    overwriting a file, so that nothing but a checkpoint is replaced by one."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return False
+            _check_directory(f, path)
+            with zipfile.ZipFile(f) as zf:
+                infos = {info.filename: info for info in zf.infolist()}
+                if "meta.json.npy" not in infos or infos["meta.json.npy"].compress_type not in _METHODS:
+                    return False
+                _read_meta(zf, infos["meta.json.npy"], path)
+        return True
+    except (CheckpointError, OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError):
+        return False
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint, refusing anything that is not one: pickles, truncated, tampered or malformed files,
     newer formats, arrays that do not fit the declared architecture or memory, non-finite weights.
@@ -515,6 +536,11 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
     for info in zf.infolist():
         if not info.filename.endswith(".npy") or info.is_dir():
             raise CheckpointError(f"{path}: unexpected member {info.filename!r} (not an .npy array)")
+        if info.compress_type not in _METHODS:
+            # bzip2 and lzma decompress a whole block (up to hundreds of MB) per read: no bound holds for them
+            raise CheckpointError(f"{path}: member {info.filename!r} uses compression method "
+                                  f"{info.compress_type}; a checkpoint holds only stored or deflated members "
+                                  "(what numpy's savez writes)")
         key = info.filename[:-len(".npy")]
         if key in infos:
             raise CheckpointError(f"{path}: member {key!r} appears twice")

@@ -20,6 +20,7 @@ and draw what these functions compute.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,14 +28,16 @@ import numpy as np
 
 from . import backprop as bp
 from .errors import ArgumentError, ShapeError
-from .nn import MLP
+from .nn import MLP, Module, functional
 from .nn.functional import loss_name
+from .tensor_core import Tensor, no_grad
 
 __all__ = [
     "Nudges", "nudges", "format_nudges", "per_example_average", "full_gradient", "gradient_noise", "saturation",
     "two_minima_cost", "two_minima_gradient", "TWO_MINIMA", "descend", "hidden_activations",
     "mean_activation_per_digit", "top_activating", "layer2_templates", "parameter_names",
-    "layer_summary", "lr_sweep", "plateau_hint",
+    "layer_summary", "lr_sweep", "plateau_hint", "starting_loss", "divergence_hint", "DIVERGENCE_RATIO",
+    "lab_seconds",
 ]
 
 
@@ -406,3 +409,39 @@ def plateau_hint(model: MLP, x_train: np.ndarray, losses: Sequence[float], accur
     return (f"hint: the train loss has stopped moving and up to {max(fractions):.0%} of a layer's sigmoids "
             f"sit within 0.01 of 0 or 1 on {len(sample):,} training images: there the slope a (1 - a) is ~0 and "
             "almost no gradient gets through. The learning rate is probably too large: try a smaller --lr")
+
+
+#: An epoch's training loss this many times the untrained network's means the run has diverged, NaN or not.
+DIVERGENCE_RATIO = 10.0
+
+
+def starting_loss(model: Module, x, labels, loss: str = "mse") -> float:
+    """The untrained ``model``'s average ``loss`` on ``x`` (the yardstick of :func:`divergence_hint`)."""
+    with no_grad(), np.errstate(over="ignore", invalid="ignore"):
+        return float(functional.loss(loss)(model(Tensor(np.asarray(x))), np.asarray(labels)).data)
+
+
+def divergence_hint(losses: Sequence[float], start: float) -> str | None:
+    """A message when the latest training loss is finite but more than :data:`DIVERGENCE_RATIO` times the
+    untrained network's ``start`` (a too-large learning rate throws relu networks far off without any NaN;
+    sigmoid outputs cannot get there, and stall instead: :func:`plateau_hint`); else None."""
+    if not losses or not np.isfinite(start) or start <= 0 or not losses[-1] > DIVERGENCE_RATIO * start:
+        return None
+    return (f"training diverged: the train loss is {losses[-1]:.4g}, {losses[-1] / start:.3g} times the untrained "
+            f"network's {start:.4g} (finite, but the network is garbage). The learning rate is probably too large: "
+            "try a smaller --lr")
+
+
+def lab_seconds(n_images: int, repeats: int, batch_sizes: Sequence[int], lrs: Sequence[float], epochs: int,
+                sizes: Sequence[int] = (784, 16, 16, 10)) -> float:
+    """About how long ``tinygrad-mlp lab`` takes: the full gradient and ``repeats`` batch gradients per batch
+    size (:func:`gradient_noise`), then ``epochs`` of SGD on batches of 10 per learning rate (:func:`lr_sweep`);
+    each backprop about 0.1 ms of Python plus its products at 1e9 multiply-adds a second (so it errs long)."""
+    params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+
+    def backprop(batch: float) -> float:
+        return 1e-4 + 6 * batch * params / 1e9
+
+    noise = backprop(n_images) + repeats * sum(backprop(b) for b in batch_sizes)
+    sweep = len(lrs) * epochs * (n_images / 10 * backprop(10) + 2 * backprop(n_images))
+    return noise + sweep

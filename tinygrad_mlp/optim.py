@@ -36,7 +36,10 @@ def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: fl
     """``value`` as a float inside the given bounds, or an ArgumentError naming ``what``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ArgumentError(f"{what} must be a number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int with hundreds of digits
+        raise ArgumentError(f"{what} must be in [{low}, {high}], got an integer of {len(str(value))} digits") from None
     ok = (v >= low if low_ok else v > low) and (v <= high if high_ok else v < high)
     if not ok:  # NaN fails every comparison, so it lands here too
         lo, hi = ("[" if low_ok else "("), ("]" if high_ok else ")")
@@ -146,6 +149,24 @@ class Optimizer:
         self._check_group(full)
         self.param_groups.append(full)
 
+    def _checked_group(self, mine: dict, saved) -> dict:
+        """A saved group's hyperparameters, checked as the constructor checks them (and finite): CheckpointError."""
+        name = type(self).__name__
+        if not isinstance(saved, Mapping) or not set(saved) - {"params"} <= set(mine) - {"params"}:
+            keys = sorted(saved) if isinstance(saved, Mapping) else type(saved).__name__
+            raise CheckpointError(f"{name}: a saved parameter group has hyperparameters {keys}, this optimizer's "
+                                  f"are {sorted(set(mine) - {'params'})}")
+        group = {**mine, **{k: v for k, v in saved.items() if k != "params"}}
+        try:
+            self._check_group(group)
+            values = [v for k, v in group.items() if k != "params" and not isinstance(v, bool)]
+            if not all(math.isfinite(x) for v in values for x in (v if isinstance(v, tuple) else (v,))
+                       if isinstance(x, (int, float))):
+                raise ArgumentError(f"{name}: hyperparameters must be finite, got {values}")
+        except ArgumentError as e:
+            raise CheckpointError(f"saved optimizer state: {e}") from None
+        return {k: v for k, v in group.items() if k != "params"}
+
     def _check_group(self, group: dict) -> None:
         name = type(self).__name__
         group["lr"] = _number(group["lr"], f"{name}: learning rate", low_ok=False)
@@ -212,14 +233,16 @@ class Optimizer:
             count = len(groups) if isinstance(groups, (list, tuple)) else "?"
             raise CheckpointError(f"{name}: optimizer state has {count} parameter groups, "
                                   f"this optimizer {len(self.param_groups)}")
+        checked = [] if groups is None else [self._checked_group(g, s) for g, s in
+                                             zip(self.param_groups, groups, strict=True)]
+        lr = _number(state["lr"], f"{name}: saved learning rate", low_ok=False, high=1e300)
         for key, arrays in mine.items():
             for a, b in zip(arrays, buffers[key], strict=True):
                 np.copyto(a, b, casting="same_kind")
-        if groups is not None:
-            for mine_g, saved in zip(self.param_groups, groups, strict=True):
-                mine_g.update({k: v for k, v in saved.items() if k != "params"})
-        if groups is None or float(state["lr"]) != self.lr:
-            self.lr = float(state["lr"])  # a state without groups (older), or whose "lr" was edited: one lr for all
+        for mine_g, group in zip(self.param_groups, checked, strict=True):
+            mine_g.update(group)
+        if groups is None or lr != self.lr:
+            self.lr = lr  # a state without groups (older), or whose "lr" was edited: one lr for all
         self.steps = int(state["steps"])
 
 

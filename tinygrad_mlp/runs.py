@@ -33,12 +33,11 @@ from .train import OPTIMIZERS, SCHEDULES, validate_train_metadata
 
 __all__ = [
     "DATASETS", "SYNTHETIC", "INPUTS", "CLASSES", "SEED_MAX", "TRAIN_DEFAULTS", "RUN_SETTINGS", "SETTINGS_SCHEMA",
-    "MODEL_KINDS", "LENET_FIXED", "LENET_DEFAULTS", "parse_arch", "new_run", "resume_run", "validate_settings",
-    "saved_settings", "mlp_bytes",
-    "train_bytes", "dataset_images",
+    "MODEL_KINDS", "LENET_FIXED", "LENET_DEFAULTS", "parse_arch", "dataset_of", "new_run", "resume_run",
+    "validate_settings", "saved_settings", "mlp_bytes", "train_bytes", "dataset_images",
 ]
 
-SYNTHETIC_MAX = 10**7
+SYNTHETIC_MAX = 10**5  # the command always draws SYNTHETIC's sizes; a file claiming more is not trusted
 INPUTS, CLASSES = 784, 10  # every dataset here: 28x28 pixels, 10 classes
 SEED_MAX = 2**63 - 1
 
@@ -177,6 +176,21 @@ def saved_settings(ck: checkpoint.Checkpoint, path) -> dict | None:
     return dict(settings)
 
 
+def dataset_of(ck: checkpoint.Checkpoint, path) -> tuple[str | None, dict | None]:
+    """The dataset a saved model was trained on, as far as its file says and the schema allows: ``(name,
+    synthetic parameters)``, each None where the file says nothing. Only these two fields are read (a model
+    saved by the API may carry other settings, or none); a value outside the schema raises CheckpointError."""
+    meta = ck.metadata if isinstance(ck.metadata, dict) else {}
+    settings: dict = meta["settings"] if isinstance(meta.get("settings"), dict) else {}
+    for where, key, value in (("dataset", "dataset", meta.get("dataset")),
+                              ("settings.dataset", "dataset", settings.get("dataset")),
+                              ("settings.synthetic", "synthetic", settings.get("synthetic"))):
+        accept, wanted, _ = SETTINGS_SCHEMA[key]
+        if value is not None and not accept(value):
+            raise CheckpointError(f"{path}: invalid metadata: {where} must be {wanted}, got {_short(value)}")
+    return meta.get("dataset") or settings.get("dataset"), settings.get("synthetic")
+
+
 # ---------------------------------------------------------------------- a new run, a resumed one
 
 
@@ -213,6 +227,28 @@ def new_run(given: Mapping) -> dict:
     return settings
 
 
+def _check_optimizer_state(state: dict | None, settings: Mapping, path) -> None:
+    """The saved optimizer's hyperparameters must be the run's: its weight decay, momentum (SGD) or Adam's
+    defaults, and a learning rate no larger than the run's (a schedule only lowers it)."""
+    if state is None:
+        return
+    wanted: dict[str, object] = {"weight_decay": settings.get("weight_decay", 0.0)}
+    if settings["optimizer"] == "sgd":
+        wanted["momentum"] = settings["momentum"]
+    else:
+        wanted.update(betas=[0.9, 0.999], eps=1e-8)
+    groups = [("optimizer", {"lr": state["lr"]})]
+    groups += [(f"parameter group {i}", g) for i, g in enumerate(state.get("param_groups") or [])]
+    for where, group in groups:
+        for key, value in wanted.items():
+            if key in group and group[key] != value:
+                raise CheckpointError(f"{path}: its {where}'s {key} {_short(group[key])} is not the run's {value}")
+        lr = group.get("lr", state["lr"])
+        if not _is_float(lr, lambda v: 0 < v <= settings["lr"] * (1 + 1e-12)):
+            raise CheckpointError(f"{path}: its {where}'s learning rate {_short(lr)} is not in (0, "
+                                  f"{settings['lr']:g}], the run's lr (a schedule only lowers it)")
+
+
 def resume_run(ck: checkpoint.Checkpoint, given: Mapping, path) -> dict:
     """The settings of the run saved in ``ck``, checked; ``given`` (a command line's choices, None ignored) may
     change ``epochs`` only: any other setting that differs from the saved one raises ArgumentError."""
@@ -231,6 +267,7 @@ def resume_run(ck: checkpoint.Checkpoint, given: Mapping, path) -> dict:
             flag = "--" + key.replace("_", "-")
             raise ArgumentError(f"{flag} {given[key]} differs from the resumed run's {was}; a resumed "
                                 f"run keeps its settings (only --epochs may change)")
+    _check_optimizer_state(ck.optimizer, saved, path)
     settings = dict(saved)
     if "epochs" in given:
         settings["epochs"] = given["epochs"]

@@ -59,6 +59,7 @@ reports the smallest ``|z|`` it saw and warns when it is below that margin.
 
 from __future__ import annotations
 
+import itertools
 import math
 import textwrap
 from collections.abc import Callable, Sequence
@@ -70,12 +71,11 @@ from . import backprop as bp
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .gradcheck import analytic_grad, numerical_grad
 from .nn import MLP, Conv2d, Flatten, Linear, ReLU, Sequential, functional
-from .nn import parse_sizes as nn_parse_sizes
 from .tensor_core import Tensor, no_grad
 
 __all__ = [
     "PAIRS", "METHODS", "Tolerance", "Tolerances", "TOLERANCES", "PairDiff", "Row", "ThreeWayResult",
-    "Problem", "three_way_check", "make_problem", "parse_sizes", "default_output_activation",
+    "Problem", "three_way_check", "make_problem", "check_seconds", "default_output_activation",
     "canonical_loss", "dtype_note", "relative_difference", "RELU_MARGIN", "DEFAULT_EPS", "WHY_FLOAT64", "HandBackprop",
     "CNNProblem", "make_cnn_problem", "cnn_three_way_check",
 ]
@@ -473,10 +473,12 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
 # ---------------------------------------------------------------------- random problems (the CLI's)
 
 
-def parse_sizes(text: str) -> list[int]:
-    """``"4-5-3"`` -> ``[4, 5, 3]`` (any widths >= 1, at least two): :func:`tinygrad_mlp.nn.parse_sizes` for
-    ``--arch``; a :class:`ShapeError` (a ValueError) otherwise."""
-    return nn_parse_sizes(text, "--arch", "4-5-3")
+def check_seconds(sizes: Sequence[int], batch_size: int) -> float:
+    """About how long :func:`make_problem` and its check take: finite differences run two forward passes per
+    parameter, each about 0.1 ms of Python plus its float64 products (taken at 1e9 multiply-adds a second, a
+    slow machine's figure, so the estimate errs long)."""
+    params = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    return 2 * params * (1e-4 + 2 * batch_size * params / 1e9)
 
 
 def default_output_activation(loss: str) -> str | None:

@@ -41,14 +41,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
 from . import checkpoint as ckpt
 from . import jit
 from .data import DataLoader
-from .errors import ArgumentError, CheckpointError, ShapeError, TinygradMLPError
+from .errors import AnomalyError, ArgumentError, CheckpointError, ShapeError, TinygradMLPError
 from .nn import Module, functional
 from .optim import SGD, Adam, CosineLR, Optimizer
 from .tensor_core import Tensor, no_grad
@@ -213,12 +213,15 @@ def evaluate(model: Module, x, y, *, batch_size: int = 1000, num_classes: int | 
              should_stop: Callable[[], bool] | None = None) -> Evaluation:
     """Accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: guess) on ``(x, y)``.
 
-    Scored in batches of ``batch_size`` under ``no_grad``. ``should_stop`` is polled between batches
+    Scored in batches of ``batch_size`` under ``no_grad``. An empty set (ShapeError) and outputs that are NaN or
+    infinite (AnomalyError: argmax would still pick a class) are refused. ``should_stop`` is polled between batches
     (``fit`` uses it to react to Ctrl-C); when it returns True, :class:`_EvalAborted` is raised.
     """
     y = np.asarray(y)
     if len(x) != len(y):
         raise ShapeError(f"evaluate: {len(x)} inputs but {len(y)} labels")
+    if len(y) == 0:
+        raise ShapeError("evaluate: no examples to score (an empty test set has no accuracy)")
     if num_classes is None:
         sizes = getattr(model, "sizes", None)
         num_classes = int(sizes[-1]) if sizes else int(y.max()) + 1 if y.size else 10
@@ -226,7 +229,13 @@ def evaluate(model: Module, x, y, *, batch_size: int = 1000, num_classes: int | 
     for i in range(0, len(y), batch_size):
         if should_stop is not None and should_stop():
             raise _EvalAborted
-        guesses = predict(model, x[i:i + batch_size], batch_size=batch_size).argmax(axis=1)
+        outputs = predict(model, x[i:i + batch_size], batch_size=batch_size)
+        if not np.isfinite(outputs).all():  # argmax would pick a class anyway: a silent wrong answer
+            bad = int(np.sum(~np.isfinite(outputs).all(axis=1)))
+            raise AnomalyError(f"evaluate: the model's outputs are NaN or infinite for {bad} of examples "
+                               f"{i}..{i + len(outputs) - 1} (its weights are finite but overflow float arithmetic); "
+                               "no accuracy can be given")
+        guesses = outputs.argmax(axis=1)
         np.add.at(confusion, (y[i:i + batch_size], guesses), 1)
     totals = confusion.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -482,6 +491,20 @@ _STATE_SECONDS = ("seconds", "epoch_train_seconds")
 _MAX_HISTORY = 10**6
 
 
+_MAX_SECONDS = 1e12  # about 30,000 years of training
+
+
+def _is_float(value) -> TypeGuard[float]:
+    """A number that converts to a float (not a bool, not an integer of hundreds of digits)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 def validate_train_metadata(metadata, source: str = "resume") -> dict:
     """Check the ``train_state`` and ``history`` that :func:`fit` stores in a checkpoint's metadata (types,
     ranges, sizes) before any of it is used; returns the ``train_state``. Raises :class:`CheckpointError`
@@ -501,10 +524,10 @@ def validate_train_metadata(metadata, source: str = "resume") -> dict:
             raise bad(f"train_state.{key}", f"an integer >= {lowest}", value)
     for key in _STATE_SECONDS:
         value = state.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
-            raise bad(f"train_state.{key}", "a finite number >= 0", value)
+        if not _is_float(value) or not 0 <= value < _MAX_SECONDS:
+            raise bad(f"train_state.{key}", f"a finite number >= 0 (seconds, below {_MAX_SECONDS:g})", value)
     value = state.get("epoch_loss_sum")
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+    if not _is_float(value) or not math.isfinite(value):
         raise bad("train_state.epoch_loss_sum", "a finite number", value)
     for key in ("shuffle", "complete"):
         if not isinstance(state.get(key), bool):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import runs
-from ..nn import functional
+from ..nn import functional, parse_sizes
 from . import options as o
 
 __all__: list[str] = []  # internal: tinygrad_mlp.cli re-exports what is public
+
+MAX_SECONDS = 120.0  # a check the estimate says takes longer is refused up front
 
 # said here rather than imported from threeway, so that building the parser imports nothing of the check
 WHY_FLOAT64 = ("finite differences in float32 are swamped by rounding, and the 1e-10 agreement of autograd with "
@@ -51,7 +53,7 @@ def run_gradcheck(args) -> int:
         return 0 if result.passed else 1
     out = "auto" if args.output_activation is None else args.output_activation
     try:
-        sizes = threeway.parse_sizes(args.arch)
+        sizes = parse_sizes(args.arch, "--arch", "4-5-3")
     except ValueError as e:
         raise o.UsageError(str(e)) from None
     # three gradients (autograd, backprop, finite differences), each with its forward pass's arrays, in float64
@@ -59,6 +61,11 @@ def run_gradcheck(args) -> int:
     o.check_fits(4 * runs.mlp_bytes(list(sizes), args.batch_size, itemsize)
                  + 8 * args.batch_size * sizes[0] * itemsize,
                  f"gradcheck of MLP {args.arch} on a batch of {args.batch_size}")
+    seconds = threeway.check_seconds(sizes, args.batch_size)
+    if seconds > MAX_SECONDS:
+        raise o.UsageError(f"gradcheck of MLP {args.arch} on a batch of {args.batch_size} would take about "
+                           f"{o.duration(seconds)} (finite differences: two forward passes per parameter); "
+                           f"at most {o.duration(MAX_SECONDS)} is allowed: use a smaller --arch or --batch-size")
     try:
         problem = threeway.make_problem(sizes, args.activation, args.loss,
                                         args.batch_size, args.seed, args.dtype, out)

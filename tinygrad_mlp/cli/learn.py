@@ -63,6 +63,7 @@ def run_nudges(args) -> int:
     image, label = x_test[args.index], int(y_test[args.index])
     with np.errstate(over="ignore"):
         n = learning.nudges(weights, biases, image, label, *kinds)
+    o.refuse_non_finite(np.concatenate([np.ravel(g) for g in n.all_grads]), args.model, "gradients on this image")
     lines = [data.ascii_digit(image), (f"{loaded.name} test image {args.index}, label {label}; "
              f"{o.describe(args.model, model)}; cost {loss}"), "",
              learning.format_nudges(n, weights)]
@@ -131,6 +132,17 @@ def _sweep_lines(args, n: int, sweep: dict) -> list[str]:
     return lines
 
 
+MAX_SECONDS = 3600.0  # a lab the estimate says takes longer is refused up front
+
+
+def _check_duration(seconds: float) -> None:
+    if seconds > MAX_SECONDS:
+        raise o.UsageError(f"this lab would take about {o.duration(seconds)}; at most {o.duration(MAX_SECONDS)} is "
+                           "allowed: use fewer --repeats, --lrs or --epochs, or --limit-train")
+    if seconds > 60:
+        o.say(f"(this will take about {o.duration(seconds)})", err=True)
+
+
 def run_lab(args) -> int:
     lrs = _learning_rates(args.lrs)
     if not args.no_plot:
@@ -148,6 +160,7 @@ def run_lab(args) -> int:
     weights = [W.data.astype(np.float64) for W in model.weights]
     biases = [b.data.astype(np.float64) for b in model.biases]
     sizes = [s for s in (1, 3, 10, 30, 100, 300, 1000) if s <= len(x_train)]
+    _check_duration(learning.lab_seconds(len(x_train), args.repeats, sizes, lrs, args.epochs))
     with np.errstate(over="ignore"):
         noise = learning.gradient_noise(weights, biases, x_train, y_train, sizes, args.repeats, args.seed,
                                         model.activation, model.output_activation)

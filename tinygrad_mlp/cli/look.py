@@ -16,6 +16,12 @@ from . import options as o
 __all__: list[str] = []  # internal: tinygrad_mlp.cli re-exports what is public
 
 EXPLAIN_MAX_LAYERS = 50       # explain's text grows with the square of the depth
+GRAPH_MAX_LAYERS = 100        # a deeper graph is no picture anyone can read, and Graphviz takes minutes on it
+
+
+def _check_graph_depth(sizes: list[int], what: str) -> None:
+    if len(sizes) - 1 > GRAPH_MAX_LAYERS:
+        raise o.UsageError(f"{what} has {len(sizes) - 1} layers; graph draws at most {GRAPH_MAX_LAYERS}")
 
 
 def add_show_weights(subparsers) -> None:
@@ -87,6 +93,7 @@ def _network_cost(args):
     """A network's cost on a synthetic mini-batch (--arch or --model), its parameters named; and a title."""
     if args.model:
         model, _ = o.load_model(args.model)
+        _check_graph_depth(model.sizes, args.model)
         o.check_fits(_graph_bytes(model.sizes, args.batch_size),
                      f"graph of MLP {'-'.join(map(str, model.sizes))} on a mini-batch of {args.batch_size}")
     else:
@@ -110,11 +117,13 @@ def _check_graph_args(args) -> None:
         o.picture_path(args.out, "--out", o.GRAPH_FORMATS)
     if args.arch or args.model:
         sizes = o.parse_arch(args.arch) if args.arch else [runs.INPUTS, runs.CLASSES]
+        _check_graph_depth(sizes, f"--arch {args.arch}")
         o.check_fits(_graph_bytes(sizes, args.batch_size),
                      f"graph of MLP {args.arch or args.model} on a mini-batch of {args.batch_size}")
     else:
         chain = _chain_sizes(args.chain)
         if chain is not None:
+            _check_graph_depth(chain, "--chain")
             o.check_fits(2 * runs.mlp_bytes(chain, 1, 8), f"graph of the chain {args.chain}")
 
 
@@ -224,6 +233,8 @@ def run_show_hidden(args) -> int:
                                              model.output_activation)
     if not hidden:
         raise o.UsageError(f"{args.model} has no hidden layer")
+    for acts in hidden[:2]:
+        o.refuse_non_finite(acts, args.model, "hidden activations")
     lines = [o.describe(args.model, model), f"{loaded.name} test set, {len(y_test)} images", ""]
     out = Path(args.out)
     written = []

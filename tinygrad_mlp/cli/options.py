@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import sys
@@ -115,6 +116,7 @@ def picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
 def picture_prefix(text: str, option: str) -> None:
     """A picture prefix (PATH with -something before the suffix; .png without one): its format and folder are
     checked before any work."""
+    require_matplotlib(option)
     path = Path(text)
     if path.is_dir():
         raise UsageError(f"{option} {text} is a folder; give a file name such as {path / 'picture.png'}")
@@ -124,12 +126,47 @@ def picture_prefix(text: str, option: str) -> None:
     check_writable(path, option)
 
 
+def require_matplotlib(option: str) -> None:
+    """Pictures need matplotlib: said before any work (not after a whole training run)."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise TinygradMLPError(f"{option} draws pictures, which need matplotlib: pip install "
+                               "\"tinygrad_mlp[viz]\" (nothing was done)") from None
+
+
 def check_folder(text: str, option: str) -> None:
-    """A folder that pictures will be written into: creatable and writable, checked before any work."""
+    """A folder that pictures will be written into: matplotlib there, creatable and writable, checked before any
+    work."""
+    require_matplotlib(option)
     folder = Path(text)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option} {text} exists and is not a folder")
     check_writable(folder / "weights.png", option)
+
+
+_MAX_METRICS_BYTES = 64 << 20
+
+
+def is_metrics_file(path: Path) -> bool:
+    """Whether ``path`` holds metrics JSON as ``train --metrics-json`` writes it (read only when it is small)."""
+    try:
+        if path.stat().st_size > _MAX_METRICS_BYTES:
+            return False
+        found = json.loads(path.read_bytes().decode())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(found, dict) and {"settings", "history", "library_version", "test_accuracy"} <= set(found)
+
+
+def check_overwrite(text: str, option: str, ours: Callable[[Path], bool], what: str, force: bool) -> None:
+    """An existing file is replaced only when it is ``what`` (``ours`` says so) or with --force."""
+    path = Path(text)
+    if force or not path.is_file():
+        return  # absent; or a folder, device ... which check_writable refuses
+    if not ours(path):
+        raise UsageError(f"{option} {text} exists and is not {what}; refusing to overwrite it (choose another "
+                         "name, or pass --force to replace it)")
 
 
 def check_fits(nbytes: int, what: str) -> None:
@@ -143,6 +180,14 @@ def say(*lines: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     for line in lines:
         print(line, file=stream, flush=True)
+
+
+def duration(seconds: float) -> str:
+    """``90`` -> ``"1.5 minutes"``: an estimate in the unit a person reads."""
+    for unit, size in (("years", 3.15e7), ("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} seconds"
 
 
 def plural(n: int, word: str) -> str:
@@ -183,13 +228,27 @@ def add_data_options(p: argparse.ArgumentParser, default: str | None, help_defau
 
 
 def load_dataset(name: str, data_dir: str | None = None, synthetic: dict | None = None,
-                 download: bool = True) -> data.Dataset:
+                 download: bool = True, test_only: bool = False) -> data.Dataset:
     """:func:`tinygrad_mlp.data.load_dataset`, its notice (a fallback) printed on stderr."""
     with as_usage():
-        loaded = data.load_dataset(name, data_dir, synthetic, download)
+        loaded = data.load_dataset(name, data_dir, synthetic, download, test_only=test_only)
     if loaded.notice:
         say(f"{PROG}: WARNING: {loaded.notice}", err=True)
     return loaded
+
+
+def refuse_non_finite(values: np.ndarray, path: str, what: str) -> None:
+    """One line instead of a traceback or a silent answer when a saved model's ``what`` are NaN or infinite."""
+    if not np.isfinite(values).all():
+        raise CheckpointError(f"{path}: the model's {what} are NaN or infinite (its weights are finite but "
+                              "overflow float arithmetic); nothing can be read from them")
+
+
+def dataset_words(loaded: data.Dataset) -> str:
+    """The dataset's name for a result line; a fallback says so again there (its warning has scrolled away)."""
+    if loaded.name == "synthetic" and loaded.notice:
+        return "synthetic (the SYNTHETIC digits, NOT MNIST: MNIST was not available, see the warning above)"
+    return loaded.name
 
 
 def load_any_model(path: str, classes: bool = True) -> tuple[MLP | LeNet, checkpoint.Checkpoint]:
@@ -223,10 +282,11 @@ def saved(ck) -> tuple[dict, dict]:
 
 
 def model_dataset(args, ck) -> data.Dataset:
-    """The dataset a model is scored on: --dataset, else the one it was trained on (same synthetic draw)."""
-    meta, settings = saved(ck)
-    name = args.dataset or meta.get("dataset") or "auto"
-    return load_dataset(name, args.data_dir, settings.get("synthetic"), not args.no_download)
+    """The test set a model is scored on: --dataset, else the one it was trained on (same synthetic draw), as far
+    as the file's checked metadata says."""
+    name, synthetic = runs.dataset_of(ck, args.model)
+    return load_dataset(args.dataset or name or "auto", args.data_dir, synthetic, not args.no_download,
+                        test_only=True)
 
 
 def model_loss(ck) -> str:

@@ -47,7 +47,7 @@ def run_eval(args) -> int:
         res = evaluate(model, x_test, y_test)
     correct = int(np.trace(res.confusion))
     lines = [o.describe(args.model, model),
-             f"dataset: {loaded.name} test set, {len(y_test)} images",
+             f"dataset: {o.dataset_words(loaded)} test set, {len(y_test)} images",
              f"test accuracy: {o.format_acc(res.accuracy)} ({correct}/{len(y_test)})",
              "",
              "digit  accuracy  images"]
@@ -109,6 +109,7 @@ def run_predict(args) -> int:
     image, title, label = _image(args, ck)
     with np.errstate(over="ignore"):
         out = predict(model, image)
+    o.refuse_non_finite(out, args.model, "outputs on this image")
     guess = int(out.argmax())
     if model.output_activation is None:
         shown, what = Tensor(out.astype(np.float64)).softmax().numpy(), "softmax of the output logits"

@@ -11,11 +11,12 @@ import numpy as np
 from .. import checkpoint, runs
 from .._guard import atomic_write, check_writable, exclusive_lock
 from ..errors import CheckpointError
-from ..learning import plateau_hint
+from ..learning import divergence_hint, plateau_hint, starting_loss
 from ..nn import INITS, MLP, LeNet, functional
 from ..train import (
     OPTIMIZERS,
     SCHEDULES,
+    TrainingDiverged,
     TrainingInterrupted,
     build_optimizer,
     build_scheduler,
@@ -43,6 +44,9 @@ def add_train(subparsers) -> None:
                                                  "(default model.npz; with --resume: the resumed file)")
     p.add_argument("--metrics-json", metavar="PATH", help="also write the settings, results and per-epoch history")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (same settings and data order)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out or --metrics-json even when it is not a checkpoint or metrics "
+                        "file of tinygrad-mlp (without it, such a file is never overwritten)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
     p.add_argument("--no-compile", action="store_true",
                    help="run every step eagerly instead of replaying the captured step (the same results, "
@@ -99,12 +103,16 @@ def _settings(args) -> tuple[dict, checkpoint.Checkpoint | None]:
 
 
 def _check_outputs(args, out: str) -> None:
-    """--out, --metrics-json and --plot are checked before any data is loaded or any epoch is run."""
+    """--out, --metrics-json and --plot are checked before any data is loaded or any epoch is run: writable, and
+    an existing file is replaced only when it is what would be written there (or with --force)."""
     check_writable(out, "--out")
+    o.check_overwrite(out, "--out", checkpoint.is_checkpoint, "a checkpoint of tinygrad-mlp", args.force)
     if args.metrics_json:
         if Path(args.metrics_json).resolve() == Path(out).resolve():
             raise o.UsageError(f"--metrics-json {args.metrics_json} is the checkpoint itself (--out)")
         check_writable(args.metrics_json, "--metrics-json")
+        o.check_overwrite(args.metrics_json, "--metrics-json", o.is_metrics_file, "a metrics file of tinygrad-mlp",
+                          args.force)
     if args.plot is not None:
         o.check_folder(args.plot or o.plot_folder(out), "--plot")
 
@@ -130,7 +138,7 @@ def _data(args, settings: dict, resumed) -> tuple:
                            f"{x_train.shape[1]} pixels")
     if resumed is None:
         settings.update(dataset=loaded.name, dataset_requested=settings["dataset"], synthetic=loaded.synthetic)
-    return (x_train, y_train, x_test, y_test), loaded.name
+    return (x_train, y_train, x_test, y_test), loaded
 
 
 def _model(args, settings: dict, resumed) -> MLP | LeNet:
@@ -166,17 +174,23 @@ def _banner(mode: str, model: MLP | LeNet, settings: dict, used: str, counts: tu
     return first, second
 
 
-def _epoch_reporter(model: MLP | LeNet, x_train: np.ndarray, epochs: int):
-    """The callback printing each epoch's line, and the plateau hint once."""
+def _epoch_reporter(model: MLP | LeNet, x_train: np.ndarray, y_train: np.ndarray, settings: dict, out: str):
+    """The callback printing each epoch's line, the plateau hint once, and stopping a diverged run (exit 1)."""
     losses: list[float] = []
     hinted: list[bool] = []
+    # the yardstick is the untrained network of these settings, also for a resumed run
+    start = starting_loss(_model(None, settings, None), x_train[:1000], y_train[:1000], settings["loss"])
 
     def on_epoch(record: dict) -> None:
-        o.say(f"epoch {record['epoch']:>3}/{epochs}  train loss {record['train_loss']:.4f}  "
+        o.say(f"epoch {record['epoch']:>3}/{settings['epochs']}  train loss {record['train_loss']:.4f}  "
               f"test accuracy {o.format_acc(record['test_accuracy'])}  {record['seconds']:.1f} s")
         losses.append(float(record["train_loss"]))
-        hint = None if hinted or not isinstance(model, MLP) else plateau_hint(model, x_train, losses,
-                                                                              record.get("test_accuracy"))
+        diverged = divergence_hint(losses, start)
+        if diverged:
+            raise TrainingDiverged(f"{diverged}; epoch {record['epoch']} was saved to {out} (resuming it would "
+                                   "not help)", epoch=record["epoch"], step=-1, loss=losses[-1], checkpoint=out)
+        hint = None if hinted or not isinstance(model, MLP) else plateau_hint(
+            model, x_train, losses, record.get("test_accuracy"))
         if hint:
             hinted.append(True)
             o.say(hint + f" (see '{o.PROG} lab')")
@@ -185,7 +199,8 @@ def _epoch_reporter(model: MLP | LeNet, x_train: np.ndarray, epochs: int):
 
 
 def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) -> int:
-    (x_train, y_train, x_test, y_test), used = _data(args, settings, resumed)
+    (x_train, y_train, x_test, y_test), loaded = _data(args, settings, resumed)
+    used = loaded.name
     model = _model(args, settings, resumed)
     optimizer = build_optimizer(settings["optimizer"], model.parameters(), settings["lr"], settings["momentum"],
                                 settings.get("weight_decay", 0.0))
@@ -205,7 +220,7 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
             result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
                          epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
                          progress=False if args.no_progress else None, checkpoint=out,
-                         callbacks=[_epoch_reporter(model, x_train, settings["epochs"])],
+                         callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
                          scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
     except TrainingInterrupted as e:
         if e.checkpoint:
@@ -215,7 +230,7 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
         raise
     with np.errstate(over="ignore"):
         final = evaluate(model, x_test, y_test)
-    o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {used} after "
+    o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {o.dataset_words(loaded)} after "
           f"{o.plural(settings['epochs'], 'epoch')}, {result.train_seconds:.1f} s of training; saved {out}")
     if args.metrics_json:
         metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),

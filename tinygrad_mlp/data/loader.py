@@ -97,22 +97,28 @@ class DataLoader:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Make the next iteration resume where :meth:`state_dict` was taken. Raises :class:`DataError` if the
         state does not fit this loader (another dataset size or batch size) or is malformed."""
+        for key in ("epoch", "batch"):
+            value = state.get(key) if isinstance(state, Mapping) else None
+            if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+                raise DataError(f"DataLoader.load_state_dict: malformed state: {key} must be an integer, "
+                                f"got {value!r:.60}")
         try:
             epoch, batch, rng_state = int(state["epoch"]), int(state["batch"]), dict(state["rng_state"])
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:  # int(inf) overflows
             raise DataError(f"DataLoader.load_state_dict: malformed state ({type(e).__name__}: {e})") from None
         for key, mine in (("n", len(self.x)), ("batch_size", self.batch_size), ("drop_last", self.drop_last),
                           ("shuffle", self.shuffle)):
             if key in state and state[key] != mine:
                 raise DataError(f"DataLoader.load_state_dict: state has {key}={state[key]!r}, this loader {mine!r}")
-        if epoch < 0 or not 0 <= batch <= len(self):
+        if not 0 <= epoch < 2**63 or not 0 <= batch <= len(self):
             raise DataError(f"DataLoader.load_state_dict: epoch {epoch} / batch {batch} out of range "
                             f"({len(self)} batches per epoch)")
         probe = np.random.default_rng()
         try:
             probe.bit_generator.state = rng_state  # validate before touching our own generator
-        except (TypeError, ValueError, KeyError) as e:
-            raise DataError(f"DataLoader.load_state_dict: bad rng_state ({e})") from None
+        except (TypeError, ValueError, KeyError, OverflowError) as e:  # numpy overflows on ints out of uint64
+            raise DataError(f"DataLoader.load_state_dict: bad rng_state ({type(e).__name__}: "
+                            f"{' '.join(str(e).split())[:100]})") from None
         self._resume = {"epoch": epoch, "batch": batch, "rng_state": rng_state}
         self._current = None
         self._epoch = epoch

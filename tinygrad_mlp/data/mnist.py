@@ -83,6 +83,9 @@ IMAGE_SIDE = 28
 _USER_AGENT = "tinygrad_mlp-data/1 (python urllib)"  # some mirrors refuse urllib's default agent
 _CHUNK = 1 << 16
 _MAX_HASHED = 64 << 20  # bytes: a larger .gz cannot be one of the known files, so it is not hashed to find out
+#: The most bytes a download may bring (the largest known file, Fashion-MNIST's train images, is 26 MB): an
+#: endless or oversized response is cut off here rather than filling the disk before its checksum fails.
+MAX_DOWNLOAD_BYTES = _MAX_HASHED
 
 # ---------------------------------------------------------------------------------------------------------------------
 # IDX files
@@ -242,13 +245,14 @@ def cache_dir(kind: str = "mnist") -> Path:
 
 
 def search_dirs(root: PathLike | None = None, kind: str = "mnist") -> list[Path]:
-    """The folders :func:`load_mnist` looks in, in order: ``root``; ``$TINYGRAD_MLP_DATA`` (for MNIST the folder
-    itself, then its ``mnist`` subfolder; for Fashion-MNIST only its ``fashion-mnist`` subfolder, since both sets
-    use the same file names); the download cache."""
+    """The folders :func:`load_mnist` may read, in order: ``root`` alone when given; else ``$TINYGRAD_MLP_DATA``
+    when set (for MNIST the folder itself, then its ``mnist`` subfolder; for Fashion-MNIST only its
+    ``fashion-mnist`` subfolder, since both sets use the same file names), then the download cache (which a set
+    ``$TINYGRAD_MLP_DATA`` without MNIST never reaches: see :func:`find_mnist`)."""
     _check_kind(kind)
-    dirs: list[Path] = []
     if root is not None:
-        dirs.append(Path(root).expanduser())
+        return [Path(root).expanduser()]
+    dirs: list[Path] = []
     env = os.environ.get(DATA_ENV)
     if env:
         env_dir = Path(env).expanduser()
@@ -316,6 +320,9 @@ def _download_one(url: str, dest: Path, sha256: str | None, timeout: float, prog
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(req, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
+            if total is not None and total > MAX_DOWNLOAD_BYTES:
+                raise DataError(f"{url}: announces {total} bytes, more than any MNIST file ({MAX_DOWNLOAD_BYTES} "
+                                "at most); not downloaded")
             digest = hashlib.sha256()
             got = 0
             with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name, leave=False,
@@ -325,6 +332,9 @@ def _download_one(url: str, dest: Path, sha256: str | None, timeout: float, prog
                     digest.update(chunk)
                     got += len(chunk)
                     bar.update(len(chunk))
+                    if got > MAX_DOWNLOAD_BYTES:
+                        raise DataError(f"{url}: the response passed {MAX_DOWNLOAD_BYTES} bytes, more than any "
+                                        f"{_KIND_NAMES.get(dest.parent.name, 'MNIST')} file; download abandoned")
             if total is not None and got != total:
                 raise DataError(f"{url}: truncated download: expected {total} bytes, got {got}")
             out.flush()
@@ -438,6 +448,69 @@ def _load_split(images_path: Path, labels_path: Path, count: int, kind: str) -> 
     return x, labels.astype(np.int64)
 
 
+def _complete(folder: Path) -> bool:
+    return folder.is_dir() and all(_find_file(folder, n) for n in MNIST_FILES)
+
+
+def find_mnist(root: PathLike | None = None, kind: str = "mnist") -> Path | None:
+    """The local folder :func:`load_mnist` reads, or None when the files must be downloaded into the cache.
+
+    A location the user configured is used alone, never completed from elsewhere: ``root`` (``--data-dir``)
+    when given, else ``$TINYGRAD_MLP_DATA`` when set (for Fashion-MNIST: when its ``fashion-mnist`` subfolder
+    exists). A configured location without all four files is a :class:`DataError` naming what it lacks (not a
+    :class:`DataNotFoundError`, so ``auto`` does not replace a mistyped location by the synthetic digits).
+    With nothing configured: the download cache, when it holds the four files.
+    """
+    _check_kind(kind)
+    title = _KIND_NAMES[kind]
+    if root is not None:
+        folder = Path(root).expanduser()
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise DataError(f"data folder {root} {what}")
+        if not _complete(folder):
+            raise DataError(f"data folder {root} does not hold {title}: {_folder_status(folder)} (a folder given "
+                            "with --data-dir is used alone, never completed from elsewhere)")
+        return folder
+    env = os.environ.get(DATA_ENV)
+    if env:
+        env_dir = Path(env).expanduser()
+        candidates = [env_dir, env_dir / "mnist"] if kind == "mnist" else [env_dir / kind]
+        found = next((d for d in candidates if _complete(d)), None)
+        if found is not None:
+            return found
+        if kind == "mnist" or candidates[0].exists():
+            statuses = "; ".join(f"{d} ({_folder_status(d)})" for d in candidates)
+            raise DataError(f"{DATA_ENV}={env} holds no {title}: {statuses}. Fix or unset {DATA_ENV} (a configured "
+                            "location is never replaced by a download or the synthetic digits)")
+    cache = cache_dir(kind)
+    return cache if _complete(cache) else None
+
+
+def checksum_mismatches(folder: PathLike, kind: str = "mnist") -> list[str]:
+    """The gzip files of ``folder`` whose SHA-256 differs from the published one (a modified or damaged copy);
+    decompressed files have no published checksum and are not listed."""
+    _check_kind(kind)
+    bad = []
+    for name in MNIST_FILES:
+        path = Path(folder) / name
+        if not path.is_file() or name not in SHA256[kind]:
+            continue
+        try:
+            if path.stat().st_size > _MAX_HASHED:
+                bad.append(name)
+                continue
+            hasher = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(_CHUNK * 16):
+                    hasher.update(chunk)
+        except OSError:
+            continue  # read_idx reports an unreadable file
+        if hasher.hexdigest() != SHA256[kind][name]:
+            bad.append(name)
+    return bad
+
+
 def load_mnist(root: PathLike | None = None, download: bool = True, kind: str = "mnist", *,
                mirrors: Sequence[str] | None = None, checksums: Mapping[str, str] | None = None,
                timeout: float = 30.0, progress: bool | None = None
@@ -447,19 +520,16 @@ def load_mnist(root: PathLike | None = None, download: bool = True, kind: str = 
     Returns ``(x_train, y_train, x_test, y_test)``: ``x_*`` float32 in [0, 1] of shape ``(60000, 784)`` and
     ``(10000, 784)`` (rows of 28x28 pixels, flattened), ``y_*`` int64 of shape ``(60000,)`` and ``(10000,)``.
 
-    The first folder of :func:`search_dirs` holding all four files is used. If none does and ``download`` is
-    true, the missing files are downloaded into :func:`cache_dir` (see :func:`download_mnist` for ``mirrors``,
+    The folder :func:`find_mnist` names is used (a configured one alone: ``root``, else ``$TINYGRAD_MLP_DATA``;
+    else the cache). If there is none and ``download`` is true, the files are downloaded into :func:`cache_dir`
+    (see :func:`download_mnist` for ``mirrors``,
     ``checksums``, ``timeout`` and ``progress``; ``progress=None`` shows a bar only on a terminal). Raises
     :class:`~tinygrad_mlp.errors.DataNotFoundError` (a :class:`DataError`) naming the folders searched (and the
     URLs tried) when the files cannot be had, and a plain :class:`DataError` naming the file when one is corrupt
     or not the expected shape, or when ``root`` is given but is not a folder.
     """
-    _check_kind(kind)
-    if root is not None and not Path(root).expanduser().is_dir():
-        what = "is not a folder" if Path(root).expanduser().exists() else "does not exist"
-        raise DataError(f"data folder {root} {what}")
+    folder = find_mnist(root, kind)
     dirs = search_dirs(root, kind)
-    folder = next((d for d in dirs if d.is_dir() and all(_find_file(d, n) for n in MNIST_FILES)), None)
     if folder is None:
         searched = "; ".join(f"{d} ({_folder_status(d)})" for d in dirs)
         title = _KIND_NAMES[kind]

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError
+from .._guard import check_memory
+from ..errors import ArgumentError, DataError
 from .mnist import IMAGE_SIDE
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -118,6 +119,8 @@ def synthetic_digits(n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ArgumentError(f"synthetic_digits: n must be an int >= 0, got {n!r}")
     n = int(n)
+    # the images (float32) and about as much again in per-image drawing state and a chunk's temporaries
+    check_memory(2 * n * IMAGE_SIDE * IMAGE_SIDE * 4, f"synthetic_digits: {n} images", DataError)
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 10, size=n).astype(np.int64)
     # per-image affine parameters (all drawn up front so the result does not depend on rendering order)
