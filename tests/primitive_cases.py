@@ -343,6 +343,8 @@ CASES = {
     "Sigmoid": _unary(ops.Sigmoid, S.values),
     "Silu": _unary(ops.Silu, S.values),
     "Tanh": _unary(ops.Tanh, S.values),
+    "Abs": _unary(ops.Abs, S.away_from_zero),
+    "Std": _unary(ops.Std, S.positive),
     "Relu": _unary(ops.Relu, S.away_from_zero),
     "LeakyRelu": _unary(lambda: ops.LeakyRelu(0.1), S.away_from_zero),
     "Elu": _unary(lambda: ops.Elu(1.5), S.away_from_zero),

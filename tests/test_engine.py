@@ -26,7 +26,7 @@ def test_a_listener_sees_every_op_and_every_walk_step():
         h = (x + b).tanh()  # b is broadcast over the rows
         loss = (h * h).sum()
         loss.backward()
-    assert not engine.listeners  # unregistered on leaving the block
+    assert not engine.active_listeners()  # unregistered on leaving the block
     assert [name for name, _, _ in rec.forward] == ["Add", "Tanh", "Mul", "Sum"]
     assert rec.forward[1][1][0] is rec.forward[0][2]  # inputs and outputs are the Tensors themselves
     assert [step[1] for step in rec.backward] == ["Sum", "Mul", "Tanh", "Add"]  # newest node first

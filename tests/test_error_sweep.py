@@ -22,7 +22,8 @@ import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import (
-    backprop, checkpoint, cli, data, engine, exercises, jit, learning, optim, runs, threeway, train, viz,
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, numpy_protocol, optim, runs, threeway, train,
+    viz,
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor_core as tt
@@ -87,6 +88,17 @@ BAD_CALLS: dict[str, list] = {
     # ------------------------------------------------ engine
     "Node": [],  # made by Tensor.apply only
     "Listener": [],  # a base class with no-op hooks
+    "active_listeners": [],  # takes nothing
+    "changed_in_place": [],  # low level: called by the in-place methods, swept below
+    "InPlaceOps": [lambda: Tensor(np.ones(3)).add_(np.ones(2)), lambda: Tensor(np.ones(3)).fill_(np.ones(2)),
+                   lambda: Tensor(np.ones(3)).copy_(np.ones(2)),
+                   lambda: Tensor(np.ones(3), requires_grad=True).mul_(2),
+                   lambda: Tensor.wrap(np.broadcast_to(np.ones(1), (3,))).zero_()],
+    "NumpyProtocol": [lambda: np.logaddexp(Tensor(np.ones(3), requires_grad=True), 1.0),
+                      lambda: np.add(Tensor(np.ones(3)), 1, out=Tensor(np.ones(3))),
+                      lambda: np.sum(Tensor(np.ones(3)), dtype=np.float64),
+                      lambda: np.sum(Tensor(np.ones(3)), where=np.ones(3, dtype=bool))],
+    "register": [lambda: numpy_protocol.register(np.add, 3)],
     "listen": [lambda: engine.listen("not a listener").__enter__(), lambda: optim.listen(42).__enter__()],
     "enable_grad": [],  # takes nothing
     "initial_gradient": [lambda: engine.initial_gradient(_t(2), np.ones(3))],

@@ -48,6 +48,7 @@ whose fast array path carries no tangents), and ``jvp`` calls do not nest.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -62,7 +63,14 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd
 
 # ====================================================================== forward mode: the tangent table
 
-_tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None  # id(tensor) -> (tensor, tangent) inside jvp
+class _ForwardMode(threading.local):
+    """This thread's tangent table: id(tensor) -> (tensor, tangent) inside ``jvp``, else None (per thread, so
+    two threads can each run their own ``jvp``)."""
+
+    tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None
+
+
+_forward = _ForwardMode()
 
 
 class _Tangents(engine.Listener):
@@ -83,19 +91,20 @@ class _Tangents(engine.Listener):
 @contextlib.contextmanager
 def _forward_mode() -> Iterator[dict[int, tuple[Tensor, np.ndarray]]]:
     """Switch forward mode on: every op made inside gets its tangent."""
-    global _tangents
-    if _tangents is not None:
+    if _forward.tangents is not None:
         raise NotImplementedError("jvp: nested forward mode (jvp inside jvp) is not supported")
-    _tangents = {}
+    table: dict[int, tuple[Tensor, np.ndarray]] = {}
+    _forward.tangents = table
     try:
-        with engine.listen(_Tangents(_tangents)):
-            yield _tangents
+        with engine.listen(_Tangents(table)):
+            yield table
     finally:
-        _tangents = None
+        _forward.tangents = None
 
 
 def _tangent_of(t: Tensor) -> np.ndarray | None:
-    entry = None if _tangents is None else _tangents.get(id(t))
+    table = _forward.tangents
+    entry = None if table is None else table.get(id(t))
     return None if entry is None else entry[1]
 
 
@@ -136,7 +145,7 @@ def _sweep(outputs: Sequence[Tensor], seeds: Sequence, inputs: Sequence[Tensor],
     (so the backward pass is itself recorded, or carries tangents). Returns one gradient per input
     (an array or a Tensor), ``None`` for an input the outputs do not depend on.
     """
-    as_tensors = create_graph or _tangents is not None
+    as_tensors = create_graph or _forward.tangents is not None
     if as_tensors:
         seeds = [s if isinstance(s, Tensor) else Tensor(s) for s in seeds]
     else:
@@ -239,8 +248,9 @@ def _variable(x) -> tuple[Tensor, bool]:
             return x, True
         t = Tensor(x.data, requires_grad=True)
         tangent = _tangent_of(x)
-        if tangent is not None and _tangents is not None:
-            _tangents[id(t)] = (t, tangent)
+        table = _forward.tangents
+        if tangent is not None and table is not None:
+            table[id(t)] = (t, tangent)
         return t, False
     return Tensor(x, requires_grad=True), False
 
@@ -282,7 +292,7 @@ def _fill(grads, variables: list[Tensor]) -> list[Tensor]:
 
 def _finish(value: Tensor, nested: bool) -> Tensor:
     """The value returned next to a gradient: detached on the plain path (its graph was released)."""
-    return value if nested or _tangents is not None else value.detach()
+    return value if nested or _forward.tangents is not None else value.detach()
 
 
 # ====================================================================== grad, value_and_grad, vjp
@@ -381,7 +391,7 @@ def vjp(f: Callable[..., Tensor], *primals) -> tuple[Tensor, Callable]:
                               allow_unused=True)
         return tuple(_fill(grads, variables))
 
-    return (out if nested or _tangents is not None else out.detach()), pullback
+    return (out if nested or _forward.tangents is not None else out.detach()), pullback
 
 
 # ====================================================================== jvp (forward mode)

@@ -13,16 +13,15 @@ gradient on to that input's node, and yields what happened there.
 ``autograd.grad`` (which collects them) and ``viz.explain_backward`` (which
 narrates them) are loops over it.
 
-:class:`Listener` objects registered with :func:`listen` see every op applied
-and every step of every walk: ``detect_anomaly`` and forward mode
-(``autograd.jvp``) are listeners. With none registered, the engine pays one
-truth test per op.
+Grad mode and the :class:`Listener` objects registered with :func:`listen` (which see every
+op and walk step: ``detect_anomaly``, forward mode) belong to the thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 
@@ -31,15 +30,12 @@ import numpy as np
 from .errors import ArgumentError, GraphError, ShapeError
 
 _sequence = itertools.count()  # creation numbers: a node's inputs always have smaller ones
+_last_change = 0  # the stamp of the latest in-place change (see changed_in_place)
 
 
 class Node:
-    """One recorded op application: what the engine needs to walk back through it.
-
-    ``rule``: the primitive applied; ``inputs``: its input Tensors (``None`` once a
-    walk has released the graph); ``seq``: its creation number; ``grad``: during
-    a walk, the gradient with respect to the node's output gathered so far.
-    """
+    """One recorded op: ``rule`` (the primitive applied), its ``inputs`` (Tensors; ``None`` once a walk has
+    released the graph), ``seq`` (its creation number) and, during a walk, the ``grad`` of its output so far."""
 
     __slots__ = ("rule", "inputs", "seq", "grad")
 
@@ -52,74 +48,97 @@ class Node:
         return f"<{self.rule.name}Backward>"  # PyTorch prints a grad_fn as <MulBackward0 object at ...>
 
 
-# ---------------------------------------------------------------------- grad mode and listeners
-
-grad_enabled = True  # False inside no_grad(); read it, change it only with no_grad() / enable_grad()
+# ---------------------------------------------------------------------- grad mode and listeners, per thread
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager (or decorator) inside which no graph is recorded: results have ``requires_grad=False``."""
+class _ThreadState(threading.local):
+    """One thread's grad mode, listeners (oldest first) and the grad modes its open blocks will restore."""
+    def __init__(self) -> None:  # run once in each thread that reads it: every thread starts with the defaults
+        self.grad_enabled, self.listeners, self.saved = True, [], []  # type: bool, list[Listener], list[bool]
 
-    def __init__(self) -> None:
-        # a stack, not one saved flag: as a decorator the same instance is entered again by recursive calls
-        self._previous: list[bool] = []
+
+# Read state; change it only with no_grad, enable_grad, listen. While none is open in any thread (`quiet`), every
+# thread records and has no listeners: the per-op path skips the thread-local lookup (see is_grad_enabled).
+state, quiet, _open_blocks, _open_lock = _ThreadState(), True, 0, threading.Lock()
+
+
+def _count_block(delta: int) -> None:
+    global _open_blocks, quiet
+    with _open_lock:  # += on a global is not atomic between threads
+        _open_blocks += delta
+        quiet = _open_blocks == 0
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager (or decorator) setting this thread's grad mode for its block."""
+
+    enabled = True
 
     def __enter__(self) -> None:
-        global grad_enabled
-        self._previous.append(grad_enabled)
-        grad_enabled = False
+        _count_block(1)  # first: `quiet` must never be True while some thread is off the defaults
+        # one stack per thread, not per instance: a decorator's instance is entered again by recursion and threads
+        state.saved.append(state.grad_enabled)
+        state.grad_enabled = self.enabled
 
     def __exit__(self, *exc) -> None:
-        global grad_enabled
-        grad_enabled = self._previous.pop()
+        state.grad_enabled = state.saved.pop()
+        _count_block(-1)
 
 
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
-    """Context manager inside which graphs are recorded again, even within :class:`no_grad`."""
-    global grad_enabled
-    previous, grad_enabled = grad_enabled, True
-    try:
-        yield
-    finally:
-        grad_enabled = previous
+class no_grad(_GradMode):
+    """Context manager (or decorator) inside which this thread records no graph: results don't require grad."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (or decorator) inside which graphs are recorded again, even within :class:`no_grad`."""
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad`."""
-    return grad_enabled
+    """True unless this thread is inside :class:`no_grad` (grad mode is per thread, as in PyTorch)."""
+    return quiet or state.grad_enabled
 
 
 class Listener:
-    """Something that watches the engine work; register it with :func:`listen`. Both methods do nothing here.
+    """Something that watches the engine work; register it with :func:`listen`. The methods do nothing here.
 
-    ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input
-    Tensors and the result Tensor (its ``node`` set when the op was recorded).
-    ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs at
-    every step of every walk, with what :func:`walk` yields. Either may raise to
-    stop the computation.
+    ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input Tensors and the result Tensor (its
+    ``node`` set when the op was recorded). ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs
+    at every step of every walk, with what :func:`walk` yields. ``on_effect(reason)`` hears of a change no op
+    records (an in-place update). Any may raise to stop the computation.
     """
 
-    def on_forward(self, rule, inputs: tuple, out) -> None:
-        pass
-
-    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None:
-        pass
+    def on_forward(self, rule, inputs: tuple, out) -> None: pass
+    def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None: pass
+    def on_effect(self, reason: str) -> None: pass
 
 
-listeners: list[Listener] = []  # the registered listeners, oldest first; change it only through listen()
+def changed_in_place(t) -> None:
+    """Note that Tensor ``t`` is being changed in place (PyTorch's version counter; see :func:`walk`)."""
+    global _last_change
+    t.version = stamp = next(_sequence)
+    with _open_lock:
+        _last_change = max(_last_change, stamp)
+
+
+def active_listeners() -> list[Listener]:
+    """A copy of the listeners registered in this thread, oldest first."""
+    return [] if quiet else list(state.listeners)
 
 
 @contextlib.contextmanager
 def listen(listener: Listener) -> Iterator[Listener]:
-    """Context manager: ``listener`` sees every op and every walk step inside the ``with`` block."""
+    """Context manager: ``listener`` sees every op and walk step of this thread (only) inside the block."""
     if not isinstance(listener, Listener):
         raise ArgumentError(f"listen: expected a Listener, got {type(listener).__name__}")
-    listeners.append(listener)
+    _count_block(1)
+    state.listeners.append(listener)
     try:
         yield listener
     finally:
-        listeners.remove(listener)
+        state.listeners.remove(listener)  # (the same thread's list: a with block does not change threads)
+        _count_block(-1)
 
 
 # ---------------------------------------------------------------------- the walk
@@ -129,25 +148,21 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
          tensors: bool = False, wanted: set[int] | None = None) -> Iterator[tuple]:
     """Walk the graph behind ``roots`` backwards once, newest node first, yielding one step per node.
 
-    ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]``
-    (of its shape). At each node the walk calls the rule's ``backward`` (its
-    vector-Jacobian product), sums each result back to its input's shape (the
-    one place where broadcasting is undone), adds it into the input's node (the
-    node is walked once every use of its output has done so), and yields
-    ``(out, rule, inputs, grad, input_grads, leaf_grads)``: the node's output
-    Tensor, its rule and input Tensors, the complete gradient with respect to
-    ``out``, the gradient with respect to each input in its shape (``None`` where
-    none is needed), and the ``(leaf, gradient)`` pairs among them, which are the
-    caller's to keep. (A plain tuple: a named one costs 1% of a training step.)
+    ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]`` (of its shape). At each node the
+    walk calls the rule's ``backward`` (its vector-Jacobian product), sums each result back to its input's shape
+    (the one place where broadcasting is undone), adds it into the input's node (the node is walked once every use
+    of its output has done so), and yields ``(out, rule, inputs, grad, input_grads, leaf_grads)``: the node's output
+    Tensor, its rule and input Tensors, the complete gradient with respect to ``out``, the gradient with respect to
+    each input in its shape (``None`` where none is needed), and the ``(leaf, gradient)`` pairs among them, which
+    are the caller's to keep. (A plain tuple: a named one costs 1% of a training step.)
 
-    Only inputs that require grad, and whose ``id`` is in ``wanted`` when it is
-    given (``autograd.grad`` passes the tensors that lead to its inputs), get gradients; the rule is told which
-    (``needs_grad``) if its backward takes it. Leaf roots are skipped (the caller
-    has their seeds). Unless ``keep_graph``, each node is released as it is
-    visited, so a second walk through it raises :class:`GraphError`. Gradients are
-    arrays, or Tensors computed by Tensor ops when ``create_graph`` (recorded, so
-    they can be differentiated again) or ``tensors`` (not recorded; forward mode
-    sees them) is set.
+    Only inputs that require grad, and whose ``id`` is in ``wanted`` when it is given (``autograd.grad`` passes the
+    tensors that lead to its inputs), get gradients; the rule is told which (``needs_grad``) if its backward takes
+    it. Leaf roots are skipped (the caller has their seeds). Unless ``keep_graph``, each node is released as it is
+    visited, so a second walk through it raises :class:`GraphError`. Gradients are arrays, or Tensors computed by
+    Tensor ops when ``create_graph`` (recorded, so they can be differentiated again) or ``tensors`` (not recorded;
+    forward mode sees them) is set. A node whose output or input was changed in place after it was recorded
+    (:func:`changed_in_place`) raises :class:`GraphError`.
     """
     pending: list = []  # a heap of (-seq, tensor): the newest node comes out first
     grad_mode = enable_grad if create_graph else no_grad
@@ -163,6 +178,11 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
             if inputs is None:
                 raise GraphError(f"backward: the graph through {rule.name} was already released by an earlier "
                                  "backward; pass retain_graph=True to that first call to go through it twice")
+            if node.seq < _last_change:  # something changed in place since this node was recorded: was it its own?
+                for i, x in enumerate((out, *inputs)):
+                    if getattr(x, "version", 0) > node.seq:  # (the slot is set only by changed_in_place)
+                        raise GraphError(f"backward: {'the output' if i == 0 else f'input {i - 1}'} of {rule.name} "
+                                         f"(shape {x.shape}) was changed in place after {rule.name} used it")
             if not keep_graph:
                 node.inputs = None  # release: the inputs' buffers may be freed once this step is done
             needs, arrays = [], []  # one loop, not two list comprehensions (on Python 3.11: 1.8% of a step more)
@@ -199,8 +219,8 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                     else:
                         xnode.grad = xnode.grad + gx
                 input_grads.append(gx)
-            if listeners:
-                for listener in listeners:
+            if not quiet and state.listeners:
+                for listener in state.listeners:
                     listener.on_backward(out, rule, inputs, g, input_grads, leaf_grads)
             yield out, rule, inputs, g, input_grads, leaf_grads
     finally:
@@ -234,11 +254,8 @@ def unbroadcast(grad, shape: tuple[int, ...]):
 
 
 def graph_tensors(root) -> list:
-    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them.
-
-    Collected with an explicit stack (no recursion, so any depth works) and put
-    in creation order, which is a topological order. Used for pictures.
-    """
+    """Every tensor in the graph behind ``root`` (leaves included), inputs before the ops that use them (for
+    pictures): collected with an explicit stack (any depth works), in creation order (a topological order)."""
     if not hasattr(root, "node"):
         raise ArgumentError(f"graph_tensors: expected a Tensor, got {type(root).__name__}")
     seen, stack, found = {id(root)}, [root], [root]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import tensor_core
+from . import numpy_protocol, tensor_core
 from .errors import ArgumentError, ShapeError
 from .ops import EINSUM_LETTERS, Arctan2, Einsum
 from .tensor_core import Tensor
@@ -424,3 +424,10 @@ def dsplit(x, indices_or_sections) -> list[Tensor]:
         raise ShapeError(f"dsplit: expects at least 3 axes, got shape {x.shape}")
     return numpy_split(x, indices_or_sections, 2)
 
+
+# numpy's functions given Tensors dispatch to these (numpy_protocol's table, for the functions that live here)
+for _numpy_function, _implementation in (
+        (np.dot, dot), (np.einsum, einsum), (np.tensordot, tensordot), (np.arctan2, arctan2), (np.hypot, hypot),
+        (np.outer, outer), (np.inner, inner), (np.hstack, hstack), (np.vstack, vstack), (np.split, numpy_split),
+        (np.array_split, array_split), (np.hsplit, hsplit), (np.vsplit, vsplit), (np.dsplit, dsplit)):
+    numpy_protocol.register(_numpy_function, _implementation)

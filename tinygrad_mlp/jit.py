@@ -76,7 +76,7 @@ class CompiledStep:
 
     def __call__(self, *args, **kwargs):
         sig = None if kwargs else _signature(args)
-        if sig is None or engine.listeners:
+        if sig is None or engine.active_listeners():
             # keyword or unhashable arguments, or someone listening (detect_anomaly, jvp, an outer recording)
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
@@ -234,6 +234,8 @@ class _Recorder(Listener):
     def fail(self, reason: str) -> None:
         if self.problem is None:
             self.problem = reason
+
+    on_effect = fail  # an in-place update (inplace.py, ndarray -= Tensor): a replay would not make it
 
     def on_forward(self, rule, inputs, out) -> None:
         refs = tuple(self.ref(x) for x in inputs)

@@ -21,7 +21,10 @@ from . import primitives as P
 from .dtypes import any_dtype, float_dtype  # noqa: F401  (float_dtype: also imported from here by others)
 from .engine import no_grad
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
+from .inplace import InPlaceOps
+from .numpy_protocol import NumpyProtocol
 from .ops import (
+    Abs,
     AnyAll,
     Arccos,
     Arccosh,
@@ -52,6 +55,7 @@ from .ops import (
     Sin,
     Sinh,
     Softplus,
+    Std,
     TakeAlongAxis,
     Tan,
     Tanh,
@@ -249,9 +253,9 @@ def values_of(v):
 # ---------------------------------------------------------------------- the methods
 
 
-class TensorOps:
+class TensorOps(InPlaceOps, NumpyProtocol):
     """The named methods of :class:`~tinygrad_mlp.tensor_core.Tensor` (which inherits them): each applies one rule or
-    is composed of other ops."""
+    is composed of other ops. The in-place methods and numpy's protocols come from the two mixins."""
 
     __slots__ = ()
     data: np.ndarray  # the values: a slot of Tensor (declared here for type checkers)
@@ -360,8 +364,8 @@ class TensorOps:
         return self**0.5
 
     def abs(self: Tensor) -> Tensor:
-        """Elementwise |x|, as ``maximum(x, -x)`` (gradient 0 at x = 0)."""
-        return self.apply(Maximum(), self, -self)
+        """Elementwise |x| (``|-0| = 0``; gradient 0 at x = 0, as PyTorch)."""
+        return self.apply(Abs(), self)
 
     def tanh(self: Tensor) -> Tensor:
         """Elementwise hyperbolic tangent."""
@@ -472,8 +476,9 @@ class TensorOps:
     def std(self: Tensor, axis: int | Sequence[int] | None = None, ddof: float = 0, keepdims: bool = False, *,
             correction: float | None = None, dim: int | Sequence[int] | None = None,
             keepdim: bool | None = None) -> Tensor:
-        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default)."""
-        return self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim).sqrt()
+        """Standard deviation, ``sqrt(var(...))``, with the same arguments (``ddof=0`` by default). Of constant data
+        it is 0 with gradient 0, as PyTorch (not ``sqrt``'s infinite slope at 0)."""
+        return self.apply(Std(), self.var(axis, ddof, keepdims, correction=correction, dim=dim, keepdim=keepdim))
 
     def prod(self: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, *,
              dim: int | Sequence[int] | None = None, keepdim: bool | None = None) -> Tensor:

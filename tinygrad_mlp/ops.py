@@ -149,6 +149,42 @@ class Maximum(Function):
         return tangent_sum(None if tx is None else tx * to_x, None if ty is None else ty * (1 - to_x), out.shape)
 
 
+class Abs(Function):
+    """``|x|``, with ``|-0| = 0`` (as PyTorch; ``maximum(x, -x)`` gives ``-0`` at 0, so ``1 / abs(0)`` was
+    ``-inf``); the derivative at 0 is taken as 0 (``sign(0)``, as PyTorch)."""
+
+    __slots__ = ()
+    derivative = "d|z|/dz = sign(z) (0 at z = 0)"
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, g, out, x):
+        return (g * np.sign(array_of(x)),)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * np.sign(x)
+
+
+class Std(Function):
+    """``sqrt(v)`` of a variance ``v``: the standard deviation, whose derivative at ``v = 0`` (constant data) is
+    taken as 0, as PyTorch's ``std`` (``sqrt``'s own is infinite there, and times var's 0 made the gradient NaN)."""
+
+    __slots__ = ()
+    derivative = "d sqrt(v)/dv = 1 / (2 sqrt(v)), 0 at v = 0"
+
+    def forward(self, v):
+        return np.sqrt(v)
+
+    def backward(self, g, out, v):
+        zero = array_of(out) <= 0
+        return (_where(zero, 0.0, g * 0.5 / _where(zero, 1.0, out)),)  # finite everywhere, to any order
+
+    def jvp(self, tangents, out, v):
+        zero = out <= 0
+        return np.where(zero, 0.0, tangents[0] * 0.5 / np.where(zero, 1.0, out)).astype(out.dtype)
+
+
 class Relu(Function):
     """``max(x, 0)``; the derivative at 0 is taken as 0."""
 

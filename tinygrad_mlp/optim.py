@@ -19,15 +19,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from . import engine
 from .errors import ArgumentError, CheckpointError
 from .jit import uncapturable
 from .tensor_core import Tensor
 
-__all__ = ["listeners", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
+__all__ = ["announcing", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
            "clip_grad_norm_"]
 
 
@@ -47,43 +49,74 @@ def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: fl
     return v
 
 
-# Functions called as ``listener(optimizer, "step")`` (or ``"zero_grad"``) just before each outermost call of
-# those methods on any optimizer (a subclass's step calling its parent's counts once). tinygrad_mlp.jit
-# listens while it records a training step, to make the same calls when it replays it. Use :func:`listen`.
-listeners: list[Callable[[Optimizer, str], None]] = []
-_running = 0  # announced methods running now (counted only while someone listens)
+class _Announcing(threading.local):
+    """One thread's optimizer listeners and how many announced methods it is running now (counted only while
+    someone listens)."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Callable[[Optimizer, str], None]] = []
+        self.running = 0
+
+
+# Per thread: functions called as ``listener(optimizer, "step")`` (or ``"zero_grad"``) just before each outermost
+# call of those methods on any optimizer in this thread (a subclass's step calling its parent's counts once).
+# tinygrad_mlp.jit listens while it records a training step, to make the same calls when it replays it; another
+# thread's optimizer steps are not its business. Use :func:`listen`.
+announcing = _Announcing()
+_listening, _listening_lock = 0, threading.Lock()  # listeners in all threads: while 0, no thread-local lookup
 
 
 @contextlib.contextmanager
 def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
-    """Context manager: ``listener(optimizer, name)`` is called before every ``step()`` and ``zero_grad()``."""
+    """Context manager: ``listener(optimizer, name)`` is called before every ``step()`` and ``zero_grad()`` of this
+    thread."""
     if not callable(listener):
         raise ArgumentError(f"optim.listen: needs a function of (optimizer, name), got {type(listener).__name__}")
+    global _listening
+    with _listening_lock:
+        _listening += 1
+    listeners = announcing.listeners
     listeners.append(listener)
     try:
         yield
     finally:
         listeners.remove(listener)
+        with _listening_lock:
+            _listening -= 1
 
 
 def _announced(method):
-    """``method`` (``step`` or ``zero_grad``), telling the listeners first when there are any."""
+    """``method`` (``step`` or ``zero_grad``), telling this thread's listeners first when there are any; after a
+    ``step`` the parameters count as changed in place (``engine.changed_in_place``)."""
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
-        global _running
-        if not listeners:
+        if not _listening:
             return method(self, *args, **kwargs)
-        if not _running:
-            for listener in listeners:
+        here = announcing
+        if not here.listeners:
+            return method(self, *args, **kwargs)
+        if not here.running:
+            for listener in here.listeners:
                 listener(self, method.__name__)
-        _running += 1
+        here.running += 1
         try:
             return method(self, *args, **kwargs)
         finally:
-            _running -= 1
+            here.running -= 1
 
     announced.announced = True  # type: ignore[attr-defined]
-    return announced
+    if method.__name__ != "step":
+        return announced
+
+    @functools.wraps(method)
+    def step(self, *args, **kwargs):
+        result = announced(self, *args, **kwargs)
+        for p in self.params:  # as PyTorch's version counter: a graph recorded before cannot be walked through them
+            engine.changed_in_place(p)
+        return result
+
+    step.announced = True  # type: ignore[attr-defined]
+    return step
 
 
 class Optimizer:
@@ -91,8 +124,8 @@ class Optimizer:
 
     ``defaults`` are the hyperparameters (``lr`` among them) a group takes unless it names its own.
     Subclasses check a group's hyperparameters in :meth:`_check_group` (this one checks ``lr`` and, when
-    there is one, ``weight_decay``). Their ``step`` and ``zero_grad`` are announced to :data:`listeners`
-    (wrapped once, when the subclass is defined).
+    there is one, ``weight_decay``). Their ``step`` and ``zero_grad`` are announced to this thread's
+    :data:`announcing` listeners (wrapped once, when the subclass is defined).
     """
 
     def __init_subclass__(cls, **kwargs):

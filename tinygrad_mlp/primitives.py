@@ -321,7 +321,7 @@ class Sum(Function):
 
 
 class Max(Function):
-    """Maximum over axes; tied maxima share the gradient equally."""
+    """Maximum over axes; tied maxima share the gradient equally, NaN ones too (a NaN is the maximum, as PyTorch)."""
 
     __slots__ = ("axis", "keepdims")
     derivative = "1 for the largest element, 0 for the others (tied maxima share it equally)"
@@ -336,12 +336,12 @@ class Max(Function):
 
     def backward(self, g, out, x):
         xv, kept = array_of(x), _keepdims_shape(x.shape, self.axis)
-        is_max = xv == array_of(out).reshape(kept)
+        is_max = (xv == (o := array_of(out).reshape(kept))) | (np.isnan(xv) & np.isnan(o))  # NaN is the max
         share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(xv.dtype)
         return (_expand(g.reshape(kept), xv.shape) * share,)
 
     def jvp(self, tangents, out, x):
-        is_max = x == out.reshape(_keepdims_shape(x.shape, self.axis))
+        is_max = (x == (o := out.reshape(_keepdims_shape(x.shape, self.axis)))) | (np.isnan(x) & np.isnan(o))
         share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
         return np.add.reduce(tangents[0] * share, axis=self.axis, keepdims=self.keepdims)
 

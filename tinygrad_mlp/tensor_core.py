@@ -1,17 +1,14 @@
 """The Tensor: a numpy array that remembers how it was made.
 
-Every operation on Tensors goes through :meth:`Tensor.apply`, which runs one
-rule's forward (see :mod:`tinygrad_mlp.primitives`) and, when gradients are
-wanted, records a :class:`~tinygrad_mlp.engine.Node` (the rule and its input
-Tensors) on the result. Those nodes form the computation graph.
-:meth:`Tensor.backward` walks it from the output back to the leaves with
-:func:`tinygrad_mlp.engine.walk` and adds the gradients that reach the leaves into
-their ``.grad``.
+Every operation on Tensors goes through :meth:`Tensor.apply`, which runs one rule's forward (see
+:mod:`tinygrad_mlp.primitives`) and, when gradients are wanted, records a :class:`~tinygrad_mlp.engine.Node` (the
+rule and its input Tensors) on the result. Those nodes form the computation graph. :meth:`Tensor.backward` walks it
+from the output back to the leaves with :func:`tinygrad_mlp.engine.walk` and adds the gradients that reach the
+leaves into their ``.grad``.
 
-This file holds what a Tensor is (its data, ``apply``, ``backward``, Python's
-arithmetic operators and the dtype rules) and the functions of several tensors; the
-named methods and comparisons (``exp``, ``sum``, ``reshape``, ``<`` ...) it inherits from
-:class:`tinygrad_mlp.methods.TensorOps`.
+This file holds what a Tensor is (its data, ``apply``, ``backward``, Python's arithmetic operators and the dtype
+rules) and the functions of several tensors; the named methods and comparisons (``exp``, ``sum``, ``reshape``, ``<``
+...) it inherits from :class:`tinygrad_mlp.methods.TensorOps`.
 """
 
 from __future__ import annotations
@@ -59,17 +56,14 @@ def _as_float_array(data, dtype) -> np.ndarray:
 class Tensor(TensorOps):
     """A float ndarray with an optional gradient and a record of the op that produced it.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a Python scalar,
-    a nested list or an ndarray. Python data becomes the default dtype (float32
-    unless ``tm.set_default_dtype`` changed it); a floating ndarray keeps its dtype
-    and is used as is (no copy, like ``np.asarray``); integer or boolean data
-    becomes the default dtype. Arithmetic with Python scalars keeps the dtype.
-    (Tensors of bools or integers come from comparisons, ``argmax``, ``tm.tensor``
-    ...: see :mod:`tinygrad_mlp.dtypes`.)
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a Python scalar, a nested list or an ndarray.
+    Python data becomes the default dtype (float32 unless ``tm.set_default_dtype`` changed it); a floating ndarray
+    keeps its dtype and is used as is (no copy, like ``np.asarray``); integer or boolean data becomes the default
+    dtype. Arithmetic with Python scalars keeps the dtype. (Tensors of bools or integers come from comparisons,
+    ``argmax``, ``tm.tensor`` ...: see :mod:`tinygrad_mlp.dtypes`.)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "node", "name", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__ instead of numpy broadcasting
+    __slots__ = ("data", "grad", "requires_grad", "node", "name", "version", "__weakref__")  # version: inplace.py
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data: np.ndarray = _as_float_array(data, dtype)
@@ -93,8 +87,7 @@ class Tensor(TensorOps):
     def apply(rule: P.Function, *inputs: Tensor) -> Tensor:
         """Run ``rule`` (a primitive) on ``inputs``; if gradients are wanted and an input requires one, record it.
 
-        This is how every op is made, and how to use a rule of your own:
-        ``Tensor.apply(Softplus(), x)``.
+        This is how every op is made, and how to use a rule of your own: ``Tensor.apply(Softplus(), x)``.
         """
         # one loop over the inputs, not a list comprehension and a second loop (on Python 3.11: 1% of a step)
         arrays, any_requires_grad = [], False
@@ -110,12 +103,12 @@ class Tensor(TensorOps):
             raise ShapeError(f"{rule.name.lower()}: {what} ({e})") from None
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        node = Node(rule, inputs) if any_requires_grad and engine.grad_enabled else None
+        node = Node(rule, inputs) if any_requires_grad and (engine.quiet or engine.state.grad_enabled) else None
         out = object.__new__(Tensor)  # Tensor.wrap, inlined: it runs for every op (0.4% of a step's instructions)
         out.data, out.grad, out.name = data, None, None  # (one assignment of five values costs 0.25% of a step)
         out.requires_grad, out.node = node is not None, node
-        if engine.listeners:
-            for listener in engine.listeners:
+        if not engine.quiet and engine.state.listeners:
+            for listener in engine.state.listeners:
                 listener.on_forward(rule, inputs, out)
         return out
 
@@ -270,12 +263,10 @@ class Tensor(TensorOps):
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
-        ``gradient`` is the seed (the gradient of some final scalar with respect
-        to ``self``); it may be left out only when ``self`` has one element, and
-        is then 1. Unless ``retain_graph`` is true, the graph is released as it is
-        walked, so a second backward through it raises :class:`GraphError`.
-        With ``create_graph=True`` the gradients are themselves Tensors with a
-        graph (for gradients of gradients); it implies ``retain_graph``.
+        ``gradient`` is the seed (the gradient of some final scalar with respect to ``self``); it may be left out
+        only when ``self`` has one element, and is then 1. Unless ``retain_graph``, the graph is released as it is
+        walked, so a second backward through it raises :class:`GraphError`. With ``create_graph=True`` the
+        gradients are themselves Tensors with a graph (for gradients of gradients); it implies ``retain_graph``.
         """
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad and has no graph "
@@ -308,12 +299,10 @@ def _given_twice(grad, grads: list) -> bool:
 def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
     """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``.
 
-    A leaf used twice, or in two backward calls, gets the sum, added in place: the
-    leaf's array is its own. So the first gradient is adopted as it is only when
-    nothing else holds it (not ``shared``, a fresh writable array of the leaf's
-    dtype, not a view); else it is copied. Adopting rather than copying saves 7%
-    of the instructions of a 784-16-16-10 training step (copies of the weights'
-    gradients).
+    A leaf used twice, or in two backward calls, gets the sum, added in place: the leaf's array is its own. So the
+    first gradient is adopted as it is only when nothing else holds it (not ``shared``, a fresh writable array of
+    the leaf's dtype, not a view); else it is copied. Adopting rather than copying saves 7% of the instructions of a
+    784-16-16-10 training step (copies of the weights' gradients).
     """
     if isinstance(grad, Tensor):  # create_graph: keep the gradient's own graph
         if leaf.grad is not None:
