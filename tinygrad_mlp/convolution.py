@@ -398,7 +398,8 @@ class MaxPool(Function):
 
     def backward(self, g, out, x):
         xv, ov = array_of(x), array_of(out)
-        if not is_array(g):  # create_graph: a scatter by the recorded first maxima (linear in g)
+        if not is_array(g):  # create_graph: a scatter by the first maxima (linear in g). The index is a setting of
+            # IndexAdd, taken from this call's values: tm.compile never replays it (it does not capture create_graph)
             index = self._flat_index(xv, ov).reshape(-1)
             flat = g.apply(P.IndexAdd((index,), (xv.size,)), g.reshape(-1))
             return (flat.reshape(xv.shape),)
