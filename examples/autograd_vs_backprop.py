@@ -27,11 +27,12 @@ from tinygrad_mlp.nn import functional as F
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller network (for tests)")
-    parser.add_argument("--batch", type=int, default=8, help="training examples in the batch")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-dir", default=None, help="accepted for symmetry with the other examples (unused)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--quick", action="store_true", help="Use a smaller network, as the test suite does.")
+    parser.add_argument("--batch", type=int, default=8, help="How many training examples the batch holds (default 8).")
+    parser.add_argument("--seed", type=int, default=0, help="The seed of the weights and the batch (default 0).")
+    parser.add_argument("--out-dir", default=None,
+                        help="Accepted like the other examples' option; this example writes no files.")
     args = parser.parse_args(argv)
     sizes = [784, 4, 4, 10] if args.quick else [784, 16, 16, 10]
 

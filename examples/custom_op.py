@@ -59,10 +59,11 @@ class SoftplusNet(Module):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller run (for tests)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-dir", default=None, help="accepted for symmetry with the other examples (unused)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--quick", action="store_true", help="Make a smaller run, as the test suite does.")
+    parser.add_argument("--seed", type=int, default=0, help="The seed of the data and the weights (default 0).")
+    parser.add_argument("--out-dir", default=None,
+                        help="Accepted like the other examples' option; this example writes no files.")
     args = parser.parse_args(argv)
 
     x = Tensor(np.random.default_rng(args.seed).standard_normal((3, 4)) * 3, requires_grad=True)

@@ -36,10 +36,12 @@ def describe(name: str, path: np.ndarray) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60, help="steps per path (default 60)")
-    parser.add_argument("--out-dir", default="examples-out", help="where the picture goes")
-    parser.add_argument("--quick", action="store_true", help="(accepted for the test runner; this is fast anyway)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--steps", type=int, default=60, help="How many gradient steps each path takes (default 60).")
+    parser.add_argument("--out-dir", default="examples-out",
+                        help="The folder the picture is written to (default examples-out).")
+    parser.add_argument("--quick", action="store_true",
+                        help="Accepted for the test suite; the default run is already quick.")
     args = parser.parse_args(argv)
 
     start = (-1.9, 1.5)

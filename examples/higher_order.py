@@ -124,9 +124,11 @@ def part_3() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="accepted for the test suite; already quick")
-    parser.add_argument("--out-dir", default=None, help="accepted for the test suite; nothing is written")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--quick", action="store_true",
+                        help="Accepted for the test suite; the default run is already quick.")
+    parser.add_argument("--out-dir", default=None,
+                        help="Accepted like the other examples' option; this example writes no files.")
     parser.parse_args()
     part_1()
     part_2()

@@ -25,15 +25,20 @@ from tinygrad_mlp.optim import SGD
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist", action="store_true", help="train on real MNIST instead of synthetic digits")
-    parser.add_argument("--data-dir", default=None, help="folder with the four MNIST files (default: search)")
-    parser.add_argument("--epochs", type=int, default=None, help="passes over the training data (default 8, 3 with --quick)")
-    parser.add_argument("--lr", type=float, default=3.0, help="learning rate (the notes' classic 3.0)")
-    parser.add_argument("--batch-size", type=int, default=10, help="examples per mini-batch")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="a small run (for tests)")
-    parser.add_argument("--out-dir", default="examples-out", help="where the pictures go")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--mnist", action="store_true",
+                        help="Train on real MNIST instead of the built-in synthetic digits.")
+    parser.add_argument("--data-dir", default=None,
+                        help="The folder with the four MNIST files (default: $TINYGRAD_MLP_DATA, then the download cache).")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="How many passes over the training data (default 8, or 3 with --quick).")
+    parser.add_argument("--lr", type=float, default=3.0, help="The learning rate (default 3.0, the notes' classic).")
+    parser.add_argument("--batch-size", type=int, default=10,
+                        help="How many examples each mini-batch holds (default 10).")
+    parser.add_argument("--seed", type=int, default=0, help="The seed of the weights and the data order (default 0).")
+    parser.add_argument("--quick", action="store_true", help="Make a small run, as the test suite does.")
+    parser.add_argument("--out-dir", default="examples-out",
+                        help="The folder the pictures are written to (default examples-out).")
     args = parser.parse_args(argv)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)

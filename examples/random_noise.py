@@ -58,15 +58,22 @@ def conclusion(above_half: float, above_09: float) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist", action="store_true", help="train on real MNIST instead of synthetic digits")
-    parser.add_argument("--data-dir", default=None, help="folder with the four MNIST files (default: search)")
-    parser.add_argument("--checkpoint", default=None, help="use this trained model instead of training one")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5, 2 with --quick)")
-    parser.add_argument("--samples", type=int, default=1000, help="how many random images to try")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="a small run (for tests)")
-    parser.add_argument("--out-dir", default="examples-out", help="where the pictures go")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--mnist", action="store_true",
+                        help="Train on real MNIST instead of the built-in synthetic digits.")
+    parser.add_argument("--data-dir", default=None,
+                        help="The folder with the four MNIST files (default: $TINYGRAD_MLP_DATA, then the download cache).")
+    parser.add_argument("--checkpoint", default=None,
+                        help="Use the model saved in this checkpoint instead of training one.")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="How many epochs to train (default 5, or 2 with --quick).")
+    parser.add_argument("--samples", type=int, default=1000,
+                        help="How many random images to show the network (default 1000).")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="The seed of the weights, the data order and the noise (default 0).")
+    parser.add_argument("--quick", action="store_true", help="Make a small run, as the test suite does.")
+    parser.add_argument("--out-dir", default="examples-out",
+                        help="The folder the pictures are written to (default examples-out).")
     args = parser.parse_args(argv)
 
     if args.mnist:

@@ -20,12 +20,15 @@ from tinygrad_mlp.train import evaluate
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist", action="store_true", help="real MNIST ($TINYGRAD_MLP_DATA, or downloaded)")
-    parser.add_argument("--data-dir", help="folder with the four MNIST files")
-    parser.add_argument("--epochs", type=int, help="passes over the data (default 30 with --mnist, else 5)")
-    parser.add_argument("--quick", action="store_true", help="the smallest run (for tests); the default without --mnist")
-    parser.add_argument("--out-dir", help="accepted for symmetry with the other examples; nothing is written")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--mnist", action="store_true",
+                        help="Train on real MNIST ($TINYGRAD_MLP_DATA, or downloaded once) instead of synthetic digits.")
+    parser.add_argument("--data-dir",
+                        help="The folder with the four MNIST files (default: $TINYGRAD_MLP_DATA, then the download cache).")
+    parser.add_argument("--epochs", type=int, help="How many passes over the data (default 30 with --mnist, else 5).")
+    parser.add_argument("--quick", action="store_true",
+                        help="Make the smallest run, as the test suite does; without --mnist it is the default.")
+    parser.add_argument("--out-dir", help="Accepted like the other examples' option; this example writes no files.")
     args = parser.parse_args(argv)
 
     if args.mnist:

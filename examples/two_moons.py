@@ -32,11 +32,13 @@ def two_moons(n: int, noise: float = 0.15, seed: int = 0) -> tuple[np.ndarray, n
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 1500, 300 with --quick)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="a short run (for tests)")
-    parser.add_argument("--out-dir", default="examples-out", help="where the picture goes")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--steps", type=int, default=None,
+                        help="How many training steps (default 1500, or 300 with --quick).")
+    parser.add_argument("--seed", type=int, default=0, help="The seed of the data and the weights (default 0).")
+    parser.add_argument("--quick", action="store_true", help="Make a short run, as the test suite does.")
+    parser.add_argument("--out-dir", default="examples-out",
+                        help="The folder the picture is written to (default examples-out).")
     args = parser.parse_args(argv)
     steps = args.steps or (300 if args.quick else 1500)
 

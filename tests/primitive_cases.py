@@ -285,6 +285,11 @@ def _no_gradient(draw, kind):
         m1, m2 = draw(S.bool_masks(sa)), draw(S.bool_masks(full))
         inputs = [Tensor.wrap(m1)] if op == "not" else [Tensor.wrap(m1), Tensor.wrap(m2)]
         return (lambda a: apply(P.Mul(), a, as_float(apply(ops.Logical(op), *inputs)))), [draw(S.values(full))]
+    if kind == "ArgSort":  # the sorted values through TakeAlongAxis: their gradient goes back through the indices
+        axis = draw(st.integers(0, max(len(sa) - 1, 0))) if sa else 0
+        desc = draw(st.booleans())
+        x = draw(S.distinct(sa if sa else (3,)))
+        return (lambda a: apply(ops.TakeAlongAxis(axis), a, apply(ops.ArgSort(axis, desc), a))), [x]
     if kind == "ArgReduce":
         axis = draw(st.sampled_from([None, *range(len(sa))]))
         which = draw(st.sampled_from(["argmax", "argmin"]))
@@ -396,7 +401,8 @@ CASES = {
     "Compare": _no_gradient("Compare"),
     "Logical": _no_gradient("Logical"),
     "ArgReduce": _no_gradient("ArgReduce"),
-    "AnyAll": _no_gradient("AnyAll"),  # float64 -> float64: the rule itself (see test_toolbox_ops)
+    "AnyAll": _no_gradient("AnyAll"),
+    "ArgSort": _no_gradient("ArgSort"),  # float64 -> float64: the rule itself (see test_toolbox_ops)
 }
 
 
@@ -614,6 +620,42 @@ def _norm(draw):
         v.reshape(-1) if dim is None else v, p, axis=None if dim is None else dim)
 
 
+@st.composite
+def _two_operand(draw, method, ref):
+    # x and y apart (logaddexp's |x - y| has a kink at x = y)
+    sa, sb = draw(_pairs())
+    x, y = draw(S.separated_pair(sa, sb))
+    return (lambda a, b: getattr(a, method)(b)), [x, y], ref
+
+
+@st.composite
+def _diff_roll(draw, method):
+    shape = draw(S.shapes(min_dims=2 if method == "fliplr" else 1))
+    x = draw(S.values(shape))
+    if method == "diff":
+        n, axis = draw(st.integers(0, 2)), draw(st.integers(-len(shape), len(shape) - 1))
+        return (lambda t: t.diff(n, axis)), [x], lambda v: np.diff(v, n, axis)
+    if method == "roll":
+        shift = draw(st.integers(-4, 4))
+        axis = draw(st.sampled_from([None, *range(len(shape))]))
+        return (lambda t: t.roll(shift, axis)), [x], lambda v: np.roll(v, shift, axis)
+    return (lambda t: getattr(t, method)()), [x], getattr(np, method)
+
+
+@st.composite
+def _sorting(draw, method):
+    shape = draw(S.shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    x = draw(S.distinct(shape))
+    if method == "sort":
+        desc = draw(st.booleans())
+        return (lambda t: t.sort(axis, desc).values), [x], \
+            lambda v: np.flip(np.sort(v, axis), axis) if desc else np.sort(v, axis)
+    k = draw(st.integers(0, shape[axis]))
+    return (lambda t: t.topk(k, axis).values), [x], \
+        lambda v: np.take(np.flip(np.sort(v, axis), axis), range(k), axis)
+
+
 COMPOSITES = {
     "logsumexp": _axis_reduction("logsumexp", _np_logsumexp),
     "var": _axis_reduction("var", np.var, elems=lambda s: S.distinct(s), min_count=2, ddof=1),
@@ -666,6 +708,16 @@ COMPOSITES = {
     "outer": _products("outer"),
     "inner": _products("inner"),
     "masked_fill": _masked_fill(),
+    "deg2rad": _elementwise("deg2rad", np.deg2rad),
+    "rad2deg": _elementwise("rad2deg", np.rad2deg),
+    "logaddexp": _two_operand("logaddexp", np.logaddexp),
+    "logaddexp2": _two_operand("logaddexp2", np.logaddexp2),
+    "diff": _diff_roll("diff"),
+    "roll": _diff_roll("roll"),
+    "fliplr": _diff_roll("fliplr"),
+    "sort": _sorting("sort"),
+    "topk": _sorting("topk"),
+    "flipud": _diff_roll("flipud"),
     "norm": _norm(),
 }
 

@@ -174,6 +174,21 @@ BAD_CALLS: dict[str, list] = {
                     "acos", "atan", "asinh", "acosh", "atanh", "sign", "floor", "ceil", "trunc", "log2", "log10",
                     "exp2", "square", "reciprocal", "rsqrt", "atleast_1d", "atleast_2d", "atleast_3d")},
     "round": [lambda: tm.round(_t(2), decimals=1.5)],
+    "deg2rad": [lambda: tm.deg2rad("abc")],
+    "rad2deg": [lambda: tm.rad2deg("abc")],
+    "logaddexp": [lambda: tm.logaddexp(_t(2), _t(3))],
+    "logaddexp2": [lambda: tm.logaddexp2(_t(2), _t(3))],
+    "diff": [lambda: tm.diff(_t(3), 1.5), lambda: tm.diff(_t(3), 1, 2)],
+    "roll": [lambda: tm.roll(_t(3), 1, 2), lambda: tm.roll(_t(3), (1, 2), 0), lambda: tm.roll(_t(3), 1.5, 0)],
+    "fliplr": [lambda: tm.fliplr(_t(3))],
+    "allclose": [],  # compares anything numpy can (a shape mismatch is numpy's broadcasting error: see isclose)
+    "isclose": [],
+    "is_floating_point": [lambda: tm.is_floating_point(["a"])],
+    "is_tensor": [],  # any object
+    "sort": [lambda: tm.sort(_t(3), 2)],
+    "argsort": [lambda: tm.argsort(_t(3), 1)],
+    "topk": [lambda: tm.topk(_t(3), 4), lambda: tm.topk(_t(3), 1.5), lambda: tm.topk(_t(3), 1, 2)],
+    "flipud": [lambda: tm.flipud(_t())],
     **{name: [lambda name=name: getattr(tm, name)(_t(2, 3), _t(4))]
        for name in ("remainder", "fmod", "hypot", "arctan2", "atan2", "dot", "inner", "view_as")},
     "diagonal": [lambda: tm.diagonal(_t(2, 3), 0, 0, 0), lambda: tm.diagonal(_t(3), 0)],

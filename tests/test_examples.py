@@ -86,3 +86,31 @@ def test_examples_on_real_mnist(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "data: MNIST, 60000 training and 10000 test images" in result.stdout
     assert float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1)) > 80
+
+
+def option_helps(help_text: str) -> dict[str, str]:
+    """`--help`'s options section as {option: its help text, lines joined}."""
+    section = help_text.split("options:", 1)[1]
+    helps: dict[str, str] = {}
+    option = None
+    for line in section.splitlines():
+        match = re.match(r"^  (-\S+)(?:[ ,][^ ].*?)?(?:  +(\S.*))?$", line)
+        if match:
+            option = match.group(1).rstrip(",")
+            helps[option] = match.group(2) or ""
+        elif option and line.strip():
+            helps[option] = (helps[option] + " " + line.strip()).strip()
+    return helps
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_example_help_is_whole_sentences(name, tmp_path):
+    result = run(name, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    description = result.stdout.split("\n\n")[1].replace("\n", " ")
+    assert description[0].isupper() and description.rstrip().endswith("."), description
+    helps = option_helps(result.stdout)
+    helps.pop("-h", None)
+    assert helps, result.stdout
+    for option, text in helps.items():
+        assert text[:1].isupper() and text.endswith("."), f"{name} {option}: {text!r} is not a sentence"

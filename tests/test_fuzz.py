@@ -6,6 +6,8 @@ one random input, then 1..``MAX_STEPS`` steps drawn from a menu
 * unary: neg exp log sqrt abs tanh sigmoid relu log1p expm1 sin cos softplus erf gelu (both forms) silu
   leaky_relu elu sinh cosh tan arcsin arccos arctan arcsinh arccosh arctanh sign floor round log2 log10 exp2
   square reciprocal ``% 0.75``
+* issue 23's einsum (permutations, sums, diagonals, too many letters), repeat, tril/triu, diagonal, and split
+  (PyTorch's pieces of a size) joined back with a weight per piece
 * conv1d/conv2d (stride, padding, dilation, groups; a weight and bias drawn as new leaves, sometimes with the
   wrong channel count), max_pool and avg_pool, on the current value as (N, C, *spatial), against numpy's
   sliding windows; other ranks and windows larger than the padded input must be refused
@@ -1073,6 +1075,62 @@ def _toolbox(p: _Program, cur: int) -> Step:
                 lambda t: t.take_along_axis(idx, axis), lambda a: np.take_along_axis(a, idx, axis))
 
 
+def _pytorch_ops(p: _Program, cur: int) -> Step:
+    """Issue 23's movement and matrix ops: einsum (a permutation, a diagonal, a sum), repeat, tril/triu, diagonal,
+    and a split put back together; with invalid arguments sometimes."""
+    x = p.entries[cur].tensor
+    n = x.ndim
+    name = p.draw(st.sampled_from(["einsum", "repeat", "tril", "diagonal", "split"]), "pytorch op")
+    desc = f"v{cur}.{name}"
+    letters = "abcd"[:n]
+    if name == "einsum":
+        mode = p.draw(st.sampled_from(["permute", "sum", "diagonal", "bad"]), "einsum")
+        if mode == "permute":
+            spec = f"{letters}->{''.join(p.rng.permutation(list(letters))) if n else ''}"
+        elif mode == "sum":
+            spec = f"{letters}->{letters[:p.draw(st.integers(0, n))]}"
+        elif mode == "diagonal":  # the first letter twice: only valid for equal first two sides
+            spec = f"a{letters}->{letters}" if n else "a->"
+        else:
+            spec = f"{letters}z->{letters}"  # one letter too many
+        return Step(name, f"einsum({spec!r}, v{cur})", [("v", cur)], lambda t: tg.einsum(spec, t),
+                    lambda a: np.einsum(spec, a), scale=_abs_scale(4)(lambda a: np.einsum(spec, a)))
+    if name == "repeat":
+        reps = tuple(p.draw(st.integers(0 if p.draw(st.booleans()) else 1, 2)) for _ in range(n + p.draw(
+            st.integers(-1 if n else 0, 1))))
+
+        def ref(a):
+            if len(reps) < a.ndim:
+                raise ValueError("fewer sizes than axes")
+            return np.tile(a, reps)
+        return Step(name, f"{desc}{reps}", [("v", cur)], lambda t: t.repeat(*reps), ref)
+    k = p.draw(st.integers(-2, 2), "k")
+    if name == "tril":
+        lower = p.draw(st.booleans())
+
+        def ref(a):
+            if a.ndim < 2:
+                raise ValueError("needs 2 axes")
+            return np.tril(a, k) if lower else np.triu(a, k)
+        return Step(name, f"{desc}({k}, lower={lower})", [("v", cur)],
+                    lambda t: t.tril(k) if lower else t.triu(k), ref)
+    if name == "diagonal":
+        return Step(name, f"{desc}({k})", [("v", cur)], lambda t: t.diagonal(k), lambda a: np.diagonal(a, k))
+    axis = p.draw(st.integers(-1, n), "axis") if n else 0
+    size = p.draw(st.integers(0, 3), "size")
+
+    def lib(t):
+        return tg.cat([piece * (i + 1.0) for i, piece in enumerate(t.split(size, axis))], dim=axis)
+
+    def ref(a):
+        if a.ndim == 0 or not -a.ndim <= axis < a.ndim or size <= 0:
+            raise ValueError("bad split")
+        m = a.shape[axis]
+        pieces = np.split(a, list(range(size, m, size)), axis) if m else [a]
+        return np.concatenate([piece * (i + 1.0) for i, piece in enumerate(pieces)], axis)
+    return Step(name, f"{desc}({size}, {axis}) joined", [("v", cur)], lib, ref, k=8)
+
+
 def _np_conv(x, w, b, stride, padding, dilation, groups):
     """The convolution from numpy's sliding windows and one einsum: the reference of ``conv`` steps."""
     nd = w.ndim - 2
@@ -1165,6 +1223,7 @@ def _np_pool_windows(a, kernel, stride, padding):
 
 
 MENU = {
+    "pytorch": _pytorch_ops,
     "toolbox": _toolbox,
     "unary": _unary, "binary": _binary, "matmul": _matmul, "reduction": _reduction, "reshape": _reshape,
     "transpose": _transpose, "getitem": _getitem, "softmax": _softmax, "clip": _clip, "join": _join,
@@ -1172,7 +1231,7 @@ MENU = {
 }
 MENU_WEIGHTS = ["unary"] * 3 + ["binary"] * 3 + ["matmul", "reduction", "reduction", "reshape", "transpose",
                                                   "getitem", "getitem", "softmax", "clip", "join", "where",
-                                                  "toolbox", "toolbox", "conv"]
+                                                  "toolbox", "toolbox", "pytorch", "conv"]
 
 
 def _draw_shape(data) -> tuple[int, ...]:

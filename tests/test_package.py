@@ -66,3 +66,12 @@ def test_the_version_has_one_home():
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("tinygrad_mlp is not installed (run from a source tree)")
     assert installed == version.__version__
+
+
+def test_star_import_leaves_pythons_builtins_alone():
+    # tm.max, tm.sum, tm.float ... are PyTorch's names; `from tinygrad_mlp import *` must not replace the builtins
+    # (red when __all__ lists them: max([1, 2]) would then call the Tensor function)
+    namespace: dict = {}
+    exec("from tinygrad_mlp import *", namespace)
+    assert not {"max", "min", "sum", "abs", "round", "pow", "any", "all", "float", "int", "bool"} & set(namespace)
+    assert {"tensor", "einsum", "sin", "cat"} <= set(namespace)

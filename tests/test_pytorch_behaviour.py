@@ -106,3 +106,17 @@ def test_creation_functions_make_integer_and_bool_tensors_as_in_pytorch():
     assert tm.full((2,), 7.0).dtype == np.float32
     with pytest.raises(DTypeError):
         tm.zeros(2, dtype=np.int64, requires_grad=True)
+
+
+def test_conversions_to_integer_dtypes_and_int_of_a_tensor():
+    x = Tensor(np.array([1.7, -1.7]), requires_grad=True)
+    as_int = x.astype(np.int32)  # was refused: "dtype must be a floating type"
+    assert as_int.dtype == np.int32 and as_int.tolist() == [1, -1] and not as_int.requires_grad
+    assert int(Tensor([3.9]).sum()) == 3  # was TypeError: int() of a Tensor
+    assert [10, 20, 30][tm.tensor([1.0, 5.0]).argmax()] == 20  # an int64 tensor is an index
+
+
+def test_comparing_with_a_non_number_is_false_not_an_array():
+    t = Tensor(np.array([1.0, 2.0]))
+    assert (t == None) is False  # noqa: E711  (was an array of False)
+    assert (t != "a") is True

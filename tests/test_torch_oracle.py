@@ -48,7 +48,7 @@ UNARY = {
     "log": (0.2, 3.0), "log2": (0.2, 3.0), "log10": (0.2, 3.0), "log1p": (-0.5, 2.0), "expm1": (), "exp2": (),
     "sqrt": (0.2, 3.0), "rsqrt": (0.2, 3.0), "square": (), "reciprocal": (0.3, 2.0), "abs": (0.1, 2.0),
     "sign": (0.1, 2.0), "floor": (), "ceil": (), "round": (), "trunc": (), "relu": (0.1, 2.0), "erf": (),
-    "neg": (),
+    "neg": (), "deg2rad": (), "rad2deg": (), "fliplr": (), "flipud": (),
 }
 
 
@@ -70,6 +70,12 @@ def test_two_argument_functions_match_pytorch():
     _check(lambda lib, x, y: lib.pow(x.abs() + 0.5, y), a, b)
     _check(lambda lib, x, y: lib.max(x, y), a, b)  # a Tensor second argument: elementwise maximum
     _check(lambda lib, x, y: lib.min(x, y), a, b)
+    _check(lambda lib, x, y: lib.logaddexp(x, y), a, b)
+    _check(lambda lib, x, y: lib.logaddexp2(x, y), a, b)
+    _check(lambda lib, x, y: lib.diff(x, 2, 0), a, b)
+    _check(lambda lib, x, y: x.diff(), a, b)
+    _check(lambda lib, x, y: lib.roll(x, 2), a, b)
+    _check(lambda lib, x, y: x.roll((1, -3), (0, 1)), a, b)
 
 
 @pytest.mark.parametrize("spec,shapes", [
@@ -134,6 +140,15 @@ def test_movement_and_copies_match_pytorch():
     _check(lambda lib, t: lib.clamp(t, max=0.5), x)
     _check(lambda lib, t: t.masked_fill(t > 0.3, -1.0), x)
     _check(lambda lib, t: t.max(1).values.sum() + t.min(dim=0, keepdim=True)[0], x)
+    _check(lambda lib, t: t.sort(1).values * lib.arange(3), x)
+    _check(lambda lib, t: t.sort(0, descending=True)[0] * lib.arange(3), x)
+    _check(lambda lib, t: t.topk(2, 1).values * lib.arange(2), x)
+    _check(lambda lib, t: lib.topk(t, 1, 0, largest=False)[0], x)
+    for lib in (tm, torch):  # the indices too
+        t = lib.tensor(x)
+        got = (t.argsort(1).tolist(), t.topk(2).indices.tolist(), t.sort(0, descending=True).indices.tolist())
+        assert got == (torch.tensor(x).argsort(1).tolist(), torch.tensor(x).topk(2).indices.tolist(),
+                       torch.tensor(x).sort(0, descending=True).indices.tolist())
 
 
 @pytest.mark.parametrize("how", ["split2", "split_list", "chunk", "tensor_split", "unbind", "hsplit", "vsplit"])
@@ -187,6 +202,12 @@ def test_creation_and_dtypes_match_pytorch():
     for ours, theirs in pairs:
         assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+    a, b = np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7])
+    assert tm.allclose(tm.tensor(a), tm.tensor(b)) == torch.allclose(torch.tensor(a), torch.tensor(b))
+    assert tm.isclose(tm.tensor(a), tm.tensor(b), atol=0, rtol=1e-9).tolist() == torch.isclose(
+        torch.tensor(a), torch.tensor(b), atol=0, rtol=1e-9).tolist()
+    assert tm.is_tensor(tm.zeros(1)) and not tm.is_tensor([1.0]) and not tm.tensor([1]).is_floating_point()
+    assert tm.ones(3).expand_as(tm.zeros(2, 3)).shape == (2, 3) and tm.tensor([1]).type_as(tm.zeros(1)).dtype == np.float32
     x = tm.zeros(2, 3)
     assert x.size() == tuple(torch.zeros(2, 3).size()) and x.size(1) == 3 and x.numel() == 6 and x.dim() == 2
     assert f"{tm.tensor(2.0 / 3):.3f}" == f"{torch.tensor(2.0 / 3):.3f}"

@@ -12,6 +12,7 @@ from ._interrupt import quiet_until_main as _quiet_until_main
 
 _quiet_until_main()  # first: in the tinygrad-mlp command, Ctrl-C while numpy imports exits quietly (status 130)
 
+import builtins as _builtins
 import importlib as _importlib
 import importlib.util as _importlib_util
 import types as _types
@@ -82,8 +83,12 @@ __all__ = [
     "is_grad_enabled", "linear", "maximum", "minimum", "no_grad", "numerical_grad", "stack", "where", "manual_seed",
     "zeros", "ones", "full", "eye", "arange", "rand", "randn", "zeros_like", "ones_like", "compile", "__version__",
     "tensor", "as_tensor", "from_numpy", "linspace", "randint", "empty", "full_like", "rand_like", "randn_like",
-    "get_default_dtype", "set_default_dtype", *_functions_all,
-    "float16", "half", "float32", "float", "float64", "double", "int32", "int", "int64", "long", "bool",
+    "get_default_dtype", "set_default_dtype", "float16", "half", "float32", "float64", "double", "int32", "int64",
+    "long",
+    # PyTorch's functions, except those named like Python's own (max, sum, abs, round, pow, any, all ...) and the
+    # dtype names float, int, bool: `from tinygrad_mlp import *` must not replace the builtins of the importing
+    # module. They are attributes all the same (tm.max, tm.float).
+    *[name for name in _functions_all if not hasattr(_builtins, name)],
 ]
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first

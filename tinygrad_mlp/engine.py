@@ -29,8 +29,7 @@ import numpy as np
 
 from .errors import ArgumentError, GraphError, ShapeError
 
-_sequence = itertools.count()  # creation numbers: a node's inputs always have smaller ones
-_last_change = 0  # the stamp of the latest in-place change (see changed_in_place)
+_sequence, _last_change = itertools.count(), 0  # creation numbers (inputs' are smaller); the latest in-place change's
 
 
 class Node:
@@ -57,8 +56,7 @@ class _ThreadState(threading.local):
         self.grad_enabled, self.listeners, self.saved = True, [], []  # type: bool, list[Listener], list[bool]
 
 
-# Read state; change it only with no_grad, enable_grad, listen. While none is open in any thread (`quiet`), every
-# thread records and has no listeners: the per-op path skips the thread-local lookup (see is_grad_enabled).
+# Change state only with no_grad/enable_grad/listen. `quiet`: none is open in any thread (so the ops skip `state`)
 state, quiet, _open_blocks, _open_lock = _ThreadState(), True, 0, threading.Lock()
 
 
@@ -114,11 +112,13 @@ class Listener:
     def on_effect(self, reason: str) -> None: pass
 
 
-def changed_in_place(t) -> None:
-    """Note that Tensor ``t`` is being changed in place (PyTorch's version counter; see :func:`walk`)."""
+def changed_in_place(*tensors) -> None:
+    """Note that these Tensors are being changed in place (PyTorch's version counter; see :func:`walk`)."""
     global _last_change
-    t.version = stamp = next(_sequence)
-    with _open_lock:
+    stamp = next(_sequence)
+    for t in tensors:
+        t.version = stamp
+    with _open_lock:  # max: another thread may have stamped a later change meanwhile
         _last_change = max(_last_change, stamp)
 
 

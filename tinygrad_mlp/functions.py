@@ -32,11 +32,13 @@ METHOD_FUNCTIONS = (
     "sinh", "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "asin", "acos", "atan",
     "asinh", "acosh", "atanh", "sign", "floor", "ceil", "trunc", "round", "log2", "log10", "exp2", "square",
     "reciprocal", "rsqrt", "remainder", "fmod", "diagonal", "trace", "diag", "tril", "triu", "split",
-    "tensor_split", "chunk", "unbind", "view_as", "repeat",
+    "tensor_split", "chunk", "unbind", "view_as", "repeat", "deg2rad", "rad2deg", "logaddexp", "logaddexp2", "diff",
+    "roll", "fliplr", "flipud", "allclose", "isclose",
+    "is_floating_point", "sort", "argsort", "topk",
 )
 
-__all__ = [*METHOD_FUNCTIONS, "cat", "concat", "stack", "einsum", "tensordot", "dot", "outer", "inner", "hypot",
-           "arctan2", "atan2", "hstack", "vstack", "row_stack", "dstack", "column_stack", "atleast_1d",
+__all__ = [*METHOD_FUNCTIONS, "is_tensor", "cat", "concat", "stack", "einsum", "tensordot", "dot", "outer", "inner",
+           "hypot", "arctan2", "atan2", "hstack", "vstack", "row_stack", "dstack", "column_stack", "atleast_1d",
            "atleast_2d", "atleast_3d", "array_split", "numpy_split", "hsplit", "vsplit", "dsplit"]
 
 
@@ -160,6 +162,25 @@ chunk = _method_function("chunk")
 unbind = _method_function("unbind")
 view_as = _method_function("view_as")
 repeat = _method_function("repeat")
+deg2rad = _method_function("deg2rad")
+rad2deg = _method_function("rad2deg")
+logaddexp = _method_function("logaddexp")
+logaddexp2 = _method_function("logaddexp2")
+diff = _method_function("diff")
+roll = _method_function("roll")
+fliplr = _method_function("fliplr")
+flipud = _method_function("flipud")
+allclose = _method_function("allclose")
+isclose = _method_function("isclose")
+is_floating_point = _method_function("is_floating_point")
+sort = _method_function("sort")
+argsort = _method_function("argsort")
+topk = _method_function("topk")
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
 
 
 def _axis(axis, dim, what: str) -> int:
@@ -191,7 +212,9 @@ def stack(tensors: Sequence[Tensor], dim: int | None = None, *, axis: int | None
 def _same_float_dtype(ts: list[Tensor]) -> list[Tensor]:
     """The tensors in one float dtype (numpy's promotion of theirs; a bool or integer one takes the floats')."""
     floats = [t.dtype for t in ts if t.dtype.kind == "f"]
-    target = np.result_type(*floats) if floats else np.dtype(np.float64)
+    from .dtypes import get_default_dtype  # here: the module's imports are shared with numpy_protocol's hook
+
+    target = np.result_type(*floats) if floats else get_default_dtype()
     return [t.astype(target) for t in ts]
 
 

@@ -33,6 +33,7 @@ from .ops import (
     Arctan,
     Arctanh,
     ArgReduce,
+    ArgSort,
     Clip,
     Compare,
     Cos,
@@ -735,9 +736,34 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         """The number of elements (numpy's ``size``)."""
         return self.data.size
 
+    nelement = numel
+
+    def is_floating_point(self: Tensor) -> bool:
+        """Whether this tensor holds floats (not bools or integers)."""
+        return self.data.dtype.kind == "f"
+
+    def expand_as(self: Tensor, other) -> Tensor:
+        """``expand`` to ``other``'s shape."""
+        return self.expand(*np.shape(values_of(other)))
+
+    def type_as(self: Tensor, other) -> Tensor:
+        """``astype`` to ``other``'s dtype."""
+        return self.astype(np.asarray(values_of(other)).dtype)
+
+    def allclose(self: Tensor, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Whether every element is within ``atol + rtol * |other|`` of ``other`` (``torch.allclose``)."""
+        return bool(np.allclose(self.data, values_of(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isclose(self: Tensor, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+        """Elementwise ``|x - other| <= atol + rtol * |other|``: a bool Tensor without a gradient."""
+        return self.wrap(np.asarray(np.isclose(self.data, values_of(other), rtol=rtol, atol=atol,
+                                               equal_nan=equal_nan)))
+
     def dim(self: Tensor) -> int:
         """The number of axes (``ndim``)."""
         return self.data.ndim
+
+    ndimension = dim
 
     def __format__(self: Tensor, spec: str) -> str:
         """``f"{t:.3f}"`` formats the value of a one-element tensor; an empty spec is ``str(t)`` for any tensor."""
@@ -1093,6 +1119,88 @@ class TensorOps(InPlaceOps, NumpyProtocol):
 
     def __rmod__(self: Tensor, other) -> Tensor:
         return self.apply(Remainder("floor"), *self._operands(other, True))
+
+    def argsort(self: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+        """The int64 indices that sort along ``dim`` (stable), as PyTorch's ``argsort``; no gradient."""
+        (a,) = _checked_axes(dim, self.ndim, "argsort") if self.ndim else (0,)
+        if self.ndim == 0:
+            return without_grad(P.Cast(np.int64), self * 0)
+        return without_grad(ArgSort(a, descending), self)
+
+    def sort(self: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
+        """``(values, indices)`` sorted along ``dim`` (stable), as PyTorch's ``sort``; the values' gradient goes
+        back to where each came from."""
+        indices = self.argsort(dim, descending)
+        return ValuesIndices(self.take_along_axis(indices, dim) if self.ndim else self, indices)
+
+    def topk(self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+        """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``, largest first, as PyTorch's
+        ``topk``."""
+        (a,) = _checked_axes(dim, self.ndim, "topk")
+        k = _int(k, "topk", "k")
+        if not 0 <= k <= self.shape[a]:
+            raise ArgumentError(f"topk: k={k} is out of range for an axis of length {self.shape[a]}")
+        order = self.argsort(a, descending=largest)
+        indices = order[(slice(None),) * a + (slice(0, k),)]
+        return ValuesIndices(self.take_along_axis(indices, a), indices)
+
+    def deg2rad(self: Tensor) -> Tensor:
+        """Degrees to radians, ``x * pi / 180``."""
+        return self * (np.pi / 180)
+
+    def rad2deg(self: Tensor) -> Tensor:
+        """Radians to degrees, ``x * 180 / pi``."""
+        return self * (180 / np.pi)
+
+    def logaddexp(self: Tensor, other) -> Tensor:
+        """Elementwise ``log(exp(x) + exp(y))`` without overflow: ``max(x, y) + log1p(exp(-|x - y|))``."""
+        x, y = self._operands(other)
+        top = x.apply(Maximum(), x, y)
+        return top + (-(x - y).abs()).exp().log1p()
+
+    def logaddexp2(self: Tensor, other) -> Tensor:
+        """Elementwise ``log2(2**x + 2**y)``, as ``logaddexp`` in base 2."""
+        x, y = self._operands(other)
+        return (x * np.log(2)).logaddexp(y * np.log(2)) * (1 / np.log(2))
+
+    def diff(self: Tensor, n: int = 1, dim: int = -1) -> Tensor:
+        """The ``n``-th difference along ``dim`` (the last by default): ``x[1:] - x[:-1]``, n times (numpy's and
+        PyTorch's ``diff``)."""
+        (a,) = _checked_axes(dim, self.ndim, "diff")
+        out = self
+        for _ in range(_int(n, "diff", "n")):
+            lead = (slice(None),) * a
+            out = out[lead + (slice(1, None),)] - out[lead + (slice(None, -1),)]  # noqa: RUF005 (Python 3.10)
+        return out
+
+    def roll(self: Tensor, shifts, dims=None) -> Tensor:
+        """The elements shifted by ``shifts`` along ``dims`` (of the flattened tensor when None), wrapping around
+        (PyTorch's ``roll``, numpy's ``roll(x, shift, axis)``)."""
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        shift_list = list(shifts) if isinstance(shifts, (list, tuple)) else [shifts]
+        dim_list = list(dims) if isinstance(dims, (list, tuple)) else [dims]
+        if len(shift_list) != len(dim_list):
+            raise ArgumentError(f"roll: {len(shift_list)} shifts for {len(dim_list)} dims")
+        out = self
+        for shift, d in zip(shift_list, dim_list, strict=True):
+            (a,) = _checked_axes(d, self.ndim, "roll")
+            n = self.shape[a]
+            index = (np.arange(n) - _int(shift, "roll", "a shift")) % n if n else np.arange(0)
+            out = out[(slice(None),) * a + (index,)]
+        return out
+
+    def fliplr(self: Tensor) -> Tensor:
+        """Reverse the second axis (left-right), as numpy's ``fliplr`` (at least 2 axes)."""
+        if self.ndim < 2:
+            raise ShapeError(f"fliplr: expects at least 2 axes, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self: Tensor) -> Tensor:
+        """Reverse the first axis (up-down), as numpy's ``flipud`` (at least 1 axis)."""
+        if self.ndim < 1:
+            raise ShapeError("flipud: expects at least 1 axis, got a 0-d tensor")
+        return self.flip(0)
 
     # ------------------------------------------------------------------ matrices: diagonals and triangles
 

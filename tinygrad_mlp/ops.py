@@ -33,7 +33,7 @@ __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Cl
            "WeightedLogSum", "SquaredError", "Linear", "OneHot", "Sin", "Cos", "Log1p", "Expm1", "Softplus", "Erf",
            "Cumsum", "TakeAlongAxis", "Take", "Select", "Sinh", "Cosh", "Tan", "Arcsin", "Arccos", "Arctan", "Arcsinh",
            "Arccosh", "Arctanh", "ZeroGradient", "Arctan2", "Remainder", "Einsum", "Compare", "Logical", "ArgReduce",
-           "AnyAll"]
+           "AnyAll", "ArgSort"]
 
 
 # ---------------------------------------------------------------- activations and maxima, fused for speed
@@ -841,6 +841,21 @@ class ArgReduce(_NoGradient):
     def forward(self, x):
         fn = np.argmax if self.kind == "argmax" else np.argmin
         return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+
+class ArgSort(_NoGradient):
+    """The int64 indices that sort ``x`` along ``axis`` (stable; largest first with ``descending``). No gradient:
+    ``sort`` and ``topk`` pick the values with them (a ``TakeAlongAxis``, which has one)."""
+
+    __slots__ = ("axis", "descending")
+
+    def __init__(self, axis: int = -1, descending: bool = False):
+        self.axis, self.descending = int(axis), bool(descending)
+
+    def forward(self, x):
+        if self.descending:  # stable and largest first: sort the negated values (ties keep their order)
+            return np.asarray(np.argsort(-x, axis=self.axis, kind="stable"), dtype=np.int64)
+        return np.asarray(np.argsort(x, axis=self.axis, kind="stable"), dtype=np.int64)
 
 
 class AnyAll(_NoGradient):

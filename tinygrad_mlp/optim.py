@@ -87,36 +87,30 @@ def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
 
 def _announced(method):
     """``method`` (``step`` or ``zero_grad``), telling this thread's listeners first when there are any; after a
-    ``step`` the parameters count as changed in place (``engine.changed_in_place``)."""
+    ``step`` the parameters count as changed in place (``engine.changed_in_place``: a graph recorded before cannot
+    be walked through them, as with PyTorch's version counter)."""
+    step = method.__name__ == "step"
+
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
-        if not _listening:
-            return method(self, *args, **kwargs)
-        here = announcing
-        if not here.listeners:
-            return method(self, *args, **kwargs)
-        if not here.running:
-            for listener in here.listeners:
-                listener(self, method.__name__)
-        here.running += 1
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            here.running -= 1
-
-    announced.announced = True  # type: ignore[attr-defined]
-    if method.__name__ != "step":
-        return announced
-
-    @functools.wraps(method)
-    def step(self, *args, **kwargs):
-        result = announced(self, *args, **kwargs)
-        for p in self.params:  # as PyTorch's version counter: a graph recorded before cannot be walked through them
-            engine.changed_in_place(p)
+        if not _listening or not announcing.listeners:
+            result = method(self, *args, **kwargs)
+        else:
+            here = announcing
+            if not here.running:
+                for listener in here.listeners:
+                    listener(self, method.__name__)
+            here.running += 1
+            try:
+                result = method(self, *args, **kwargs)
+            finally:
+                here.running -= 1
+        if step:
+            engine.changed_in_place(*self.params)
         return result
 
-    step.announced = True  # type: ignore[attr-defined]
-    return step
+    announced.announced = True  # type: ignore[attr-defined]
+    return announced
 
 
 class Optimizer:

@@ -1,0 +1,96 @@
+"""benchmarks/claims.py: the docs show exactly the committed measurements, its --check notices a number that no
+longer holds, and its --quick pipeline runs end to end on tiny data."""
+
+import copy
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "claims.py"
+
+
+def load_claims():
+    spec = importlib.util.spec_from_file_location("claims", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["claims"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+claims = load_claims()
+COMMITTED = json.loads(claims.DATA_FILE.read_text())
+# While `claims.py` measures the test count it runs this suite, before that claim has a committed value to check.
+MEASURING_TESTS = os.environ.get("TINYGRAD_MLP_CLAIMS_MEASURING") == "tests" and "tests" not in COMMITTED
+
+
+def test_the_docs_show_exactly_the_committed_measurements():
+    """Every block between claims markers is what the data file renders to: no number edited by hand, none stale."""
+    rendered = claims.render_docs(COMMITTED, ROOT)
+    for doc, text in rendered.items():
+        assert (ROOT / doc).read_text(encoding="utf-8") == text, (
+            f"{doc}: its claims blocks differ from benchmarks/claims.json; run `python benchmarks/claims.py --render`")
+
+
+def test_every_measured_claim_is_committed_and_shown():
+    for name, claim in claims.CLAIMS.items():
+        if name == "tests" and MEASURING_TESTS:
+            continue
+        assert name in COMMITTED and name in COMMITTED["machines"], name
+        for block in claim.blocks:
+            assert any(f"<!-- claims:{block} -->" in (ROOT / doc).read_text(encoding="utf-8")
+                       for doc in claims.DOCS if (ROOT / doc).exists()), block
+
+
+def test_accuracy_claims_are_over_three_seeds():
+    for recipe, runs in COMMITTED["accuracy"].items():
+        assert [r["seed"] for r in runs] == [0, 1, 2], recipe
+    for name in ("tutorial", "toolbox", "noise"):
+        assert [r["seed"] for r in COMMITTED[name]["runs"]] == [0, 1, 2], name
+
+
+def test_the_96_percent_recipe_holds_as_committed():
+    values = [r["accuracy"] for r in COMMITTED["accuracy"]["notes-96"]]
+    assert sum(values) / len(values) >= 96.0, values
+
+
+def test_check_names_each_number_outside_its_spread():
+    committed = copy.deepcopy(COMMITTED)
+    if MEASURING_TESTS:
+        committed["tests"] = {"passed": 10, "skipped": 1, "seconds": 1}
+    new = copy.deepcopy(committed)
+    assert all(not claims.disagreements(name, committed, new) for name in claims.CLAIMS)
+    for r in new["accuracy"]["notes-plain"]:
+        r["accuracy"] -= 1.0  # a whole point lower: far outside three standard deviations and 0.3 points
+    new["tests"]["passed"] += 1
+    example = next(iter(new["examples"]))
+    new["examples"][example] = [3 * t for t in new["examples"][example]]
+    assert [p.split(":")[0] for p in claims.disagreements("accuracy", committed, new)] == ["accuracy/notes-plain"]
+    assert [p.split(":")[0] for p in claims.disagreements("tests", committed, new)] == ["tests/passed"]
+    assert [p.split(":")[0] for p in claims.disagreements("examples", committed, new)] == [f"examples/{example}"]
+
+
+def test_a_block_no_claim_renders_is_refused(tmp_path):
+    (tmp_path / "docs").mkdir()
+    for doc in claims.DOCS:
+        if (ROOT / doc).exists():
+            (tmp_path / doc).write_text((ROOT / doc).read_text(encoding="utf-8"), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text() + "\n<!-- claims:nobody -->\nx\n<!-- /claims:nobody -->\n")
+    with pytest.raises(SystemExit, match="nobody"):
+        claims.render_docs(COMMITTED, tmp_path)
+
+
+def test_quick_pipeline_runs_end_to_end(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--work", str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "quick run rendered" in proc.stdout
+    assert not (ROOT / "benchmarks" / "claims.json").read_text() != json.dumps(COMMITTED, indent=1,
+                                                                                 sort_keys=True) + "\n"
