@@ -43,9 +43,10 @@ def _parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
     p.add_argument("--impls", nargs="+",
-                   default=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
-                   choices=["tinygrad_mlp", "compiled", "numpy", "backprop-module", "torch", "jax"],
+                   default=["tinygrad_mlp", "compiled", "native", "numpy", "backprop-module", "torch", "jax"],
+                   choices=["tinygrad_mlp", "compiled", "native", "numpy", "backprop-module", "torch", "jax"],
                    help="tinygrad_mlp: eager; compiled: the same step under tinygrad_mlp.compile; "
+                        "native: under tinygrad_mlp.compile(backend='native') (C, compiled at run time); "
                         "numpy: a minimal vectorised step written for speed (the ratio baseline); "
                         "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
     p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
@@ -122,6 +123,11 @@ def make_tinygrad(cfg, init_w, init_b):
 def make_compiled(cfg, init_w, init_b):
     """The same user code, captured by ``tinygrad_mlp.compile`` on its first calls and replayed after."""
     return compile_step(make_tinygrad(cfg, init_w, init_b))
+
+
+def make_native(cfg, init_w, init_b):
+    """The same user code under ``tinygrad_mlp.compile(..., backend="native")``: one C function per step."""
+    return compile_step(make_tinygrad(cfg, init_w, init_b), backend="native")
 
 
 def make_numpy(cfg, init_w, init_b):
@@ -203,50 +209,94 @@ def make_jax(cfg, init_w, init_b):
 
 
 def make_numpy_lean(cfg, init_w, init_b):
-    """The fastest numpy step we know how to write: rows are examples, no checks, in-place updates."""
+    """The leanest numpy step we know how to write: rows are examples, no checks, every array preallocated.
+
+    The notes' math (docs/notes-errata.md): ``z = a W^T + b`` per layer; the quadratic cost
+    ``sum((a - y)^2) / n`` gives ``delta = 2 (a - y) / n * sigma'(z)`` (``sigma' = a (1 - a)``), the
+    cross-entropy of softmax ``delta = (softmax(z) - y) / n``; then ``dW = delta^T a_prev``,
+    ``db = sum of delta's rows``, ``delta_prev = delta W * sigma'(z_prev)``, and SGD ``W -= lr dW``. Every ufunc
+    and product writes into a buffer made once per batch size (``out=``), updates are in place, and nothing
+    is computed that the step does not use (no loss value: the other implementations compute theirs).
+    """
     sizes, act, out_act, loss_name, _, lr = cfg
     weights, biases = [w.copy() for w in init_w], [b.copy() for b in init_b]
-    n_layers, n_out = len(weights), sizes[-1]
+    n_layers, dtype = len(weights), weights[0].dtype
+    eye = np.eye(sizes[-1], dtype=dtype)
+    limit = dtype.type(np.log(np.finfo(dtype).max) - 1e-3)  # below ln(max): exp stays finite
+    buffers: dict[int, dict] = {}
 
-    def f(name, z):
-        if name == "sigmoid":
-            return 1 / (1 + np.exp(-z))
-        if name == "relu":
-            return np.maximum(z, 0)
-        return z
+    def buffers_for(batch: int) -> dict:
+        found = buffers.get(batch)
+        if found is None:
+            found = buffers[batch] = {
+                "a": [np.empty((batch, n), dtype) for n in sizes[1:]],  # each layer's output, in place of z
+                "delta": [np.empty((batch, n), dtype) for n in sizes[1:]],
+                "tmp": [np.empty((batch, n), dtype) for n in sizes[1:]],
+                "mask": [np.empty((batch, n), bool) for n in sizes[1:]],
+                "gw": [np.empty_like(w) for w in weights], "gb": [np.empty_like(b) for b in biases],
+                "onehot": np.empty((batch, sizes[-1]), dtype), "row": np.empty((batch, 1), dtype)}
+        return found
 
-    def times_fprime(name, g, a):
+    def activate(name, z):  # in place
+        if name == "sigmoid":  # capped where exp(-z) would overflow, as the library's Sigmoid (no warnings)
+            np.negative(z, out=z)
+            np.minimum(z, limit, out=z)
+            np.exp(z, out=z)
+            z += 1
+            np.reciprocal(z, out=z)
+        elif name == "relu":
+            np.maximum(z, 0, out=z)
+
+    def times_fprime(name, d, a, tmp, mask):  # d *= sigma'(z), from the activation a = sigma(z); in place
         if name == "sigmoid":
-            return g * a * (1 - a)
-        if name == "relu":
-            return g * (a > 0)
-        return g
+            np.subtract(1, a, out=tmp)
+            tmp *= a
+            d *= tmp
+        elif name == "relu":
+            np.greater(a, 0, out=mask)
+            d *= mask
 
     def step(xb, yb):
-        acts = [xb]
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            z = acts[-1] @ w.T
-            z += b
-            acts.append(f(act if i < n_layers - 1 else out_act, z))
-        out, batch = acts[-1], len(xb)
-        onehot = np.zeros((batch, n_out), dtype=out.dtype)
-        onehot[np.arange(batch), yb] = 1
+        bufs = buffers_for(len(xb))
+        acts, deltas = bufs["a"], bufs["delta"]
+        prev = xb
+        for i in range(n_layers):
+            z = acts[i]
+            np.matmul(prev, weights[i].T, out=z)
+            z += biases[i]
+            activate(act if i < n_layers - 1 else out_act, z)
+            prev = z
+        out, delta, onehot, batch = acts[-1], deltas[-1], bufs["onehot"], len(xb)
+        np.take(eye, yb, axis=0, out=onehot)
         if loss_name == "mse":
-            delta = times_fprime(out_act, (out - onehot) * (2 / batch), out)
-        else:
-            e = np.exp(out - out.max(axis=1, keepdims=True))
-            delta = (e / e.sum(axis=1, keepdims=True) - onehot) * (1 / batch)
+            np.subtract(out, onehot, out=delta)
+            delta *= 2 / batch
+            times_fprime(out_act, delta, out, bufs["tmp"][-1], bufs["mask"][-1])
+        else:  # softmax - one-hot, over the batch
+            row = bufs["row"]
+            np.maximum.reduce(out, axis=1, keepdims=True, out=row)
+            np.subtract(out, row, out=delta)
+            np.exp(delta, out=delta)
+            np.add.reduce(delta, axis=1, keepdims=True, out=row)
+            delta /= row
+            delta -= onehot
+            delta *= 1 / batch
         for i in range(n_layers - 1, -1, -1):
-            grad_w, grad_b = delta.T @ acts[i], delta.sum(axis=0)
+            delta, gw, gb = deltas[i], bufs["gw"][i], bufs["gb"][i]
+            np.matmul(delta.T, acts[i - 1] if i else xb, out=gw)
+            np.add.reduce(delta, axis=0, out=gb)
             if i:
-                delta = times_fprime(act, delta @ weights[i], acts[i])
-            weights[i] -= lr * grad_w
-            biases[i] -= lr * grad_b
+                np.matmul(delta, weights[i], out=deltas[i - 1])
+                times_fprime(act, deltas[i - 1], acts[i - 1], bufs["tmp"][i - 1], bufs["mask"][i - 1])
+            gw *= lr
+            weights[i] -= gw
+            gb *= lr
+            biases[i] -= gb
 
     return step
 
 
-MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "numpy": make_numpy_lean,
+MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "native": make_native, "numpy": make_numpy_lean,
           "backprop-module": make_numpy, "torch": make_torch, "jax": make_jax}
 OPTIONAL = {"torch": "`pip install torch==2.13.0`", "jax": "`pip install jax jaxlib` (CPU)"}
 
@@ -284,6 +334,25 @@ def peak_memory(make, cfg, init_w, init_b, x, y, batch: int, steps: int = 200) -
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     return peak
+
+
+def blas_kernel() -> str:
+    """Which BLAS numpy runs and which of its kernels (threadpoolctl's ``architecture``), with its thread count.
+
+    OpenBLAS picks its kernel for the CPU when it is loaded; ``OPENBLAS_CORETYPE`` overrides that choice (and
+    ``OPENBLAS_L2_SIZE`` its blocking), which can make a current numpy slower: unset both for a run
+    (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train_speed.py``) to time the kernel
+    OpenBLAS chooses by itself; the header says whether they were set.
+    """
+    forced = ", ".join(f"{v}={os.environ[v]}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ)
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see it)" + (f"; {forced} set" if forced else "")
+    found = [f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')}, {i.get('num_threads')} "
+             "thread(s)" for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(found or ["none found"]) + (f"; set in the environment: {forced}" if forced else
+                                                    "; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
 
 
 def gemm_flops_per_second() -> float:
@@ -373,6 +442,7 @@ def main() -> int:
         print("# " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     for impl in skipped:
         print(f"# skipped: {impl} (not installed; {OPTIONAL[impl]} to include it)")
+    print(f"# BLAS: {blas_kernel()}")
     print(f"# measured float32 GEMM rate: {gemm / 1e9:.1f} GFLOP/s; load average {os.getloadavg()[0]:.2f} at the start")
     print()
     cols = ("| config | implementation | median epoch s | samples/s | us/step | ratio to numpy | CPU s | CPU ratio "

@@ -26,7 +26,7 @@ LAYERS = {
     "random": 1,  # (imports only errors) the in-place random fills use its generator
     "engine": 2, "ops": 2, "methods": 2, "inplace": 2, "numpy_protocol": 2, "convolution": 2,
     "tensor_core": 3,
-    "nn": 4, "optim": 4, "jit": 4, "autograd": 4, "anomaly": 4, "gradcheck": 4, "threeway": 4, "viz": 4,
+    "nn": 4, "optim": 4, "jit": 4, "native": 4, "autograd": 4, "anomaly": 4, "gradcheck": 4, "threeway": 4, "viz": 4,
     "creation": 4, "functions": 4, "backprop": 4, "exercises": 4, "learning": 4,
     "train": 5, "checkpoint": 5, "data": 5, "runs": 5,
     "cli": 6,
@@ -138,3 +138,94 @@ def test_the_engine_is_small_enough_to_read_in_one_sitting():
     assert sum(lines.values()) < ENGINE_LINE_BUDGET, (
         f"the engine has {sum(lines.values())} lines ({lines}); the budget is {ENGINE_LINE_BUDGET}: "
         "move what is not autograd itself to ops.py, methods.py or above")
+
+
+# ---------------------------------------------------------------------- the command line is a thin layer
+
+CLI_FUNCTION_LINES = 40  # a cli/ function parses, calls the library and prints: it fits on a screen
+
+
+def _library_sources() -> list[Path]:
+    return [p for p in sources() if top_module(p) not in ("cli", *FRONT_DOORS)]
+
+
+@pytest.mark.parametrize("path", _library_sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_library_module_prints(path):
+    """Only the command line talks to the terminal: the library returns text, notices or warnings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [f"line {node.lineno}: {ast.unparse(node.func)}" for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and (ast.unparse(node.func) == "print"
+                  or ast.unparse(node.func) in ("sys.stdout.write", "sys.stderr.write"))]
+    assert not found, f"{path.relative_to(PACKAGE)} prints: {'; '.join(found)} (return the text instead)"
+
+
+def test_cli_functions_are_short():
+    long = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > CLI_FUNCTION_LINES:
+                    long.append(f"cli/{path.name}: {node.name} ({lines} lines)")
+    assert not long, (f"over {CLI_FUNCTION_LINES} lines: {', '.join(long)}; a decision that needs more belongs in "
+                      "the library")
+
+
+# ---------------------------------------------------------------------- no import cycles
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """The package's modules ``path`` imports when it is imported (not inside functions or TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _type_checking_blocks(tree)
+    known = {_module_name(p) for p in sources()}
+    me = _module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found: set[str] = set()
+    body = [n for n in tree.body if id(n) not in skip]
+    for node in body:
+        for inner in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
+            if id(inner) in skip:
+                continue
+            if isinstance(inner, ast.ImportFrom):
+                if inner.level:
+                    base = package.split(".")[: len(package.split(".")) - (inner.level - 1)]
+                    target = ".".join(base + (inner.module.split(".") if inner.module else []))
+                else:
+                    target = inner.module or ""
+                for alias in inner.names:  # `from . import x` names a module x when there is one
+                    found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in known else target)
+            elif isinstance(inner, ast.Import):
+                found.update(alias.name for alias in inner.names)
+    return {m for m in found if m in known and m != me}
+
+
+def test_no_import_cycles():
+    graph = {_module_name(p): _module_level_imports(p) for p in sources()}
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(graph):
+        if start in state:
+            continue
+        stack = [(start, iter(sorted(graph[start])))]
+        path = [start]
+        state[start] = 1
+        while stack:  # iterative depth-first search
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(child) == 1:
+                cycles.append(" -> ".join([*path[path.index(child):], child]))
+            elif child not in state:
+                state[child] = 1
+                path.append(child)
+                stack.append((child, iter(sorted(graph[child]))))
+    assert not cycles, f"import cycles: {'; '.join(cycles[:5])}"

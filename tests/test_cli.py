@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -166,6 +167,29 @@ def test_no_compile_trains_to_the_same_weights(tmp_path, capsys, options):
     for name, value in runs[False].params.items():
         assert np.array_equal(value, runs[True].params[name]), name
     assert runs[False].metadata["history"][-1]["train_loss"] == runs[True].metadata["history"][-1]["train_loss"]
+
+
+@pytest.mark.skipif(not shutil.which(os.environ.get("CC") or "cc"), reason="no C compiler")
+def test_compile_native_trains_to_the_same_weights_up_to_rounding(tmp_path, capsys):
+    # --compile native: the captured forward and backward as one C function (the optimizer steps in Python)
+    runs = {}
+    for how in ("numpy", "native"):
+        out = tmp_path / f"{how}.npz"
+        assert main(["train", *QUICK, "--compile", how, "--out", str(out)]) == 0
+        runs[how] = checkpoint.load(out)
+    assert "WARNING" not in capsys.readouterr().err  # compiled, no fallback
+    for name, value in runs["numpy"].params.items():
+        got = runs["native"].params[name]
+        assert np.abs(got - value).max() <= 1e-5 * np.abs(value).max(), name
+
+
+def test_compile_native_without_a_compiler_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    assert main(["train", *QUICK, "--compile", "native", "--out", str(tmp_path / "m.npz")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("tinygrad-mlp: WARNING: compile(") and "no C compiler" in err[0]
+    assert main(["train", *QUICK, "--compile", "native", "--no-compile"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_cosine_lr_schedule_is_recorded(tmp_path, capsys):
@@ -380,7 +404,8 @@ _SIGNAL_AT = ("import os, runpy, sys\n"
 def test_real_signal_then_resume_matches_uninterrupted_run(tmp_path, signum, uninterrupted, capsys):
     ck = tmp_path / "run $(touch pwned) it's.npz"  # the resume hint must survive being pasted into a shell
     proc = subprocess.run([sys.executable, "-c", _SIGNAL_AT, str(int(signum)), "2", "37", *INTERRUPTIBLE, "--out",
-                           str(ck)], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+                           str(ck)], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
     err = proc.stderr
     assert proc.returncode == 128 + signum, (proc.returncode, err)
     assert "Traceback" not in err and "epoch   1/15" in proc.stdout and "epoch   2/15" not in proc.stdout

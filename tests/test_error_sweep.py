@@ -22,8 +22,8 @@ import tinygrad_mlp as tm
 from tinygrad_mlp import Tensor, TinygradMLPError
 from tinygrad_mlp import autograd as ag
 from tinygrad_mlp import (
-    backprop, checkpoint, cli, data, engine, exercises, jit, learning, numpy_protocol, optim, runs, threeway, train,
-    viz,
+    backprop, checkpoint, cli, data, engine, exercises, jit, learning, native, numpy_protocol, optim, runs, threeway,
+    train, viz,
 )
 from tinygrad_mlp import random as tr
 from tinygrad_mlp import tensor_core as tt
@@ -410,6 +410,7 @@ BAD_CALLS: dict[str, list] = {
     "compile": [lambda: tm.compile(42)],
     "CompiledStep": [lambda: jit.CompiledStep("step")],
     "uncapturable": [],  # says why the step being recorded (if any) must run eagerly; any text will do
+    "build": [lambda: native.build(42, (), None, None)],  # native: a jit recording, not anything else
     "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
     "FitResult": [],  # a plain record of results
     "Evaluation": [],
@@ -442,6 +443,7 @@ BAD_CALLS: dict[str, list] = {
     "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
                    lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],
     "is_checkpoint": [],  # answers True or False
+    "read_arrays": [lambda: checkpoint.read_arrays("/nonexistent/x.npz")],
     "find_mnist": [lambda: data.find_mnist("/nonexistent/folder"), lambda: data.find_mnist(kind="cifar")],
     "checksum_mismatches": [lambda: data.checksum_mismatches(".", kind="cifar")],
     "loss_name": [lambda: F.loss_name("hinge"), lambda: F.loss_name(None)],

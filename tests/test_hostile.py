@@ -610,12 +610,18 @@ _LAUNCH = ("import runpy, signal, sys\n"
            "runpy.run_module('tinygrad_mlp', run_name='__main__', alter_sys=True)\n")
 
 
+def _default_sigint() -> None:
+    """In the child, before it starts: Ctrl-C as a terminal gives it (a test run started in the background with
+    `&` inherits SIGINT ignored, and the command rightly keeps an ignored SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("delay", [0.03, 0.06, 0.1, 0.15, 0.25])
 def test_ctrl_c_while_importing_exits_quietly_with_130(delay, tmp_path):
     """SIGINT ``delay`` seconds after the command (the console script's code: argv[0] is tinygrad-mlp) puts its
     Ctrl-C handler in place, which it must do before numpy's import starts: during numpy's import (about 0.1 s)
     and just after, before and as main() starts."""
-    proc = subprocess.Popen([sys.executable, "-c", _LAUNCH], cwd=tmp_path, env=_env(tmp_path),
+    proc = subprocess.Popen([sys.executable, "-c", _LAUNCH], cwd=tmp_path, env=_env(tmp_path), preexec_fn=_default_sigint,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         readable, _, _ = select.select([proc.stdout], [], [], 60)

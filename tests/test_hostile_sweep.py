@@ -269,7 +269,11 @@ def test_sweep_idx_files(tmp_path):
 
 TOKENS = ["-1", "0", "1", "3", "1e309", "nan", "inf", "-0", "١٢", "", " ", "x", "--", "-", "9" * 40, "\x00",
           "784-16-10", "784-0-10", "784--10", "5-10", "784-1000000-10", "1-1-1", "2-2-1", "a-b", "784,16,10",
-          "w.xyz", "w.png", "w", ".", "nowhere/x.png", "GOOD", "NARROW", "MISSING", "FOLDER", "ünï.npz"]
+          "w.xyz", "w.png", "w", ".", "nowhere/x.png", "GOOD", "NARROW", "MISSING", "FOLDER", "ünï.npz",
+          "NOTES", "CSV", "FAKEPNG", "FAKEPNG", "NOTES"]
+# Files no command may change (none is a checkpoint, metrics file or picture of ours): named often, as outputs too
+BYSTANDERS = {"NOTES": ("notes.txt", b"my lecture notes\n"), "CSV": ("results.csv", b"lr,acc\n3,0.95\n"),
+              "FAKEPNG": ("photo.png", b"not a png, whatever its name says")}
 OPTIONS = {
     "train": ["--arch", "--activation", "--loss", "--optimizer", "--lr", "--momentum", "--weight-decay",
               "--lr-schedule", "--batch-size", "--epochs", "--seed", "--init", "--dataset", "--data-dir",
@@ -317,6 +321,9 @@ def test_sweep_command_lines(genuine, tmp_path, monkeypatch):
     (tmp_path / "folder").mkdir()
     files = {"GOOD": str(good), "NARROW": str(narrow), "MISSING": str(tmp_path / "missing.npz"),
              "FOLDER": str(tmp_path / "folder"), "NAN": str(nan_path)}
+    for token, (name, content) in BYSTANDERS.items():
+        (tmp_path / name).write_bytes(content)
+        files[token] = str(tmp_path / name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data.synthetic, "load_synthetic", _synthetic)
     monkeypatch.setattr(_guard, "memory_budget", lambda: 512 << 20)   # the machine has 512 MiB
@@ -334,6 +341,8 @@ def test_sweep_command_lines(genuine, tmp_path, monkeypatch):
         except BaseException as e:
             pytest.fail(f"{argv}: {type(e).__name__}: {e}")
         lines = err.getvalue().strip().splitlines()
+        for name, content in BYSTANDERS.values():
+            assert (tmp_path / name).read_bytes() == content, f"{argv} changed {name}"
         if status == 0:
             counts["accepted"] += 1
             continue
@@ -343,3 +352,67 @@ def test_sweep_command_lines(genuine, tmp_path, monkeypatch):
         assert "Traceback" not in err.getvalue()
     _report("command lines", counts)
     assert counts["refused"] > 150
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# --resume of schema-valid but hostile training states
+# ---------------------------------------------------------------------------------------------------------------------
+
+RESUME_PATHS = [
+    ("metadata", "train_state", "loader", "epoch"), ("metadata", "train_state", "loader", "batch"),
+    ("metadata", "train_state", "loader", "rng_state"), ("metadata", "train_state", "loader", "rng_state", "state"),
+    ("metadata", "train_state", "loader", "rng_state", "state", "state"),
+    ("metadata", "train_state", "loader", "rng_state", "state", "inc"),
+    ("metadata", "train_state", "loader", "rng_state", "bit_generator"),
+    ("metadata", "train_state", "loader", "rng_state", "has_uint32"),
+    ("metadata", "train_state", "loader", "rng_state", "uinteger"), ("metadata", "train_state", "loader", "n"),
+    ("metadata", "train_state", "epoch"), ("metadata", "train_state", "step"),
+    ("metadata", "train_state", "seconds"), ("metadata", "train_state", "epoch_loss_sum"),
+    ("metadata", "train_state", "epoch_samples"), ("metadata", "train_state", "global_step"),
+    ("optimizer", "param_groups", 0, "lr"), ("optimizer", "param_groups", 0, "betas"),
+    ("optimizer", "param_groups", 0, "eps"), ("optimizer", "param_groups", 0, "weight_decay"),
+    ("optimizer", "param_groups", 0, "momentum"), ("optimizer", "lr"), ("optimizer", "steps"),
+    ("metadata", "history"), ("metadata", "settings", "epochs"), ("metadata", "settings", "lr"),
+]
+RESUME_VALUES = [*HOSTILE_VALUES, 2**64, 2**128, 10**400, -1e-300, 1.5, [0.9], [0.9, 0.999, 0.5], [1, 2],
+                 [-1.0, 0.5], [2.0, 3.0], {"state": 1, "inc": 2}]
+
+
+def test_sweep_resume_states(tmp_path, monkeypatch):
+    """--resume of a genuine Adam run with one field of its training or optimizer state replaced (and the file
+    re-signed): every outcome is a clean run or one line, never a traceback, and nothing is written on refusal."""
+    rng = random.Random(SEED)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(data.synthetic, "load_synthetic", _synthetic)
+    assert cli.main(["train", "--dataset", "synthetic", "--arch", "784-8-10", "--limit-train", "100", "--epochs",
+                     "1", "--no-progress", "--optimizer", "adam", "--lr", "0.01", "--out", "run.npz"]) == 0
+    base = H.read_members(tmp_path / "run.npz")
+    counts: Counter = Counter()
+    for _ in range(120):
+        where, value = rng.choice(RESUME_PATHS), rng.choice(RESUME_VALUES)
+        meta = H.meta_of(base)
+        node = meta
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = value
+        try:
+            H.write_npz(tmp_path / "h.npz", H.resign(base, meta))
+        except ValueError:   # NaN and inf cannot be written as JSON
+            continue
+        out_path = tmp_path / "o.npz"
+        out_path.unlink(missing_ok=True)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), np.errstate(all="ignore"):
+                status = cli.main(["train", "--resume", "h.npz", "--out", "o.npz", "--epochs", "2", "--no-progress"])
+        except BaseException as e:
+            pytest.fail(f"{where}={value!r:.60}: {type(e).__name__}: {e}")
+        if status == 0:
+            counts["accepted"] += 1
+            continue
+        counts["refused"] += 1
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tinygrad-mlp: "), (where, value, err.getvalue())
+        assert not out_path.exists() or status == 1 and "diverged" in lines[0], (where, value)
+    _report("resumed states", counts)
+    assert counts["refused"] > 60

@@ -370,3 +370,92 @@ def test_pictures_without_matplotlib_are_refused_before_any_work(tmp_path, monke
     assert main(command) == 1
     out, err = capsys.readouterr()
     assert "matplotlib" in _one_error(err) and out == "" and list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------- checkpoint.read_arrays: the safe reader, public
+
+
+def test_read_arrays_reads_any_npz_safely(tmp_path):
+    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "tree": np.frombuffer(b'{"a": 1}', np.uint8)}
+    path = tmp_path / "plain.npz"
+    np.savez(path, **arrays)
+    got = checkpoint.read_arrays(path)
+    assert set(got) == set(arrays) and all(np.array_equal(got[k], arrays[k]) for k in arrays)
+    np.savez(tmp_path / "pickled.npz", x=np.array([{"code": 1}], dtype=object))
+    with pytest.raises(CheckpointError, match="pickled"):
+        checkpoint.read_arrays(tmp_path / "pickled.npz")
+    with zipfile.ZipFile(tmp_path / "bz.npz", "w", compression=zipfile.ZIP_BZIP2) as z, zipfile.ZipFile(path) as src:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+    with pytest.raises(DataError, match="compression method"):
+        checkpoint.read_arrays(tmp_path / "bz.npz", error=DataError)
+
+
+# ---------------------------------------------------------------------- one creation API
+
+
+def test_tensor_constructors_are_the_creation_functions():
+    import tinygrad_mlp as tm
+    from tinygrad_mlp import Tensor
+
+    tm.manual_seed(5)
+    first = Tensor.randn(4).data
+    tm.manual_seed(5)
+    assert np.array_equal(Tensor.randn(4).data, first)
+    tm.manual_seed(5)
+    assert np.array_equal(tm.randn(4).data, first)
+    assert Tensor.zeros(2, dtype="int64").dtype == tm.zeros(2, dtype="int64").dtype == np.int64
+    with pytest.raises(TypeError):
+        Tensor.zeros(2, dtype="int64", requires_grad=True)
+
+
+@pytest.mark.parametrize("name,function", [("xavier", "xavier_uniform_"), ("he", "normal_"), ("random", "normal_")])
+def test_linear_initialises_through_nn_init(monkeypatch, name, function):
+    from tinygrad_mlp.nn import Linear
+    from tinygrad_mlp.nn import init as nn_init
+
+    seen = []
+    original = getattr(nn_init, function)
+
+    def spy(tensor, *args, **kwargs):
+        seen.append(tensor.shape)
+        return original(tensor, *args, **kwargs)
+    monkeypatch.setattr(nn_init, function, spy)
+    layer = Linear(6, 4, init=name, seed=0)
+    assert (4, 6) in seen
+    # the same numbers as the formulas of the notes' inits, drawn in float64 and rounded once
+    rng = np.random.default_rng(0)
+    want = {"xavier": lambda: rng.uniform(-np.sqrt(6 / 10), np.sqrt(6 / 10), (4, 6)),
+            "he": lambda: rng.standard_normal((4, 6)) * np.sqrt(2 / 6), "random": lambda: rng.standard_normal((4, 6))}
+    assert np.array_equal(layer.weight.data, want[name]().astype(np.float32))
+
+
+def test_the_readme_names_the_pictures_show_hidden_and_lab_write(tmp_path, monkeypatch):
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "synthetic", "--arch", "784-16-16-10", "--limit-train", "200", "--epochs", "1",
+                 "--no-progress", "--out", "notes.npz"]) == 0
+    quick = {"show-hidden": ["--dataset", "synthetic"],
+             "lab": ["--dataset", "synthetic", "--epochs", "1", "--repeats", "1", "--limit-train", "100", "--lrs", "3"]}
+    for command, extra in quick.items():
+        line = next(line for line in readme.splitlines() if line.startswith(f"tinygrad-mlp {command} "))
+        argv, comment = line.split("#", 1)
+        promised = re.findall(r"[\w-]+\.png", comment)
+        assert promised, f"the README's comment on {command} does not name the pictures it writes"
+        assert main([*shlex.split(argv)[1:], *extra]) == 0
+        assert all((tmp_path / name).is_file() for name in promised), (promised, sorted(os.listdir(tmp_path)))
+
+
+def test_pictures_never_replace_a_file_that_is_not_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *QUICK, "--out", "run.npz"]) == 0
+    Path("weights.png").write_text("my notes, not a picture\n")
+    Path("hidden-layer1.png").write_bytes(Path("run.npz").read_bytes())   # a checkpoint under a picture's name
+    capsys.readouterr()
+    for argv in (["show-weights", "run.npz"], ["show-hidden", "run.npz", "--dataset", "synthetic"]):
+        assert main(argv) == 2 and "refusing to overwrite" in _one_error(capsys.readouterr().err)
+    assert Path("weights.png").read_text() == "my notes, not a picture\n"
+    assert checkpoint.is_checkpoint("hidden-layer1.png")

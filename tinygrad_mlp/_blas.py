@@ -26,7 +26,7 @@ _NAMES = [f"{prefix}openblas_{{}}_num_threads{suffix}"
           for prefix in ("scipy_", "") for suffix in ("64_", "")]
 
 
-def _openblas_paths() -> list[str]:
+def openblas_paths() -> list[str]:
     """Files of the OpenBLAS this process has loaded (Linux: from its memory map), or that numpy bundles."""
     paths: list[str] = []
     maps = Path("/proc/self/maps")
@@ -45,7 +45,7 @@ def _openblas_paths() -> list[str]:
 
 def _openblas_function(action: str) -> Any:
     """OpenBLAS's ``*_set_num_threads`` or ``*_get_num_threads`` (``action`` "set" or "get"), or None."""
-    for path in _openblas_paths():
+    for path in openblas_paths():
         try:
             lib = ctypes.CDLL(path)  # already loaded by numpy: this returns the same library, it loads nothing new
         except OSError:

@@ -64,7 +64,7 @@ class _AnomalyCheck(Listener):
         _ORIGINS[key] = (weakref.ref(out, lambda _: _ORIGINS.pop(key, None)), origin)
         if _bad(out.data):
             stats = "; ".join(f"input {i}: {_stats(x.data)}" for i, x in enumerate(inputs))
-            raise AnomalyError(f"detect_anomaly: {rule.name} produced {_describe(out.data)} in its forward, "
+            raise AnomalyError(f"detect_anomaly: {rule.name} produced {_nonfinite_counts(out.data)} in its forward, "
                                f"in the tensor created at {origin}; {stats}")
 
     def on_backward(self, out, rule, inputs, grad, input_grads, leaf_grads) -> None:
@@ -74,15 +74,15 @@ class _AnomalyCheck(Listener):
                 entry = _ORIGINS.get(id(out))
                 origin = entry[1] if entry is not None and entry[0]() is out else "<created outside detect_anomaly()>"
                 stats = "; ".join(f"input {j}: {_stats(x.data)}" for j, x in enumerate(inputs))
-                raise AnomalyError(f"detect_anomaly: the backward of {rule.name} produced {_describe(g)} in the "
-                                   f"gradient for its input {i}, for the tensor created at {origin}; {stats}")
+                raise AnomalyError(f"detect_anomaly: the backward of {rule.name} produced {_nonfinite_counts(g)} in "
+                                   f"the gradient for its input {i}, for the tensor created at {origin}; {stats}")
 
 
 # where each tensor made under detect_anomaly() was created: id(tensor) -> (weak reference, "file:line")
 _ORIGINS: dict[int, tuple[weakref.ref, str]] = {}
 
 
-def _describe(a) -> str:
+def _nonfinite_counts(a) -> str:
     a = np.asarray(a)
     return f"{int(np.isnan(a).sum())} NaN and {int(np.isinf(a).sum())} infinite values (of {a.size})"
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ._guard import atomic_write, check_memory
-from .errors import CheckpointError
+from .errors import CheckpointError, TinygradMLPError
 from .nn import INITS, MLP, LeNet, Module, functional
 from .optim import Optimizer
 from .version import __version__
@@ -484,20 +484,17 @@ def is_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a checkpoint of this library: an archive whose metadata names this format and passes
     its schema. Only the zip directory and ``meta.json`` are read (bounded), never the arrays; used before
     overwriting a file, so that nothing but a checkpoint is replaced by one."""
-    path = Path(path)
+    def meta_only(zf: zipfile.ZipFile, path: Path) -> dict:
+        infos = _member_infos(zf, path)
+        if "meta.json" not in infos:
+            raise CheckpointError(f"{path}: no meta.json entry")
+        return _read_meta(zf, infos["meta.json"], path)
+
     try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":
-                return False
-            _check_directory(f, path)
-            with zipfile.ZipFile(f) as zf:
-                infos = {info.filename: info for info in zf.infolist()}
-                if "meta.json.npy" not in infos or infos["meta.json.npy"].compress_type not in _METHODS:
-                    return False
-                _read_meta(zf, infos["meta.json.npy"], path)
-        return True
-    except (CheckpointError, OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError):
+        _open_archive(Path(path), meta_only)
+    except CheckpointError:
         return False
+    return True
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
@@ -508,7 +505,26 @@ def load(path: str | os.PathLike) -> Checkpoint:
     any array is decompressed; each array is then read into its own buffer while the checksum is computed, so
     the memory used is the size of what is returned plus small chunks.
     """
-    path = Path(path)
+    return _open_archive(Path(path), _load_archive)
+
+
+def read_arrays(path: str | os.PathLike, *, error: type[TinygradMLPError] = CheckpointError) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, by member name (without ``.npy``), read as safely as :func:`load` reads
+    a checkpoint but with no metadata required: no pickles or object dtypes, only stored or deflated members,
+    the zip directory and each ``.npy`` header checked and the total size checked against the memory available
+    before anything is decompressed, each array read straight into its own buffer. Problems raise ``error``
+    (a library error class, CheckpointError by default) in one line naming the file. Checksums and schemas are
+    the caller's (``tm.load`` and :func:`load` build on this)."""
+    try:
+        return _open_archive(Path(path), _read_all)
+    except CheckpointError as e:
+        if error is CheckpointError:
+            raise
+        raise error(str(e)) from None
+
+
+def _open_archive(path: Path, read):
+    """``read(zipfile, path)`` on the archive at ``path``, every failure a one-line CheckpointError."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
@@ -521,7 +537,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
         try:
             _check_directory(f, path)
             with zipfile.ZipFile(f) as zf:
-                return _load_archive(zf, path)
+                return read(zf, path)
         except CheckpointError:
             raise
         except MemoryError:
@@ -531,7 +547,15 @@ def load(path: str | os.PathLike) -> Checkpoint:
                                   f"{' '.join(str(e).split())[:120]})") from None
 
 
-def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
+def _read_all(zf: zipfile.ZipFile, path: Path) -> dict[str, np.ndarray]:
+    members = {key: _read_header(zf, info, path) for key, info in _member_infos(zf, path).items()}
+    check_memory(sum(m.nbytes for m in members.values()), f"{path}: loading its arrays", CheckpointError)
+    digest = hashlib.sha256()  # read_array hashes as it goes; here nothing compares the digest
+    return {name: _read_array(zf, name, members[name], digest, path) for name in sorted(members)}
+
+
+def _member_infos(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by name without ``.npy``: each an ``.npy`` file, stored or deflated, named once."""
     infos: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         if not info.filename.endswith(".npy") or info.is_dir():
@@ -545,6 +569,11 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
         if key in infos:
             raise CheckpointError(f"{path}: member {key!r} appears twice")
         infos[key] = info
+    return infos
+
+
+def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
+    infos = _member_infos(zf, path)
     if "meta.json" not in infos:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (no meta.json entry)")
     meta = _read_meta(zf, infos.pop("meta.json"), path)

@@ -212,3 +212,9 @@ def randn_like(t: Tensor, *, seed=None, dtype=None, requires_grad: bool = False)
     t = _like(t, "randn_like")
     return randn(t.shape, seed=seed, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
+
+
+# One creation API: ``Tensor.zeros(...)`` is ``tm.zeros(...)`` (same dtypes, same checks) and ``Tensor.randn``
+# draws from the generator ``tm.manual_seed`` resets. Attached here because creation sits above the Tensor.
+for _name, _function in (("zeros", zeros), ("ones", ones), ("randn", randn), ("rand", rand)):
+    setattr(Tensor, _name, staticmethod(_function))

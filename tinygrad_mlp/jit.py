@@ -29,7 +29,7 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -45,15 +45,28 @@ class CaptureError(TinygradMLPError, RuntimeError):
     """A step function cannot be captured (its reason says why); the compiled step runs it eagerly instead."""
 
 
-def compile(fn: Callable) -> CompiledStep:  # the name users expect (jax.jit, torch.compile)
+@overload
+def compile(fn: Callable, *, backend: str = "numpy") -> CompiledStep: ...
+@overload
+def compile(fn: None = None, *, backend: str = "numpy") -> Callable[[Callable], CompiledStep]: ...
+def compile(fn: Callable | None = None, *,  # the name users expect (jax.jit, torch.compile)
+            backend: str = "numpy") -> CompiledStep | Callable[[Callable], CompiledStep]:
     """Capture ``fn`` (a training step) once and replay it: returns a callable :class:`CompiledStep`.
 
     ``fn`` takes arrays and/or Tensors (plus any hashable plain values) and does
     Tensor ops, ``backward()`` and optimizer ``zero_grad()``/``step()``; it may
     return ``None`` or Tensors it computed (a loss), alone or in a tuple/list.
-    Usable as a decorator.
+    Usable as a decorator (``@compile`` or ``@compile(backend="native")``).
+
+    ``backend="numpy"`` replays the recorded numpy calls, bit for bit eager mode; ``"native"`` compiles a
+    supported MLP step to C (:mod:`tinygrad_mlp.native`; equal to eager up to float rounding) and falls back
+    to the numpy replay, with a one-line warning, for any other step or without a C compiler.
     """
-    return CompiledStep(fn)
+    if backend not in ("numpy", "native"):
+        raise ArgumentError(f"compile: backend must be 'numpy' or 'native', got {backend!r}")
+    if fn is None:
+        return functools.partial(CompiledStep, backend=backend)
+    return CompiledStep(fn, backend)
 
 
 class CompiledStep:
@@ -64,11 +77,12 @@ class CompiledStep:
     ``reasons`` lists why a signature could not be captured, if any.
     """
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, backend: str = "numpy"):
         if not callable(fn):
             raise ArgumentError(f"compile: needs a function (the training step), got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.backend = backend
         self._entries: dict[tuple, _Entry] = {}
         self._last: _Entry | None = None
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
@@ -114,13 +128,24 @@ class CompiledStep:
             trace = recorder.finish(result)
             if entry.previous is not None:
                 _same_program(entry.previous, trace)
-                entry.replay, entry.source = _build(trace)
+                entry.replay, entry.source = self._native(trace, args) if self.backend == "native" else _build(trace)
             entry.previous = trace
         except CaptureError as e:
             entry.reason = str(e)
             self.reasons.append(entry.reason)
             warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}): runs eagerly: {e}", stacklevel=3)
         return result
+
+    def _native(self, trace: _Trace, args: tuple) -> tuple[Callable, str]:
+        """The native replay of ``trace`` (and its C source), or else the numpy one, with a one-line warning why."""
+        from . import native
+
+        try:
+            return native.build(trace, args, _STALE, Tensor.wrap)
+        except native.NativeUnsupported as e:
+            warnings.warn(f"compile({getattr(self.fn, '__name__', 'fn')}, backend='native'): uses the numpy "
+                          f"replay: {e}", stacklevel=4)
+            return _build(trace)
 
 
 class _Entry:

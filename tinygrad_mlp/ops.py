@@ -597,11 +597,12 @@ class OneHot(Function):
         if (unsigned.dtype.itemsize == 8 and unsigned.size
                 and np.maximum.reduce(unsigned) >= self.num_classes) or unsigned.dtype.kind != "u":
             raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}) and be integers, "
-                             f"got {_describe(labels)}")
+                             f"got {_label_range(labels)}")
         try:
             return self.table.take(unsigned, axis=0)
         except IndexError:
-            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}), got {_describe(labels)}") from None
+            raise IndexError(f"one-hot: labels must lie in [0, {self.num_classes}), "
+                             f"got {_label_range(labels)}") from None
 
     def backward(self, g, out, labels):
         return (None,)
@@ -610,7 +611,7 @@ class OneHot(Function):
         return np.zeros_like(out)
 
 
-def _describe(labels: np.ndarray) -> str:
+def _label_range(labels: np.ndarray) -> str:
     if labels.dtype.kind not in "iu":
         return f"dtype {labels.dtype}"
     return f"values from {labels.min()} to {labels.max()}"

@@ -19,10 +19,10 @@ import numpy as np
 
 from . import engine
 from . import primitives as P
-from .dtypes import dtype_or_default, float_dtype, get_default_dtype, operand_dtypes, scalar_dtype
+from .dtypes import float_dtype, get_default_dtype, operand_dtypes, scalar_dtype
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .methods import TensorOps, retained, shape_arg, values_of
+from .methods import TensorOps, retained, values_of
 from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
@@ -158,21 +158,7 @@ class Tensor(TensorOps):
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
-    # ------------------------------------------------------------------ constructors
-
-    @staticmethod
-    def zeros(*shape: int, dtype=None, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.zeros(shape_arg(shape), dtype=dtype_or_default(dtype)), requires_grad)
-
-    @staticmethod
-    def ones(*shape: int, dtype=None, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.ones(shape_arg(shape), dtype=dtype_or_default(dtype)), requires_grad)
-
-    @staticmethod
-    def randn(*shape: int, seed: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-        """Standard normal values, from ``np.random.default_rng(seed)``."""
-        rng = np.random.default_rng(seed)
-        return Tensor(rng.standard_normal(shape_arg(shape)).astype(dtype_or_default(dtype)), requires_grad)
+    # constructors: Tensor.zeros / ones / randn are tinygrad_mlp.creation's functions (attached there)
 
     # ------------------------------------------------------------------ arithmetic
 

@@ -103,9 +103,11 @@ class TrainConfig:
     progress: bool | None = None
     checkpoint: str | os.PathLike | None = None   # saved after every epoch and on SIGINT/SIGTERM
     handle_signals: bool = True         # trap SIGINT/SIGTERM (main thread only) to save and stop cleanly
-    compile: bool = True                # replay a captured step (jit.compile): same results, faster
+    compile: bool | str = True          # replay a captured step (jit.compile): True/"numpy", "native", False
 
     def __post_init__(self):
+        if self.compile not in (True, False, "numpy", "native"):
+            raise ArgumentError(f"TrainConfig: compile must be True, False, 'numpy' or 'native', got {self.compile!r}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -403,7 +405,7 @@ def fit(model: Module, optimizer: Optimizer, loss_fn, x_train, y_train, x_test=N
         return loss
 
     if cfg.compile:  # captured on the first calls and replayed after (bit for bit the same; see docs/compile.md)
-        forward_backward = jit.compile(forward_backward)
+        forward_backward = jit.compile(forward_backward, backend="native" if cfg.compile == "native" else "numpy")
 
     model.train()
     with _SignalTrap(cfg.handle_signals) as trap:

@@ -146,7 +146,7 @@ def _check_duration(seconds: float) -> None:
 def run_lab(args) -> int:
     lrs = _learning_rates(args.lrs)
     if not args.no_plot:
-        o.picture_prefix(args.out, "--out")
+        o.picture_prefix(args.out, "--out", ("noise", "lr"))
     loaded = o.load_dataset(args.dataset, args.data_dir, None, not args.no_download)
     x_train, y_train, _, _ = loaded.arrays
     if args.limit_train:
@@ -168,9 +168,8 @@ def run_lab(args) -> int:
     lines = _noise_lines(args, what, loaded.name, len(x_train), noise, sizes) + _sweep_lines(args, len(x_train), sweep)
     if not args.no_plot:
         out = Path(args.out)
-        suffix = out.suffix or ".png"
-        paths = [o.pictures(lambda: o.viz().plot_gradient_noise(noise, out.with_name(f"{out.stem}-noise{suffix}"))),
-                 o.pictures(lambda: o.viz().plot_lr_sweep(sweep, out.with_name(f"{out.stem}-lr{suffix}")))]
+        paths = [o.pictures(lambda: o.viz().plot_gradient_noise(noise, o.prefixed(out, "noise"))),
+                 o.pictures(lambda: o.viz().plot_lr_sweep(sweep, o.prefixed(out, "lr")))]
         lines.append("wrote " + ", ".join(str(p) for p in paths))
     o.say(*lines)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +145,12 @@ def run_graph(args) -> int:
         sys.stdout.write(dot_text)
         return 0
     try:
-        path = viz.render_dot(dot_text, args.out)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", viz.GraphvizMissing)
+            path = viz.render_dot(dot_text, args.out)
     except RuntimeError as e:  # Graphviz's dot failed
         raise TinygradMLPError(str(e)) from None
-    o.say(f"wrote {path}")
+    o.say(*[str(w.message) for w in said if issubclass(w.category, viz.GraphvizMissing)], f"wrote {path}")
     return 0
 
 
@@ -221,7 +224,7 @@ def _layer_lines(layer: int, s: dict, y_test: np.ndarray) -> list[str]:
 
 def run_show_hidden(args) -> int:
     if not args.no_plot:
-        o.picture_prefix(args.out, "--out")
+        o.picture_prefix(args.out, "--out", ("layer1", "layer2"))
     model, ck = o.load_model(args.model)
     loaded = o.model_dataset(args, ck)
     _, _, x_test, y_test = loaded.arrays
@@ -245,7 +248,7 @@ def run_show_hidden(args) -> int:
         lines += _layer_lines(layer, s, y_test)
         if not args.no_plot:
             templates = learning.layer2_templates(weights) if layer == 2 else weights[0]
-            target = out.with_name(f"{out.stem}-layer{layer}{out.suffix or '.png'}")
+            target = o.prefixed(out, f"layer{layer}")
             written.append(o.pictures(lambda s=s, layer=layer, templates=templates, target=target:
                                       o.viz().plot_hidden_neurons(x_test, s["top"], s["means"], target,
                                                                   layer=layer, templates=templates)))

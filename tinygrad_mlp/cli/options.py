@@ -100,6 +100,28 @@ def parse_arch(text: str) -> list[int]:
 # ---------------------------------------------------------------------- output paths
 
 
+# How the pictures and graphs written here begin: an existing file is replaced only when it is one of them
+_PICTURE_STARTS = {".png": (b"\x89PNG",), ".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+                   ".eps": (b"%!PS",), ".ps": (b"%!PS",), ".svg": (b"<?xml", b"<svg", b"<!DOCTYPE svg"),
+                   ".dot": (b"digraph", b"//"), ".gv": (b"digraph", b"//")}
+
+
+def check_picture_target(path: Path, option: str) -> None:
+    """An existing file at ``path`` must be a picture of its suffix's format (or DOT text): notes, data or a
+    checkpoint named ``something.png`` are never overwritten."""
+    starts = _PICTURE_STARTS.get(path.suffix.lower())
+    if not path.is_file() or starts is None:
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip()
+    except OSError:
+        return  # check_writable reports what is wrong with it
+    if not head.startswith(starts):
+        raise UsageError(f"{option} {path} exists and is not a {path.suffix.lstrip('.').upper()} picture; refusing "
+                         "to overwrite it (choose another name or remove it)")
+
+
 def picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
     """Check a picture's output path before any work: a known format suffix, not a folder, writable."""
     path = Path(text)
@@ -110,12 +132,15 @@ def picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
         raise UsageError(f"{option} {text}: unsupported picture format ({got}); end the name with one of "
                          f"{', '.join(formats)}")
     check_writable(path, option)
+    check_picture_target(path, option)
+    if path.suffix.lower() in (".png", ".svg", ".pdf"):  # graph writes the DOT text there when Graphviz is missing
+        check_picture_target(path.with_suffix(".dot"), option)
     return path
 
 
-def picture_prefix(text: str, option: str) -> None:
-    """A picture prefix (PATH with -something before the suffix; .png without one): its format and folder are
-    checked before any work."""
+def picture_prefix(text: str, option: str, parts: tuple[str, ...] = ()) -> None:
+    """A picture prefix (PATH with -<part> before the suffix; .png without one): its format, folder and the
+    files it will write (never replacing what is not a picture) are checked before any work."""
     require_matplotlib(option)
     path = Path(text)
     if path.is_dir():
@@ -124,6 +149,13 @@ def picture_prefix(text: str, option: str) -> None:
         raise UsageError(f"{option} {text}: unsupported picture format ('{path.suffix}'); end the name with one "
                          f"of {', '.join(PICTURE_FORMATS)}")
     check_writable(path, option)
+    for part in parts:
+        check_picture_target(prefixed(path, part), option)
+
+
+def prefixed(path: Path, part: str) -> Path:
+    """``hidden.png`` + ``layer1`` -> ``hidden-layer1.png`` (``.png`` when the prefix has no suffix)."""
+    return path.with_name(f"{path.stem}-{part}{path.suffix or '.png'}")
 
 
 def require_matplotlib(option: str) -> None:
@@ -143,6 +175,8 @@ def check_folder(text: str, option: str) -> None:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option} {text} exists and is not a folder")
     check_writable(folder / "weights.png", option)
+    for name in ("weights.png", "confusion.png", "worst.png", "curves.png"):  # what viz.plot_report writes
+        check_picture_target(folder / name, option)
 
 
 _MAX_METRICS_BYTES = 64 << 20

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +51,14 @@ def add_train(subparsers) -> None:
                    help="replace an existing --out or --metrics-json even when it is not a checkpoint or metrics "
                         "file of tinygrad-mlp (without it, such a file is never overwritten)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
-    p.add_argument("--no-compile", action="store_true",
-                   help="run every step eagerly instead of replaying the captured step (the same results, "
-                        "slower; see docs/compile.md)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--no-compile", action="store_const", dest="compile", const=False, default="numpy",
+                     help="run every step eagerly instead of replaying the captured step (the same results, "
+                          "slower; see docs/compile.md)")
+    how.add_argument("--compile", choices=["numpy", "native"], default="numpy",
+                     help="how the captured step is replayed: numpy (default; bit for bit eager mode) or native "
+                          "(the step as one C function, built with the system's C compiler: faster, equal up to "
+                          "float rounding; says so and uses numpy where it cannot); see docs/compile.md")
     o.add_plot_option(p)
     o.add_threads_option(p)
     p.set_defaults(func=run_train)
@@ -174,6 +182,14 @@ def _banner(mode: str, model: MLP | LeNet, settings: dict, used: str, counts: tu
     return first, second
 
 
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """A warning while training (such as --compile native falling back to numpy) said in one line, not two."""
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *_, **__: o.say(f"{o.PROG}: WARNING: {message}", err=True)
+        yield
+
+
 def _epoch_reporter(model: MLP | LeNet, x_train: np.ndarray, y_train: np.ndarray, settings: dict, out: str):
     """The callback printing each epoch's line, the plateau hint once, and stopping a diverged run (exit 1)."""
     losses: list[float] = []
@@ -211,17 +227,16 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
             resumed.metadata["train_state"]["epoch"] >= settings["epochs"]:
         o.say(f"{args.resume} has already trained {resumed.metadata['train_state']['epoch']} epochs; "
               f"pass --epochs with a larger total to train on")
-    n_params = model.num_parameters()
-    meta = {"settings": settings, "dataset": used, "parameters": n_params}
+    meta = {"settings": settings, "dataset": used, "parameters": model.num_parameters()}
     try:
         # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
         # overflowing to 0 or 1 is harmless), so they are silenced while training
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _one_line_warnings():
             result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
                          epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
                          progress=False if args.no_progress else None, checkpoint=out,
                          callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
-                         scheduler=scheduler, resume=resumed, metadata=meta, compile=not args.no_compile)
+                         scheduler=scheduler, resume=resumed, metadata=meta, compile=args.compile)
     except TrainingInterrupted as e:
         if e.checkpoint:
             raise TrainingInterrupted(f"{e}; resume with: {o.PROG} train --resume {shlex.quote(e.checkpoint)}",
@@ -233,17 +248,22 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {o.dataset_words(loaded)} after "
           f"{o.plural(settings['epochs'], 'epoch')}, {result.train_seconds:.1f} s of training; saved {out}")
     if args.metrics_json:
-        metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),
-                   "confusion_matrix": final.confusion.tolist(), "train_loss": result.train_loss,
-                   "epochs": settings["epochs"], "train_seconds": result.train_seconds, "steps": result.steps,
-                   "dataset": used, "parameters": n_params, "settings": settings, "model": model.config(),
-                   "history": result.history, "checkpoint": str(out), "resumed_from": args.resume,
-                   "library_version": __version__}
-        text = (json.dumps(metrics, indent=1) + "\n").encode()
-        atomic_write(args.metrics_json, lambda f: f.write(text), "the metrics")
+        _write_metrics(args, meta, model, final, result, out)
     if args.plot is not None:
         o.plot(args.plot or o.plot_folder(out), model, x_test, y_test, result.history)
     return 0
+
+
+def _write_metrics(args, meta: dict, model: MLP | LeNet, final, result, out: str) -> None:
+    settings = meta["settings"]
+    metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),
+               "confusion_matrix": final.confusion.tolist(), "train_loss": result.train_loss,
+               "epochs": settings["epochs"], "train_seconds": result.train_seconds, "steps": result.steps,
+               "dataset": meta["dataset"], "parameters": meta["parameters"], "settings": settings,
+               "model": model.config(), "history": result.history, "checkpoint": str(out),
+               "resumed_from": args.resume, "library_version": __version__}
+    text = (json.dumps(metrics, indent=1) + "\n").encode()
+    atomic_write(args.metrics_json, lambda f: f.write(text), "the metrics")
 
 
 def _nan_to_none(a: np.ndarray) -> list:

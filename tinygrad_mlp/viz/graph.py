@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from .._guard import atomic_write
 from ..errors import ArgumentError, GraphError
 from ..tensor_core import Tensor, graph_tensors
 
-__all__ = ["to_dot", "render_dot"]
+__all__ = ["to_dot", "render_dot", "GraphvizMissing"]
+
+
+class GraphvizMissing(UserWarning):
+    """:func:`render_dot` wrote DOT text instead of a picture, since Graphviz's ``dot`` is not installed."""
 
 # ---------------------------------------------------------------------- the graph as text
 
@@ -139,7 +144,8 @@ def render_dot(dot_text: str, out_path, *, quiet: bool = False) -> Path:
 
     Graphviz is optional. When ``dot`` is not installed (or ``out_path`` ends in
     ``.dot``) the DOT text is written to ``out_path`` with a ``.dot`` suffix and,
-    unless ``quiet``, a line says how to render it. Returns the path written.
+    unless ``quiet``, a warning (:class:`GraphvizMissing`, a ``UserWarning``) says how to render it. Returns the path
+    written. Nothing is printed: the command line shows the warning's text.
     """
     if not isinstance(dot_text, str):
         raise ArgumentError(f"render_dot: dot_text must be the DOT source (a str), got {type(dot_text).__name__}")
@@ -151,9 +157,10 @@ def render_dot(dot_text: str, out_path, *, quiet: bool = False) -> Path:
         atomic_write(dot_path, lambda f: f.write(dot_text.encode("utf-8")), "the graph")
         if not quiet and out_path.suffix.lower() not in ("", ".dot", ".gv"):
             fmt = out_path.suffix.lstrip(".") or "png"
-            print(f"Graphviz 'dot' was not found, so wrote the graph as {dot_path}; render it with "
-                  f"`dot -T{fmt} {dot_path} -o {out_path}` (install Graphviz, e.g. apt-get install graphviz) "
-                  "or paste the file into an online Graphviz viewer.")
+            warnings.warn(GraphvizMissing(
+                f"Graphviz 'dot' was not found, so wrote the graph as {dot_path}; render it with "
+                f"`dot -T{fmt} {dot_path} -o {out_path}` (install Graphviz, e.g. apt-get install graphviz) "
+                "or paste the file into an online Graphviz viewer."), stacklevel=2)
         return dot_path
     fmt = out_path.suffix.lstrip(".").lower()
     result = subprocess.run([dot, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)

@@ -19,7 +19,7 @@ from .._guard import atomic_write
 from ..errors import ArgumentError, ShapeError
 from ..tensor_core import Tensor
 
-# new_figure and save_figure are shared with viz.learning's pictures, not part of the public API
+# new_figure and save_figure are shared with viz.learning_plots' pictures, not part of the public API
 __all__ = [
     "MATPLOTLIB_MISSING",
     "plot_first_layer_weights",
