@@ -94,7 +94,7 @@ BAD_CALLS: dict[str, list] = {
                    lambda: Tensor(np.ones(3)).copy_(np.ones(2)),
                    lambda: Tensor(np.ones(3), requires_grad=True).mul_(2),
                    lambda: Tensor.wrap(np.broadcast_to(np.ones(1), (3,))).zero_()],
-    "NumpyProtocol": [lambda: np.logaddexp(Tensor(np.ones(3), requires_grad=True), 1.0),
+    "NumpyProtocol": [lambda: np.cbrt(Tensor(np.ones(3), requires_grad=True)),
                       lambda: np.add(Tensor(np.ones(3)), 1, out=Tensor(np.ones(3))),
                       lambda: np.sum(Tensor(np.ones(3)), dtype=np.float64),
                       lambda: np.sum(Tensor(np.ones(3)), where=np.ones(3, dtype=bool))],
@@ -341,6 +341,8 @@ BAD_CALLS: dict[str, list] = {
                lambda: optim.StepLR(optim.SGD(_params(), lr=0.1), 1).load_state_dict({"epoch": 1})],
     "CosineLR": [lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 0),
                  lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 5, min_lr=-1)],
+    "CosineAnnealingLR": [lambda: optim.CosineAnnealingLR(optim.SGD(_params(), lr=0.1), 0),
+                          lambda: optim.CosineAnnealingLR(optim.SGD(_params(), lr=0.1), 5, eta_min=-1)],
     "clip_grad_norm_": [lambda: optim.clip_grad_norm_(_params(), -1.0), lambda: optim.clip_grad_norm_([1.0], 1.0)],
     # ------------------------------------------------ the notes' backprop by hand
     "forward": [lambda: backprop.forward(*_w(), np.zeros((4, 3))), lambda: backprop.forward(*_w(), X, activation="nope")],
