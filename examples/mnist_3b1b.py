@@ -64,7 +64,7 @@ def main(argv=None):
     for epoch in range(1, epochs + 1):
         start, total = time.perf_counter(), 0.0
         for xb, yb in loader:
-            cost = F.mse_loss(model(Tensor(xb)), yb)  # average over the batch of C0 = sum((a(L) - y)^2)
+            cost = F.quadratic_cost(model(Tensor(xb)), yb)  # average over the batch of C0 = sum((a(L) - y)^2)
             optimizer.zero_grad()
             cost.backward()                          # backpropagation: dC/dw for all 13,002 parameters
             optimizer.step()                         # w <- w - lr * dC/dw
@@ -97,7 +97,7 @@ def main(argv=None):
             viz.plot_training_curves(history, out / "curves.png"),
             viz.plot_confusion(confusion, out / "confusion.png"),
             viz.plot_worst_digits(x_test[worst], y_test[worst], guesses[worst], outputs[worst, guesses[worst]],
-                                  out / "worst.png"),
+                                  out / "worst.png", label_confidences=outputs[worst, y_test[worst]]),
         ]
     except ImportError as e:
         print(e)

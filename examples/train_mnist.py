@@ -48,7 +48,7 @@ def main(argv=None):
         start, total = time.perf_counter(), 0.0
         for xb, yb in loader:
             optimizer.zero_grad()
-            loss = F.mse_loss(model(Tensor(xb)), yb)  # the quadratic cost, averaged over the batch
+            loss = F.quadratic_cost(model(Tensor(xb)), yb)  # the quadratic cost, averaged over the batch
             loss.backward()                           # backpropagation
             optimizer.step()                          # a small step downhill
             total += loss.item() * len(yb)

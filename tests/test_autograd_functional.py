@@ -235,4 +235,5 @@ def test_hvp_of_a_linear_function_is_zero_and_of_several_primals_is_blockwise():
 
 def test_the_module_lists_its_api():
     assert set(autograd.__all__) == {"grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd",
-                                     "hessian", "hvp"}
+                                     "hessian", "hvp", "elementwise_grad", "flatten", "check_grads", "gradcheck",
+                                     "Function", "FunctionCtx", "no_grad", "enable_grad", "inference_mode"}

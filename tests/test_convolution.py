@@ -292,7 +292,7 @@ def test_batchnorm2d_equals_torch_in_training_and_eval():
     theirs.eval()
     x = rng.standard_normal((2, 3, 4, 4))
     np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
-    assert sorted(ours.state_dict()) == ["bias", "running_mean", "running_var", "weight"]
+    assert sorted(ours.state_dict()) == ["bias", "num_batches_tracked", "running_mean", "running_var", "weight"]
 
 
 def test_pooling_layers_flatten_and_linear_make_a_cnn():

@@ -80,7 +80,7 @@ BAD_CALLS: dict[str, list] = {
                lambda: Tensor(np.ones((2, 3))).take_along_axis(np.array([0]), 0),
                lambda: Tensor(np.ones((2, 3))).astype("U3"), lambda: Tensor(np.ones((2, 3))).gelu("x"),
                lambda: Tensor(np.ones((2, 3))).softplus(beta=0.0)],
-    "no_grad": [],  # takes nothing
+    "no_grad": [lambda: tm.no_grad(3)],  # nothing, or a function to decorate
     "is_grad_enabled": [],  # takes nothing
     "graph_tensors": [lambda: tt.graph_tensors(np.ones(2))],
     "shape_arg": [lambda: shape_arg(("a",)), lambda: shape_arg((2.5, 3))],
@@ -280,6 +280,18 @@ BAD_CALLS: dict[str, list] = {
     "MSELoss": [lambda: nn.MSELoss(reduction="avg"), lambda: nn.MSELoss()(_t(2, 3), np.ones((2, 4)))],
     "CrossEntropyLoss": [lambda: nn.CrossEntropyLoss(reduction="batchmean"), lambda: nn.CrossEntropyLoss(label_smoothing=2),
                          lambda: nn.CrossEntropyLoss()(_t(2, 3), [0, 3])],
+    "Softmax": [lambda: nn.Softmax()(_t(2, 2, 2)), lambda: nn.Softmax(dim=3)(_t(2, 2))],
+    "LogSoftmax": [lambda: nn.LogSoftmax()(_t(2, 2, 2))],
+    "Parameter": [lambda: nn.Parameter("a"), lambda: nn.Parameter([[1.0], [2.0, 3.0]])],
+    "IncompatibleKeys": [],  # a named tuple of two lists: any values are kept
+    "QuadraticCost": [lambda: nn.QuadraticCost("mean-ish"), lambda: nn.QuadraticCost()(_t(2, 3), [0, 7])],
+    "L1Loss": [lambda: nn.L1Loss("avg"), lambda: nn.L1Loss()(_t(3), _t(2))],
+    "HuberLoss": [lambda: nn.HuberLoss(delta=0)(_t(3), _t(3)), lambda: nn.HuberLoss()(_t(3), _t(2))],
+    "SmoothL1Loss": [lambda: nn.SmoothL1Loss(beta=-1.0)(_t(3), _t(3))],
+    "BCELoss": [lambda: nn.BCELoss()(_t(3) * 2, _t(3)), lambda: nn.BCELoss(weight=np.ones(4))(_t(3) * 0.5, _t(3))],
+    "BCEWithLogitsLoss": [lambda: nn.BCEWithLogitsLoss(pos_weight=np.ones(2))(_t(3), _t(3))],
+    "NLLLoss": [lambda: nn.NLLLoss()(_t(2, 3), [0, 3]), lambda: nn.NLLLoss(weight=[1.0])(_t(2, 3), [0, 1]),
+                lambda: nn.NLLLoss(ignore_index=1.5)(_t(2, 3), [0, 1])],
     "MLP": [lambda: nn.MLP([3, 4, 2], activation="nope"), lambda: nn.MLP([3, 2], seed=-1), lambda: nn.MLP([3]),
             lambda: nn.MLP([3, "a"]), lambda: nn.MLP(5), lambda: nn.MLP([3, 2], init="kaiming"),
             lambda: nn.MLP([3, 2], output_activation="softmax")],
@@ -306,7 +318,19 @@ BAD_CALLS: dict[str, list] = {
     "mse_loss": [lambda: F.mse_loss(_t(2, 3), np.ones((2, 4))), lambda: F.mse_loss(_t(2, 3), [0, 7]),
                  lambda: F.mse_loss(_t(2, 3), [[1, 2], [3]]), lambda: F.mse_loss(_t(2, 3), np.ones((2, 3)), reduction="x"),
                  lambda: F.mse_loss(np.ones((2, 3)), np.ones((2, 3))), lambda: F.mse_loss(_t(2, 3), np.array([["a"] * 3] * 2))],
-    "cross_entropy": [lambda: F.cross_entropy(_t(2, 3), [0, 3]), lambda: F.cross_entropy(_t(2, 3), [0]),
+    "quadratic_cost": [lambda: F.quadratic_cost(_t(2, 3), [0, 7]), lambda: F.quadratic_cost(_t(3), [0]),
+                       lambda: F.quadratic_cost(_t(2, 3), np.ones((2, 4)))],
+    "l1_loss": [lambda: F.l1_loss(np.ones(2), np.ones(2)), lambda: F.l1_loss(_t(2), _t(3))],
+    "huber_loss": [lambda: F.huber_loss(_t(2), _t(2), delta="a")],
+    "smooth_l1_loss": [lambda: F.smooth_l1_loss(_t(2), _t(2), beta=True)],
+    "binary_cross_entropy": [lambda: F.binary_cross_entropy(_t(2) - 2, _t(2)),
+                             lambda: F.binary_cross_entropy(_t(2) * 0.5, _t(3))],
+    "binary_cross_entropy_with_logits": [lambda: F.binary_cross_entropy_with_logits(_t(2), _t(2), reduction="avg")],
+    "nll_loss": [lambda: F.nll_loss(_t(2, 3), [[0, 1]]), lambda: F.nll_loss(_t(2, 3), [0, 1], weight=np.ones(4)),
+                 lambda: F.nll_loss(_t(2, 3), [0, -1], ignore_index=-100)],
+    "cross_entropy": [lambda: F.cross_entropy(_t(2, 3), [0, 3]), lambda: F.cross_entropy(_t(2, 3), [0, 1], "sum"),
+                      lambda: F.cross_entropy(_t(2, 3), [0, 1], ignore_index=1, weight=[1.0, 2.0]),
+                      lambda: F.cross_entropy(_t(2, 3), np.full((2, 3), 1 / 3), ignore_index=0), lambda: F.cross_entropy(_t(2, 3), [0]),
                       lambda: F.cross_entropy(_t(3), [0]), lambda: F.cross_entropy(_t(2, 3), np.ones((2, 3))),
                       lambda: F.cross_entropy(_t(2, 3), [0, 1], reduction="avg"),
                       lambda: F.cross_entropy(_t(2, 3), [0, 1], label_smoothing=-0.1),
@@ -318,6 +342,20 @@ BAD_CALLS: dict[str, list] = {
     "uniform_": [lambda: I.uniform_(np.ones(2)), lambda: I.uniform_(_t(2), 1.0, 0.0)],
     "normal_": [lambda: I.normal_(_t(2), std=-1.0), lambda: I.normal_(_t(2), seed=-1)],
     "constant_": [lambda: I.constant_([1.0], 2.0)],
+    "Function": [lambda: ag.Function(), lambda: ag.Function.apply(1.0)],
+    "FunctionCtx": [lambda: ag.FunctionCtx(()).save_for_backward(np.ones(2))],
+    "elementwise_grad": [lambda: ag.elementwise_grad(3), lambda: ag.elementwise_grad(lambda x: 1.0)(np.ones(2))],
+    "flatten": [lambda: ag.flatten({"a": "text"}), lambda: ag.flatten([np.ones(2), np.ones(3)])[1](np.ones(4))],
+    "check_grads": [lambda: ag.check_grads(lambda x: x, modes=["sideways"]), lambda: ag.check_grads(lambda x: x, order=0),
+                    lambda: ag.check_grads(lambda x: (x * x).sum() + Tensor(x.data).sum() * 0 + x.detach().sum() * x.sum())(np.ones(2) * 3)],
+    "inference_mode": [lambda: tm.inference_mode("yes"), lambda: tm.inference_mode(mode=2)],
+    "Dataset": [],  # an abstract base class: its subclasses define the samples
+    "TensorDataset": [lambda: tm.utils.data.TensorDataset(), lambda: tm.utils.data.TensorDataset(X, L[:2])],
+    "Subset": [lambda: tm.utils.data.Subset(tm.utils.data.TensorDataset(X), [99])[0]],
+    "random_split": [lambda: tm.utils.data.random_split(tm.utils.data.TensorDataset(X), [1, 1])],
+    "default_collate": [lambda: tm.utils.data.default_collate([np.ones(2), np.ones(3)]),
+                        lambda: tm.utils.data.default_collate([(1, 2), (1,)])],
+    "clip_grad_value_": [lambda: nn.utils.clip_grad_value_([1.0], 1.0), lambda: nn.utils.clip_grad_value_(_t(2), -1)],
     "zeros_": [lambda: I.zeros_(None)],
     "ones_": [lambda: I.ones_(3)],
     "xavier_uniform_": [lambda: I.xavier_uniform_(_t(3))],
@@ -405,7 +443,8 @@ BAD_CALLS: dict[str, list] = {
     "load_mnist": [lambda: data.load_mnist(kind="cifar")],
     "synthetic_digits": [lambda: data.synthetic_digits(-1), lambda: data.synthetic_digits("a")],
     "load_synthetic": [lambda: data.load_synthetic(-5, 2)],
-    "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2)],
+    "DataLoader": [lambda: data.DataLoader(X, L, batch_size=0), lambda: data.DataLoader(X, L[:3], batch_size=2),
+                   lambda: tm.utils.data.DataLoader(object()), lambda: tm.utils.data.DataLoader([1], batch_sampler=[])],
     "ascii_digit": [lambda: data.ascii_digit(np.zeros(10))],
     # ------------------------------------------------ train and checkpoint
     # ------------------------------------------------ jit
@@ -440,7 +479,9 @@ BAD_CALLS: dict[str, list] = {
     "saved_settings": [lambda: runs.saved_settings(checkpoint.Checkpoint({}, None, {"settings": {}}), "x.npz")],
     "mlp_bytes": [],  # arithmetic on sizes the caller has checked
     "train_bytes": [],
+    "train_seconds": [],
     "dataset_images": [],
+    "inference_mode": [lambda: tm.inference_mode("yes"), lambda: tm.inference_mode(mode=2)],
     "Dataset": [],  # a record made by load_dataset
     "dataset_of": [lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"dataset": "cifar"}), "x.npz"),
                    lambda: runs.dataset_of(checkpoint.Checkpoint({}, None, {"settings": {"synthetic": 5}}), "x.npz")],
@@ -515,7 +556,42 @@ BAD_CALLS: dict[str, list] = {
     "make_cnn_problem": [lambda: threeway.make_cnn_problem(kernel=9), lambda: threeway.make_cnn_problem(channels=0)],
     "CNNProblem": [],  # a plain record, made by make_cnn_problem
     "ModelKind": [],  # a table entry of checkpoint.MODEL_KINDS
+    "expanded": [lambda: viz.expanded(np.zeros(2))],
+    # ------------------------------------------------ ops' decompositions
+    "decompose": [lambda: tm.ops.decompose(tm.ops.Linear(), "x", "w", "b"),
+                  lambda: tm.ops.decompose(tm.ops.Linear(), _t(2, 3))],
+    # ------------------------------------------------ web (the page of `serve`)
+    "prepare_like_mnist": [lambda: _web().preprocess.prepare_like_mnist(np.zeros(784)),
+                           lambda: _web().preprocess.prepare_like_mnist([["a"]]),
+                           lambda: _web().preprocess.prepare_like_mnist(np.full((28, 28), np.nan))],
+    "resample_matrix": [lambda: _web().preprocess.resample_matrix(0, 5), lambda: _web().preprocess.resample_matrix(3, 2.5)],
+    "Snapshot": [lambda: _web().session.Snapshot.of("not a model", "mse", 1, "x"),
+                 lambda: _web().session.Snapshot.of(nn.MLP([784, 10]), "hinge", 1, "x")],
+    "Session": [lambda: _web().session.Session(nn.MLP([784, 10]), "mse", "x", None, "synthetic"),
+                lambda: _web().session.Session(nn.MLP([784, 10]), "mse", "x", print, "cifar"),
+                lambda: _web().app.build_session(None, None, "synthetic").start_training({"lr": -1}),
+                lambda: _web().app.build_session(None, None, "synthetic").start_training({"dataset": "../x"}),
+                lambda: _web().app.build_session(None, None, "synthetic").test_digit(10**6)],
+    "TrainingJob": [],  # a record the Session makes; its settings are checked by Session.start_training (above)
+    "build_session": [lambda: _web().app.build_session("/tmp/x/missing.npz"),
+                      lambda: _web().app.build_session(None, None, "cifar")],
+    "make_server": [lambda: _web().server.make_server("not a session"),
+                    lambda: _web().server.make_server(_web().app.build_session(None, None, "synthetic"), port=70000),
+                    lambda: _web().server.make_server(_web().app.build_session(None, None, "synthetic"),
+                                                      host="256.1.1.1")],
+    "serve": [lambda: _web().server.serve("not a server", open_browser=False)],
+    "run": [lambda: _web().app.run("/tmp/x/missing.npz", open_browser=False),
+            lambda: _web().app.run(None, port=-1, open_browser=False, test_dataset="synthetic")],
 }
+
+
+def _web():
+    import tinygrad_mlp.web.app
+    import tinygrad_mlp.web.preprocess
+    import tinygrad_mlp.web.server
+    import tinygrad_mlp.web.session  # noqa: F401
+
+    return tm.web
 
 
 def _public_callables() -> dict[str, object]:

@@ -6,7 +6,7 @@
 * ``gradgradcheck`` for every primitive (hypothesis: ``GRADGRAD`` = 15 examples per primitive): each is
   applied and its output squared, so the backward of the primitive is differentiated both through the
   seed gradient and through its own inputs;
-* Hessian-vector products of a small MLP's loss (``MLP([3, 4, 2])`` in float64, ``mse_loss``) against
+* Hessian-vector products of a small MLP's loss (``MLP([3, 4, 2])`` in float64, ``quadratic_cost``) against
   central differences of the gradient, both modes, and against the full Hessian;
 * ``autograd.grad`` at the Tensor level: leaves ``.grad`` alone, intermediates as inputs,
   ``grad_outputs``, ``allow_unused``, ``retain_graph``; the backward graph is only built when asked.
@@ -177,7 +177,7 @@ def _mlp_problem(seed: int = 0):
         try:
             for layer, w, b in zip(model.layers, ps[0::2], ps[1::2]):
                 layer.weight, layer.bias = w, b
-            return F.mse_loss(model(Tensor(x)), y)
+            return F.quadratic_cost(model(Tensor(x)), y)
         finally:
             for layer, (w, b) in zip(model.layers, saved):
                 layer.weight, layer.bias = w, b

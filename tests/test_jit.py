@@ -110,7 +110,7 @@ def test_step_without_zero_grad_accumulates_as_eager():
         opt = optim.SGD(model.parameters(), lr=0.01)
 
         def step(xb, yb):
-            F.mse_loss(model(Tensor(xb)), yb).backward()  # gradients pile up: no zero_grad
+            F.quadratic_cost(model(Tensor(xb)), yb).backward()  # gradients pile up: no zero_grad
             opt.step()
 
         run = compile(step) if use_compile else step
@@ -129,7 +129,7 @@ def test_two_backward_walks_through_the_same_nodes():
         def step(xb, yb):
             opt.zero_grad()
             out = model(Tensor(xb))
-            loss = F.mse_loss(out, yb)
+            loss = F.quadratic_cost(out, yb)
             loss.backward(retain_graph=True)
             (out * out).sum().backward()  # a second walk, through nodes the first one walked
             opt.step()
@@ -247,7 +247,7 @@ def test_arrays_made_from_the_data_are_not_baked_in():
     @compile
     def step(xb, yb):
         opt.zero_grad()
-        loss = F.mse_loss(model(Tensor(xb / 2)), yb)  # xb / 2: a new array each call, made outside the ops
+        loss = F.quadratic_cost(model(Tensor(xb / 2)), yb)  # xb / 2: a new array each call, made outside the ops
         loss.backward()
         opt.step()
         return loss
@@ -272,7 +272,7 @@ def test_model_zero_grad_is_seen_through():
     def step(xb, yb):
         for p in model.parameters():  # not an optimizer's zero_grad(): a recording cannot see it
             p.grad = None
-        F.mse_loss(model(Tensor(xb)), yb).backward()
+        F.quadratic_cost(model(Tensor(xb)), yb).backward()
         opt.step()
 
     _expect_eager(step, [(X[i:i + 10], Y[i:i + 10]) for i in range(0, 40, 10)], "zero_grad")
@@ -562,7 +562,7 @@ def test_tensor_index_reads_each_calls_own_indices(passed):
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy smoothed", "mse int target"])
 def test_loss_targets_given_as_arrays_are_read_from_each_call(loss):
-    """Probability targets of cross_entropy and integer targets of mse_loss of the output's shape: turned into the
+    """Probability targets of cross_entropy and integer targets of quadratic_cost of the output's shape: turned into the
     loss's weights with ops on the argument itself, so a replay recorded on two calls with the same targets uses a
     later call's own (it used to keep a constant computed from the recorded ones)."""
     rng = np.random.default_rng(3)
@@ -579,7 +579,7 @@ def test_loss_targets_given_as_arrays_are_read_from_each_call(loss):
             opt.zero_grad()
             out = model(Tensor(xb))
             if loss == "mse int target":
-                value = F.mse_loss(out, target)
+                value = F.quadratic_cost(out, target)
             else:
                 value = F.cross_entropy(out, target, label_smoothing=0.1 if "smoothed" in loss else 0.0)
             value.backward()

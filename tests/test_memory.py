@@ -22,7 +22,7 @@ def _train_step(model, opt, x, y, keep=None):
     if keep is not None:
         keep.append(weakref.ref(hidden))
     out = model.layers[1](hidden).sigmoid()
-    loss = F.mse_loss(out, y)
+    loss = F.quadratic_cost(out, y)
     loss.backward()
     opt.step()
     return loss.item()

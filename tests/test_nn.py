@@ -288,7 +288,7 @@ def test_mlp_gradcheck_float64(activation, output_activation):
                 dtype=np.float64)
     x = Tensor(np.random.default_rng(5).uniform(0, 1, (3, 5)))
     labels = np.array([0, 1, 1])
-    loss = F.mse_loss if output_activation else F.cross_entropy
+    loss = F.quadratic_cost if output_activation else F.cross_entropy
     assert gradcheck(lambda *ps: loss(model(x), labels), *model.parameters())
 
 
@@ -329,7 +329,7 @@ def test_custom_module_attributes_in_assignment_order():
 
 def test_zero_grad_sets_grads_to_none():
     model = MLP([3, 4, 2], dtype=np.float64)
-    F.mse_loss(model(Tensor(np.ones((2, 3)))), [0, 1]).backward()
+    F.quadratic_cost(model(Tensor(np.ones((2, 3)))), [0, 1]).backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
@@ -412,8 +412,7 @@ def test_sequential():
     l1, l2 = Linear(3, 4, seed=1, dtype=np.float64), Linear(4, 2, seed=2, dtype=np.float64)
     seq = Sequential(l1, Sigmoid(), l2, Tanh())
     assert len(seq) == 4 and seq[0] is l1 and seq[2] is l2
-    assert [n for n, _ in seq.named_parameters()] == ["layers.0.weight", "layers.0.bias",
-                                                      "layers.2.weight", "layers.2.bias"]
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]  # PyTorch's
     x = np.random.default_rng(0).standard_normal((5, 3))
     h = np_sigmoid(x @ l1.weight.data.T + l1.bias.data)
     expected = np.tanh(h @ l2.weight.data.T + l2.bias.data)
@@ -444,47 +443,47 @@ def test_one_hot_examples():
     np.testing.assert_array_equal(F.one_hot(np.array([1.0, 0.0]), 2).data, [[0, 1], [1, 0]])
 
 
-# ====================================================================== mse_loss
+# ====================================================================== quadratic_cost
 
 
 @SETTINGS
 @given(seed=seeds, batch=st.integers(1, 8), classes=st.integers(1, 10))
-def test_mse_loss_equals_numpy_formula_integer_labels(seed, batch, classes):
+def test_quadratic_cost_equals_numpy_formula_integer_labels(seed, batch, classes):
     rng = np.random.default_rng(seed)
     out = rng.uniform(0, 1, (batch, classes))
     labels = rng.integers(0, classes, batch)
     expected = np.sum((out - np_one_hot(labels, classes)) ** 2) / batch
-    got = F.mse_loss(Tensor(out), labels)
+    got = F.quadratic_cost(Tensor(out), labels)
     assert got.numel() == 1
     np.testing.assert_allclose(float(got.data), expected, rtol=1e-12)
 
 
 @SETTINGS
 @given(seed=seeds, batch=st.integers(1, 8), classes=st.integers(1, 10))
-def test_mse_loss_equals_numpy_formula_float_targets(seed, batch, classes):
+def test_quadratic_cost_equals_numpy_formula_float_targets(seed, batch, classes):
     rng = np.random.default_rng(seed)
     out, y = rng.standard_normal((batch, classes)), rng.standard_normal((batch, classes))
     expected = np.sum((out - y) ** 2) / batch
-    np.testing.assert_allclose(float(F.mse_loss(Tensor(out), y).data), expected, rtol=1e-12)
-    np.testing.assert_allclose(float(F.mse_loss(Tensor(out), Tensor(y)).data), expected, rtol=1e-12)
+    np.testing.assert_allclose(float(F.quadratic_cost(Tensor(out), y).data), expected, rtol=1e-12)
+    np.testing.assert_allclose(float(F.quadratic_cost(Tensor(out), Tensor(y)).data), expected, rtol=1e-12)
 
 
-def test_mse_loss_is_sum_over_outputs_mean_over_examples():
+def test_quadratic_cost_is_sum_over_outputs_mean_over_examples():
     # one example: C0 = (0.5-0)^2 + (0.5-1)^2 = 0.5; two identical examples: still 0.5 (mean, no 1/2 factor)
     out = np.array([[0.5, 0.5]])
-    assert float(F.mse_loss(Tensor(out), [1]).data) == pytest.approx(0.5)
-    assert float(F.mse_loss(Tensor(np.vstack([out, out])), [1, 1]).data) == pytest.approx(0.5)
+    assert float(F.quadratic_cost(Tensor(out), [1]).data) == pytest.approx(0.5)
+    assert float(F.quadratic_cost(Tensor(np.vstack([out, out])), [1, 1]).data) == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("target_kind", ["labels", "floats"])
-def test_mse_loss_gradient_is_2_diff_over_batch(target_kind):
+def test_quadratic_cost_gradient_is_2_diff_over_batch(target_kind):
     rng = np.random.default_rng(3)
     out = Tensor(rng.uniform(0, 1, (4, 5)), requires_grad=True)
     labels = rng.integers(0, 5, 4)
     y = np_one_hot(labels, 5) if target_kind == "labels" else rng.uniform(0, 1, (4, 5))
-    F.mse_loss(out, labels if target_kind == "labels" else y).backward()
+    F.quadratic_cost(out, labels if target_kind == "labels" else y).backward()
     np.testing.assert_allclose(out.grad.data, 2 * (out.data - y) / 4, rtol=1e-12)
-    assert gradcheck(lambda o: F.mse_loss(o, y), Tensor(out.data, requires_grad=True))
+    assert gradcheck(lambda o: F.quadratic_cost(o, y), Tensor(out.data, requires_grad=True))
 
 
 # ====================================================================== cross_entropy
@@ -575,7 +574,7 @@ def test_weighted_log_sum_takes_a_zero_weight_on_minus_inf_as_zero():
 # ====================================================================== bad labels and shapes
 
 
-@pytest.mark.parametrize("fn", ["mse_loss", "cross_entropy", "one_hot"])
+@pytest.mark.parametrize("fn", ["quadratic_cost", "cross_entropy", "one_hot"])
 def test_labels_out_of_range_are_value_errors(fn):
     for labels in ([0, 3], [-1, 0]):
         with pytest.raises(ValueError, match=r"\[0, 3\)"):
@@ -590,10 +589,10 @@ def test_non_integer_float_labels_are_dtype_errors(fn):
         call_with_labels(fn, np.array([np.nan, 1.0]))
 
 
-def test_mse_loss_non_integer_float_labels_are_shape_errors():
-    # 1-D floats are not labels for mse_loss; they are a target of the wrong shape
+def test_quadratic_cost_non_integer_float_labels_are_shape_errors():
+    # 1-D floats are not labels for quadratic_cost; they are a target of the wrong shape
     with pytest.raises(ShapeError, match=r"\(2,\).*\(2, 3\)"):
-        F.mse_loss(Tensor(np.zeros((2, 3))), np.array([0.5, 1.0]))
+        F.quadratic_cost(Tensor(np.zeros((2, 3))), np.array([0.5, 1.0]))
 
 
 @pytest.mark.parametrize("fn", ["cross_entropy", "one_hot"])
@@ -602,16 +601,16 @@ def test_two_dimensional_labels_are_shape_errors(fn):
         call_with_labels(fn, np.array([[1], [2]]))
 
 
-def test_mse_loss_shape_mismatches_name_the_shapes():
+def test_quadratic_cost_shape_mismatches_name_the_shapes():
     out = Tensor(np.zeros((2, 3)))
     with pytest.raises(ShapeError, match=r"\(2, 4\).*\(2, 3\)"):
-        F.mse_loss(out, np.zeros((2, 4)))
+        F.quadratic_cost(out, np.zeros((2, 4)))
     with pytest.raises(ShapeError, match=r"\(3, 3\).*\(2, 3\)"):
-        F.mse_loss(out, np.array([0, 1, 2]))             # three labels for two rows
+        F.quadratic_cost(out, np.array([0, 1, 2]))             # three labels for two rows
     with pytest.raises(ShapeError, match=r"\(2, 1\)"):
-        F.mse_loss(out, np.array([[1], [2]]))
+        F.quadratic_cost(out, np.array([[1], [2]]))
     with pytest.raises(ShapeError, match=r"\(3,\)"):
-        F.mse_loss(Tensor(np.zeros(3)), np.zeros(3))
+        F.quadratic_cost(Tensor(np.zeros(3)), np.zeros(3))
 
 
 def test_cross_entropy_shape_mismatches_name_the_shapes():
@@ -628,7 +627,7 @@ def call_with_labels(fn, labels):
 
 
 def test_loss_by_name():
-    assert F.loss("mse") is F.mse_loss
+    assert F.loss("mse") is F.quadratic_cost
     assert F.loss("cross_entropy") is F.cross_entropy and F.loss("ce") is F.cross_entropy
     with pytest.raises(ValueError, match="mse"):
         F.loss("hinge")

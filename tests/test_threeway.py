@@ -144,7 +144,7 @@ def test_single_neuron_chain_matches_the_notes_closed_form(values, y):
     for layer, w, b in zip(model.layers, (w1, w2, w3), (b1, b2, b3)):
         layer.weight.data = np.array([[w]])
         layer.bias.data = np.array([b])
-    x, target = np.array([[x0]]), np.array([[y]])  # mse_loss on a (1, 1) output and a float target: C0
+    x, target = np.array([[x0]]), np.array([[y]])  # quadratic_cost on a (1, 1) output and a float target: C0
     result = tw.three_way_check(model, x, target, "mse")
     assert result.passed, "\n" + result.format_table()
     _assert_all_close(result)

@@ -141,8 +141,8 @@ def test_batch_norm_three_dimensional_input_normalizes_over_batch_and_length():
 def test_batch_norm_buffers_are_state_not_parameters():
     bn = nn.BatchNorm1d(3)
     assert [n for n, _ in bn.named_parameters()] == ["weight", "bias"]
-    assert [n for n, _ in bn.named_buffers()] == ["running_mean", "running_var"]
-    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var"}
+    assert [n for n, _ in bn.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
+    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
     bn(Tensor(RNG.standard_normal((6, 3))))
     other = nn.BatchNorm1d(3)
     other.load_state_dict(bn.state_dict())
@@ -231,7 +231,8 @@ def test_mse_loss_reductions():
     sq = (out - t) ** 2
     for reduction, expected in [("batchmean", sq.sum() / 4), ("mean", sq.mean()), ("sum", sq.sum()), ("none", sq)]:
         np.testing.assert_allclose(nn.MSELoss(reduction)(Tensor(out), t).data, expected, rtol=1e-12)
-    assert nn.MSELoss().reduction == "batchmean"  # the notes' cost stays the default
+    assert nn.MSELoss().reduction == "mean"  # PyTorch's default; the notes' cost is nn.QuadraticCost
+    assert nn.QuadraticCost().reduction == "batchmean"
 
 
 def test_cross_entropy_reductions_probability_targets_and_label_smoothing():
@@ -240,7 +241,7 @@ def test_cross_entropy_reductions_probability_targets_and_label_smoothing():
     lp = np_log_softmax(z)
     per_example = -lp[np.arange(5), labels]
     for reduction, expected in [("mean", per_example.mean()), ("sum", per_example.sum()), ("none", per_example)]:
-        np.testing.assert_allclose(nn.CrossEntropyLoss(reduction)(Tensor(z), labels).data, expected, rtol=1e-12)
+        np.testing.assert_allclose(nn.CrossEntropyLoss(reduction=reduction)(Tensor(z), labels).data, expected, rtol=1e-12)
     q = RNG.dirichlet(np.ones(4), size=5)
     np.testing.assert_allclose(F.cross_entropy(Tensor(z), q).data, -(q * lp).sum(axis=1).mean(), rtol=1e-12)
     s = 0.2

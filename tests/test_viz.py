@@ -200,7 +200,7 @@ def test_to_dot_tensors_show_shape_and_grad_norm():
     model = MLP([4, 3, 2], seed=0)
     for name, p in model.named_parameters():
         p.name = name
-    loss = F.mse_loss(model(Tensor(np.ones((5, 4), np.float32))), np.array([0, 1, 0, 1, 1]))
+    loss = F.quadratic_cost(model(Tensor(np.ones((5, 4), np.float32))), np.array([0, 1, 0, 1, 1]))
     loss.backward(retain_graph=True)
     text = viz.to_dot(loss)
     assert "layers.0.weight\\nshape (3, 4)" in text

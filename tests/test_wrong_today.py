@@ -26,13 +26,13 @@ def test_cross_entropy_is_finite_for_huge_finite_logits(dtype, big):
     np.testing.assert_array_equal(z.grad.data, [[0.0, 0.0, 0.0]])
 
 
-# ---------------------------------------------------------------- mse_loss and a target that requires grad
+# ---------------------------------------------------------------- quadratic_cost and a target that requires grad
 
 
-def test_mse_loss_gives_a_target_that_requires_grad_its_gradient():
+def test_quadratic_cost_gives_a_target_that_requires_grad_its_gradient():
     out = Tensor(np.array([[0.2, 0.7], [0.9, 0.1]]), requires_grad=True)
     target = Tensor(np.array([[0.0, 1.0], [1.0, 0.0]]), requires_grad=True)
-    F.mse_loss(out, target).backward()
+    F.quadratic_cost(out, target).backward()
     assert target.grad is not None
     np.testing.assert_allclose(target.grad.data, -2 * (out.data - target.data) / 2)
     np.testing.assert_allclose(out.grad.data, 2 * (out.data - target.data) / 2)

@@ -62,10 +62,11 @@ from .errors import (
 from .functions import *  # noqa: F403
 from .functions import __all__ as _functions_all
 from .functions import stack
+from .grad_mode import enable_grad, inference_mode, no_grad  # the engine's grad modes, also as bare decorators
 from .gradcheck import gradcheck, numerical_grad
 from .jit import compile  # tm.compile, as jax.jit / torch.compile (builtins.compile is untouched)
 from .random import manual_seed
-from .tensor_core import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, no_grad, where
+from .tensor_core import Tensor, concatenate, is_grad_enabled, linear, maximum, minimum, where
 from .version import __version__
 
 # PyTorch's dtype names, as numpy dtypes: tm.float32, tm.long, tm.bool ... (y.to(tm.long), dtype=tm.float64)
@@ -89,7 +90,24 @@ __all__ = [
     # dtype names float, int, bool: `from tinygrad_mlp import *` must not replace the builtins of the importing
     # module. They are attributes all the same (tm.max, tm.float).
     *[name for name in _functions_all if not hasattr(_builtins, name)],
+    "save", "load", "enable_grad", "inference_mode",
 ]
+
+
+def save(obj, f, **kwargs):
+    """``tm.save(state_dict, path)``: a state dict (or nested dicts/lists/tuples of arrays, Tensors and numbers)
+    written atomically to ``path``, without pickle (:func:`tinygrad_mlp.serialization.save`)."""
+    from .serialization import save as save_file  # here: `import tinygrad_mlp` stays light
+
+    return save_file(obj, f, **kwargs)
+
+
+def load(f, **kwargs):
+    """``tm.load(path)``: what :func:`save` wrote, read with a checkpoint's limits
+    (:func:`tinygrad_mlp.serialization.load`)."""
+    from .serialization import load as load_file
+
+    return load_file(f, **kwargs)
 
 # The submodules are attributes too (`tm.nn.Linear`, `tm.optim.SGD`, `tm.data`, `tm.viz`, ...), imported on first
 # use by the module-level __getattr__ below (PEP 562), so `import tinygrad_mlp` stays as light as the engine:

@@ -55,10 +55,15 @@ import numpy as np
 
 from . import engine
 from . import primitives as P
-from .errors import ArgumentError, GraphError, ShapeError
-from .tensor_core import Tensor, stack
+from .errors import ArgumentError, GradcheckError, GraphError, ShapeError
+from .function import Function, FunctionCtx
+from .grad_mode import enable_grad, inference_mode, no_grad  # (re-exported: torch.autograd has them too)
+from .gradcheck import gradcheck as _gradcheck
+from .tensor_core import Tensor, concatenate, stack
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp",
+           "elementwise_grad", "flatten", "check_grads", "gradcheck", "Function", "FunctionCtx",
+           "no_grad", "enable_grad", "inference_mode"]
 
 
 # ====================================================================== forward mode: the tangent table
@@ -295,6 +300,106 @@ def _finish(value: Tensor, nested: bool) -> Tensor:
     return value if nested or _forward.tangents is not None else value.detach()
 
 
+# ====================================================================== nested arguments (HIPS autograd's containers)
+
+
+def _is_tree(x) -> bool:
+    """A dict, or a list/tuple holding a Tensor or an array somewhere: a container of parameters. (A list of plain
+    numbers stays one array, as before.)"""
+    if isinstance(x, dict):
+        return True
+    return isinstance(x, (list, tuple)) and any(isinstance(v, (Tensor, np.ndarray)) or _is_tree(v) for v in x)
+
+
+def _leaves(x) -> list:
+    """The leaves of a container, depth first (dicts in their own order); a non-container is its own leaf."""
+    if isinstance(x, dict):
+        return [leaf for v in x.values() for leaf in _leaves(v)]
+    if isinstance(x, (list, tuple)) and _is_tree(x):
+        return [leaf for v in x for leaf in _leaves(v)]
+    return [x]
+
+
+def _rebuild(x, leaves: Iterator):
+    """``x``'s structure with its leaves taken, in order, from ``leaves``."""
+    if isinstance(x, dict):
+        return {k: _rebuild(v, leaves) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and _is_tree(x):
+        items = [_rebuild(v, leaves) for v in x]
+        return tuple(items) if isinstance(x, tuple) else items
+    return next(leaves)
+
+
+def _flat_call(f: Callable, args: tuple, nums: tuple[int, ...]):
+    """Containers among the differentiated arguments, unpacked: ``(flat_args, flat_nums, f_flat, regroup)``.
+
+    Each container argument's leaves are appended after ``args`` and differentiated in its place; ``f_flat``
+    rebuilds the containers before calling ``f``; ``regroup`` turns one result per flat argument (in
+    ``flat_nums`` order) back into one per ``nums``, containers of the argument's structure.
+    """
+    trees = {i: _leaves(args[i]) for i in nums if _is_tree(args[i])}
+    if not trees:
+        return args, nums, f, list
+    flat_args, spans = list(args), {}
+    flat_nums: list[int] = []
+    for i in nums:
+        if i in trees:
+            spans[i] = (len(flat_args), len(trees[i]))
+            flat_nums += range(len(flat_args), len(flat_args) + len(trees[i]))
+            flat_args += trees[i]
+        else:
+            flat_nums.append(i)
+    n = len(args)
+
+    def f_flat(*values):
+        call = list(values[:n])
+        for i, (start, count) in spans.items():
+            call[i] = _rebuild(args[i], iter(values[start:start + count]))
+        return f(*call)
+
+    def regroup(results) -> list:
+        results, out = list(results), []
+        for i in nums:
+            count = spans[i][1] if i in spans else 1
+            part, results = results[:count], results[count:]
+            out.append(_rebuild(args[i], iter(part)) if i in spans else part[0])
+        return out
+
+    return tuple(flat_args), tuple(flat_nums), f_flat, regroup
+
+
+def flatten(value):
+    """``flatten(params) -> (vector, unflatten)``, HIPS autograd's: every leaf of a (nested) dict/list/tuple of
+    Tensors, arrays or numbers, raveled and concatenated into one 1-D vector; ``unflatten(v)`` rebuilds the
+    structure from such a vector. With a Tensor among the leaves the vector is a Tensor (made by differentiable
+    ops), else a numpy array; ``unflatten`` of a Tensor gives Tensors by differentiable slicing, so a function of
+    the structure becomes a function of one vector that can be differentiated."""
+    leaves = _leaves(value)
+    shapes = [np.shape(leaf.data if isinstance(leaf, Tensor) else leaf) for leaf in leaves]
+    for leaf in leaves:
+        arr = leaf.data if isinstance(leaf, Tensor) else np.asarray(leaf)
+        if arr.dtype.kind not in "biuf":
+            raise ArgumentError(f"flatten: leaves must be Tensors, arrays or numbers, got {type(leaf).__name__}")
+    if any(isinstance(leaf, Tensor) for leaf in leaves):
+        vector: Tensor | np.ndarray = concatenate([(leaf if isinstance(leaf, Tensor) else Tensor(np.asarray(leaf)))
+                                                   .reshape(-1) for leaf in leaves])
+    else:
+        vector = np.concatenate([np.ravel(leaf) for leaf in leaves]) if leaves else np.zeros(0)
+    sizes = [int(np.prod(shape)) for shape in shapes]
+
+    def unflatten(v):
+        length = v.shape[0] if v.ndim == 1 else -1
+        if length != sum(sizes):
+            raise ShapeError(f"unflatten: expected a vector of {sum(sizes)} numbers, got shape {v.shape}")
+        parts, start = [], 0
+        for shape, size in zip(shapes, sizes, strict=True):
+            parts.append(v[start:start + size].reshape(shape))
+            start += size
+        return _rebuild(value, iter(parts))
+
+    return vector, unflatten
+
+
 # ====================================================================== grad, value_and_grad, vjp
 
 
@@ -317,6 +422,8 @@ def grad(f, inputs=None, grad_outputs=None, create_graph: bool = False, retain_g
     argument's shape), or a tuple of gradients when ``argnums`` is a tuple. The second positional
     parameter is ``argnums`` in this form: ``grad(f, 1)`` differentiates with respect to the second
     argument. The form is chosen by ``f``: a callable that is not a Tensor means the transform.
+    An argument may be a (nested) dict, list or tuple of Tensors or arrays (HIPS autograd's containers): its
+    gradient is the same structure, one gradient per leaf.
     With ``has_aux=True`` (as in JAX) ``f`` returns a pair ``(loss, aux)``; only ``loss`` is
     differentiated and ``g(*args)`` returns ``(gradient, aux)``, ``aux`` as ``f`` gave it (predictions,
     accuracy, anything you want from the same pass).
@@ -339,8 +446,9 @@ def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False,
 
     def gradient(*args):
         nums, single = _argnums(argnums, len(args), what)
-        values, variables, nested = _variables(args, nums)
-        out = f(*values)
+        flat_args, flat_nums, f_flat, regroup = _flat_call(f, args, nums)
+        values, variables, nested = _variables(flat_args, flat_nums)
+        out = f_flat(*values)
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise ArgumentError(f"{what}: with has_aux=True the function must return a pair (loss, aux), "
@@ -351,6 +459,7 @@ def _grad_transform(f: Callable[..., Tensor], argnums, with_value: bool = False,
             grads = _fill(_grad_tensors(out, variables, create_graph=nested, allow_unused=True), variables)
         else:  # f does not depend on its arguments at all
             grads = [_zeros_like(v) for v in variables]
+        grads = regroup(grads)  # containers of parameters come back as their structure
         result = grads[0] if single else tuple(grads)
         if has_aux:
             return ((_finish(out, nested), aux), result) if with_value else (result, aux)
@@ -377,19 +486,21 @@ def vjp(f: Callable[..., Tensor], *primals) -> tuple[Tensor, Callable]:
     ``out = f(*primals)`` has any shape; ``pullback(u)``, for a cotangent ``u`` of ``out.shape``,
     returns a tuple with one Tensor per primal, of that primal's shape: ``u^T J_i``, i.e. the gradient
     of ``sum(u * f(*primals))`` with respect to primal ``i``. The graph is kept, so ``pullback`` may be
-    called many times (once per row of the Jacobian, for instance).
+    called many times (once per row of the Jacobian, for instance). A primal that is a (nested) dict, list or
+    tuple of Tensors gets its gradients in the same structure.
     """
     if not primals:
         raise ArgumentError("vjp: needs at least one primal")
-    args, variables, nested = _variables(primals, tuple(range(len(primals))))
-    out = _check_output(f(*args), "vjp")
+    flat_primals, flat_nums, f_flat, regroup = _flat_call(f, primals, tuple(range(len(primals))))
+    args, variables, nested = _variables(flat_primals, flat_nums)
+    out = _check_output(f_flat(*args), "vjp")
 
-    def pullback(cotangent) -> tuple[Tensor, ...]:
+    def pullback(cotangent) -> tuple:
         if not out.requires_grad:
-            return tuple(_zeros_like(v) for v in variables)
+            return tuple(regroup([_zeros_like(v) for v in variables]))
         grads = _grad_tensors(out, variables, [cotangent], create_graph=nested, retain_graph=True,
                               allow_unused=True)
-        return tuple(_fill(grads, variables))
+        return tuple(regroup(_fill(grads, variables)))
 
     return (out if nested or _forward.tangents is not None else out.detach()), pullback
 
@@ -574,3 +685,120 @@ def hvp(f: Callable[..., Tensor], primals, tangents, mode: str = "reverse"):
     else:
         raise ArgumentError(f"hvp: mode must be 'reverse' or 'forward', got {mode!r}")
     return hv[0] if single else tuple(hv)
+
+
+# ====================================================================== HIPS autograd's and PyTorch's checking names
+
+
+def elementwise_grad(f: Callable[..., Tensor], argnum=0) -> Callable:
+    """``elementwise_grad(f)(x)``, HIPS autograd's: the gradient of ``sum(f(x))``, i.e. the vector-Jacobian product
+    with ones. For an elementwise ``f`` this is each output's derivative in its own input: ``f'(x)`` elementwise."""
+    if not callable(f):
+        raise ArgumentError(f"elementwise_grad: expected a function, got {type(f).__name__}")
+
+    def summed(*args):
+        return _check_output(f(*args), "elementwise_grad").sum()
+
+    summed.__name__ = getattr(f, "__name__", "f")
+    return grad(summed, argnums=argnum)
+
+
+def gradcheck(func: Callable[..., Tensor], inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, **ignored) -> bool:
+    """PyTorch's ``torch.autograd.gradcheck(func, inputs)``: ``inputs`` a Tensor or a tuple of them (float64 where
+    they require grad); autograd's gradient against central finite differences with PyTorch's ``eps``/``atol``/
+    ``rtol`` (:func:`tinygrad_mlp.gradcheck` with the elementwise rule). True, or a :class:`GradcheckError`
+    (``False`` with ``raise_exception=False``). PyTorch's other options (``fast_mode`` ...) are accepted."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    try:
+        return _gradcheck(func, *inputs, eps=eps, atol=atol, rtol=rtol)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+_CHECK_TOL = 1e-6  # HIPS autograd's: an absolute or a relative (to |a + b|) difference under it
+
+
+def _close(exact: float, numeric: float) -> bool:
+    return abs(exact - numeric) < _CHECK_TOL or abs(exact - numeric) <= _CHECK_TOL * abs(exact + numeric)
+
+
+def _float64(x):
+    """Check arguments in float64: Tensors (kept as graph tensors when they require grad), arrays, numbers."""
+    if isinstance(x, Tensor):
+        return x if x.requires_grad or x.dtype == np.float64 else Tensor(x.data.astype(np.float64))
+    return np.asarray(x, dtype=np.float64)
+
+
+def _inner(a, b) -> float:
+    return float(np.sum(np.asarray(a.data if isinstance(a, Tensor) else a, dtype=np.float64) * np.asarray(
+        b.data if isinstance(b, Tensor) else b, dtype=np.float64)))
+
+
+def check_grads(f: Callable[..., Tensor], argnum=0, modes: Sequence[str] = ("fwd", "rev"), order: int = 2) -> Callable:
+    """HIPS autograd's ``check_grads(f, argnum=0, modes=["fwd", "rev"], order=2)(*args)``: check ``f``'s derivatives
+    with respect to ``args[argnum]`` (an int or a tuple; an argument may be a nested container) against central
+    finite differences along one random direction, in float64: reverse mode (``u . J v`` from ``vjp``) and forward
+    mode (``jvp``). ``order=2`` checks the vector-Jacobian product's own derivatives too (reverse over reverse,
+    forward over reverse); forward mode's tangents are not differentiable again here, so a jvp is checked to first
+    order. Raises :class:`GradcheckError` naming the mode; returns None when all agree."""
+    if not callable(f):
+        raise ArgumentError(f"check_grads: expected a function, got {type(f).__name__}")
+    if not set(modes) <= {"fwd", "rev"} or isinstance(modes, str):
+        raise ArgumentError(f"check_grads: modes must be a list of 'fwd' and 'rev', got {modes!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ArgumentError(f"check_grads: order must be an int >= 1, got {order!r}")
+    name = getattr(f, "__name__", "f")
+
+    def checker(*args, **kwargs) -> None:
+        nums, single = _argnums(argnum, len(args), "check_grads")
+        chosen = args[nums[0]] if single else tuple(args[i] for i in nums)
+        vector, unflatten = flatten(_rebuild(chosen, iter([_float64(x) for x in _leaves(chosen)])))
+        vector = vector.data if isinstance(vector, Tensor) else vector
+
+        def g(v: Tensor) -> Tensor:  # f as a function of one float64 vector
+            call = list(args)
+            parts = unflatten(v)
+            for k, i in enumerate(nums):
+                call[i] = parts if single else parts[k]
+            return _check_output(f(*call, **kwargs), "check_grads")
+
+        _check_one(g, vector, modes, order, name)
+
+    return checker
+
+
+def _check_one(g: Callable[[Tensor], Tensor], x: np.ndarray, modes: Sequence[str], order: int, name: str) -> None:
+    rng = np.random.default_rng(0)
+    out = g(Tensor(x))
+    x_dir, u = rng.standard_normal(x.shape), rng.standard_normal(out.shape)
+    eps = 1e-6
+    numeric = _inner(u, (g(Tensor(x + x_dir * eps / 2)).data - g(Tensor(x - x_dir * eps / 2)).data) / eps)
+    if "rev" in modes:
+        _, pullback = vjp(g, Tensor(x))
+        exact = _inner(pullback(u)[0], x_dir)
+        if not _close(exact, numeric):
+            raise GradcheckError(f"check_grads: the reverse-mode derivative of {name} is {exact!r} along a random "
+                                 f"direction, finite differences give {numeric!r}")
+    if "fwd" in modes:
+        _, tangent = jvp(g, Tensor(x), x_dir)
+        exact = _inner(u, tangent)
+        if not _close(exact, numeric):
+            raise GradcheckError(f"check_grads: the forward-mode derivative of {name} is {exact!r} along a random "
+                                 f"direction, finite differences give {numeric!r}")
+    if order > 1:  # the vjp's own derivatives: in (x, u) by reverse over reverse; in x by forward over reverse
+        n = x.size
+
+        def pulled(xu: Tensor) -> Tensor:
+            _, back = vjp(g, xu[:n])
+            return back(xu[n:].reshape(out.shape))[0]
+
+        def pulled_at_u(v: Tensor) -> Tensor:  # (a cotangent's own tangent is not carried by forward mode)
+            return vjp(g, v)[1](u)[0]
+
+        if "rev" in modes:
+            _check_one(pulled, np.concatenate([x, u.reshape(-1)]), ["rev"], order - 1, f"vjp of {name}")
+        if "fwd" in modes:
+            _check_one(pulled_at_u, x, ["fwd"], order - 1, f"vjp of {name}")

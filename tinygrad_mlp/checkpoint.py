@@ -37,10 +37,12 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, overload
 
 import numpy as np
 
 from ._guard import atomic_write, check_memory
+from ._schema import is_int, is_number, one_of, short
 from .errors import CheckpointError, TinygradMLPError
 from .nn import INITS, MLP, LeNet, Module, functional
 from .optim import Optimizer
@@ -59,6 +61,7 @@ class Checkpoint:
     metadata: dict = field(default_factory=dict)
     optimizer: dict | None = None
     library_version: str = ""
+    module: str = "MLP"  # the saved model's class
 
     def build_model(self) -> Module:
         """A new ``MLP`` (or, for a model of another kind, e.g. ``"lenet"``, that model) with the saved architecture
@@ -70,7 +73,9 @@ class Checkpoint:
             built.load_state_dict(self.params)
             return built
         if not self.model_config or "sizes" not in self.model_config:
-            raise CheckpointError("checkpoint: it does not record an MLP architecture, so the model cannot be rebuilt")
+            raise CheckpointError(f"checkpoint: it holds the weights of a {self.module}, not an MLP that can be "
+                                  f"rebuilt from the file; build the {self.module} in code and pass it: "
+                                  "load_model(path, model=net)")
         cfg = self.model_config
         dtype = next(iter(self.params.values())).dtype if self.params else np.float32
         model = MLP(cfg["sizes"], cfg.get("activation", "sigmoid"), cfg.get("output_activation", "sigmoid"),
@@ -100,8 +105,8 @@ class ModelKind:
 def _lenet_ok(cfg: dict) -> bool:
     channels = cfg.get("channels")
     return (set(cfg) == {"kind", "channels", "num_classes"} and isinstance(channels, list) and len(channels) == 2
-            and all(_is_int(c) and 1 <= c <= _MAX_CHANNELS for c in channels)
-            and _is_int(cfg["num_classes"]) and 1 <= cfg["num_classes"] <= _MAX_CHANNELS)
+            and all(is_int(c) and 1 <= c <= _MAX_CHANNELS for c in channels)
+            and is_int(cfg["num_classes"]) and 1 <= cfg["num_classes"] <= _MAX_CHANNELS)
 
 
 #: kind name -> how to check, size and build it (an MLP's config has no "kind")
@@ -126,7 +131,8 @@ _MAX_NPY_HEADER = 10000         # numpy's own default limit
 _CHUNK = 1 << 16                # bytes read (and hashed) at a time
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what np.savez / np.savez_compressed write
 _MAX_RATIO = 1032               # deflate never expands data more than this (stored members: 1)
-_TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum"}
+_TOP_KEYS = {"format", "format_version", "library_version", "model", "optimizer", "metadata", "checksum",
+             "module"}  # module: the saved model's class name, when it is not an MLP (optional)
 _MODEL_KEYS = {"sizes", "activation", "output_activation", "init"}
 _OPTIMIZER_KEYS = {"class", "lr", "steps", "buffers"}
 _OPTIONAL_OPTIMIZER_KEYS = {"param_groups"}  # each group's hyperparameters (lr, weight_decay ...), when saved
@@ -176,6 +182,8 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
         "model": model.config() if hasattr(model, "config") else None,
         "optimizer": optim_meta, "metadata": metadata,
     }
+    if meta["model"] is None:  # a model of your own: its class is named, for load_model's refusal
+        meta["module"] = type(model).__name__
     try:
         meta["checksum"] = _checksum(arrays, meta)
         meta_bytes = json.dumps(meta).encode()
@@ -196,32 +204,15 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
 # ---------------------------------------------------------------------- load: schema of the metadata
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _is_param_groups(groups) -> bool:
     """A list of ``{name: number, bool or short list of numbers}`` (what Optimizer.state_dict's groups hold)."""
     def ok(v) -> bool:
-        return isinstance(v, bool) or _is_number(v) or (isinstance(v, list) and len(v) <= 4
-                                                        and all(_is_number(x) for x in v))
+        return isinstance(v, bool) or is_number(v) or (isinstance(v, list) and len(v) <= 4
+                                                        and all(is_number(x) for x in v))
     return (isinstance(groups, list) and 1 <= len(groups) <= _MAX_GROUPS
             and all(isinstance(g, dict) and len(g) <= 16
                     and all(isinstance(k, str) and k.isidentifier() and len(k) <= _MAX_NAME and ok(v)
                             for k, v in g.items()) for g in groups))
-
-
-def _one_of(value, choices) -> bool:
-    return isinstance(value, str) and value in choices
 
 
 def _is_activation(name) -> bool:
@@ -236,7 +227,7 @@ def _is_activation(name) -> bool:
 
 
 def _invalid(path: Path, where: str, want: str, value) -> CheckpointError:
-    return CheckpointError(f"{path}: invalid metadata: {where} must be {want}, got {_short(value)}")
+    return CheckpointError(f"{path}: invalid metadata: {where} must be {want}, got {short(value)}")
 
 
 def _check_depth(obj, path: Path) -> None:
@@ -263,6 +254,9 @@ def _validate_meta(meta: dict, path: Path) -> None:
         raise _invalid(path, "checksum", "a SHA-256 of 64 hex digits", checksum)
     if not isinstance(meta.get("metadata", {}), dict):
         raise _invalid(path, "metadata", "an object", meta["metadata"])
+    module = meta.get("module", "Module")
+    if not (isinstance(module, str) and module.isidentifier() and len(module) <= _MAX_NAME):
+        raise _invalid(path, "module", "a class name", module)
     cfg = meta.get("model")
     if isinstance(cfg, dict) and "kind" in cfg:
         kind = MODEL_KINDS.get(cfg["kind"]) if isinstance(cfg["kind"], str) else None
@@ -278,34 +272,37 @@ def _validate_meta(meta: dict, path: Path) -> None:
             raise _invalid(path, "model", f"an object with fields {', '.join(sorted(_MODEL_KEYS))}", cfg)
         sizes = cfg["sizes"]
         if (not isinstance(sizes, list) or not 2 <= len(sizes) <= _MAX_LAYERS + 1
-                or not all(_is_int(n) and n >= 1 for n in sizes)):
+                or not all(is_int(n) and n >= 1 for n in sizes)):
             raise _invalid(path, "model.sizes", f"a list of 2 to {_MAX_LAYERS + 1} integers >= 1", sizes)
         if not _is_activation(cfg.get("activation", "sigmoid")):
             raise _invalid(path, "model.activation", "the name of an activation", cfg["activation"])
         out = cfg.get("output_activation", "sigmoid")
         if out is not None and not _is_activation(out):
             raise _invalid(path, "model.output_activation", "null or the name of an activation", out)
-        if not _one_of(cfg.get("init", "normal"), INITS):
+        if not one_of(cfg.get("init", "normal"), INITS):
             raise _invalid(path, "model.init", f"one of {', '.join(INITS)}", cfg["init"])
-    om = meta.get("optimizer")
-    if om is not None:
-        if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
-            raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}",
-                           om)
-        if "param_groups" in om and not _is_param_groups(om["param_groups"]):
-            raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
-                           om["param_groups"])
-        if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
-            raise _invalid(path, "optimizer.class", "a class name", om["class"])
-        if not (_is_number(om["lr"]) and om["lr"] >= 0):
-            raise _invalid(path, "optimizer.lr", "a finite number >= 0", om["lr"])
-        if not (_is_int(om["steps"]) and om["steps"] >= 0):
-            raise _invalid(path, "optimizer.steps", "an integer >= 0", om["steps"])
-        buffers = om["buffers"]
-        if (not isinstance(buffers, dict) or len(buffers) > _MAX_BUFFERS
-                or not all(k.isidentifier() and len(k) <= _MAX_NAME for k in buffers)
-                or not all(_is_int(n) and 0 <= n <= _MAX_MEMBERS for n in buffers.values())):
-            raise _invalid(path, "optimizer.buffers", "an object of buffer names to counts", buffers)
+    if meta.get("optimizer") is not None:
+        _validate_optimizer_meta(meta["optimizer"], path)
+
+
+def _validate_optimizer_meta(om, path: Path) -> None:
+    """The saved optimizer's description: class, lr, steps, buffer counts and (optional) parameter groups."""
+    if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
+        raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}", om)
+    if "param_groups" in om and not _is_param_groups(om["param_groups"]):
+        raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
+                       om["param_groups"])
+    if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
+        raise _invalid(path, "optimizer.class", "a class name", om["class"])
+    if not (is_number(om["lr"]) and om["lr"] >= 0):
+        raise _invalid(path, "optimizer.lr", "a finite number >= 0", om["lr"])
+    if not (is_int(om["steps"]) and om["steps"] >= 0):
+        raise _invalid(path, "optimizer.steps", "an integer >= 0", om["steps"])
+    buffers = om["buffers"]
+    if (not isinstance(buffers, dict) or len(buffers) > _MAX_BUFFERS
+            or not all(k.isidentifier() and len(k) <= _MAX_NAME for k in buffers)
+            or not all(is_int(n) and 0 <= n <= _MAX_MEMBERS for n in buffers.values())):
+        raise _invalid(path, "optimizer.buffers", "an object of buffer names to counts", buffers)
 
 
 # ---------------------------------------------------------------------- load: the archive
@@ -397,10 +394,10 @@ def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (its metadata is not a JSON object)")
     _check_depth(meta, path)
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (format {_short(meta.get('format'))})")
+        raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (format {short(meta.get('format'))})")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CheckpointError(f"{path}: invalid checkpoint format_version {_short(version)}: it must be an "
+        raise CheckpointError(f"{path}: invalid checkpoint format_version {short(version)}: it must be an "
                               f"integer from 1 to {FORMAT_VERSION}")
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written in checkpoint format {version}, newer than this library reads "
@@ -420,15 +417,17 @@ def _check_members(members: dict[str, _Member], meta: dict, path: Path) -> None:
     if stray:
         fail(f"unexpected member {stray[0]!r} (a checkpoint holds only param/, optim/ and meta.json)")
     dtypes = {m.dtype for m in params.values()}
-    if any(d.kind != "f" for d in dtypes) or len(dtypes) > 1:
-        fail(f"the parameters must share one float dtype, got {', '.join(sorted(map(str, dtypes)))}")
+    floats = {d for d in dtypes if d.kind == "f"}  # integer buffers (BatchNorm1d's num_batches_tracked) aside
+    if len(floats) > 1 or any(d.kind not in "fiu" for d in dtypes):
+        fail(f"the parameters must share one float dtype (integer counters aside), got "
+             f"{', '.join(sorted(map(str, dtypes)))}")
     order = sorted(params)
     cfg = meta.get("model")
     if cfg is not None:
         expected: dict[str, tuple] = {}
         if "kind" in cfg:
             expected = MODEL_KINDS[cfg["kind"]].shapes(cfg)
-            arch = f"{cfg['kind']} {_short(cfg)}"
+            arch = f"{cfg['kind']} {short(cfg)}"
         else:
             for i, (n_in, n_out) in enumerate(itertools.pairwise(cfg["sizes"])):
                 expected[f"layers.{i}.weight"], expected[f"layers.{i}.bias"] = (n_out, n_in), (n_out,)
@@ -598,13 +597,34 @@ def _load_archive(zf: zipfile.ZipFile, path: Path) -> Checkpoint:
         if "param_groups" in om:
             optimizer["param_groups"] = om["param_groups"]
     return Checkpoint(params=params, model_config=meta.get("model"), metadata=meta.get("metadata", {}),
-                      optimizer=optimizer, library_version=meta.get("library_version", ""))
+                      optimizer=optimizer, library_version=meta.get("library_version", ""),
+                      module=meta.get("module", "MLP" if meta.get("model") else "Module"))
 
 
-def load_model(path: str | os.PathLike) -> tuple[Module, Checkpoint]:
-    """Rebuild the saved ``MLP`` (or ``LeNet`` ...: see :data:`MODEL_KINDS`); returns it with the whole
-    :class:`Checkpoint`."""
+_M = TypeVar("_M", bound=Module)
+
+
+@overload
+def load_model(path: str | os.PathLike) -> tuple[MLP, Checkpoint]: ...
+@overload
+def load_model(path: str | os.PathLike, model: _M) -> tuple[_M, Checkpoint]: ...
+def load_model(path, model=None):
+    """Rebuild the saved ``MLP``, or load the saved weights into ``model`` (a module of your own, built in code as
+    the one that was saved; its old ``Sequential`` names ``layers.<i>.`` are read too); returns it with the whole
+    :class:`Checkpoint`. A module of your own without ``model=`` is refused in one line naming its class."""
     ckpt = load(path)
+    if model is not None:
+        if not isinstance(model, Module):
+            raise CheckpointError(f"load_model: model must be an nn.Module, got {type(model).__name__}")
+        try:
+            model.load_state_dict(ckpt.params)
+        except (ValueError, TypeError) as e:  # the library's ShapeError/DTypeError/CheckpointError are among them
+            raise CheckpointError(f"{path}: the saved weights do not fit the {type(model).__name__} given ({e})") \
+                from None
+        return model, ckpt
+    if not ckpt.model_config:
+        raise CheckpointError(f"{path}: holds the weights of a {ckpt.module}, not an MLP that can be rebuilt from "
+                              f"the file; build the {ckpt.module} in code and call load_model(path, model=net)")
     try:
         return ckpt.build_model(), ckpt
     except (ValueError, KeyError) as e:

@@ -29,7 +29,7 @@ def train(epochs=2, lr=3.0, seed=0):
     optimizer = SGD(model.parameters(), lr=lr)
     for _ in range(epochs):
         for xb, yb in DataLoader(x_train, y_train, batch_size=10, seed=seed):
-            cost = F.mse_loss(model(Tensor(xb)), yb)
+            cost = F.quadratic_cost(model(Tensor(xb)), yb)
             optimizer.zero_grad()
             cost.backward()
             optimizer.step()

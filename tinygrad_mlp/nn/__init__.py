@@ -19,20 +19,48 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from ..dtypes import dtype_or_default
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
 from ..jit import uncapturable
 from ..random import generator
 from ..tensor_core import Tensor, linear
-from . import functional, init
+from . import functional, init, utils
 
-__all__ = ["Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dropout", "LayerNorm",
-           "BatchNorm1d", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d",
-           "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
-           "MSELoss", "CrossEntropyLoss", "MLP", "LeNet", "INITS",
-           "default_init", "parse_sizes", "functional", "init"]
+__all__ = ["Module", "Parameter", "IncompatibleKeys", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten",
+           "Dropout", "LayerNorm", "BatchNorm1d", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
+           "AvgPool1d", "AvgPool2d", "BatchNorm2d", "LeNet", "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU",
+           "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
+           "MSELoss", "QuadraticCost", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
+           "NLLLoss", "CrossEntropyLoss", "MLP", "INITS",
+           "default_init", "parse_sizes", "functional", "init", "utils"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module's weight: ``nn.Parameter(tensor)`` shares ``tensor``'s array and requires grad.
+
+    Any Tensor with ``requires_grad=True`` held by a module is a parameter already (see the module docstring);
+    this class is PyTorch's spelling of it. ``Parameter(t, requires_grad=False)`` is held as a buffer.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        super().__init__(np.empty(0, dtype_or_default(None)) if data is None else data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` returns: the model's names the state lacked, and the state's names the
+    model does not have (PyTorch's ``_IncompatibleKeys``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
@@ -150,6 +178,67 @@ class Module:
         setattr(self, name, tensor)
         self._buffer_names.add(name)
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Hold ``module`` as the child ``name`` (``self.name = module``, checked), as PyTorch's ``add_module``."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise ArgumentError(f"add_module: the name must be a non-empty string without dots, got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise ArgumentError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param: Tensor | None) -> None:
+        """Hold ``param`` (a Tensor that requires grad, or None) as the attribute ``name``."""
+        if param is not None and not isinstance(param, Tensor):
+            raise ArgumentError(f"register_parameter: {name!r} must be a Tensor, got {type(param).__name__}")
+        setattr(self, name, param)
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at the dotted name ``target`` ("" is this module)."""
+        for name, m in self.named_modules():
+            if name == target:
+                return m
+        raise IndexingError(f"get_submodule: no module {target!r}")
+
+    def to(self, *args, dtype=None, device=None) -> Module:
+        """``to(dtype)`` converts every floating parameter and buffer (as :meth:`double`); a device (``"cpu"``)
+        is accepted and changes nothing, as arrays live in numpy on the CPU; others are refused. Returns self."""
+        _check_device(device, "Module.to")
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps"):
+                _check_device(arg, "Module.to")
+            else:
+                dtype = arg
+        return self if dtype is None else self._cast(dtype)
+
+    def cpu(self) -> Module:
+        """Returns self: arrays live in numpy on the CPU."""
+        return self
+
+    def double(self) -> Module:
+        """Make every floating parameter and buffer float64 (in place, with its gradient); returns self."""
+        return self._cast(np.float64)
+
+    def float(self) -> Module:
+        """Make every floating parameter and buffer float32 (in place, with its gradient); returns self."""
+        return self._cast(np.float32)
+
+    def _cast(self, dtype) -> Module:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise DTypeError(f"Module.to: {dtype!r} is not a dtype") from None
+        if dtype.kind != "f":
+            raise DTypeError(f"Module.to: parameters hold floats, got dtype {dtype}")
+        for _, t in self._named("tensor", "", set()):
+            assert isinstance(t, Tensor)
+            if t.data.dtype.kind == "f" and t.data.dtype != dtype:  # integer counters (num_batches_tracked) stay
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor.wrap(t.grad.data.astype(dtype))
+        return self
+
     def num_parameters(self) -> int:
         """Total number of scalar parameters (weights and biases)."""
         return sum(p.numel() for p in self.parameters())
@@ -178,24 +267,57 @@ class Module:
         """Copies of all parameter and buffer arrays by dotted name."""
         return {name: t.data.copy() for name, t in self._state_tensors().items()}
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers (in place).
+    def _legacy_state_names(self, prefix: str) -> dict[str, str]:
+        """Old key prefixes this module's state may be saved under, each mapped to today's (see Sequential)."""
+        return {}
 
-        With ``strict`` the keys must match exactly (a :class:`CheckpointError` lists the missing and
-        unexpected ones); shapes must always match (:class:`ShapeError`).
+    def _optional_state_names(self, prefix: str) -> set[str]:
+        """Keys a state saved by an older version may lack without being "missing" (see BatchNorm1d)."""
+        return set()
+
+    def _upgraded(self, state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``state`` with keys saved under older names renamed to today's (a key already present is kept)."""
+        renames: dict[str, str] = {}
+        for prefix, m in self.named_modules():
+            renames.update(m._legacy_state_names(prefix + "." if prefix else ""))
+        if not renames:
+            return dict(state)
+        out: dict[str, np.ndarray] = {}
+        for key, value in state.items():
+            new = key
+            for old_prefix, new_prefix in renames.items():
+                if key.startswith(old_prefix):
+                    new = new_prefix + key[len(old_prefix):]
+                    break
+            out[key if new in state else new] = value
+        return out
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays (or Tensors) into the parameters and buffers (in place); returns the
+        :class:`IncompatibleKeys` ``(missing_keys, unexpected_keys)``, as PyTorch.
+
+        With ``strict`` (default) the keys must match exactly (a :class:`CheckpointError` lists the missing and
+        unexpected ones); without, the matching keys are loaded and the rest reported. Shapes must always match
+        (:class:`ShapeError`). A refused load changes nothing. States saved by older versions load too: a
+        ``Sequential``'s old ``layers.<i>.`` keys are read as ``<i>.``.
         """
         if not isinstance(state, Mapping):
             raise CheckpointError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
+        state = self._upgraded(state)
         tensors = self._state_tensors()
-        if strict:
-            missing, unexpected = sorted(set(tensors) - set(state)), sorted(set(state) - set(tensors))
-            if missing or unexpected:
-                raise CheckpointError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        optional: set[str] = set()
+        for prefix, m in self.named_modules():
+            optional |= m._optional_state_names(prefix + "." if prefix else "")
+        missing = [k for k in tensors if k not in state and k not in optional]
+        unexpected = [k for k in state if k not in tensors]
+        if strict and (missing or unexpected):
+            raise CheckpointError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         values = {}
         for name, t in tensors.items():  # check everything before writing anything: a refused load changes nothing
             if name not in state:
                 continue
-            value = np.asarray(state[name])
+            raw = state[name]
+            value = np.asarray(raw.data if isinstance(raw, Tensor) else raw)
             if value.shape != t.shape:
                 raise ShapeError(f"load_state_dict: {name} has shape {value.shape} in the state "
                                  f"but {t.shape} in the model")
@@ -207,6 +329,7 @@ class Module:
             if not t.data.flags.writeable:
                 t.data = t.data.copy()
             np.copyto(t.data, value, casting="same_kind")
+        return IncompatibleKeys(missing, unexpected)
 
     def __repr__(self) -> str:
         inner = [f"  ({name}): {value!r}".replace("\n", "\n  ") for name, value in self.named_children()]
@@ -287,6 +410,11 @@ def _positive_int(n, what: str) -> int:
     return int(n)
 
 
+def _check_device(device, what: str) -> None:
+    if device is not None and str(device).split(":")[0] != "cpu":  # torch.device("cpu") prints as "cpu" too
+        raise ArgumentError(f"{what}: only the CPU is available (numpy arrays), got device {device!r}")
+
+
 def _as_tensor(x, what: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
@@ -310,10 +438,11 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 init: str = "xavier", seed=None, dtype=np.float32):
+                 init: str = "xavier", seed=None, dtype=None):
         _check_init(init, "Linear")
         in_features = _positive_int(in_features, "Linear: in_features")
         out_features = _positive_int(out_features, "Linear: out_features")
+        dtype = dtype_or_default(dtype)  # tm.set_default_dtype's, unless given
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(np.zeros((out_features, in_features), dtype), requires_grad=True)
         b = Tensor(np.zeros(out_features, dtype), requires_grad=True)
@@ -338,27 +467,82 @@ def _check_module(m, what: str) -> Module:
 
 
 class Sequential(Module):
-    """Apply modules one after another (parameters named ``layers.<i>.<name>``)."""
+    """Apply modules one after another: ``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module, ...))``.
 
-    def __init__(self, *modules: Module):
-        self.layers = [_check_module(m, "Sequential") for m in modules]
+    Parameters are named as PyTorch names them: ``0.weight``, ``1.bias`` ... (or ``<name>.weight`` for named
+    modules), so weights can be exchanged by name; states saved under the older ``layers.<i>.`` names still load.
+    """
+
+    def __init__(self, *modules: Module | Mapping[str, Module]):
+        self._modules: dict[str, Module] = {}
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, named in modules[0].items():
+                self.add_module(name, named)
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), module)  # type: ignore[arg-type]  # a Mapping among several: refused there
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Append ``module`` under ``name`` (or replace the module of that name, keeping its place)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise ArgumentError(f"Sequential: module names must be non-empty strings without dots, got {name!r}")
+        self._modules[name] = _check_module(module, f"Sequential[{name!r}]")
+
+    register_module = add_module
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end (named by its position); returns self."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def _items(self) -> Iterator[tuple[str, object]]:
+        yield from self._modules.items()
+        for name, value in super()._items():
+            if name.split(".")[0] != "_modules":
+                yield name, value
+
+    def _legacy_state_names(self, prefix: str) -> dict[str, str]:
+        # before PyTorch's names, a Sequential held its modules in a list attribute `layers`
+        return {f"{prefix}layers.{name}.": f"{prefix}{name}." for name in self._modules}
+
+    def __getattr__(self, name: str) -> Module:
+        modules = self.__dict__.get("_modules", {})  # only called when ordinary lookup fails: `seq.encoder`
+        if name in modules:
+            return modules[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @property
+    def layers(self) -> list[Module]:
+        """The modules, in order (the older name of this container's contents)."""
+        return list(self._modules.values())
 
     def forward(self, x: Tensor) -> Tensor:
-        for m in self.layers:
+        for m in self._modules.values():
             x = m(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
-        try:
-            return self.layers[i]
-        except (IndexError, TypeError):
-            raise IndexingError(f"Sequential: no layer {i!r} among {len(self.layers)}") from None
+    def _key(self, i) -> str:
+        keys = list(self._modules)
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or not -len(keys) <= i < len(keys):
+            raise IndexingError(f"Sequential: no layer {i!r} among {len(keys)}")
+        return keys[i]
+
+    def __getitem__(self, i) -> Module:
+        if isinstance(i, slice):
+            return Sequential(dict(list(self._modules.items())[i]))
+        return self._modules[self._key(i)]
+
+    def __setitem__(self, i: int, module: Module) -> None:
+        self._modules[self._key(i)] = _check_module(module, "Sequential")
+
+    def __delitem__(self, i: int) -> None:
+        del self._modules[self._key(i)]
 
     def __len__(self) -> int:
-        return len(self.layers)
+        return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self.layers)
+        return iter(list(self._modules.values()))
 
 
 class ModuleList(Module):
@@ -507,7 +691,8 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
-                 *, dtype=np.float32):
+                 *, dtype=None):
+        dtype = dtype_or_default(dtype)
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         self.normalized_shape = tuple(_positive_int(n, "LayerNorm: normalized_shape") for n in shape)
         if not self.normalized_shape:
@@ -545,21 +730,25 @@ class BatchNorm1d(Module):
     Input (batch, C) or (batch, C, length); the statistics are per feature C, over the batch (and length).
     In training, the batch's mean and biased variance are used, and the running statistics move towards
     them: ``running = (1 - momentum) * running + momentum * batch_stat`` (the running variance takes the
-    unbiased batch variance, as PyTorch). In eval, ``running_mean`` and ``running_var`` are used instead.
+    unbiased batch variance, as PyTorch); with ``momentum=None`` they are the plain average of every training
+    batch's statistics (``momentum = 1 / num_batches_tracked``, the buffer counting the batches). In eval,
+    ``running_mean`` and ``running_var`` are used instead.
     The running statistics are buffers (in ``state_dict()``, no gradient), starting at 0 and 1. With
     ``track_running_stats=False`` there are none and the batch statistics are used in both modes.
     """
 
     running_mean: Tensor
     running_var: Tensor
+    num_batches_tracked: Tensor
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, *, dtype=np.float32):
-        name = type(self).__name__
-        self.num_features = _positive_int(num_features, f"{name}: num_features")
-        if not eps > 0 or not 0 <= momentum <= 1:
-            raise ArgumentError(f"{name}: eps must be > 0 and momentum in [0, 1], got {eps}, {momentum}")
-        self.eps, self.momentum = float(eps), float(momentum)
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, *, dtype=None):
+        dtype = dtype_or_default(dtype)
+        self.num_features = _positive_int(num_features, "BatchNorm1d: num_features")
+        if not eps > 0 or not (momentum is None or 0 <= momentum <= 1):
+            raise ArgumentError(f"BatchNorm1d: eps must be > 0 and momentum in [0, 1] or None, got {eps}, {momentum}")
+        self.eps = float(eps)
+        self.momentum = None if momentum is None else float(momentum)
         c = self.num_features
         self.weight = Tensor(np.ones(c), requires_grad=True, dtype=dtype) if affine else None
         self.bias = Tensor(np.zeros(c), requires_grad=True, dtype=dtype) if affine else None
@@ -567,6 +756,12 @@ class BatchNorm1d(Module):
         if self.track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(c), dtype=dtype))
             self.register_buffer("running_var", Tensor(np.ones(c), dtype=dtype))
+            # training batches seen (an int64 count, as PyTorch): momentum=None averages them all equally
+            self.register_buffer("num_batches_tracked", Tensor.wrap(np.array(0, dtype=np.int64)))
+
+    def _optional_state_names(self, prefix: str) -> set[str]:
+        # states saved before the counter existed load without it (it stays 0)
+        return {prefix + "num_batches_tracked"} if self.track_running_stats else set()
 
     def forward(self, x: Tensor) -> Tensor:
         x = _as_tensor(x, "BatchNorm1d")
@@ -589,8 +784,10 @@ class BatchNorm1d(Module):
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
-                uncapturable(f"{name} updates its running statistics in place, which a replay would not do")
-                m = self.momentum
+                uncapturable("BatchNorm1d updates its running statistics in place, which a replay would not do")
+                self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.data + 1)
+                # momentum=None: the cumulative average of every batch's statistics so far (weight 1/batches)
+                m = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
                 self.running_mean.data *= 1 - m
                 self.running_mean.data += m * mean.data.reshape(-1).astype(self.running_mean.dtype)
                 self.running_var.data *= 1 - m
@@ -623,7 +820,8 @@ class BatchNorm2d(BatchNorm1d):
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ShapeError(f"BatchNorm2d({self.num_features}): input must be (batch, {self.num_features}, "
                              f"height, width), got {x.shape}")
-        return self._normalize(x)
+        n, c, h, w = x.shape  # BatchNorm1d's (batch, C, length): statistics over the batch and the pixels
+        return super().forward(x.reshape(n, c, h * w)).reshape(n, c, h, w)
 
 
 def _sizes(v, nd: int, what: str, minimum: int = 1) -> tuple[int, ...]:
@@ -851,38 +1049,168 @@ class Softplus(Module):
         return f"beta={self.beta}"
 
 
+def _softmax_dim(dim: int | None, x: Tensor, what: str) -> int:
+    if dim is not None:
+        return int(dim)
+    if x.ndim in (1, 2):  # the axis PyTorch's implicit choice picks too (0 for a vector, 1 for a batch)
+        return x.ndim - 1
+    raise ArgumentError(f"{what}: give dim= for an input of {x.ndim} axes (PyTorch's implicit choice is deprecated)")
+
+
+class Softmax(Module):
+    """``exp(x) / sum(exp(x))`` along ``dim``, as ``nn.Softmax(dim=1)``."""
+
+    def __init__(self, dim: int | None = None):
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "Softmax")
+        return x.softmax(_softmax_dim(self.dim, x, "Softmax"))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """``x - logsumexp(x)`` along ``dim``, stable; with :class:`NLLLoss`, the cross-entropy."""
+
+    def __init__(self, dim: int | None = None):
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "LogSoftmax")
+        return x.log_softmax(_softmax_dim(self.dim, x, "LogSoftmax"))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
 # ---------------------------------------------------------------------- losses
 
 
-class MSELoss(Module):
-    """:func:`functional.mse_loss` as a module. The default ``reduction="batchmean"`` is the notes' cost
-    (squares summed over the outputs, averaged over the batch); ``"mean"`` is PyTorch's default (averaged
-    over every element), ``"sum"`` and ``"none"`` as in PyTorch."""
+class _Loss(Module):
+    """A loss function held with its settings; ``forward(input, target)`` calls it."""
+
+    fn: Callable[..., Tensor]
+    reductions: tuple[str, ...] = functional.CE_REDUCTIONS
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = functional.check_reduction(reduction, self.reductions, type(self).__name__)
+
+    def _settings(self) -> dict:
+        return {"reduction": self.reduction}
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return type(self).fn(input, target, **self._settings())
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self._settings().items() if not isinstance(v, (Tensor, np.ndarray)))
+
+
+class MSELoss(_Loss):
+    """:func:`functional.mse_loss` as a module: PyTorch's mean squared error, by default averaged over every
+    element of any shape (``reduction`` "mean", "sum", "none"; "batchmean" is the notes' cost)."""
+
+    fn = staticmethod(functional.mse_loss)
+    reductions = functional.MSE_REDUCTIONS
+
+
+class QuadraticCost(_Loss):
+    """:func:`functional.quadratic_cost` as a module: the notes' cost (squares summed over the outputs, averaged
+    over the batch), labels or targets of the output's shape."""
+
+    fn = staticmethod(functional.quadratic_cost)
+    reductions = functional.MSE_REDUCTIONS
 
     def __init__(self, reduction: str = "batchmean"):
-        self.reduction = functional.check_reduction(reduction, functional.MSE_REDUCTIONS, "MSELoss")
-
-    def forward(self, output: Tensor, target) -> Tensor:
-        return functional.mse_loss(output, target, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        super().__init__(reduction)
 
 
-class CrossEntropyLoss(Module):
-    """:func:`functional.cross_entropy` as a module: ``reduction`` "mean" (default), "sum" or "none";
-    targets are class indices or probabilities; optional ``label_smoothing``."""
+class L1Loss(_Loss):
+    """:func:`functional.l1_loss` as a module."""
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
-        self.reduction = functional.check_reduction(reduction, functional.CE_REDUCTIONS, "CrossEntropyLoss")
+    fn = staticmethod(functional.l1_loss)
+
+
+class HuberLoss(_Loss):
+    """:func:`functional.huber_loss` as a module."""
+
+    fn = staticmethod(functional.huber_loss)
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def _settings(self) -> dict:
+        return {"reduction": self.reduction, "delta": self.delta}
+
+
+class SmoothL1Loss(_Loss):
+    """:func:`functional.smooth_l1_loss` as a module."""
+
+    fn = staticmethod(functional.smooth_l1_loss)
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def _settings(self) -> dict:
+        return {"reduction": self.reduction, "beta": self.beta}
+
+
+class BCELoss(_Loss):
+    """:func:`functional.binary_cross_entropy` as a module (input: probabilities)."""
+
+    fn = staticmethod(functional.binary_cross_entropy)
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def _settings(self) -> dict:
+        return {"weight": self.weight, "reduction": self.reduction}
+
+
+class BCEWithLogitsLoss(_Loss):
+    """:func:`functional.binary_cross_entropy_with_logits` as a module (input: raw scores)."""
+
+    fn = staticmethod(functional.binary_cross_entropy_with_logits)
+
+    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def _settings(self) -> dict:
+        return {"weight": self.weight, "reduction": self.reduction, "pos_weight": self.pos_weight}
+
+
+class NLLLoss(_Loss):
+    """:func:`functional.nll_loss` as a module (input: log-probabilities, e.g. from :class:`LogSoftmax`)."""
+
+    fn = staticmethod(functional.nll_loss)
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def _settings(self) -> dict:
+        return {"weight": self.weight, "ignore_index": self.ignore_index, "reduction": self.reduction}
+
+
+class CrossEntropyLoss(_Loss):
+    """:func:`functional.cross_entropy` as a module: raw scores, class indices or probabilities as the target,
+    class ``weight``, ``ignore_index``, ``reduction`` "mean" (default), "sum" or "none", ``label_smoothing``."""
+
+    fn = staticmethod(functional.cross_entropy)
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
         self.label_smoothing = functional.check_label_smoothing(label_smoothing, "CrossEntropyLoss")
 
-    def forward(self, logits: Tensor, target) -> Tensor:
-        return functional.cross_entropy(logits, target, reduction=self.reduction,
-                                        label_smoothing=self.label_smoothing)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing}"
+    def _settings(self) -> dict:
+        return {"weight": self.weight, "ignore_index": self.ignore_index, "reduction": self.reduction,
+                "label_smoothing": self.label_smoothing}
 
 
 # ---------------------------------------------------------------------- the notes' network
@@ -904,7 +1232,7 @@ class MLP(Module):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str | None = "sigmoid",
-                 output_activation: str | None = "sigmoid", *, init: str | None = None, seed=0, dtype=np.float32):
+                 output_activation: str | None = "sigmoid", *, init: str | None = None, seed=0, dtype=None):
         try:
             sizes = [_positive_int(n, "MLP: each size") for n in sizes]
         except TypeError:

@@ -1,4 +1,4 @@
-"""Stateless functions for networks: activations by name, ``one_hot``, and the two losses.
+"""Stateless functions for networks: activations by name, ``one_hot``, and the losses.
 
 Everything here is composed from Tensor ops; nothing computes its own gradient.
 """
@@ -232,12 +232,59 @@ def _check_output(output, what: str, name: str = "output") -> Tensor:
     if not isinstance(output, Tensor):
         raise ArgumentError(f"{what}: {name} must be a Tensor, got {type(output).__name__}")
     if output.ndim != 2:
-        raise ShapeError(f"{what}: {name} must have shape (batch, {'classes' if name == 'logits' else 'outputs'}), "
+        raise ShapeError(f"{what}: {name} must have shape (batch, {'outputs' if name == 'output' else 'classes'}), "
                          f"got {output.shape}")
     return output
 
 
-def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
+def _target_array(target, what: str) -> np.ndarray:
+    """A target that is not a Tensor, as an array (a ragged list is a ShapeError)."""
+    try:
+        return target if type(target) is np.ndarray else np.asarray(target)
+    except ValueError:
+        raise ShapeError(f"{what}: target is a ragged list") from None
+
+
+def _float_target(input: Tensor, target, what: str) -> Tensor:
+    """``target`` as a Tensor of ``input``'s shape: a Tensor as it is, an array lifted (the array itself, so a
+    captured step reads each call's own target); a ShapeError when the shapes differ (PyTorch would broadcast,
+    with a warning: (N, 1) against (N,) becomes (N, N), a silent wrong answer)."""
+    if isinstance(target, Tensor):
+        t = target
+    else:
+        arr = _target_array(target, what)
+        if arr.dtype.kind not in "biuf":
+            raise DTypeError(f"{what}: target must be numbers, got dtype {arr.dtype}")
+        if type(target) is not np.ndarray:  # Python numbers take the input's dtype, as they do in arithmetic
+            arr = arr.astype(input.dtype)
+        # float arrays as they are; others through a Cast op of the array itself (not a converted copy, which a
+        # captured step would keep as a constant)
+        t = input._lift(arr) if arr.dtype.kind == "f" else Tensor.wrap(arr).astype(input.dtype)
+    if t.shape != input.shape:
+        labels = t.ndim == 1 and t.shape[0] == input.shape[0] and input.ndim == 2 and not isinstance(target, Tensor) \
+            and np.asarray(target).dtype.kind in "iu"
+        hint = ("; these look like class labels: the notes' cost with labels is quadratic_cost, or compare with "
+                "one_hot(labels)") if labels else " (they must be equal; nothing is broadcast)"
+        raise ShapeError(f"{what}: target shape {t.shape} does not match input shape {input.shape}{hint}")
+    return t
+
+
+def _input(input, what: str) -> Tensor:
+    """A loss's input must be a Tensor (an array would have no gradient to give)."""
+    if not isinstance(input, Tensor):
+        raise ArgumentError(f"{what}: input must be a Tensor, got {type(input).__name__}")
+    return input
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    """PyTorch's reductions of an elementwise loss: "mean" over every element, "sum", or "none"."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total / max(loss.data.size, 1) if reduction == "mean" else total
+
+
+def quadratic_cost(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     """The notes' quadratic cost: ``sum((output - target)**2) / batch``.
 
     For each example, the squared differences are **summed over the outputs**
@@ -245,101 +292,264 @@ def mse_loss(output: Tensor, target, reduction: str = "batchmean") -> Tensor:
     C0 over the examples** of the batch. There is no factor 1/2. ``output`` has
     shape (batch, classes); ``target`` is either the same shape, or a 1-D array
     of integer labels, turned into one-hot rows. A target Tensor that requires
-    grad gets its gradient too.
+    grad gets its gradient too. This is the CLI's ``--loss mse``, ``train.fit``'s
+    ``"mse"`` and the hand-written backprop's cost.
 
     ``reduction``: "batchmean" (the default above), "mean" (over every element,
-    PyTorch's default: "batchmean" divided by the number of outputs), "sum", or
+    PyTorch's ``mse_loss``: "batchmean" divided by the number of outputs), "sum", or
     "none" (the squared differences, shape of ``output``).
     """
-    output = _check_output(output, "mse_loss")
-    check_reduction(reduction, MSE_REDUCTIONS, "mse_loss")
+    output = _check_output(output, "quadratic_cost")
+    check_reduction(reduction, MSE_REDUCTIONS, "quadratic_cost")
     if isinstance(target, Tensor):
         t = target
     else:
-        try:
-            arr = target if type(target) is np.ndarray else np.asarray(target)
-        except ValueError:
-            raise ShapeError("mse_loss: target is a ragged list") from None
-        if arr.dtype.kind not in "biuf":
-            raise DTypeError(f"mse_loss: target must be numbers, got dtype {arr.dtype}")
+        arr = _target_array(target, "quadratic_cost")
         if arr.ndim == 1 and arr.dtype.kind in "iu":
-            t = _one_hot_tensor(_labels(arr, "mse_loss"), output.shape[1], output.dtype, 1.0, "mse_loss")
-        elif arr.dtype.kind == "f":
-            t = output._lift(arr)  # the array itself: a captured step reads each call's own target
-        else:  # a Cast op of the array itself (not a converted copy, which a captured step would keep as a constant)
-            t = Tensor.wrap(arr).astype(output.dtype)
+            t = _one_hot_tensor(_labels(arr, "quadratic_cost"), output.shape[1], output.dtype, 1.0, "quadratic_cost")
+        else:
+            t = _float_target(output, arr, "quadratic_cost")
     if t.shape != output.shape:
-        raise ShapeError(f"mse_loss: target shape {t.shape} does not match output shape {output.shape}")
+        raise ShapeError(f"quadratic_cost: target shape {t.shape} does not match output shape {output.shape}")
     if reduction == "batchmean":
         return Tensor.apply(SquaredError(), output, t)  # the notes' cost, one fused node
     diff = output - t
-    if reduction == "none":
-        return diff * diff
-    total = (diff * diff).sum()
-    return total / output.numel() if reduction == "mean" else total
+    return _reduce(diff * diff, reduction)
 
 
-def _target_weights(logits: Tensor, target, label_smoothing: float, scale: float) -> Tensor:
-    """``scale * q`` (batch, classes), q the target distribution: one-hot rows for class indices (the OneHot op,
-    so the labels are an input of the graph), or the given probabilities; then smoothed,
-    ``(1 - label_smoothing) * q + label_smoothing / classes``."""
-    batch, classes = logits.shape
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """PyTorch's mean squared error: ``mean((input - target)**2)`` over **every element** (``reduction="mean"``).
+
+    ``input`` has any shape (a 1-D prediction too) and ``target`` the same shape (never broadcast).
+    ``reduction``: "mean" (default), "sum", "none" (the squared differences), or "batchmean" (the notes'
+    cost, :func:`quadratic_cost`). The notes' cost is :func:`quadratic_cost`: squares summed over the outputs,
+    averaged over the batch, with integer labels accepted as one-hot targets.
+    """
+    check_reduction(reduction, MSE_REDUCTIONS, "mse_loss")
+    if reduction == "batchmean":
+        return quadratic_cost(input, target)
+    input = _input(input, "mse_loss")
+    diff = input - _float_target(input, target, "mse_loss")
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error ``mean(|input - target|)`` (``reduction`` "mean", "sum" or "none"), as PyTorch."""
+    check_reduction(reduction, CE_REDUCTIONS, "l1_loss")
+    input = _input(input, "l1_loss")
+    return _reduce((input - _float_target(input, target, "l1_loss")).abs(), reduction)
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """PyTorch's Huber loss: ``0.5 d**2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``, d = input - target.
+
+    Written without a mask, as ``0.5 c**2 + delta (|d| - c)`` with ``c = min(|d|, delta)``, so a captured step
+    computes each call's own branch.
+    """
+    check_reduction(reduction, CE_REDUCTIONS, "huber_loss")
+    delta = _positive_number(delta, "huber_loss: delta")
+    input = _input(input, "huber_loss")
+    magnitude = (input - _float_target(input, target, "huber_loss")).abs()
+    c = magnitude.clip(None, delta)
+    return _reduce(c * c * 0.5 + (magnitude - c) * delta, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """PyTorch's smooth L1 loss: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``
+    (``huber_loss(delta=beta) / beta``); ``beta=0`` is :func:`l1_loss`."""
+    check_reduction(reduction, CE_REDUCTIONS, "smooth_l1_loss")
+    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.floating)) or not beta >= 0:
+        raise ArgumentError(f"smooth_l1_loss: beta must be a number >= 0, got {beta!r}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) / float(beta)
+
+
+def _positive_number(value, what: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating)) or not value > 0:
+        raise ArgumentError(f"{what} must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def _elementwise_weight(weight, input: Tensor, what: str, name: str = "weight") -> Tensor | None:
+    """A rescaling weight broadcast against ``input`` (PyTorch's ``weight=`` / ``pos_weight=``), or None."""
+    if weight is None:
+        return None
+    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=input.dtype))
+    try:
+        fits = np.broadcast_shapes(w.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{what}: {name} of shape {w.shape} does not broadcast to the input's {input.shape}")
+    return w
+
+
+# log(p) is clamped at -100, as PyTorch's binary_cross_entropy does, by clamping p at exp(-100) (a float32 denormal)
+_LOG_FLOOR = float(np.exp(-100.0))
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """``-(t log p + (1 - t) log(1 - p))`` elementwise, ``p = input`` probabilities in [0, 1] (e.g. after a sigmoid),
+    each log clamped at -100 as PyTorch does; ``weight`` rescales each element (broadcast); reduced as
+    :func:`mse_loss`. Probabilities outside [0, 1] are refused (:class:`ArgumentError`)."""
+    check_reduction(reduction, CE_REDUCTIONS, "binary_cross_entropy")
+    input = _input(input, "binary_cross_entropy")
+    t = _float_target(input, target, "binary_cross_entropy")
+    if input.data.size and not (np.min(input.data) >= 0 and np.max(input.data) <= 1):
+        raise ArgumentError("binary_cross_entropy: input must be probabilities in [0, 1] (apply sigmoid first, or "
+                            "use binary_cross_entropy_with_logits on raw scores)")
+    loss = -(t * input.clip(_LOG_FLOOR, None).log() + (1 - t) * (1 - input).clip(_LOG_FLOOR, None).log())
+    w = _elementwise_weight(weight, input, "binary_cross_entropy")
+    return _reduce(loss if w is None else loss * w, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """:func:`binary_cross_entropy` of ``sigmoid(input)``, computed stably from the raw scores:
+    ``(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)``. ``pos_weight`` weighs the positive term (broadcast
+    along the last axis, one per class), ``weight`` each element; reduced as :func:`mse_loss`."""
+    check_reduction(reduction, CE_REDUCTIONS, "binary_cross_entropy_with_logits")
+    input = _input(input, "binary_cross_entropy_with_logits")
+    t = _float_target(input, target, "binary_cross_entropy_with_logits")
+    pw = _elementwise_weight(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
+    log_weight = 1.0 if pw is None else (pw - 1) * t + 1
+    loss = (1 - t) * input + log_weight * (-input).softplus()
+    w = _elementwise_weight(weight, input, "binary_cross_entropy_with_logits")
+    return _reduce(loss if w is None else loss * w, reduction)
+
+
+def _class_weight(weight, classes: int, dtype, what: str) -> np.ndarray | None:
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise ArgumentError(f"{what}: weight must be one number per class, got {weight!r} (pass reduction= by name)")
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if w.dtype.kind not in "biuf" or w.shape != (classes,):
+        raise ShapeError(f"{what}: weight must be {classes} numbers (one per class), got shape {w.shape} "
+                         f"of dtype {w.dtype}")
+    return w.astype(dtype)
+
+
+def _target_weights(logp: Tensor, target, weight, ignore_index: int, label_smoothing: float, reduction: str,
+                    what: str) -> Tensor:
+    """The weights Q (batch, classes) with ``loss = sum(Q * logp)`` (one WeightedLogSum): the target distribution
+    q (one-hot rows for class indices, or the given probabilities), smoothed to ``(1 - s) q + s / classes``,
+    times the class weights, with rows of ``ignore_index`` zeroed; negated, and for "mean" divided by the
+    number of (weighted, not ignored) examples, as PyTorch counts them."""
+    batch, classes = logp.shape
     if isinstance(target, Tensor):
         if target.requires_grad:
-            raise ArgumentError("cross_entropy: a target that requires grad is not supported; pass target.detach()")
+            raise ArgumentError(f"{what}: a target that requires grad is not supported; pass target.detach()")
         target = target.data
-    try:
-        arr = target if type(target) is np.ndarray else np.asarray(target)
-    except ValueError:
-        raise ShapeError("cross_entropy: target is a ragged list") from None
+    arr = _target_array(target, what)
+    w = _class_weight(weight, classes, logp.dtype, what)
     if arr.ndim == 2:  # probabilities
-        if arr.shape != logits.shape or arr.dtype.kind != "f":
-            raise ShapeError(f"cross_entropy: target must be 1-D class indices or float probabilities of the logits' "
-                             f"shape {logits.shape}, got shape {arr.shape} of dtype {arr.dtype}")
+        if arr.shape != logp.shape or arr.dtype.kind != "f":
+            raise ShapeError(f"{what}: target must be 1-D class indices or float probabilities of the input's "
+                             f"shape {logp.shape}, got shape {arr.shape} of dtype {arr.dtype}")
+        if ignore_index != -100:
+            raise ArgumentError(f"{what}: ignore_index applies to class-index targets, not to probabilities")
         if arr.size and (np.any(arr < 0) or not np.allclose(arr.sum(axis=1), 1, atol=1e-3)):
-            raise ArgumentError("cross_entropy: probability targets must be non-negative with rows summing to 1")
+            raise ArgumentError(f"{what}: probability targets must be non-negative with rows summing to 1")
         # with Tensor ops on the array itself (not numpy on a copy, which a captured step would keep as a constant),
         # so tm.compile reads each call's own probabilities; the same values, bit for bit
         q = Tensor.wrap(arr)
         if label_smoothing:
             q = q * (1 - label_smoothing) + label_smoothing / classes
-        return (q * scale).astype(logits.dtype)
-    idx = _labels(arr, "cross_entropy")
+        if w is not None:
+            q = q * Tensor.wrap(w)
+        return (q * (-1 / batch if reduction == "mean" else -1.0)).astype(logp.dtype)
+    idx = _labels(arr, what)
     if idx.shape[0] != batch:
-        raise ShapeError(f"cross_entropy: {idx.shape[0]} labels for a batch of {batch} logits")
-    weights = _one_hot_tensor(idx, classes, logits.dtype, (1 - label_smoothing) * scale, "cross_entropy")
+        raise ShapeError(f"{what}: {idx.shape[0]} labels for a batch of {batch} inputs")
+    ignored = idx == ignore_index
+    if w is None and not 0 <= ignore_index < classes and not ignored.any():
+        # every label counts with weight 1: the OneHot op reads the labels as an input of the graph, so a captured
+        # step (tm.compile) reads each call's own (and refuses an ignore_index among them, being out of range)
+        scale = -1 / batch if reduction == "mean" else -1.0
+        weights = _one_hot_tensor(idx, classes, logp.dtype, (1 - label_smoothing) * scale, what)
+        if label_smoothing:
+            weights = weights + label_smoothing * scale / classes
+        return weights
+    # class weights or ignored labels: the weights are computed here with numpy from this call's labels, which a
+    # replay could not redo, so the step runs eagerly under tm.compile
+    uncapturable(f"{what} with class weights or ignore_index computes its weights from each call's labels")
+    kept = ~ignored
+    safe = np.where(kept, idx, 0)
+    if np.any(safe < 0) or np.any(safe >= classes):
+        bad = idx[kept & ((idx < 0) | (idx >= classes))][0]
+        raise ArgumentError(f"{what}: labels must lie in [0, {classes}) (or equal ignore_index={ignore_index}), "
+                            f"got {bad}")
+    w_full = np.ones(classes, dtype=logp.dtype) if w is None else w
+    row = w_full[safe] * kept  # each example's weight: w[y_i], 0 if ignored
+    dense = np.zeros((batch, classes), dtype=np.float64)
+    dense[np.arange(batch), safe] = (1 - label_smoothing) * row
     if label_smoothing:
-        weights = weights + label_smoothing * scale / classes
-    return weights
+        dense += (label_smoothing / classes) * kept[:, None] * w_full[None, :]
+    if reduction == "mean":
+        total = float(row.sum())
+        dense *= -1 / total if total else np.nan  # nothing counted: nan, as PyTorch
+    else:
+        dense *= -1.0
+    return Tensor.wrap(dense.astype(logp.dtype))
 
 
-def cross_entropy(logits: Tensor, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy ``-sum(q * log softmax(logits))`` per example, averaged over the batch.
+def _weighted_log_sum(logp: Tensor, weights: Tensor, reduction: str) -> Tensor:
+    # one WeightedLogSum node: product and sum, a zero weight on a -inf log-probability counting 0 (not NaN) inside
+    # the rule, so a captured step (tm.compile) masks each batch's own -infs
+    return Tensor.apply(WeightedLogSum(axis=1 if reduction == "none" else None), logp, weights)
 
-    ``logits`` has shape (batch, classes) and are raw scores (no activation).
+
+def _check_ignore_index(ignore_index, what: str) -> int:
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
+        raise ArgumentError(f"{what}: ignore_index must be an int, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy ``-sum(q * log softmax(input))`` per example, averaged over the batch (PyTorch's).
+
+    ``input`` has shape (batch, classes) and holds raw scores (logits, no activation).
     ``target`` is a 1-D array of integer class indices (q is their one-hot rows)
-    or an array of probabilities of the logits' shape (q itself). With
-    ``label_smoothing`` s, q becomes ``(1 - s) q + s / classes``. ``reduction``:
-    "mean" (default), "sum", or "none" (one loss per example). Built on the
-    stable ``log_softmax``, so logits of any finite size are fine: a class whose
+    or an array of probabilities of the input's shape (q itself). With
+    ``label_smoothing`` s, q becomes ``(1 - s) q + s / classes``. ``weight`` (one
+    number per class) rescales each class; examples whose label is ``ignore_index``
+    count for nothing. ``reduction``: "mean" (default: divided by the summed weights
+    of the counted examples, as PyTorch), "sum", or "none" (one loss per example).
+    Built on the stable ``log_softmax``, so logits of any finite size are fine: a class whose
     probability underflows to 0, or whose logit is -inf (a mask), contributes
     nothing when its target weight is 0 (and infinity, honestly, when it is not);
     the :class:`~tinygrad_mlp.ops.WeightedLogSum` rule does this, so a compiled
     step does it too.
     """
-    logits = _check_output(logits, "cross_entropy", "logits")
+    logits = _check_output(input, "cross_entropy", "input")
     check_reduction(reduction, CE_REDUCTIONS, "cross_entropy")
     label_smoothing = check_label_smoothing(label_smoothing, "cross_entropy")
-    # The target weights q are scaled by -1/batch for the negated mean (-1 otherwise): the loss is then one
-    # weighted sum, and its backward a plain product.
-    scale = -1 / logits.shape[0] if reduction == "mean" else -1.0
-    weights = _target_weights(logits, target, label_smoothing, scale)
-    # one WeightedLogSum node: product and sum, a zero weight on a -inf log-probability counting 0 (not NaN) inside
-    # the rule, so a captured step (tm.compile) masks each batch's own -infs
-    return Tensor.apply(WeightedLogSum(axis=1 if reduction == "none" else None), logits.log_softmax(axis=1), weights)
+    ignore_index = _check_ignore_index(ignore_index, "cross_entropy")
+    logp = logits.log_softmax(axis=1)
+    weights = _target_weights(logp, target, weight, ignore_index, label_smoothing, reduction, "cross_entropy")
+    return _weighted_log_sum(logp, weights, reduction)
 
 
-LOSSES: dict[str, Callable[..., Tensor]] = {"mse": mse_loss, "cross_entropy": cross_entropy}
+def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood ``-input[i, target[i]]`` of log-probabilities ``input`` (batch, classes) (e.g. from
+    ``log_softmax``), with class ``weight``, ``ignore_index`` and ``reduction`` as :func:`cross_entropy`:
+    ``nll_loss(log_softmax(z, dim=1), y) == cross_entropy(z, y)``."""
+    logp = _check_output(input, "nll_loss", "input")
+    check_reduction(reduction, CE_REDUCTIONS, "nll_loss")
+    ignore_index = _check_ignore_index(ignore_index, "nll_loss")
+    arr = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if arr.ndim != 1:
+        raise ShapeError(f"nll_loss: target must be 1-D class indices, got shape {arr.shape}")
+    weights = _target_weights(logp, target, weight, ignore_index, 0.0, reduction, "nll_loss")
+    return _weighted_log_sum(logp, weights, reduction)
+
+
+# the CLI's and train.fit's names: "mse" is the notes' quadratic cost (not PyTorch's mse_loss, which averages over
+# every element)
+LOSSES: dict[str, Callable[..., Tensor]] = {"mse": quadratic_cost, "cross_entropy": cross_entropy}
 
 
 #: Short names of losses: the one place they are expanded.
@@ -355,5 +565,5 @@ def loss_name(name: str) -> str:
 
 
 def loss(name: str) -> Callable[..., Tensor]:
-    """The loss function called ``name`` ("mse" or "cross_entropy"; "ce" is accepted too)."""
+    """The loss function called ``name``: "mse" (the notes' :func:`quadratic_cost`) or "cross_entropy" ("ce")."""
     return LOSSES[loss_name(name)]

@@ -27,7 +27,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for ``nonlinearity``: 1 (linear, sigmoid), 5/3 (tanh), sqrt(2) (relu),
     sqrt(2 / (1 + slope**2)) (leaky_relu, ``param`` the slope, default 0.01)."""
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        slope = 0.01 if param is None else float(param)  # PyTorch's default slope when none is given
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity not in _GAINS:
         raise ArgumentError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}; choose one of "
@@ -100,20 +100,26 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, *, seed=None) -> Tensor:
     return _fill(tensor, std * generator(seed).standard_normal(tensor.shape))
 
 
-def _kaiming_std(tensor, mode: str, nonlinearity: str, what: str) -> float:
+def _kaiming_std(tensor, a: float, mode: str, nonlinearity: str, what: str) -> float:
     fan_in, fan_out = _fans(_check(tensor, what), what)
     if mode not in ("fan_in", "fan_out"):
         raise ArgumentError(f"{what}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    return calculate_gain(nonlinearity) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+    if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{what}: a (the leaky_relu slope) must be a number, got {a!r}")
+    return calculate_gain(nonlinearity, float(a)) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
 
-def kaiming_uniform_(tensor: Tensor, mode: str = "fan_in", nonlinearity: str = "relu", *, seed=None) -> Tensor:
-    """U(-l, l) with ``l = sqrt(3) * gain / sqrt(fan)`` (He et al.)."""
-    limit = math.sqrt(3.0) * _kaiming_std(tensor, mode, nonlinearity, "kaiming_uniform_")
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+                     seed=None) -> Tensor:
+    """U(-l, l) with ``l = sqrt(3) * gain / sqrt(fan)`` (He et al.); ``a`` is the negative slope of a leaky_relu
+    (gain ``sqrt(2 / (1 + a**2))``, so the defaults give relu's sqrt(2)), PyTorch's signature."""
+    limit = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
     return _fill(tensor, generator(seed).uniform(-limit, limit, tensor.shape))
 
 
-def kaiming_normal_(tensor: Tensor, mode: str = "fan_in", nonlinearity: str = "relu", *, seed=None) -> Tensor:
-    """N(0, s**2) with ``s = gain / sqrt(fan)`` (He et al.); with the defaults, the "he" init of ``Linear``."""
-    std = _kaiming_std(tensor, mode, nonlinearity, "kaiming_normal_")
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+                    seed=None) -> Tensor:
+    """N(0, s**2) with ``s = gain / sqrt(fan)`` (He et al.), ``a`` as :func:`kaiming_uniform_`; with the defaults,
+    the "he" init of ``Linear``."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
     return _fill(tensor, std * generator(seed).standard_normal(tensor.shape))
