@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 import strategies as S
 from tinygrad_mlp import Tensor
+from tinygrad_mlp import convolution as conv
 from tinygrad_mlp import ops
 from tinygrad_mlp import primitives as P
 
@@ -302,6 +303,38 @@ def _no_gradient(draw, kind):
         [draw(S.away_from_zero(sa))]
 
 
+@st.composite
+def _conv(draw):
+    # conv(x, w[, b]) over 1 or 2 spatial axes, strides, dilations, uneven padding and groups (strategies.py)
+    x_shape, w_shape, stride, pads, dilation, groups = draw(S.conv_geometries())
+    rule = conv.Conv(conv.Geometry(stride, pads, dilation, groups))
+    arrays = [draw(S.values(x_shape)), draw(S.values(w_shape))]
+    if draw(st.booleans()):
+        arrays.append(draw(S.values(w_shape[:1])))
+    return (lambda *ts: apply(rule, *ts)), arrays
+
+
+@st.composite
+def _conv_adjoint(draw, which):
+    # the convolution's two adjoints, each a rule with its own backward (second derivatives go through them)
+    x_shape, w_shape, stride, pads, dilation, groups = draw(S.conv_geometries())
+    geometry = conv.Geometry(stride, pads, dilation, groups)
+    y_shape = (x_shape[0], w_shape[0], *geometry.out_size(x_shape[2:], w_shape[2:]))
+    if which == "input":
+        rule = conv.ConvInputGrad(geometry, x_shape)
+        return (lambda g, w: apply(rule, g, w)), [draw(S.values(y_shape)), draw(S.values(w_shape))]
+    rule = conv.ConvWeightGrad(geometry, w_shape[2:])
+    return (lambda x, g: apply(rule, x, g)), [draw(S.values(x_shape)), draw(S.values(y_shape))]
+
+
+@st.composite
+def _max_pool(draw):
+    # distinct values: no ties inside a window (the tie rule is tested directly in test_convolution)
+    x_shape, kernel, stride, pads, dilation = draw(S.pool_geometries())
+    rule = conv.MaxPool(kernel, stride, pads, dilation)
+    return (lambda t: apply(rule, t)), [draw(S.distinct(x_shape))]
+
+
 CASES = {
     "Add": _binary(P.Add, S.values, S.values),
     "Sub": _binary(P.Sub, S.values, S.values),
@@ -347,6 +380,10 @@ CASES = {
     "Softplus": _unary(ops.Softplus, S.values),
     "Erf": _unary(ops.Erf, lambda s: S.values(s, 2.5)),
     "Cumsum": _cumsum(),
+    "Conv": _conv(),
+    "ConvInputGrad": _conv_adjoint("input"),
+    "ConvWeightGrad": _conv_adjoint("weight"),
+    "MaxPool": _max_pool(),
     "Cast": _unary(lambda: P.Cast(np.float64), S.values),
     "Sinh": _unary(ops.Sinh, S.values),
     "Cosh": _unary(ops.Cosh, S.values),
@@ -687,13 +724,13 @@ COMPOSITES = {
 
 def rule_class(name: str) -> type:
     """The rule class called ``name``, from :mod:`tinygrad_mlp.primitives` or :mod:`tinygrad_mlp.ops`."""
-    return getattr(P, name, None) or getattr(ops, name)
+    return getattr(P, name, None) or getattr(ops, name, None) or getattr(conv, name)
 
 
 def all_primitive_names() -> set[str]:
     """Names of every concrete rule the library defines: the basis (:mod:`tinygrad_mlp.primitives`) and the
-    rules of :mod:`tinygrad_mlp.ops`."""
-    return {name for module in (P, ops) for name, obj in vars(module).items()
+    rules of :mod:`tinygrad_mlp.ops` and :mod:`tinygrad_mlp.convolution`."""
+    return {name for module in (P, ops, conv) for name, obj in vars(module).items()
             if isinstance(obj, type) and issubclass(obj, P.Function) and obj is not P.Function
             and obj.__module__ == module.__name__ and not name.startswith("_")}  # (a private base is no rule)
 

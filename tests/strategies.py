@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -208,3 +209,54 @@ def clip_cases(draw, shape, margin: float = KINK_MARGIN):
 def bool_masks(shape):
     """Boolean arrays of ``shape`` (constant conditions for ``where``)."""
     return hnp.arrays(np.bool_, shape)
+
+
+# ---------------------------------------------------------------- convolution and pooling geometry
+
+
+@st.composite
+def conv_geometries(draw, max_dims: int = 2, max_kernel: int = 3):
+    """``(x_shape, w_shape, stride, pads, dilation, groups)`` of a convolution whose kernel fits its padded input.
+
+    One or two spatial axes; ``pads`` is (before, after) per axis, uneven sometimes (as ``padding='same'`` makes);
+    stride and dilation 1 or 2; 1 or 2 groups of 1 or 2 channels; every size small (a gradcheck stays cheap).
+    """
+    nd = draw(st.integers(1, max_dims))
+    groups = draw(st.integers(1, 2))
+    c_g, o_g, n = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd))
+    spatial = []
+    for k, d, (lo, hi) in zip(kernel, dilation, pads):
+        least = max(1, d * (k - 1) + 1 - lo - hi)  # the dilated kernel fits the padded input at least once
+        spatial.append(draw(st.integers(least, least + (3 if nd == 1 else 2))))
+    return (n, groups * c_g, *spatial), (groups * o_g, c_g, *kernel), stride, pads, dilation, groups
+
+
+@st.composite
+def pool_geometries(draw, max_dims: int = 2):
+    """``(x_shape, kernel, stride, pads, dilation)`` of a max pooling: padding at most half the kernel (PyTorch's
+    rule), sometimes one more window at the end (``ceil_mode``, PyTorch's formula); every window reads at least one
+    input element (else its maximum would be the padding's -inf)."""
+    nd = draw(st.integers(1, max_dims))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    ceil_mode = draw(st.booleans())
+    pads, spatial = [], []
+    for k, s, d in zip(kernel, stride, dilation):
+        lo, span = draw(st.integers(0, k // 2)), d * (k - 1) + 1
+        n = draw(st.integers(max(1, span - 2 * lo), max(1, span - 2 * lo) + 3))
+        windows = (n + 2 * lo - span) // s + 1
+        if ceil_mode:
+            windows = -(-(n + 2 * lo - span) // s) + 1
+            if (windows - 1) * s >= n + lo:
+                windows -= 1
+        hi = max(lo, (windows - 1) * s + span - n - lo)  # the padding the last window reaches into
+        reads = [{start + j * d for j in range(k)} & set(range(lo, lo + n)) for start in range(0, windows * s, s)]
+        assume(all(reads))
+        pads.append((lo, hi))
+        spatial.append(n)
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial), kernel, stride, tuple(pads), dilation

@@ -24,7 +24,7 @@ LAYERS = {
     "errors": 0, "version": 0, "_blas": 0, "_interrupt": 0, "_guard": 0, "_schema": 0,
     "primitives": 1, "dtypes": 1,
     "random": 1,  # (imports only errors) the in-place random fills use its generator
-    "engine": 2, "ops": 2, "methods": 2, "inplace": 2, "numpy_protocol": 2,
+    "engine": 2, "ops": 2, "methods": 2, "inplace": 2, "numpy_protocol": 2, "convolution": 2,
     "tensor_core": 3, "grad_mode": 3,
     "nn": 4, "optim": 4, "jit": 4, "native": 4, "autograd": 4, "function": 4, "anomaly": 4, "gradcheck": 4,
     "threeway": 4, "viz": 4, "creation": 4, "functions": 4, "backprop": 4, "exercises": 4, "learning": 4,

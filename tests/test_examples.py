@@ -24,6 +24,7 @@ EXPECTED = {
     "two_moons.py": (["two_moons.png"], ["test accuracy", "picture:"]),
     "random_noise.py": (["random_noise.png", "real_digit.png"], ["random noise", "above 0.9", "none of these"]),
     "toolbox_digits.py": ([], ["in 2 groups", "epoch 1:", "test accuracy"]),
+    "train_lenet.py": ([], ["61,706 weights and biases", "images of shape (1, 28, 28)", "epoch  3:", "test accuracy"]),
     "descent_2d.py": (["descent_2d.png"], ["the global minimum", "the local minimum", "diverged after",
                                            "noisy gradient"]),
 }
@@ -54,7 +55,8 @@ def learned(stdout):
 
 
 # name -> a check on the output beyond the phrases
-CHECKS = {"mnist_3b1b.py": learned, "custom_op.py": learned, "two_moons.py": learned, "toolbox_digits.py": learned}
+CHECKS = {"mnist_3b1b.py": learned, "custom_op.py": learned, "two_moons.py": learned, "toolbox_digits.py": learned,
+          "train_lenet.py": learned}
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -8,6 +8,9 @@ one random input, then 1..``MAX_STEPS`` steps drawn from a menu
   square reciprocal ``% 0.75``
 * issue 23's einsum (permutations, sums, diagonals, too many letters), repeat, tril/triu, diagonal, and split
   (PyTorch's pieces of a size) joined back with a weight per piece
+* conv1d/conv2d (stride, padding, dilation, groups; a weight and bias drawn as new leaves, sometimes with the
+  wrong channel count), max_pool and avg_pool, on the current value as (N, C, *spatial), against numpy's
+  sliding windows; other ranks and windows larger than the padded input must be refused
 * the toolbox's logsumexp var std prod (random axes, keepdims, ddof) cumsum flip flatten squeeze unsqueeze
   permute swapaxes take_along_axis, with valid and invalid axes (and out-of-range indices)
 * binary ``+ - * / **`` maximum minimum, against a second operand that is a new
@@ -1128,16 +1131,107 @@ def _pytorch_ops(p: _Program, cur: int) -> Step:
     return Step(name, f"{desc}({size}, {axis}) joined", [("v", cur)], lib, ref, k=8)
 
 
+def _np_conv(x, w, b, stride, padding, dilation, groups):
+    """The convolution from numpy's sliding windows and one einsum: the reference of ``conv`` steps."""
+    nd = w.ndim - 2
+    if x.ndim == nd + 1 and w.ndim >= 3:  # an unbatched input (C, *spatial), as PyTorch takes it
+        return _np_conv(x[None], w, b, stride, padding, dilation, groups)[0]
+    if x.ndim != nd + 2 or x.size == 0 or w.size == 0 or w.shape[1] * groups != x.shape[1] or w.shape[0] % groups:
+        raise ValueError("shapes do not make a convolution")
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    spans = [d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation, strict=True)]
+    if any(n < s for n, s in zip(xp.shape[2:], spans, strict=True)):
+        raise ValueError("kernel larger than the padded input")
+    win = np.lib.stride_tricks.sliding_window_view(xp, spans, axis=tuple(range(2, nd + 2)))
+    win = win[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)
+              + tuple(slice(None, None, d) for d in dilation)]  # (N, C, *out, *kernel)
+    n, c = x.shape[:2]
+    win = win.reshape(n, groups, c // groups, *win.shape[2:])
+    wg = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+    spec = "ngcij,gocj->ngoi" if nd == 1 else "ngcijkl,gockl->ngoij"
+    out = np.einsum(spec, win, wg).reshape(n, w.shape[0], *win.shape[3:3 + nd])
+    return out if b is None else out + b.reshape((-1,) + (1,) * nd)
+
+
+def _np_pool(x, kernel, stride, padding, kind):
+    """Max or mean over each window (padding -inf for the max, zeros counted in the mean): ``pool`` steps' reference."""
+    nd = len(kernel)
+    if x.ndim == nd + 1:  # an unbatched input (C, *spatial), as PyTorch takes it
+        return _np_pool(x[None], kernel, stride, padding, kind)[0]
+    if x.ndim != nd + 2 or x.size == 0 or any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        raise ValueError("shapes do not make a pooling")
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding],
+                constant_values=-np.inf if kind == "max" else 0.0)
+    if any(n < k for n, k in zip(xp.shape[2:], kernel, strict=True)):
+        raise ValueError("window larger than the padded input")
+    win = np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=tuple(range(2, nd + 2)))
+    win = win[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)]
+    axes = tuple(range(-nd, 0))
+    return np.max(win, axis=axes) if kind == "max" else np.mean(win, axis=axes)
+
+
+def _conv(p: _Program, cur: int) -> Step:
+    """conv1d/conv2d with a weight (and maybe a bias) that is a new leaf, max/avg pooling; the current value is the
+    input (N, C, *spatial) when it has 3 or 4 axes. Other ranks, channel counts that do not match the weight, and
+    windows larger than the padded input must be refused."""
+    x = p.entries[cur].tensor
+    name = p.draw(st.sampled_from(["conv", "conv", "max_pool", "avg_pool"]), "conv op")
+    nd = x.ndim - 2 if x.ndim in (3, 4) else p.draw(st.integers(1, 2))
+    kernel = tuple(p.draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(p.draw(st.integers(1, 2)) for _ in range(nd))
+    if name != "conv":
+        padding = tuple(p.draw(st.integers(0, k // 2)) for k in kernel)
+        fn = {("max_pool", 1): tg.nn.functional.max_pool1d, ("max_pool", 2): tg.nn.functional.max_pool2d,
+              ("avg_pool", 1): tg.nn.functional.avg_pool1d, ("avg_pool", 2): tg.nn.functional.avg_pool2d}[name, nd]
+        near = None
+        if name == "max_pool":
+            def near(a):  # two candidates of a window within KINK: a kink of the max
+                try:
+                    win = np.sort(_np_pool_windows(a, kernel, stride, padding), axis=-1)
+                except ValueError:
+                    return False
+                return bool((np.abs(win[..., -1] - win[..., -2]) < KINK).any()) if win.shape[-1] > 1 else False
+        return Step(name, f"{name}{nd}d(v{cur}, {kernel}, {stride}, {padding})", [("v", cur)],
+                    lambda t: fn(t, kernel, stride, padding), lambda a: _np_pool(a, kernel, stride, padding, name[:3]),
+                    kink=near, k=4)
+    padding = tuple(p.draw(st.integers(0, 2)) for _ in range(nd))
+    dilation = tuple(p.draw(st.integers(1, 2)) for _ in range(nd))
+    groups = p.draw(st.integers(1, 2))
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    c_g = max(channels // groups, 1) if p.draw(st.integers(0, 5)) else channels + 1  # sometimes wrong on purpose
+    w = p.leaf((groups * p.draw(st.integers(1, 2)), c_g, *kernel))
+    args = [("v", cur), ("v", w)]
+    if p.draw(st.booleans()):
+        args.append(("v", p.leaf((p.entries[w].tensor.shape[0],))))
+    fn = tg.nn.functional.conv1d if nd == 1 else tg.nn.functional.conv2d
+    return Step("conv", f"conv{nd}d(v{cur}, v{w}, stride={stride}, padding={padding}, dilation={dilation}, "
+                f"groups={groups})", args,
+                lambda t, wt, bt=None: fn(t, wt, bt, stride, padding, dilation, groups),
+                lambda a, wa, ba=None: _np_conv(a, wa, ba, stride, padding, dilation, groups),
+                scale=lambda args64, ref64: (1.0 + np.abs(_np_conv(*[np.abs(a) for a in args64], *[None] * (
+                    3 - len(args64)), stride, padding, dilation, groups))) * 4)
+
+
+def _np_pool_windows(a, kernel, stride, padding):
+    nd = len(kernel)
+    if a.ndim != nd + 2:
+        a = a[None]
+    ap = np.pad(a, [(0, 0), (0, 0)] + [(q, q) for q in padding], constant_values=-np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(ap, kernel, axis=tuple(range(2, nd + 2)))
+    win = win[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)]
+    return win.reshape(*win.shape[:2 + nd], -1)
+
+
 MENU = {
     "pytorch": _pytorch_ops,
     "toolbox": _toolbox,
     "unary": _unary, "binary": _binary, "matmul": _matmul, "reduction": _reduction, "reshape": _reshape,
     "transpose": _transpose, "getitem": _getitem, "softmax": _softmax, "clip": _clip, "join": _join,
-    "where": _where,
+    "where": _where, "conv": _conv,
 }
 MENU_WEIGHTS = ["unary"] * 3 + ["binary"] * 3 + ["matmul", "reduction", "reduction", "reshape", "transpose",
                                                   "getitem", "getitem", "softmax", "clip", "join", "where",
-                                                  "toolbox", "toolbox", "pytorch"]
+                                                  "toolbox", "toolbox", "pytorch", "conv"]
 
 
 def _draw_shape(data) -> tuple[int, ...]:

@@ -70,6 +70,10 @@ __all__ = [
     "train_step",
     "numerical_gradients",
     "closed_form_last_layer",
+    "conv2d_forward",
+    "conv2d_backward",
+    "cnn_forward",
+    "cnn_backprop",
 ]
 
 # ---------------------------------------------------------------------------
@@ -571,3 +575,121 @@ def closed_form_last_layer(a_prev, w_L, b_L, y):
     da_dz = a * (1 - a)  # da(L)/dz(L) = sigmoid'(z(L))
     dC0_dz = da_dz * dC0_da
     return a_prev * dC0_dz, dC0_dz, w_L * dC0_dz
+
+
+# ---------------------------------------------------------------------------
+# A convolution by hand: the same chain rule, one step further.
+#
+# A convolution layer computes each output as a weighted sum of shifted inputs
+# (x zero-padded by `padding` on every side, stride s):
+#
+#     z[n, o, i, j] = b[o] + sum over c, p, q of  w[o, c, p, q] * x[n, c, i*s + p, j*s + q]
+#
+# It is the notes' z = W a + b with one twist: the same weight w[o, c, p, q] is
+# used at EVERY output position (i, j) (weight sharing). The chain rule adds up
+# the contributions of all the places where a number was used, so
+#
+#     dC/dw[o, c, p, q] = sum over n, i, j of  dC/dz[n, o, i, j] * x[n, c, i*s + p, j*s + q]
+#     dC/db[o]          = sum over n, i, j of  dC/dz[n, o, i, j]
+#     dC/dx[n, c, i*s + p, j*s + q]  collects  dC/dz[n, o, i, j] * w[o, c, p, q]
+#                                    from every output (o, i, j) whose window read it.
+#
+# The loops below go over the kernel positions (p, q), as the sums are written:
+# for one (p, q), the inputs that met w[:, :, p, q] are one strided slice of x
+# (every (i, j) at once).
+# ---------------------------------------------------------------------------
+
+
+def _padded_image(x: np.ndarray, padding: int) -> np.ndarray:
+    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding))) if padding else x
+
+
+def _met(xp: np.ndarray, p: int, q: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
+    """x[n, c, i*s + p, j*s + q] for every n, c, i, j: the inputs that kernel position (p, q) met."""
+    return xp[:, :, p:p + stride * (out_h - 1) + 1:stride, q:q + stride * (out_w - 1) + 1:stride]
+
+
+def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """``z[n, o, i, j] = b[o] + sum over c, p, q of w[o, c, p, q] x[n, c, i*s + p, j*s + q]``.
+
+    ``x`` (N, C, H, W), ``w`` (O, C, kh, kw), ``b`` (O,); returns (N, O, OH, OW) with
+    ``OH = (H + 2 padding - kh) // stride + 1``.
+    """
+    if x.ndim != 4 or w.ndim != 4 or x.shape[1] != w.shape[1] or b.shape != (w.shape[0],):
+        raise ShapeError(f"conv2d_forward: x {x.shape}, w {w.shape} and b {b.shape} do not make a convolution "
+                         "(x (N, C, H, W), w (O, C, kh, kw), b (O,))")
+    xp = _padded_image(x, padding)
+    kh, kw = w.shape[2:]
+    out_h, out_w = (xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1
+    if out_h < 1 or out_w < 1:
+        raise ShapeError(f"conv2d_forward: the kernel {(kh, kw)} does not fit the padded image {xp.shape[2:]}")
+    z = np.zeros((x.shape[0], w.shape[0], out_h, out_w), dtype=np.result_type(x, w))
+    for p in range(kh):
+        for q in range(kw):
+            # every output adds w[o, c, p, q] times the input it meets at (p, q), summed over c
+            z += np.einsum("oc,ncij->noij", w[:, :, p, q], _met(xp, p, q, stride, out_h, out_w))
+    return z + b[:, None, None]
+
+
+def conv2d_backward(dz: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int = 1,
+                    padding: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dC/dx, dC/dw, dC/db)`` of a convolution, from ``dz = dC/dz`` (N, O, OH, OW): the sums above."""
+    xp = _padded_image(x, padding)
+    kh, kw = w.shape[2:]
+    out_h, out_w = dz.shape[2:]
+    if (x.ndim != 4 or w.ndim != 4 or x.shape[1] != w.shape[1] or dz.shape[:2] != (x.shape[0], w.shape[0])
+            or (out_h, out_w) != ((xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1)):
+        raise ShapeError(f"conv2d_backward: dz {dz.shape}, x {x.shape} and w {w.shape} are not a convolution's "
+                         f"(stride {stride}, padding {padding})")
+    dw = np.zeros_like(w)
+    dxp = np.zeros(xp.shape, dtype=np.result_type(dz, w))
+    for p in range(kh):
+        for q in range(kw):
+            met = _met(xp, p, q, stride, out_h, out_w)
+            # w[o, c, p, q] was used at every (n, i, j): its gradient is the sum over all of them
+            dw[:, :, p, q] = np.einsum("noij,ncij->oc", dz, met)
+            # and each input it met gets dC/dz times that weight (added: a pixel sits in several windows)
+            dxp[:, :, p:p + stride * (out_h - 1) + 1:stride, q:q + stride * (out_w - 1) + 1:stride] += np.einsum(
+                "noij,oc->ncij", dz, w[:, :, p, q])
+    db = dz.sum(axis=(0, 2, 3))  # b[o] is added to every output of channel o
+    dx = dxp[:, :, padding:padding + x.shape[2], padding:padding + x.shape[3]] if padding else dxp
+    return dx, dw, db
+
+
+def cnn_forward(params: Sequence[np.ndarray], x: np.ndarray, stride: int = 1,
+                padding: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A one-conv-layer network: ``z1 = conv(x)``, ``a1 = relu(z1)``, flattened, ``out = W2 a1 + b2``.
+
+    ``params`` = [w1 (O, C, kh, kw), b1 (O,), W2 (classes, O*OH*OW), b2 (classes,)]. Returns (z1, a1, out) with
+    ``out`` (batch, classes): the logits.
+    """
+    w1, b1, w2, b2 = params
+    z1 = conv2d_forward(x, w1, b1, stride, padding)
+    a1 = np.maximum(z1, 0)
+    if w2.ndim != 2 or w2.shape[1] != a1[0].size or b2.shape != (w2.shape[0],):
+        raise ShapeError(f"cnn_forward: the dense layer W2 {w2.shape}, b2 {b2.shape} does not take the conv layer's "
+                         f"{a1[0].size} outputs (it needs W2 (classes, {a1[0].size}) and b2 (classes,))")
+    return z1, a1, a1.reshape(len(x), -1) @ w2.T + b2
+
+
+def cnn_backprop(params: Sequence[np.ndarray], x: np.ndarray, labels: np.ndarray, stride: int = 1,
+                 padding: int = 0) -> tuple[float, list[np.ndarray]]:
+    """The softmax cross-entropy of :func:`cnn_forward`'s logits and its gradient for every parameter, by hand.
+
+    Returns ``(C, [dC/dw1, dC/db1, dC/dW2, dC/db2])``.
+    """
+    w1, w2 = params[0], params[2]
+    z1, a1, out = cnn_forward(params, x, stride, padding)
+    labels = np.asarray(labels)
+    if labels.shape != (len(x),) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= out.shape[1]:
+        raise ShapeError(f"cnn_backprop: labels must be {len(x)} integers from 0 to {out.shape[1] - 1}, got "
+                         f"{labels.dtype} of shape {labels.shape}")
+    # the dense layer and the cost, exactly as for the MLP (one column per example)
+    cost, d_out = _cost_and_output_gradient(out.T, labels, "cross_entropy", need_grad=True)
+    d_out = d_out.T  # dC/dout, (batch, classes), with its 1/batch
+    flat = a1.reshape(len(x), -1)
+    dw2, db2 = d_out.T @ flat, d_out.sum(axis=0)
+    d_a1 = (d_out @ w2).reshape(a1.shape)  # back through the flattening: the same numbers, the image's shape
+    d_z1 = d_a1 * (z1 > 0)  # relu'(z) = 1 where z > 0
+    _, dw1, db1 = conv2d_backward(d_z1, x, w1, stride, padding)
+    return cost, [dw1, db1, dw2, db2]

@@ -5,7 +5,8 @@ A checkpoint is a numpy ``.npz`` archive read with ``allow_pickle=False``:
 * ``param/<name>``: the model's parameter arrays (``layers.0.weight`` ...);
 * ``optim/<buffer>/<i>``: the optimizer's state arrays, when one is saved;
 * ``meta.json``: a uint8 array holding UTF-8 JSON: format name and version,
-  library version, the model's architecture, the optimizer's settings, the
+  library version, the model's architecture (an MLP's widths and activations, or
+  ``{"kind": "lenet", ...}`` for another kind of model: :data:`MODEL_KINDS`), the optimizer's settings, the
   caller's metadata (training settings, metrics ...), and a SHA-256 over every
   array's name, dtype, shape and bytes.
 
@@ -33,6 +34,7 @@ import math
 import os
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, overload
@@ -42,7 +44,7 @@ import numpy as np
 from ._guard import atomic_write, check_memory
 from ._schema import is_int, is_number, one_of, short
 from .errors import CheckpointError, TinygradMLPError
-from .nn import INITS, MLP, Module, functional
+from .nn import INITS, MLP, LeNet, Module, functional
 from .optim import Optimizer
 from .version import __version__
 
@@ -61,8 +63,15 @@ class Checkpoint:
     library_version: str = ""
     module: str = "MLP"  # the saved model's class
 
-    def build_model(self) -> MLP:
-        """A new ``MLP`` with the saved architecture and weights."""
+    def build_model(self) -> Module:
+        """A new ``MLP`` (or, for a model of another kind, e.g. ``"lenet"``, that model) with the saved architecture
+        and weights."""
+        if self.model_config and "kind" in self.model_config:
+            kind = MODEL_KINDS[self.model_config["kind"]]
+            built = kind.build(self.model_config, next(iter(self.params.values())).dtype if self.params
+                               else np.dtype(np.float32))
+            built.load_state_dict(self.params)
+            return built
         if not self.model_config or "sizes" not in self.model_config:
             raise CheckpointError(f"checkpoint: it holds the weights of a {self.module}, not an MLP that can be "
                                   f"rebuilt from the file; build the {self.module} in code and pass it: "
@@ -75,6 +84,39 @@ class Checkpoint:
         return model
 
 
+# ---------------------------------------------------------------------- model kinds other than the MLP
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How a checkpoint holds a model other than an MLP: its ``model`` metadata is ``{"kind": name, ...}``.
+
+    ``check(cfg)`` says whether the rest of the config is valid (small ints, nothing else), ``shapes(cfg)`` gives
+    every parameter's name and shape (checked against the archive before anything is read), ``build(cfg, dtype)``
+    makes the model (its weights are loaded after), ``what`` describes a valid config for error messages.
+    """
+
+    check: Callable[[dict], bool]
+    shapes: Callable[[dict], dict[str, tuple[int, ...]]]
+    build: Callable[[dict, np.dtype], Module]
+    what: str
+
+
+def _lenet_ok(cfg: dict) -> bool:
+    channels = cfg.get("channels")
+    return (set(cfg) == {"kind", "channels", "num_classes"} and isinstance(channels, list) and len(channels) == 2
+            and all(is_int(c) and 1 <= c <= _MAX_CHANNELS for c in channels)
+            and is_int(cfg["num_classes"]) and 1 <= cfg["num_classes"] <= _MAX_CHANNELS)
+
+
+#: kind name -> how to check, size and build it (an MLP's config has no "kind")
+MODEL_KINDS: dict[str, ModelKind] = {
+    "lenet": ModelKind(_lenet_ok, lambda cfg: LeNet.parameter_shapes(tuple(cfg["channels"]), cfg["num_classes"]),
+                       lambda cfg, dtype: LeNet(tuple(cfg["channels"]), cfg["num_classes"], dtype=dtype),
+                       '{"kind": "lenet", "channels": [c1, c2], "num_classes": n}, each from 1 to {max}'),
+}
+
+
 # ---------------------------------------------------------------------- limits of what load() accepts
 
 _MAX_MEMBERS = 20000            # arrays in one archive (1000 layers with Adam: 2000 parameters x 4 arrays)
@@ -82,6 +124,7 @@ _MAX_DIRECTORY_BYTES = 8 << 20  # the zip's central directory
 _MAX_META_BYTES = 64 << 20      # meta.json (a long run's history is well under 1 MiB)
 _MAX_DEPTH = 64                 # nesting of the metadata's JSON
 _MAX_LAYERS = 1000
+_MAX_CHANNELS = 4096            # a LeNet's conv widths and classes
 _MAX_NAME = 128                 # optimizer class and buffer names
 _MAX_BUFFERS = 100              # per-parameter buffer lists of an optimizer
 _MAX_NPY_HEADER = 10000         # numpy's own default limit
@@ -215,7 +258,13 @@ def _validate_meta(meta: dict, path: Path) -> None:
     if not (isinstance(module, str) and module.isidentifier() and len(module) <= _MAX_NAME):
         raise _invalid(path, "module", "a class name", module)
     cfg = meta.get("model")
-    if cfg is not None:
+    if isinstance(cfg, dict) and "kind" in cfg:
+        kind = MODEL_KINDS.get(cfg["kind"]) if isinstance(cfg["kind"], str) else None
+        if kind is None:
+            raise _invalid(path, "model.kind", f"one of {', '.join(MODEL_KINDS)} (or no kind: an MLP)", cfg["kind"])
+        if not kind.check(cfg):
+            raise _invalid(path, "model", kind.what.replace("{max}", str(_MAX_CHANNELS)), cfg)
+    elif cfg is not None:
         if not isinstance(cfg, dict):
             raise _invalid(path, "model", "an object or null", cfg)
         extra = sorted(set(cfg) - _MODEL_KEYS)
@@ -375,11 +424,14 @@ def _check_members(members: dict[str, _Member], meta: dict, path: Path) -> None:
     order = sorted(params)
     cfg = meta.get("model")
     if cfg is not None:
-        sizes = cfg["sizes"]
         expected: dict[str, tuple] = {}
-        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-            expected[f"layers.{i}.weight"], expected[f"layers.{i}.bias"] = (n_out, n_in), (n_out,)
-        arch = "-".join(map(str, sizes))
+        if "kind" in cfg:
+            expected = MODEL_KINDS[cfg["kind"]].shapes(cfg)
+            arch = f"{cfg['kind']} {short(cfg)}"
+        else:
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(cfg["sizes"])):
+                expected[f"layers.{i}.weight"], expected[f"layers.{i}.bias"] = (n_out, n_in), (n_out,)
+            arch = "-".join(map(str, cfg["sizes"]))
         missing, unexpected = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
         if missing or unexpected:
             fail(f"its arrays do not fit the architecture {arch} it declares (missing {missing[:4]}, "

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import backprop as bp
 from .errors import ArgumentError, ShapeError
-from .nn import MLP, functional
+from .nn import MLP, Module, functional
 from .nn.functional import loss_name
 from .tensor_core import Tensor, no_grad
 
@@ -415,7 +415,7 @@ def plateau_hint(model: MLP, x_train: np.ndarray, losses: Sequence[float], accur
 DIVERGENCE_RATIO = 10.0
 
 
-def starting_loss(model: MLP, x, labels, loss: str = "mse") -> float:
+def starting_loss(model: Module, x, labels, loss: str = "mse") -> float:
     """The untrained ``model``'s average ``loss`` on ``x`` (the yardstick of :func:`divergence_hint`)."""
     with no_grad(), np.errstate(over="ignore", invalid="ignore"):
         return float(functional.loss(loss)(model(Tensor(np.asarray(x))), np.asarray(labels)).data)

@@ -70,13 +70,14 @@ import numpy as np
 from . import backprop as bp
 from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from .gradcheck import analytic_grad, numerical_grad
-from .nn import MLP, functional
+from .nn import MLP, Conv2d, Flatten, Linear, ReLU, Sequential, functional
 from .tensor_core import Tensor, no_grad
 
 __all__ = [
     "PAIRS", "METHODS", "Tolerance", "Tolerances", "TOLERANCES", "PairDiff", "Row", "ThreeWayResult",
     "Problem", "three_way_check", "make_problem", "check_seconds", "default_output_activation",
     "canonical_loss", "dtype_note", "relative_difference", "RELU_MARGIN", "DEFAULT_EPS", "WHY_FLOAT64", "HandBackprop",
+    "CNNProblem", "make_cnn_problem", "cnn_three_way_check",
 ]
 
 #: What each column of the table is.
@@ -212,6 +213,8 @@ class ThreeWayResult:
     gradients: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     #: what the "hand" column is: the library's backprop, or the name of the function passed as ``hand=``
     hand_name: str = "backprop.backprop (the notes' equations)"
+    #: the network in words, for a network other than an MLP (the table's first line then names it)
+    network: str = ""
 
     @property
     def passed(self) -> bool:
@@ -256,9 +259,9 @@ class ThreeWayResult:
         hidden = "linear" if self.activation in (None, "identity") else self.activation
         output = "linear" if self.output_activation in (None, "identity") else self.output_activation
         t = self.tolerances
+        network = self.network or f"MLP {'-'.join(map(str, self.sizes))} ({hidden} hidden, {output} output)"
         lines = [
-            (f"three-way gradient check: MLP {'-'.join(map(str, self.sizes))} ({hidden} hidden, {output} output), "
-             f"loss {self.loss}, batch {self.batch_size}, {self.dtype}"),
+            f"three-way gradient check: {network}, loss {self.loss}, batch {self.batch_size}, {self.dtype}",
             f"  autograd = loss.backward() through the graph;  hand = {self.hand_name}",
             f"  FD = central finite differences of the loss, eps {self.eps:g}, in float64",
             "  abs = max|a - b|,  rel = max|a - b| / max(max|b|, tiny) over the tensor;  b = the right-hand method",
@@ -452,15 +455,7 @@ def three_way_check(model: MLP, x, targets, loss: str = "mse", *, eps: float = D
     fd = numerical_grad(lambda *_: loss_fn(model64(x64), t64), *[params64[n] for n in names], eps=eps)
     grads["FD"] = _every_gradient(names, fd)
 
-    rows = []
-    for n in names:
-        diffs = []
-        for first, second in PAIRS:
-            tol = tolerances.for_pair((first, second))
-            max_abs, max_rel, scale = relative_difference(grads[first][n], grads[second][n])
-            diffs.append(PairDiff(first, second, max_abs, max_rel, scale, tol, tol.allows(max_abs, scale)))
-        rows.append(Row(n, tuple(params[n].shape), tuple(diffs)))
-
+    rows = _compare(names, {n: tuple(params[n].shape) for n in names}, grads, tolerances)
     loss_passed = tolerances.hand.allows(abs(loss_autograd - loss_hand), abs(loss_hand))
     relu_z = _relu_min_abs_z(weights, biases, x_model, activation, output_activation)
     notes = []
@@ -544,3 +539,145 @@ def make_problem(sizes: Sequence[int], activation: str = "sigmoid", loss: str = 
             return Problem(model, x, labels, loss, draw, z)
     raise ArgumentError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
                      f"draws of inputs and biases; use a smaller network or batch")
+
+
+# ---------------------------------------------------------------------- a small CNN (issue 26)
+
+
+def _compare(names: list[str], shapes: dict[str, tuple], grads: dict[str, dict[str, np.ndarray]],
+             tolerances: Tolerances) -> list[Row]:
+    rows = []
+    for n in names:
+        diffs = []
+        for first, second in PAIRS:
+            tol = tolerances.for_pair((first, second))
+            max_abs, max_rel, scale = relative_difference(grads[first][n], grads[second][n])
+            diffs.append(PairDiff(first, second, max_abs, max_rel, scale, tol, tol.allows(max_abs, scale)))
+        rows.append(Row(n, shapes[n], tuple(diffs)))
+    return rows
+
+
+def _cnn_parts(model: Sequential) -> tuple[Conv2d, Linear]:
+    layers = list(model) if isinstance(model, Sequential) else []
+    if (len(layers) != 4 or not isinstance(layers[0], Conv2d) or not isinstance(layers[1], ReLU)
+            or not isinstance(layers[2], Flatten) or not isinstance(layers[3], Linear)):
+        raise ArgumentError("cnn_three_way_check: the model must be Sequential(Conv2d, ReLU, Flatten, Linear), "
+                            "the network backprop.cnn_backprop is written for")
+    conv, fc = layers[0], layers[3]
+    if conv.groups != 1 or conv.dilation != (1, 1) or len(set(conv.stride)) != 1 or isinstance(conv.padding, str) \
+            or len(set(conv.padding)) != 1:
+        raise ArgumentError("cnn_three_way_check: the hand-written convolution takes one stride and one padding "
+                            "for both axes, no dilation and no groups")
+    return conv, fc
+
+
+def cnn_three_way_check(model: Sequential, x, labels, *, eps: float = DEFAULT_EPS,
+                        tolerances: Tolerances | None = None) -> ThreeWayResult:
+    """:func:`three_way_check` for a small CNN, ``Sequential(Conv2d, ReLU, Flatten, Linear)`` with the
+    cross-entropy: autograd against :func:`tinygrad_mlp.backprop.cnn_backprop` (the convolution written out by
+    hand, each weight's gradient a sum over the positions where it was used) and central differences.
+
+    ``x`` (batch, C, H, W) and integer ``labels`` (batch,). The model's parameters and their ``.grad`` are left
+    as they were.
+    """
+    conv, fc = _cnn_parts(model)
+    params = dict(model.named_parameters())
+    names = list(params)
+    dtype = np.dtype(conv.weight.dtype)
+    if tolerances is None:
+        if dtype not in TOLERANCES:
+            raise DTypeError(f"cnn_three_way_check: no tolerances for dtype {dtype}; use float64 or float32")
+        tolerances = TOLERANCES[dtype]
+    x_model = np.asarray(x.data if isinstance(x, Tensor) else x).astype(dtype, copy=False)
+    labels = np.asarray(labels)
+    loss_fn = functional.loss("cross_entropy")
+    with no_grad():
+        loss_autograd = float(loss_fn(model(Tensor(x_model)), labels).data)
+    auto = analytic_grad(lambda *_: loss_fn(model(Tensor(x_model)), labels), *[params[n] for n in names])
+    grads = {"autograd": _every_gradient(names, auto)}
+
+    stride, padding = conv.stride[0], (0 if isinstance(conv.padding, str) else conv.padding[0])  # (not 'same')
+    arrays = [conv.weight.data, conv.bias.data if conv.bias is not None else np.zeros(conv.out_channels, dtype),
+              fc.weight.data, fc.bias.data if fc.bias is not None else np.zeros(fc.out_features, dtype)]
+    loss_hand, hand = bp.cnn_backprop(arrays, x_model, labels, stride, padding)
+    by_hand = dict(zip(("conv.weight", "conv.bias", "fc.weight", "fc.bias"), hand, strict=True))
+    keys = ["conv.weight"] + (["conv.bias"] if conv.bias is not None else []) + ["fc.weight"] + (
+        ["fc.bias"] if fc.bias is not None else [])
+    grads["hand"] = {n: np.array(by_hand[k], dtype=np.float64) for n, k in zip(names, keys, strict=True)}
+
+    saved = [p.data for p in params.values()]  # FD in float64, on float64 copies of the parameters
+    try:
+        for p in params.values():
+            p.data = p.data.astype(np.float64)
+        x64 = Tensor(x_model.astype(np.float64))
+        fd = numerical_grad(lambda *_: loss_fn(model(x64), labels), *[params[n] for n in names], eps=eps)
+    finally:
+        for p, data in zip(params.values(), saved, strict=True):
+            p.data = data
+    grads["FD"] = _every_gradient(names, fd)
+
+    rows = _compare(names, {n: tuple(params[n].shape) for n in names}, grads, tolerances)
+    z1 = bp.conv2d_forward(x_model, arrays[0], arrays[1], stride, padding)
+    relu_z = float(np.abs(z1).min())
+    notes = []
+    if relu_z < RELU_MARGIN:
+        notes.append(f"WARNING: a ReLU pre-activation is only {relu_z:.2g} from the kink at 0 (< {RELU_MARGIN:g}): "
+                     f"finite differences with eps {eps:g} may straddle it and mean nothing there")
+    c, h, w = x_model.shape[1:]
+    network = (f"CNN conv {c}->{conv.out_channels} {conv.kernel_size[0]}x{conv.kernel_size[1]} (stride {stride}, "
+               f"padding {padding}) on {h}x{w}, relu, flatten, linear {fc.in_features}->{fc.out_features}")
+    return ThreeWayResult(
+        rows=rows, sizes=[fc.in_features, fc.out_features], activation="relu", output_activation=None,
+        loss="cross_entropy", batch_size=int(x_model.shape[0]), dtype=str(dtype), eps=eps, tolerances=tolerances,
+        loss_autograd=loss_autograd, loss_hand=float(loss_hand),
+        loss_passed=tolerances.hand.allows(abs(loss_autograd - loss_hand), abs(loss_hand)), relu_min_abs_z=relu_z,
+        notes=notes, gradients=grads, hand_name="backprop.cnn_backprop (the convolution by hand)", network=network)
+
+
+@dataclass
+class CNNProblem:
+    """A random small CNN, batch and labels for :func:`cnn_three_way_check`."""
+
+    model: Sequential
+    x: np.ndarray
+    labels: np.ndarray
+    resamples: int  # how many times inputs and conv biases were redrawn to clear the ReLU kink
+
+    def check(self, eps: float = DEFAULT_EPS, tolerances: Tolerances | None = None) -> ThreeWayResult:
+        result = cnn_three_way_check(self.model, self.x, self.labels, eps=eps, tolerances=tolerances)
+        if self.resamples:
+            result.notes.append(f"inputs and conv biases were redrawn {self.resamples} time(s) until every ReLU "
+                                f"pre-activation was at least {RELU_MARGIN:g} from the kink")
+        return result
+
+
+def make_cnn_problem(channels: int = 3, kernel: int = 3, image: int = 6, classes: int = 4, batch_size: int = 3,
+                     stride: int = 1, padding: int = 1, in_channels: int = 1, seed: int = 0, dtype=np.float64, *,
+                     relu_margin: float = RELU_MARGIN, max_draws: int = 1000) -> CNNProblem:
+    """A random ``Sequential(Conv2d(in_channels, channels, kernel, stride, padding), ReLU, Flatten, Linear(.,
+    classes))`` with random images (batch, in_channels, image, image) and labels, all from
+    ``numpy.random.default_rng(seed)``; inputs and conv biases redrawn until every ``|z| >= relu_margin``."""
+    for name, v in (("channels", channels), ("kernel", kernel), ("image", image), ("classes", classes),
+                    ("batch_size", batch_size), ("stride", stride), ("in_channels", in_channels)):
+        if v < 1:
+            raise ArgumentError(f"make_cnn_problem: {name} must be >= 1, got {v}")
+    out = (image + 2 * padding - kernel) // stride + 1
+    if padding < 0 or out < 1:
+        raise ArgumentError(f"make_cnn_problem: a {kernel}x{kernel} kernel does not fit a {image}x{image} image "
+                            f"padded by {padding}")
+    dtype = np.dtype(dtype)
+    conv = Conv2d(in_channels, channels, kernel, stride, padding, seed=seed, dtype=dtype)
+    fc = Linear(channels * out * out, classes, seed=seed, dtype=dtype)
+    model = Sequential(conv, ReLU(), Flatten(), fc)
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, size=batch_size)
+    bias = conv.bias
+    assert bias is not None  # made with one
+    for draw in range(max_draws):
+        bias.data = (0.5 * rng.standard_normal(channels)).astype(dtype)
+        x = rng.standard_normal((batch_size, in_channels, image, image)).astype(dtype)
+        z = bp.conv2d_forward(x, conv.weight.data, bias.data, stride, padding)
+        if float(np.abs(z).min()) >= relu_margin:
+            return CNNProblem(model, x, labels, draw)
+    raise ArgumentError(f"could not keep every ReLU pre-activation >= {relu_margin:g} from the kink in {max_draws} "
+                        "draws of inputs and biases; use a smaller network or batch")

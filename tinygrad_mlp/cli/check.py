@@ -24,7 +24,12 @@ def add_gradcheck(subparsers) -> None:
                     "autograd (loss.backward()), the notes' backprop equations by hand (tinygrad_mlp.backprop), "
                     "and central finite differences. Prints one row per weight/bias tensor with the max absolute "
                     "and relative difference of each pair; exits 0 when all agree, 1 otherwise. Runs in float64 "
-                    f"by default: {WHY_FLOAT64}.")
+                    f"by default: {WHY_FLOAT64}. --model cnn checks a small CNN instead (conv 3x3, relu, flatten, "
+                    "linear, cross-entropy; the hand column is the convolution written out in "
+                    "tinygrad_mlp.backprop.conv2d_backward).")
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                   help="mlp: the network of --arch (default); cnn: Conv2d(1, 3, 3, padding 1) on 6x6 images, ReLU, "
+                        "Flatten, Linear(108, 4), cross-entropy (--arch, --activation, --loss do not apply)")
     p.add_argument("--arch", default="4-5-3", help="layer widths, input first (default 4-5-3)")
     p.add_argument("--activation", choices=sorted(functional.ACTIVATIONS), default="sigmoid",
                    help="hidden-layer activation (default sigmoid)")
@@ -42,6 +47,10 @@ def add_gradcheck(subparsers) -> None:
 def run_gradcheck(args) -> int:
     from .. import threeway
 
+    if args.model == "cnn":
+        result = threeway.make_cnn_problem(batch_size=args.batch_size, seed=args.seed, dtype=args.dtype).check()
+        o.say(threeway.dtype_note(args.dtype), result.format_table())
+        return 0 if result.passed else 1
     out = "auto" if args.output_activation is None else args.output_activation
     try:
         sizes = parse_sizes(args.arch, "--arch", "4-5-3")

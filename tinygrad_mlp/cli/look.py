@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import data, learning, runs
 from ..errors import ShapeError, TinygradMLPError
-from ..nn import MLP, functional, parse_sizes
+from ..nn import MLP, LeNet, functional, parse_sizes
 from ..tensor_core import Tensor
 from . import options as o
 
@@ -29,7 +29,8 @@ def add_show_weights(subparsers) -> None:
     p = subparsers.add_parser("show-weights", help="draw the first layer's weights as 28x28 images (blue +, red -)",
                               description="Draw each first-layer neuron's 784 incoming weights as a 28x28 image, "
                                           "positive blue and negative red on one shared symmetric scale: the "
-                                          "notes' look at what the first hidden layer has learned.")
+                                          "notes' look at what the first hidden layer has learned. For a LeNet: "
+                                          "its first conv layer's filters, each a 5x5 image.")
     p.add_argument("model", help="checkpoint written by 'train'")
     p.add_argument("--out", metavar="PATH", default="weights.png", help="picture to write (default weights.png)")
     p.add_argument("--cols", type=o.int_at_least(1), help="panels per row (default: a square grid)")
@@ -38,7 +39,16 @@ def add_show_weights(subparsers) -> None:
 
 def run_show_weights(args) -> int:
     o.picture_path(args.out, "--out", o.PICTURE_FORMATS)
-    model, _ = o.load_model(args.model, classes=False)
+    model, _ = o.load_any_model(args.model, classes=False)
+    if isinstance(model, LeNet):  # the first conv layer's filters, each a 5x5 image
+        filters = model.first_filters
+        path = o.pictures(lambda: o.viz().plot_first_layer_weights(
+            filters.reshape(len(filters), -1), args.out, image_shape=filters.shape[1:], cols=args.cols,
+            panel="filter", title=f"First conv layer of a LeNet: {len(filters)} filters of "
+                                  f"{filters.shape[1]}x{filters.shape[2]} (one shared scale)"))
+        o.say(f"wrote {path}: the {len(filters)} first-layer filters of the LeNet, blue positive, red negative, "
+              f"one shared scale (±{float(np.abs(filters).max()):.3g})")
+        return 0
     w = model.weights[0].data
     path = o.pictures(lambda: o.viz().plot_first_layer_weights(w, args.out, cols=args.cols))
     o.say(f"wrote {path}: the {w.shape[0]} first-layer neurons' weights, blue positive, red negative, "

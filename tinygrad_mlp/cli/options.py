@@ -19,7 +19,7 @@ import numpy as np
 from .. import _blas, checkpoint, data, runs
 from .._guard import check_memory, check_writable
 from ..errors import ArgumentError, CheckpointError, TinygradMLPError
-from ..nn import MLP
+from ..nn import MLP, LeNet
 
 __all__: list[str] = []  # internal: tinygrad_mlp.cli re-exports what is public
 
@@ -230,8 +230,11 @@ def format_acc(acc) -> str:
     return "n/a" if acc is None else f"{100 * acc:.2f}%"
 
 
-def describe(path: str, model: MLP) -> str:
+def describe(path: str, model: MLP | LeNet) -> str:
     """One line naming a saved model: its file, architecture and size."""
+    if isinstance(model, LeNet):
+        return (f"{path}: LeNet (conv 1->{model.channels[0]}, conv {model.channels[0]}->{model.channels[1]}, dense "
+                f"{model.channels[1] * 25}-120-84-{model.num_classes}, {model.num_parameters():,} parameters)")
     return (f"{path}: MLP {'-'.join(map(str, model.sizes))} ({model.activation} hidden, "
             f"{model.output_activation or 'linear'} output, {model.num_parameters():,} parameters)")
 
@@ -280,14 +283,26 @@ def dataset_words(loaded: data.Dataset) -> str:
     return loaded.name
 
 
-def load_model(path: str, classes: bool = True):
-    """The saved MLP, checked to take 28x28 images and (when ``classes``) to give one output per digit."""
+def load_any_model(path: str, classes: bool = True) -> tuple[MLP | LeNet, checkpoint.Checkpoint]:
+    """The saved MLP or LeNet, checked to take 28x28 images and (when ``classes``) to give one output per digit."""
     model, ck = checkpoint.load_model(path)
+    if not isinstance(model, (MLP, LeNet)):
+        raise CheckpointError(f"{path}: holds a {type(model).__name__}, which the command line does not know")
     if model.sizes[0] != runs.INPUTS:
         raise CheckpointError(f"{path}: the model takes {model.sizes[0]} inputs, not 28x28 = {runs.INPUTS} pixels")
     if classes and model.sizes[-1] != runs.CLASSES:
         raise CheckpointError(f"{path}: the model has {model.sizes[-1]} outputs, but the images have "
                               f"{runs.CLASSES} classes (one output per digit is needed)")
+    return model, ck
+
+
+def load_model(path: str, classes: bool = True) -> tuple[MLP, checkpoint.Checkpoint]:
+    """The saved MLP, as :func:`load_any_model` checks it; a LeNet is refused in one line (the commands that look
+    inside a network's layers know the MLP's)."""
+    model, ck = load_any_model(path, classes)
+    if not isinstance(model, MLP):
+        raise CheckpointError(f"{path}: holds a LeNet (a small CNN); this command looks inside an MLP's layers "
+                              "(eval, predict and show-weights take a LeNet)")
     return model, ck
 
 
@@ -340,7 +355,7 @@ def plot_folder(checkpoint_path) -> str:
     return str(Path(checkpoint_path).with_suffix("")) + "-plots"
 
 
-def plot(folder: str, model: MLP, x_test, y_test, history=None) -> None:
+def plot(folder: str, model: MLP | LeNet, x_test, y_test, history=None) -> None:
     with np.errstate(over="ignore"):
         paths = pictures(lambda: viz().plot_report(model, x_test, y_test, folder, history=history))
     say("pictures: " + ", ".join(str(p) for p in paths))

@@ -40,7 +40,7 @@ def format_confusion(confusion: np.ndarray) -> str:
 def run_eval(args) -> int:
     if args.plot is not None:
         o.check_folder(args.plot or o.plot_folder(args.model), "--plot")
-    model, ck = o.load_model(args.model)
+    model, ck = o.load_any_model(args.model)
     loaded = o.model_dataset(args, ck)
     _, _, x_test, y_test = loaded.arrays
     with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
@@ -105,7 +105,7 @@ def _image(args, ck) -> tuple[np.ndarray, str, int | None]:
 
 
 def run_predict(args) -> int:
-    model, ck = o.load_model(args.model)
+    model, ck = o.load_any_model(args.model)
     image, title, label = _image(args, ck)
     with np.errstate(over="ignore"):
         out = predict(model, image)

@@ -15,7 +15,7 @@ from .. import checkpoint, runs
 from .._guard import atomic_write, check_writable, exclusive_lock
 from ..errors import CheckpointError
 from ..learning import divergence_hint, plateau_hint, starting_loss
-from ..nn import INITS, MLP, functional
+from ..nn import INITS, MLP, LeNet, functional
 from ..train import (
     OPTIMIZERS,
     SCHEDULES,
@@ -66,6 +66,10 @@ def add_train(subparsers) -> None:
 
 def _add_model_options(p) -> None:
     d = runs.TRAIN_DEFAULTS
+    p.add_argument("--model", choices=list(runs.MODEL_KINDS),
+                   help="mlp: the fully connected network of --arch (default); lenet: a small CNN (LeNet-5's "
+                        "layout with ReLU and max pooling, 61,706 parameters) with the recipe that reaches 99%% on "
+                        "MNIST unless overridden: adam, lr 1e-3, cosine schedule, batches of 64, 12 epochs")
     p.add_argument("--arch", help=f"layer widths, input first (default {d['arch']})")
     p.add_argument("--activation", choices=sorted(functional.ACTIVATIONS),
                    help=f"hidden-layer activation (default {d['activation']})")
@@ -97,6 +101,7 @@ def _add_model_options(p) -> None:
 def _settings(args) -> tuple[dict, checkpoint.Checkpoint | None]:
     """The run's settings: defaults < command line; for --resume, the checkpoint's (plus a new --epochs)."""
     given = {k: getattr(args, k) for k in runs.TRAIN_DEFAULTS}
+    given["model"] = args.model
     if not args.resume:
         with o.as_usage():
             return runs.new_run(given), None
@@ -124,8 +129,8 @@ def run_train(args) -> int:
     settings, resumed = _settings(args)
     out = args.out or args.resume or "model.npz"
     _check_outputs(args, out)
-    o.check_fits(runs.train_bytes(settings), f"training MLP {'-'.join(map(str, settings['sizes']))} with "
-                                             f"mini-batches of {settings['batch_size']}")
+    what = "LeNet" if settings.get("model") == "lenet" else f"MLP {'-'.join(map(str, settings['sizes']))}"
+    o.check_fits(runs.train_bytes(settings), f"training {what} with mini-batches of {settings['batch_size']}")
     seconds = runs.train_seconds(settings)
     if seconds > MAX_SECONDS:
         raise o.UsageError(f"this run would take about {o.duration(seconds)}; at most {o.duration(MAX_SECONDS)} is "
@@ -148,22 +153,30 @@ def _data(args, settings: dict, resumed) -> tuple:
     return (x_train, y_train, x_test, y_test), loaded
 
 
-def _model(args, settings: dict, resumed) -> MLP:
+def _model(args, settings: dict, resumed) -> MLP | LeNet:
     sizes = settings["sizes"]
+    lenet = settings.get("model") == "lenet"
     if resumed is not None:
         model = resumed.build_model()
-        if model.sizes != sizes:
-            raise CheckpointError(f"{args.resume}: its weights ({model.sizes}) do not match its settings ({sizes})")
+        if not isinstance(model, LeNet if lenet else MLP) or model.sizes != sizes:
+            raise CheckpointError(f"{args.resume}: its weights ({type(model).__name__} {model.sizes}) do not "
+                                  f"match its settings ({settings.get('model', 'mlp')} {sizes})")
         return model
+    if lenet:
+        return LeNet(seed=settings["seed"])
     output_activation = None if settings["loss"] == "cross_entropy" else "sigmoid"
     return MLP(sizes, settings["activation"], output_activation, init=settings["init"], seed=settings["seed"])
 
 
-def _banner(mode: str, model: MLP, settings: dict, used: str, counts: tuple[int, int], out: str) -> tuple[str, str]:
+def _banner(mode: str, model: MLP | LeNet, settings: dict, used: str, counts: tuple[int, int],
+            out: str) -> tuple[str, str]:
     s = settings
-    first = (f"{mode} MLP {'-'.join(map(str, s['sizes']))} ({s['activation']} hidden, "
-             f"{model.output_activation or 'linear'} output, {model.num_parameters():,} parameters) on {used}: "
-             f"{counts[0]} training / {counts[1]} test images")
+    if isinstance(model, LeNet):
+        what = f"LeNet (conv 1->6->16, dense 400-120-84-10, relu, {model.num_parameters():,} parameters)"
+    else:
+        what = (f"MLP {'-'.join(map(str, s['sizes']))} ({s['activation']} hidden, "
+                f"{model.output_activation or 'linear'} output, {model.num_parameters():,} parameters)")
+    first = f"{mode} {what} on {used}: {counts[0]} training / {counts[1]} test images"
     second = (f"loss {s['loss']}, {s['optimizer']} lr {s['lr']:g}"
               + (f" momentum {s['momentum']:g}" if s["momentum"] else "")
               + (f" weight decay {s['weight_decay']:g}" if s.get("weight_decay") else "")
@@ -181,7 +194,7 @@ def _one_line_warnings() -> Iterator[None]:
         yield
 
 
-def _epoch_reporter(model: MLP, x_train: np.ndarray, y_train: np.ndarray, settings: dict, out: str):
+def _epoch_reporter(model: MLP | LeNet, x_train: np.ndarray, y_train: np.ndarray, settings: dict, out: str):
     """The callback printing each epoch's line, the plateau hint once, and stopping a diverged run (exit 1)."""
     losses: list[float] = []
     hinted: list[bool] = []
@@ -196,7 +209,8 @@ def _epoch_reporter(model: MLP, x_train: np.ndarray, y_train: np.ndarray, settin
         if diverged:
             raise TrainingDiverged(f"{diverged}; epoch {record['epoch']} was saved to {out} (resuming it would "
                                    "not help)", epoch=record["epoch"], step=-1, loss=losses[-1], checkpoint=out)
-        hint = None if hinted else plateau_hint(model, x_train, losses, record.get("test_accuracy"))
+        hint = None if hinted or not isinstance(model, MLP) else plateau_hint(
+            model, x_train, losses, record.get("test_accuracy"))
         if hint:
             hinted.append(True)
             o.say(hint + f" (see '{o.PROG} lab')")
@@ -258,7 +272,7 @@ def _fit(args, trio: tuple, arrays: tuple, resumed, meta: dict, out: str):
         raise
 
 
-def _write_metrics(args, meta: dict, model: MLP, final, result, out: str) -> None:
+def _write_metrics(args, meta: dict, model: MLP | LeNet, final, result, out: str) -> None:
     settings = meta["settings"]
     metrics = {"test_accuracy": final.accuracy, "per_class_accuracy": _nan_to_none(final.per_class),
                "confusion_matrix": final.confusion.tolist(), "train_loss": result.train_loss,

@@ -31,8 +31,9 @@ from ..tensor_core import Tensor, linear
 from . import functional, init, utils
 
 __all__ = ["Module", "Parameter", "IncompatibleKeys", "Linear", "Sequential", "ModuleList", "ModuleDict", "Flatten",
-           "Dropout", "LayerNorm", "BatchNorm1d", "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU", "GELU",
-           "SiLU", "Softplus", "Softmax", "LogSoftmax",
+           "Dropout", "LayerNorm", "BatchNorm1d", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
+           "AvgPool1d", "AvgPool2d", "BatchNorm2d", "LeNet", "Sigmoid", "ReLU", "Tanh", "Identity", "LeakyReLU", "ELU",
+           "GELU", "SiLU", "Softplus", "Softmax", "LogSoftmax",
            "MSELoss", "QuadraticCost", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
            "NLLLoss", "CrossEntropyLoss", "MLP", "INITS",
            "default_init", "parse_sizes", "functional", "init", "utils"]
@@ -768,13 +769,18 @@ class BatchNorm1d(Module):
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ShapeError(f"BatchNorm1d({self.num_features}): input must be (batch, {self.num_features}) or "
                              f"(batch, {self.num_features}, length), got {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        per_feature = (self.num_features,) if x.ndim == 2 else (self.num_features, 1)
+        return self._normalize(x)
+
+    def _normalize(self, x: Tensor) -> Tensor:
+        """``x`` (batch, C, ...) normalized per feature C over every other axis."""
+        name = type(self).__name__
+        axes = (0, *range(2, x.ndim))
+        per_feature = (self.num_features,) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             count = x.numel() // self.num_features
             if count < 2 and self.training:
-                raise ShapeError(f"BatchNorm1d: training needs more than one value per feature, got input {x.shape}")
+                raise ShapeError(f"{name}: training needs more than one value per feature, got input {x.shape}")
             mean = x.mean(axes, keepdims=True)
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
@@ -803,6 +809,156 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.weight is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+# ---------------------------------------------------------------------- convolution layers (convolution.py)
+
+
+class BatchNorm2d(BatchNorm1d):
+    """:class:`BatchNorm1d` for images: input (batch, C, H, W), statistics per channel C over the batch and the
+    pixels (PyTorch's ``BatchNorm2d``, the same arguments, buffers and running-statistics rule)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = _as_tensor(x, "BatchNorm2d")
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ShapeError(f"BatchNorm2d({self.num_features}): input must be (batch, {self.num_features}, "
+                             f"height, width), got {x.shape}")
+        n, c, h, w = x.shape  # BatchNorm1d's (batch, C, length): statistics over the batch and the pixels
+        return super().forward(x.reshape(n, c, h * w)).reshape(n, c, h, w)
+
+
+def _sizes(v, nd: int, what: str, minimum: int = 1) -> tuple[int, ...]:
+    """An int or ``nd`` ints, each at least ``minimum``, as a tuple (an ArgumentError naming ``what`` otherwise)."""
+    items = (v,) * nd if isinstance(v, (int, np.integer)) else v
+    if (not isinstance(items, (tuple, list)) or len(items) != nd
+            or not all(isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) and i >= minimum
+                       for i in items)):
+        raise ArgumentError(f"{what} must be an int >= {minimum} or {nd} of them, got {v!r}")
+    return tuple(int(i) for i in items)
+
+
+class _ConvNd(Module):
+    """The convolution layers' common part: weight (out, in / groups, *kernel), bias (out,), PyTorch's default start
+    (both uniform in +-1/sqrt(fan_in), fan_in = in / groups * prod(kernel): ``kaiming_uniform_(a=sqrt(5))``)."""
+
+    nd = 2
+    _fn: Callable[..., Tensor]
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", *, seed=None, dtype=np.float32):
+        name = type(self).__name__
+        self.in_channels = _positive_int(in_channels, f"{name}: in_channels")
+        self.out_channels = _positive_int(out_channels, f"{name}: out_channels")
+        self.groups = _positive_int(groups, f"{name}: groups")
+        if in_channels % groups or out_channels % groups:
+            raise ShapeError(f"{name}: in_channels {in_channels} and out_channels {out_channels} must both divide "
+                             f"into {groups} groups")
+        if padding_mode != "zeros":
+            raise ArgumentError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.kernel_size = _sizes(kernel_size, self.nd, f"{name}: kernel_size")
+        self.stride = _sizes(stride, self.nd, f"{name}: stride")
+        self.dilation = _sizes(dilation, self.nd, f"{name}: dilation")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ArgumentError(f"{name}: padding must be an int, {self.nd} ints, 'valid' or 'same', "
+                                    f"got {padding!r}")
+            self.padding: str | tuple[int, ...] = padding
+        else:
+            self.padding = _sizes(padding, self.nd, f"{name}: padding", minimum=0)
+        fan_in = in_channels // groups * int(np.prod(self.kernel_size))
+        bound = 1.0 / np.sqrt(fan_in)
+        rng = generator(seed)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Tensor(rng.uniform(-bound, bound, shape), requires_grad=True, dtype=dtype)
+        self.bias = Tensor(rng.uniform(-bound, bound, out_channels), requires_grad=True, dtype=dtype) if bias \
+            else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self)._fn(_as_tensor(x, type(self).__name__), self.weight, self.bias, self.stride, self.padding,
+                              self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv1d(_ConvNd):
+    """1-d convolution layer: input (batch, in_channels, length) -> (batch, out_channels, length_out); see
+    :func:`functional.conv1d`."""
+
+    nd = 1
+    _fn = staticmethod(functional.conv1d)
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution layer: input (batch, in_channels, H, W) -> (batch, out_channels, OH, OW), ``OH = (H + 2 padding
+    - dilation (kernel - 1) - 1) // stride + 1``; see :func:`functional.conv2d`. Weight (out_channels,
+    in_channels / groups, kh, kw) and bias (out_channels,) start as PyTorch's (uniform in +-1/sqrt(fan_in))."""
+
+    nd = 2
+    _fn = staticmethod(functional.conv2d)
+
+
+class _MaxPoolNd(Module):
+    _fn: Callable[..., Tensor]
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self)._fn(_as_tensor(x, type(self).__name__), self.kernel_size, self.stride, self.padding,
+                              self.dilation, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """The maximum of each window of (batch, C, length); see :func:`functional.max_pool1d`."""
+
+    _fn = staticmethod(functional.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """The maximum of each window of (batch, C, H, W), stride defaulting to the kernel size; the gradient of a
+    window goes to its first maximum (PyTorch's tie rule). See :func:`functional.max_pool2d`."""
+
+    _fn = staticmethod(functional.max_pool2d)
+
+
+class AvgPool1d(Module):
+    """The mean of each window of (batch, C, length); see :func:`functional.avg_pool1d`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return functional.avg_pool1d(_as_tensor(x, "AvgPool1d"), self.kernel_size, self.stride, self.padding,
+                                     self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """The mean of each window of (batch, C, H, W); see :func:`functional.avg_pool2d`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return functional.avg_pool2d(_as_tensor(x, "AvgPool2d"), self.kernel_size, self.stride, self.padding,
+                                     self.ceil_mode, self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class Sigmoid(Module):
@@ -1120,3 +1276,83 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP({self.extra_repr()}, parameters={self.num_parameters()})"
+
+
+
+# ---------------------------------------------------------------------- a small CNN: LeNet
+
+
+# ``LeNet``: a small convolutional network for 28x28 digits, LeNet-5's shape with ReLU and max pooling:
+#
+#     (N, 1, 28, 28) -> Conv2d(1, 6, 5, padding=2) -> ReLU -> MaxPool2d(2)    (N, 6, 14, 14)
+#                    -> Conv2d(6, 16, 5)           -> ReLU -> MaxPool2d(2)    (N, 16, 5, 5)
+#                    -> flatten -> Linear(400, 120) -> ReLU -> Linear(120, 84) -> ReLU -> Linear(84, 10)
+#
+# 61,706 weights and biases, every layer started as PyTorch starts it (uniform in +-1/sqrt(fan_in)).
+
+
+class LeNet(Module):
+    """LeNet-5's layout with ReLU and max pooling (the layers drawn above); ``channels`` are the two conv
+    layers' widths (6 and 16 as in LeNet-5), ``seed`` an int or a Generator for the starting weights."""
+
+    output_activation = None  # the outputs are raw scores (logits), as an MLP's with output_activation=None
+
+    def __init__(self, channels: tuple[int, int] = (6, 16), num_classes: int = 10, *, seed=0, dtype=np.float32):
+        c1, c2 = (int(c) for c in channels)
+        if c1 < 1 or c2 < 1 or int(num_classes) < 1:
+            raise ShapeError(f"LeNet: channels and num_classes must be >= 1, got {channels}, {num_classes}")
+        rng = generator(seed)
+        self.channels, self.num_classes = (c1, c2), int(num_classes)
+        self.conv1 = Conv2d(1, c1, 5, padding=2, seed=rng, dtype=dtype)
+        self.conv2 = Conv2d(c1, c2, 5, seed=rng, dtype=dtype)
+        self.fc1 = _linear(c2 * 25, 120, rng, dtype)
+        self.fc2 = _linear(120, 84, rng, dtype)
+        self.fc3 = _linear(84, self.num_classes, rng, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if x.ndim == 2 and x.shape[1] == 784:  # the MLP's rows of pixels
+            x = x.reshape(x.shape[0], 1, 28, 28)
+        if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
+            raise ShapeError(f"LeNet: input must be (batch, 1, 28, 28) images or (batch, 784) rows, got {x.shape}")
+        x = functional.max_pool2d(self.conv1(x).relu(), 2)  # (N, 6, 14, 14)
+        x = functional.max_pool2d(self.conv2(x).relu(), 2)  # (N, 16, 5, 5)
+        x = x.reshape(x.shape[0], -1)  # flattened: (N, 400)
+        return self.fc3(self.fc2(self.fc1(x).relu()).relu())
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[784, num_classes]``: the pixels it reads and the scores it gives (an MLP's first and last widths)."""
+        return [784, self.num_classes]
+
+    @staticmethod
+    def parameter_shapes(channels: tuple[int, int] = (6, 16), num_classes: int = 10) -> dict[str, tuple[int, ...]]:
+        """Each parameter's name and shape, without building the network (to check a file before loading it)."""
+        c1, c2 = channels
+        layers = {"conv1": ((c1, 1, 5, 5), (c1,)), "conv2": ((c2, c1, 5, 5), (c2,)), "fc1": ((120, c2 * 25), (120,)),
+                  "fc2": ((84, 120), (84,)), "fc3": ((num_classes, 84), (num_classes,))}
+        return {f"{name}.{kind}": shape for name, shapes in layers.items()
+                for kind, shape in zip(("weight", "bias"), shapes, strict=True)}
+
+    @property
+    def first_filters(self) -> np.ndarray:
+        """The first conv layer's filters, (channels[0], 5, 5): what ``show-weights`` draws."""
+        return self.conv1.weight.data[:, 0]
+
+    def config(self) -> dict:
+        """What is needed to rebuild this architecture (stored in checkpoints)."""
+        return {"kind": "lenet", "channels": list(self.channels), "num_classes": self.num_classes}
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, num_classes={self.num_classes}"
+
+
+def _linear(n_in: int, n_out: int, rng: np.random.Generator, dtype) -> Linear:
+    """A Linear layer started as PyTorch's: weight and bias uniform in +-1/sqrt(n_in)."""
+    layer = Linear(n_in, n_out, seed=rng, dtype=dtype)
+    bound = 1.0 / np.sqrt(n_in)
+    init.uniform_(layer.weight, -bound, bound, seed=rng)
+    if layer.bias is not None:
+        init.uniform_(layer.bias, -bound, bound, seed=rng)
+    return layer

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import engine
+from .. import convolution, engine
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..methods import made_from
 from ..ops import OneHot, SquaredError, WeightedLogSum
@@ -112,6 +112,59 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {n: f for n, (f, _, notes) 
 EXTRA_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     n: f for n, (f, _, notes) in _ACTIVATION_TABLE.items() if not notes}
 _FAST = {name: fast for name, (_, fast, _) in _ACTIVATION_TABLE.items()}
+
+
+# ---------------------------------------------------------------------- convolution and pooling (convolution.py)
+
+
+def _optional(x, what: str) -> Tensor | None:
+    return None if x is None else _tensor(x, what)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-d convolution of ``input`` ``(N, C, L)`` by ``weight`` ``(O, C / groups, k)`` (see :func:`conv2d`)."""
+    return convolution.conv1d(_tensor(input, "conv1d"), _tensor(weight, "conv1d"), _optional(bias, "conv1d"),
+                              stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-d convolution of ``input`` ``(N, C, H, W)`` by ``weight`` ``(O, C / groups, kh, kw)`` plus ``bias``
+    ``(O,)``, as ``torch.nn.functional.conv2d`` (a cross-correlation): output ``(N, O, OH, OW)``.
+    ``stride``, ``padding`` (or ``'valid'``, ``'same'``) and ``dilation`` are an int or one per axis."""
+    return convolution.conv2d(_tensor(input, "conv2d"), _tensor(weight, "conv2d"), _optional(bias, "conv2d"),
+                              stride, padding, dilation, groups)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """The maximum of each window of ``input`` ``(N, C, L)`` (see :func:`max_pool2d`)."""
+    return convolution.max_pool1d(_tensor(input, "max_pool1d"), kernel_size, stride, padding, dilation, ceil_mode,
+                                  return_indices)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """The maximum of each window of ``input`` ``(N, C, H, W)``, stride defaulting to the kernel size. Ties: the
+    gradient goes to the window's first maximum in row-major order, as in PyTorch."""
+    return convolution.max_pool2d(_tensor(input, "max_pool2d"), kernel_size, stride, padding, dilation, ceil_mode,
+                                  return_indices)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of ``input`` ``(N, C, L)`` (see :func:`avg_pool2d`)."""
+    return convolution.avg_pool1d(_tensor(input, "avg_pool1d"), kernel_size, stride, padding, ceil_mode,
+                                  count_include_pad)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of ``input`` ``(N, C, H, W)``: a convolution by a constant kernel, one group per
+    channel (``ceil_mode=True`` is refused)."""
+    return convolution.avg_pool2d(_tensor(input, "avg_pool2d"), kernel_size, stride, padding, ceil_mode,
+                                  count_include_pad, divisor_override)
 
 
 def activation(name: str | None) -> Callable[[Tensor], Tensor]:

@@ -91,14 +91,15 @@ def _as_images(images, image_shape: tuple[int, int], what: str) -> np.ndarray:
 
 
 def plot_first_layer_weights(weights, path=None, *, image_shape: tuple[int, int] = (28, 28), cols: int | None = None,
-                             title: str | None = None, dpi: int = 100) -> Any:
+                             title: str | None = None, dpi: int = 100, panel: str = "neuron") -> Any:
     """Draw each first-layer neuron's incoming weights as an image, in a grid; returns ``path``.
 
     ``weights`` is W(1) of shape (neurons, 784) (a Tensor or an array): row ``j``
     holds the weights from every pixel to neuron ``j``, drawn as a 28x28 image.
     Positive weights are blue, negative red (the notes' colours), all panels on
     ONE symmetric scale ``[-max|w|, +max|w|]`` with a colour bar, so a pale panel
-    really has small weights and white always means zero.
+    really has small weights and white always means zero. ``panel`` names what a
+    panel is ("neuron"; "filter" for a conv layer's filters, ``image_shape`` (5, 5)).
     """
     w = _array(weights).astype(np.float64)
     pixels = image_shape[0] * image_shape[1]
@@ -118,7 +119,7 @@ def plot_first_layer_weights(weights, path=None, *, image_shape: tuple[int, int]
         ax.set_axis_off()
         if k < n:
             image = ax.imshow(w[k].reshape(image_shape), cmap="RdBu", vmin=-vmax, vmax=vmax, interpolation="nearest")
-            ax.set_title(f"neuron {k}", fontsize=8, pad=2)
+            ax.set_title(f"{panel} {k}", fontsize=8, pad=2)
     cax = fig.add_axes((0.87, 0.08, 0.03, 0.75))
     bar = fig.colorbar(image, cax=cax)
     bar.set_label("weight (blue +, red -)")
