@@ -97,7 +97,7 @@ def main(argv=None):
             viz.plot_training_curves(history, out / "curves.png"),
             viz.plot_confusion(confusion, out / "confusion.png"),
             viz.plot_worst_digits(x_test[worst], y_test[worst], guesses[worst], outputs[worst, guesses[worst]],
-                                  out / "worst.png"),
+                                  out / "worst.png", label_confidences=outputs[worst, y_test[worst]]),
         ]
     except ImportError as e:
         print(e)

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_mlp"
 
 # docs/design.md's layers, bottom (0) to top. A subpackage counts as one module.
 LAYERS = {
-    "errors": 0, "version": 0, "_blas": 0, "_interrupt": 0, "_guard": 0,
+    "errors": 0, "version": 0, "_blas": 0, "_interrupt": 0, "_guard": 0, "_schema": 0,
     "primitives": 1, "dtypes": 1,
     "random": 1,  # (imports only errors) the in-place random fills use its generator
     "engine": 2, "ops": 2, "methods": 2, "inplace": 2, "numpy_protocol": 2,
@@ -31,6 +31,7 @@ LAYERS = {
     "train": 5, "checkpoint": 5, "data": 5, "runs": 5, "utils": 5, "serialization": 5,
     "cli": 6,
 }
+LAYERS["web"] = 6  # the page of `tinygrad-mlp serve`, beside the command line
 FRONT_DOORS = {"__init__", "__main__"}  # the package itself may import anything
 ENGINE = ("engine.py", "primitives.py", "tensor_core.py")
 ENGINE_LINE_BUDGET = 1232

@@ -94,7 +94,7 @@ BAD_CALLS: dict[str, list] = {
                    lambda: Tensor(np.ones(3)).copy_(np.ones(2)),
                    lambda: Tensor(np.ones(3), requires_grad=True).mul_(2),
                    lambda: Tensor.wrap(np.broadcast_to(np.ones(1), (3,))).zero_()],
-    "NumpyProtocol": [lambda: np.logaddexp(Tensor(np.ones(3), requires_grad=True), 1.0),
+    "NumpyProtocol": [lambda: np.cbrt(Tensor(np.ones(3), requires_grad=True)),
                       lambda: np.add(Tensor(np.ones(3)), 1, out=Tensor(np.ones(3))),
                       lambda: np.sum(Tensor(np.ones(3)), dtype=np.float64),
                       lambda: np.sum(Tensor(np.ones(3)), where=np.ones(3, dtype=bool))],
@@ -379,6 +379,8 @@ BAD_CALLS: dict[str, list] = {
                lambda: optim.StepLR(optim.SGD(_params(), lr=0.1), 1).load_state_dict({"epoch": 1})],
     "CosineLR": [lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 0),
                  lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 5, min_lr=-1)],
+    "CosineAnnealingLR": [lambda: optim.CosineAnnealingLR(optim.SGD(_params(), lr=0.1), 0),
+                          lambda: optim.CosineAnnealingLR(optim.SGD(_params(), lr=0.1), 5, eta_min=-1)],
     "clip_grad_norm_": [lambda: optim.clip_grad_norm_(_params(), -1.0), lambda: optim.clip_grad_norm_([1.0], 1.0)],
     # ------------------------------------------------ the notes' backprop by hand
     "forward": [lambda: backprop.forward(*_w(), np.zeros((4, 3))), lambda: backprop.forward(*_w(), X, activation="nope")],
@@ -477,6 +479,7 @@ BAD_CALLS: dict[str, list] = {
     "saved_settings": [lambda: runs.saved_settings(checkpoint.Checkpoint({}, None, {"settings": {}}), "x.npz")],
     "mlp_bytes": [],  # arithmetic on sizes the caller has checked
     "train_bytes": [],
+    "train_seconds": [],
     "dataset_images": [],
     "inference_mode": [lambda: tm.inference_mode("yes"), lambda: tm.inference_mode(mode=2)],
     "Dataset": [],  # a record made by load_dataset
@@ -513,7 +516,42 @@ BAD_CALLS: dict[str, list] = {
     "explain_backward": [lambda: viz.explain_backward("x")],
     "one_neuron_chain": [lambda: viz.one_neuron_chain("1-a")],
     "explain": [lambda: viz.explain([1, 100])],
+    "expanded": [lambda: viz.expanded(np.zeros(2))],
+    # ------------------------------------------------ ops' decompositions
+    "decompose": [lambda: tm.ops.decompose(tm.ops.Linear(), "x", "w", "b"),
+                  lambda: tm.ops.decompose(tm.ops.Linear(), _t(2, 3))],
+    # ------------------------------------------------ web (the page of `serve`)
+    "prepare_like_mnist": [lambda: _web().preprocess.prepare_like_mnist(np.zeros(784)),
+                           lambda: _web().preprocess.prepare_like_mnist([["a"]]),
+                           lambda: _web().preprocess.prepare_like_mnist(np.full((28, 28), np.nan))],
+    "resample_matrix": [lambda: _web().preprocess.resample_matrix(0, 5), lambda: _web().preprocess.resample_matrix(3, 2.5)],
+    "Snapshot": [lambda: _web().session.Snapshot.of("not a model", "mse", 1, "x"),
+                 lambda: _web().session.Snapshot.of(nn.MLP([784, 10]), "hinge", 1, "x")],
+    "Session": [lambda: _web().session.Session(nn.MLP([784, 10]), "mse", "x", None, "synthetic"),
+                lambda: _web().session.Session(nn.MLP([784, 10]), "mse", "x", print, "cifar"),
+                lambda: _web().app.build_session(None, None, "synthetic").start_training({"lr": -1}),
+                lambda: _web().app.build_session(None, None, "synthetic").start_training({"dataset": "../x"}),
+                lambda: _web().app.build_session(None, None, "synthetic").test_digit(10**6)],
+    "TrainingJob": [],  # a record the Session makes; its settings are checked by Session.start_training (above)
+    "build_session": [lambda: _web().app.build_session("/tmp/x/missing.npz"),
+                      lambda: _web().app.build_session(None, None, "cifar")],
+    "make_server": [lambda: _web().server.make_server("not a session"),
+                    lambda: _web().server.make_server(_web().app.build_session(None, None, "synthetic"), port=70000),
+                    lambda: _web().server.make_server(_web().app.build_session(None, None, "synthetic"),
+                                                      host="256.1.1.1")],
+    "serve": [lambda: _web().server.serve("not a server", open_browser=False)],
+    "run": [lambda: _web().app.run("/tmp/x/missing.npz", open_browser=False),
+            lambda: _web().app.run(None, port=-1, open_browser=False, test_dataset="synthetic")],
 }
+
+
+def _web():
+    import tinygrad_mlp.web.app
+    import tinygrad_mlp.web.preprocess
+    import tinygrad_mlp.web.server
+    import tinygrad_mlp.web.session  # noqa: F401
+
+    return tm.web
 
 
 def _public_callables() -> dict[str, object]:

@@ -114,3 +114,49 @@ def test_repeat_is_pytorchs_tiling_and_repeat_interleave_is_numpys_repeat():
     np.testing.assert_array_equal(x.tile(2).data, np.tile(x.data, 2))
     x.repeat(2, 3).sum().backward()
     np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 6.0))  # each element copied 6 times
+
+
+# ---------------------------------------------------------------- numpy's own functions given Tensors (HIPS's style)
+
+
+@pytest.mark.parametrize("name,call,domain", [
+    ("einsum", lambda x: np.einsum("ij,jk->ik", x, x.T), None),
+    ("einsum diagonal", lambda x: np.einsum("ii->i", x[:, :3]), None),
+    ("tensordot", lambda x: np.tensordot(x, x, ([0, 1], [0, 1])), None),
+    ("dot N-D", lambda x: np.dot(x.reshape(3, 1, 4), x.T), None),
+    ("outer", lambda x: np.outer(x[0], x[1]), None), ("inner", lambda x: np.inner(x, x), None),
+    ("trace", lambda x: np.trace(x), None), ("diag", lambda x: np.diag(x[0], 1), None),
+    ("diagonal", lambda x: np.diagonal(x, 1), None), ("tril", lambda x: np.tril(x, -1), None),
+    ("triu", lambda x: np.triu(x), None),
+    ("split", lambda x: np.concatenate([p * (i + 1.0) for i, p in enumerate(np.split(x, 2, axis=1))], 1), None),
+    ("array_split", lambda x: np.concatenate([p * 2.0 for p in np.array_split(x, 3, axis=1)], 1), None),
+    ("hsplit", lambda x: np.hsplit(x, 2)[1], None), ("vsplit", lambda x: np.vsplit(x, [1])[1], None),
+    ("hstack", lambda x: np.hstack([x, x * 2]), None), ("vstack", lambda x: np.vstack([x, x[0]]), None),
+    ("dstack", lambda x: np.dstack([x, x]), None), ("column_stack", lambda x: np.column_stack([x[0], x[1]]), None),
+    ("repeat", lambda x: np.repeat(x, 2, axis=0), None), ("tile", lambda x: np.tile(x, (2, 1)), None),
+    ("mod", lambda x: np.mod(x, 0.7), "mod"), ("remainder", lambda x: np.remainder(3.0, x), "positive"),
+    ("fmod", lambda x: np.fmod(x, 0.7), "mod"),
+    ("sinh", np.sinh, None), ("cosh", np.cosh, None), ("tan", np.tan, "small"), ("arcsin", np.arcsin, "small"),
+    ("arccos", np.arccos, "small"), ("arctan", np.arctan, None), ("arcsinh", np.arcsinh, None),
+    ("arccosh", lambda x: np.arccosh(x * x + 1.5), None), ("arctanh", np.arctanh, "small"),
+    ("sign", np.sign, "mod"), ("floor", np.floor, "mod"), ("ceil", np.ceil, "mod"), ("rint", np.rint, "mod"),
+    ("round", lambda x: np.round(x, 1), "mod"), ("log2", lambda x: np.log2(x * x + 1), None),
+    ("log10", lambda x: np.log10(x * x + 1), None), ("exp2", np.exp2, None),
+    ("hypot", lambda x: np.hypot(x, 2.0), None), ("arctan2", lambda x: np.arctan2(x, 2.0), None),
+    ("logaddexp", lambda x: np.logaddexp(x, 0.3), None), ("logaddexp2", lambda x: np.logaddexp2(x, 0.3), None),
+    ("deg2rad", np.deg2rad, None), ("radians", np.radians, None), ("degrees", np.degrees, None),
+    ("fabs", lambda x: np.fabs(x), "positive"), ("diff", lambda x: np.diff(x, axis=0), None),
+    ("roll", lambda x: np.roll(x, 1, 1), None), ("fliplr", np.fliplr, None), ("flipud", np.flipud, None),
+    ("atleast_3d", np.atleast_3d, None),
+])
+def test_numpys_functions_on_tensors_are_recorded_and_match_numpy(name, call, domain):
+    x0 = RNG.uniform(-0.8, 0.8, (3, 4))
+    if domain == "mod":  # off the jumps of floor, mod ...: fractional parts of x / 0.7 in [0.3, 0.4)
+        x0 = 0.7 * (np.floor(x0 * 3) + 0.3 + 0.1 * RNG.random((3, 4)))
+    elif domain == "positive":
+        x0 = np.abs(x0) + 0.5
+    x = Tensor(x0, requires_grad=True)
+    out = call(x)
+    assert isinstance(out, Tensor) and out.requires_grad, f"np.{name} lost the graph"
+    np.testing.assert_allclose(out.data, np.asarray(call(x0)), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda t: (call(t) ** 2).sum(), x)

@@ -63,7 +63,7 @@ def test_an_array_operand_on_the_left_still_records():
 
 def test_functions_without_an_op_are_refused_in_one_line_naming_them():
     w = _leaf(3)
-    for call, name in ((lambda: np.logaddexp(w, 1.0), "logaddexp"), (lambda: np.median(w), "median"),
+    for call, name in ((lambda: np.cbrt(w), "cbrt"), (lambda: np.median(w), "median"),
                        (lambda: np.add.accumulate(w), "add.accumulate"), (lambda: np.sort(w), "sort"),
                        (lambda: np.copy(w), "copy")):
         with pytest.raises(ArgumentError, match=rf"np\.{re.escape(name)} has no op .* requires grad") as e:

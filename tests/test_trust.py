@@ -337,6 +337,7 @@ def test_a_finite_but_exploded_loss_stops_the_run_with_a_hint(tmp_path, optimize
     (["lab", "--repeats", "1000000000", "--no-plot", "--dataset", "synthetic"], "would take about"),
     (["graph", "--chain", "-".join(["1"] * 3001), "--out", "-"], "at most 100"),
     (["graph", "--arch", "784-" + "4-" * 2999 + "10", "--out", "-"], "at most 100"),
+    (["train", "--dataset", "synthetic", "--epochs", "100000000", "--no-progress"], "would take about"),
 ])
 def test_long_runs_are_refused_before_they_start(tmp_path, monkeypatch, argv, words, capsys):
     monkeypatch.chdir(tmp_path)
@@ -459,3 +460,14 @@ def test_pictures_never_replace_a_file_that_is_not_one(tmp_path, monkeypatch, ca
         assert main(argv) == 2 and "refusing to overwrite" in _one_error(capsys.readouterr().err)
     assert Path("weights.png").read_text() == "my notes, not a picture\n"
     assert checkpoint.is_checkpoint("hidden-layer1.png")
+
+
+def test_building_the_parser_imports_no_command_s_machinery():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom tinygrad_mlp.cli import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in ('tinygrad_mlp.threeway', 'tinygrad_mlp.viz', 'matplotlib') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -40,6 +40,7 @@ from typing import TypeVar, overload
 import numpy as np
 
 from ._guard import atomic_write, check_memory
+from ._schema import is_int, is_number, one_of, short
 from .errors import CheckpointError, TinygradMLPError
 from .nn import INITS, MLP, Module, functional
 from .optim import Optimizer
@@ -160,32 +161,15 @@ def save(model: Module, path: str | os.PathLike, *, optimizer: Optimizer | None 
 # ---------------------------------------------------------------------- load: schema of the metadata
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _is_param_groups(groups) -> bool:
     """A list of ``{name: number, bool or short list of numbers}`` (what Optimizer.state_dict's groups hold)."""
     def ok(v) -> bool:
-        return isinstance(v, bool) or _is_number(v) or (isinstance(v, list) and len(v) <= 4
-                                                        and all(_is_number(x) for x in v))
+        return isinstance(v, bool) or is_number(v) or (isinstance(v, list) and len(v) <= 4
+                                                        and all(is_number(x) for x in v))
     return (isinstance(groups, list) and 1 <= len(groups) <= _MAX_GROUPS
             and all(isinstance(g, dict) and len(g) <= 16
                     and all(isinstance(k, str) and k.isidentifier() and len(k) <= _MAX_NAME and ok(v)
                             for k, v in g.items()) for g in groups))
-
-
-def _one_of(value, choices) -> bool:
-    return isinstance(value, str) and value in choices
 
 
 def _is_activation(name) -> bool:
@@ -200,7 +184,7 @@ def _is_activation(name) -> bool:
 
 
 def _invalid(path: Path, where: str, want: str, value) -> CheckpointError:
-    return CheckpointError(f"{path}: invalid metadata: {where} must be {want}, got {_short(value)}")
+    return CheckpointError(f"{path}: invalid metadata: {where} must be {want}, got {short(value)}")
 
 
 def _check_depth(obj, path: Path) -> None:
@@ -239,34 +223,37 @@ def _validate_meta(meta: dict, path: Path) -> None:
             raise _invalid(path, "model", f"an object with fields {', '.join(sorted(_MODEL_KEYS))}", cfg)
         sizes = cfg["sizes"]
         if (not isinstance(sizes, list) or not 2 <= len(sizes) <= _MAX_LAYERS + 1
-                or not all(_is_int(n) and n >= 1 for n in sizes)):
+                or not all(is_int(n) and n >= 1 for n in sizes)):
             raise _invalid(path, "model.sizes", f"a list of 2 to {_MAX_LAYERS + 1} integers >= 1", sizes)
         if not _is_activation(cfg.get("activation", "sigmoid")):
             raise _invalid(path, "model.activation", "the name of an activation", cfg["activation"])
         out = cfg.get("output_activation", "sigmoid")
         if out is not None and not _is_activation(out):
             raise _invalid(path, "model.output_activation", "null or the name of an activation", out)
-        if not _one_of(cfg.get("init", "normal"), INITS):
+        if not one_of(cfg.get("init", "normal"), INITS):
             raise _invalid(path, "model.init", f"one of {', '.join(INITS)}", cfg["init"])
-    om = meta.get("optimizer")
-    if om is not None:
-        if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
-            raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}",
-                           om)
-        if "param_groups" in om and not _is_param_groups(om["param_groups"]):
-            raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
-                           om["param_groups"])
-        if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
-            raise _invalid(path, "optimizer.class", "a class name", om["class"])
-        if not (_is_number(om["lr"]) and om["lr"] >= 0):
-            raise _invalid(path, "optimizer.lr", "a finite number >= 0", om["lr"])
-        if not (_is_int(om["steps"]) and om["steps"] >= 0):
-            raise _invalid(path, "optimizer.steps", "an integer >= 0", om["steps"])
-        buffers = om["buffers"]
-        if (not isinstance(buffers, dict) or len(buffers) > _MAX_BUFFERS
-                or not all(k.isidentifier() and len(k) <= _MAX_NAME for k in buffers)
-                or not all(_is_int(n) and 0 <= n <= _MAX_MEMBERS for n in buffers.values())):
-            raise _invalid(path, "optimizer.buffers", "an object of buffer names to counts", buffers)
+    if meta.get("optimizer") is not None:
+        _validate_optimizer_meta(meta["optimizer"], path)
+
+
+def _validate_optimizer_meta(om, path: Path) -> None:
+    """The saved optimizer's description: class, lr, steps, buffer counts and (optional) parameter groups."""
+    if not isinstance(om, dict) or not _OPTIMIZER_KEYS <= set(om) <= _OPTIMIZER_KEYS | _OPTIONAL_OPTIMIZER_KEYS:
+        raise _invalid(path, "optimizer", f"null or an object with fields {', '.join(sorted(_OPTIMIZER_KEYS))}", om)
+    if "param_groups" in om and not _is_param_groups(om["param_groups"]):
+        raise _invalid(path, "optimizer.param_groups", "a list of objects of hyperparameter names to numbers",
+                       om["param_groups"])
+    if not (isinstance(om["class"], str) and om["class"].isidentifier() and len(om["class"]) <= _MAX_NAME):
+        raise _invalid(path, "optimizer.class", "a class name", om["class"])
+    if not (is_number(om["lr"]) and om["lr"] >= 0):
+        raise _invalid(path, "optimizer.lr", "a finite number >= 0", om["lr"])
+    if not (is_int(om["steps"]) and om["steps"] >= 0):
+        raise _invalid(path, "optimizer.steps", "an integer >= 0", om["steps"])
+    buffers = om["buffers"]
+    if (not isinstance(buffers, dict) or len(buffers) > _MAX_BUFFERS
+            or not all(k.isidentifier() and len(k) <= _MAX_NAME for k in buffers)
+            or not all(is_int(n) and 0 <= n <= _MAX_MEMBERS for n in buffers.values())):
+        raise _invalid(path, "optimizer.buffers", "an object of buffer names to counts", buffers)
 
 
 # ---------------------------------------------------------------------- load: the archive
@@ -358,10 +345,10 @@ def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict:
         raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (its metadata is not a JSON object)")
     _check_depth(meta, path)
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (format {_short(meta.get('format'))})")
+        raise CheckpointError(f"{path}: not a tinygrad_mlp checkpoint (format {short(meta.get('format'))})")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise CheckpointError(f"{path}: invalid checkpoint format_version {_short(version)}: it must be an "
+        raise CheckpointError(f"{path}: invalid checkpoint format_version {short(version)}: it must be an "
                               f"integer from 1 to {FORMAT_VERSION}")
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written in checkpoint format {version}, newer than this library reads "

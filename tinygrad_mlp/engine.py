@@ -39,7 +39,7 @@ class Node:
     __slots__ = ("rule", "inputs", "seq", "grad")
 
     def __init__(self, rule, inputs: tuple) -> None:
-        # two assignments: one of four values builds a tuple first (0.2% of a 784-16-16-10 step)
+        # two assignments: one of four values builds a tuple first (measurable on the training hot path)
         self.rule, self.inputs = rule, inputs
         self.seq, self.grad = next(_sequence), None
 
@@ -185,7 +185,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                                          f"(shape {x.shape}) was changed in place after {rule.name} used it")
             if not keep_graph:
                 node.inputs = None  # release: the inputs' buffers may be freed once this step is done
-            needs, arrays = [], []  # one loop, not two list comprehensions (on Python 3.11: 1.8% of a step more)
+            needs, arrays = [], []  # one loop, not two list comprehensions (fewer instructions per node)
             for x in inputs:
                 needs.append(x.requires_grad and (wanted is None or id(x) in wanted))
                 arrays.append(x.data)
@@ -203,7 +203,7 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
                 raise GraphError(f"backward of {rule.name} returned {len(grads)} gradients "
                                  f"for its {len(inputs)} inputs")
             input_grads, leaf_grads = [], []
-            for i, x in enumerate(inputs):  # (zip(inputs, grads, needs) costs 0.9% of a step more)
+            for i, x in enumerate(inputs):  # (zip(inputs, grads, needs) costs more instructions)
                 gx = grads[i]
                 if not needs[i] or gx is None:
                     gx = None
@@ -246,7 +246,7 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     """
     lead = grad.ndim - len(shape)
     if lead == 1 and grad.shape[1:] == shape and isinstance(grad, np.ndarray):  # a bias added to every row
-        return np.add.reduce(grad, axis=0)  # (the general path below costs 0.5% of a training step more)
+        return np.add.reduce(grad, axis=0)  # (the common case: cheaper than the general path below)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     # np.add.reduce is ndarray.sum without its Python-level wrapper; a Tensor (create_graph) has .sum
     grad = np.add.reduce(grad, axis=axes) if isinstance(grad, np.ndarray) else grad.sum(axis=axes)

@@ -448,9 +448,82 @@ def dsplit(x, indices_or_sections) -> list[Tensor]:
     return numpy_split(x, indices_or_sections, 2)
 
 
-# numpy's functions given Tensors dispatch to these (numpy_protocol's table, for the functions that live here)
-for _numpy_function, _implementation in (
-        (np.dot, dot), (np.einsum, einsum), (np.tensordot, tensordot), (np.arctan2, arctan2), (np.hypot, hypot),
-        (np.outer, outer), (np.inner, inner), (np.hstack, hstack), (np.vstack, vstack), (np.split, numpy_split),
-        (np.array_split, array_split), (np.hsplit, hsplit), (np.vsplit, vsplit), (np.dsplit, dsplit)):
+# ---------------------------------------------------------------------- numpy's functions given Tensors
+# numpy_protocol's table (boundary's): with these, numpy-written code on Tensors (HIPS autograd's style, ``import
+# numpy as np`` and Tensors in) is recorded and differentiable: np.einsum(spec, a, b) is tm.einsum(spec, a, b).
+
+
+def _first_tensor_pair(a, b) -> tuple[Tensor, Any]:
+    """``(a, b)`` with ``a`` made a Tensor like ``b`` when only ``b`` is one (numpy calls ``np.mod(3.0, t)``)."""
+    return (a, b) if isinstance(a, Tensor) else (b._lift(a), b)
+
+
+def _pair_method(name: str) -> Callable[..., Tensor]:
+    def call(a, b):
+        x, y = _first_tensor_pair(a, b)
+        return getattr(x, name)(y)
+    return call
+
+
+def _unary_method(name: str) -> Callable[..., Tensor]:
+    return lambda a: getattr(_as_tensor(a), name)()
+
+
+def _no_out(kwargs: dict, what: str) -> None:
+    if kwargs.get("out") is not None:
+        raise ArgumentError(f"np.{what}(..., out=) on Tensors: not supported (the result is a new Tensor)")
+
+
+def _checked_out(out, what: str, result: Tensor) -> Tensor:
+    _no_out({"out": out}, what)
+    return result
+
+
+def _numpy_einsum(subscripts, *operands, **kwargs):
+    _no_out(kwargs, "einsum")
+    return einsum(subscripts, *operands)
+
+
+def _numpy_round(a, decimals=0, out=None):
+    _no_out({"out": out}, "round")
+    return _as_tensor(a).round(decimals)
+
+
+NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Tensor]] = {
+    **{getattr(np, name): _unary_method(name) for name in (
+        "sinh", "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sign", "floor",
+        "ceil", "trunc", "log2", "log10", "exp2", "square", "reciprocal", "deg2rad", "rad2deg")},
+    np.rint: _unary_method("round"), np.fabs: _unary_method("abs"), np.radians: _unary_method("deg2rad"),
+    np.degrees: _unary_method("rad2deg"),
+    np.remainder: _pair_method("remainder"), np.fmod: _pair_method("fmod"), np.hypot: lambda a, b: hypot(a, b),
+    np.arctan2: lambda y, x: arctan2(y, x), np.logaddexp: _pair_method("logaddexp"),
+    np.logaddexp2: _pair_method("logaddexp2"),
+}
+
+NUMPY_FUNCTIONS: dict[Callable, Callable[..., Any]] = {
+    np.einsum: _numpy_einsum,
+    np.split: numpy_split, np.array_split: array_split, np.hsplit: hsplit, np.vsplit: vsplit, np.dsplit: dsplit,
+    np.tensordot: lambda a, b, axes=2: tensordot(a, b, axes),
+    np.dot: lambda a, b, out=None: _checked_out(out, "dot", dot(a, b)),
+    np.outer: lambda a, b, out=None: _checked_out(out, "outer", outer(a, b)),
+    np.inner: inner,
+    np.trace: lambda a, offset=0, axis1=0, axis2=1: _as_tensor(a).trace(offset, axis1, axis2),
+    np.diagonal: lambda a, offset=0, axis1=0, axis2=1: _as_tensor(a).diagonal(offset, axis1, axis2),
+    np.diag: lambda v, k=0: _as_tensor(v).diag(k),
+    np.tril: lambda m, k=0: _as_tensor(m).tril(k),
+    np.triu: lambda m, k=0: _as_tensor(m).triu(k),
+    np.hstack: lambda tup, **kwargs: hstack(tup), np.vstack: lambda tup, **kwargs: vstack(tup),
+    np.dstack: dstack, np.column_stack: column_stack,
+    np.atleast_1d: atleast_1d, np.atleast_2d: atleast_2d, np.atleast_3d: atleast_3d,
+    np.repeat: lambda a, repeats, axis=None: _as_tensor(a).repeat_interleave(repeats, axis),
+    np.tile: lambda a, reps: _as_tensor(a).tile(reps),
+    np.round: _numpy_round, np.around: _numpy_round,
+    np.diff: lambda a, n=1, axis=-1: _as_tensor(a).diff(n, axis),
+    np.roll: lambda a, shift, axis=None: _as_tensor(a).roll(shift, axis),
+    np.fliplr: fliplr, np.flipud: flipud,
+}
+
+for _ufunc, _implementation in NUMPY_UFUNCS.items():
+    numpy_protocol.register(_ufunc, _implementation)
+for _numpy_function, _implementation in NUMPY_FUNCTIONS.items():
     numpy_protocol.register(_numpy_function, _implementation)

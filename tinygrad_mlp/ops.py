@@ -22,11 +22,13 @@ for the same reason.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
 
 from . import primitives as P
+from .errors import ArgumentError
 from .primitives import Function, array_of, is_array, tangent_sum
 
 __all__ = ["Sigmoid", "Silu", "Tanh", "Maximum", "Relu", "LeakyRelu", "Elu", "Clip", "LogSumExp", "LogSoftmax",
@@ -1196,3 +1198,159 @@ class Einsum(Function):
                 total = part if total is None else total + part
         return total
 
+
+# ---------------------------------------------------------------- decompositions: each fused rule in basis ops
+# What a fused rule stands for, written with the basis of :mod:`tinygrad_mlp.primitives` only, so a learner can
+# see (``tinygrad-mlp graph --expand``, ``explain --expand``) the ops the fusion saves, and the tests can hold every
+# fused rule to it (test_decompositions.py: the same value and the same gradient). A decomposition is a picture of
+# one call: the masks and shifts it needs (``Where``'s condition, the max a softmax subtracts) are taken from this
+# call's values and recorded as constants, so it is for inspecting and checking, not for ``tm.compile`` to replay.
+# Where the fused rule differs on purpose, its decomposition shows the plain formula: ``Sigmoid`` caps exp's
+# argument, ``WeightedLogSum`` takes 0 * -inf as 0, ``Log1p``/``Expm1``/``Softplus`` stay exact for tiny or huge x.
+
+
+__all__ += ["DECOMPOSITIONS", "decompose"]
+
+
+def _basis(rule: Function, *inputs):
+    return type(inputs[0]).apply(rule, *inputs)
+
+
+def _constant(like, value, name: str | None = None):
+    """A constant leaf of ``like``'s dtype (a Tensor that does not require grad)."""
+    t = type(like).wrap(np.asarray(value, dtype=array_of(like).dtype))
+    if name is not None:
+        t.name = name
+    return t
+
+
+def _sigmoid_in_basis(x):
+    one = _constant(x, 1)
+    return _basis(P.Div(), one, _basis(P.Add(), one, _basis(P.Exp(), _basis(P.Neg(), x))))
+
+
+def _where_in_basis(cond: np.ndarray, a, b):
+    return _basis(P.Where(np.asarray(cond)), a, b)
+
+
+def _max_constant(x, axis) -> object:
+    """The max of ``x`` over ``axis`` (kept), as a constant: a softmax's shift, which changes neither value nor
+    gradient, so it is not differentiated (0 where it is not finite)."""
+    top = np.max(array_of(x), axis=axis, keepdims=True, initial=-np.inf)
+    return _constant(x, np.where(np.isfinite(top), top, 0), "max (a constant)")
+
+
+def _clip_in_basis(rule: Clip, x, *bounds):
+    lo, hi = rule._bounds(bounds)
+    below, above = rule._masks(array_of(x), None if lo is None else array_of(lo), None if hi is None else array_of(hi))
+    out = x if below is None else _where_in_basis(below, lo, x)
+    return out if above is None else _where_in_basis(above, hi, out)
+
+
+def _logsumexp_in_basis(rule: LogSumExp, x):
+    top = _max_constant(x, rule.axes)
+    shifted = _basis(P.Exp(), _basis(P.Sub(), x, top))
+    out = _basis(P.Add(), _basis(P.Log(), _basis(P.Sum(rule.axes, keepdims=True), shifted)), top)
+    if rule.keepdims:
+        return out
+    return _basis(P.Reshape(tuple(n for i, n in enumerate(x.shape) if i not in rule.axes)), out)
+
+
+def _logsoftmax_in_basis(rule: LogSoftmax, x):
+    shifted = _basis(P.Sub(), x, _max_constant(x, rule.axis))
+    total = _basis(P.Sum(rule.axis, keepdims=True), _basis(P.Exp(), shifted))
+    return _basis(P.Sub(), shifted, _basis(P.Log(), total))
+
+
+def _squared_error_in_basis(x, t):
+    d = _basis(P.Sub(), x, t)
+    n = x.shape[0] if x.ndim else 1
+    return _basis(P.Div(), _basis(P.Sum(), _basis(P.Mul(), d, d)), _constant(x, n, "n (batch)"))
+
+
+def _linear_in_basis(x, w, b):
+    return _basis(P.Add(), _basis(P.MatMul(), x, _basis(P.Transpose((1, 0)), w)), b)
+
+
+def _maximum_in_basis(x, y):
+    # the mean of the two one-sided choices: the same value, and at a tie half the gradient to each, as Maximum
+    xv, yv = array_of(x), array_of(y)
+    both = _basis(P.Add(), _where_in_basis(xv >= yv, x, y), _where_in_basis(xv > yv, x, y))
+    return _basis(P.Div(), both, _constant(both, 2))
+
+
+def _tanh_in_basis(x):
+    # 2 / (1 + exp(-2x)) - 1
+    e = _basis(P.Exp(), _basis(P.Mul(), _constant(x, -2), x))
+    return _basis(P.Sub(), _basis(P.Div(), _constant(x, 2), _basis(P.Add(), _constant(x, 1), e)), _constant(x, 1))
+
+
+def _elu_in_basis(rule: Elu, x):
+    positive = array_of(x) > 0
+    e = _basis(P.Exp(), _where_in_basis(positive, _constant(x, 0), x))  # exp of the non-positive values only
+    negative_part = _basis(P.Mul(), _constant(x, rule.alpha), _basis(P.Sub(), e, _constant(x, 1)))
+    return _where_in_basis(positive, x, negative_part)
+
+
+def _half_exp_sum(x, sign: float):
+    """``(e^x + sign * e^-x) / 2``: cosh for sign +1, sinh for sign -1."""
+    e, inverse = _basis(P.Exp(), x), _basis(P.Exp(), _basis(P.Neg(), x))
+    both = _basis(P.Add(), e, _basis(P.Mul(), _constant(x, sign), inverse))
+    return _basis(P.Div(), both, _constant(x, 2))
+
+
+def _log_of_x_plus_root(x, shift: float):
+    """``log(x + sqrt(x^2 + shift))``: arcsinh for shift +1, arccosh for shift -1."""
+    root = _basis(P.Pow(), _basis(P.Add(), _basis(P.Mul(), x, x), _constant(x, shift)), _constant(x, 0.5))
+    return _basis(P.Log(), _basis(P.Add(), x, root))
+
+
+def _arctanh_in_basis(x):
+    # log((1 + x) / (1 - x)) / 2
+    one = _constant(x, 1)
+    ratio = _basis(P.Div(), _basis(P.Add(), one, x), _basis(P.Sub(), one, x))
+    return _basis(P.Div(), _basis(P.Log(), ratio), _constant(x, 2))
+
+
+DECOMPOSITIONS: dict[type, Callable[..., object]] = {
+    Sigmoid: lambda rule, x: _sigmoid_in_basis(x),
+    Silu: lambda rule, x: _basis(P.Mul(), x, _sigmoid_in_basis(x)),
+    Tanh: lambda rule, x: _tanh_in_basis(x),
+    Maximum: lambda rule, x, y: _maximum_in_basis(x, y),
+    Relu: lambda rule, x: _where_in_basis(array_of(x) > 0, x, _constant(x, 0)),
+    LeakyRelu: lambda rule, x: _where_in_basis(array_of(x) > 0, x,
+                                               _basis(P.Mul(), x, _constant(x, rule.negative_slope))),
+    Elu: _elu_in_basis,
+    Clip: _clip_in_basis,
+    LogSoftmax: _logsoftmax_in_basis,
+    LogSumExp: _logsumexp_in_basis,
+    WeightedLogSum: lambda rule, y, w: _basis(P.Sum(rule.axis), _basis(P.Mul(), w, y)),
+    SquaredError: lambda rule, x, t: _squared_error_in_basis(x, t),
+    Linear: lambda rule, x, w, b: _linear_in_basis(x, w, b),
+    Log1p: lambda rule, x: _basis(P.Log(), _basis(P.Add(), _constant(x, 1), x)),
+    Expm1: lambda rule, x: _basis(P.Sub(), _basis(P.Exp(), x), _constant(x, 1)),
+    Softplus: lambda rule, x: _basis(P.Log(), _basis(P.Add(), _constant(x, 1), _basis(P.Exp(), x))),
+    Select: lambda rule, cond, x, y: _where_in_basis(array_of(cond), x, y),
+    Sinh: lambda rule, x: _half_exp_sum(x, -1.0),
+    Cosh: lambda rule, x: _half_exp_sum(x, 1.0),
+    Arcsinh: lambda rule, x: _log_of_x_plus_root(x, 1.0),
+    Arccosh: lambda rule, x: _log_of_x_plus_root(x, -1.0),
+    Arctanh: lambda rule, x: _arctanh_in_basis(x),
+}
+
+
+def decompose(rule: Function, *inputs):
+    """``rule`` applied to the Tensors ``inputs`` as a graph of basis ops (:data:`DECOMPOSITIONS`), for a fused
+    rule; ``None`` for a rule that has none (a basis op, or one not composable from the basis: ``Sin``, ``Erf``,
+    ``Cumsum``, ``OneHot``, ``TakeAlongAxis``, ``Take``)."""
+    make = DECOMPOSITIONS.get(type(rule))
+    if make is None:
+        return None
+    if not inputs or not all(hasattr(x, "node") and hasattr(type(x), "apply") for x in inputs):
+        raise ArgumentError(f"decompose: {rule.name}'s inputs must be Tensors, got "
+                            f"{', '.join(type(x).__name__ for x in inputs) or 'none'}")
+    try:
+        inspect.signature(make).bind(rule, *inputs)
+    except TypeError:
+        raise ArgumentError(f"decompose: {rule.name} does not take {len(inputs)} inputs") from None
+    return make(rule, *inputs)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -30,7 +32,7 @@ from .jit import uncapturable
 from .tensor_core import Tensor
 
 __all__ = ["announcing", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
-           "clip_grad_norm_"]
+           "CosineAnnealingLR", "lr_scheduler", "clip_grad_norm_"]
 
 
 def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf,
@@ -543,6 +545,10 @@ class _Scheduler:
         if self.epoch:
             self._set()
 
+    def get_last_lr(self) -> list[float]:
+        """Each group's current lr, as PyTorch's schedulers report it."""
+        return [float(g["lr"]) for g in self.optimizer.param_groups]
+
 
 class StepLR(_Scheduler):
     """Multiply each group's ``lr`` by ``gamma`` every ``step_size`` calls to :meth:`step` (once per epoch)."""
@@ -581,3 +587,24 @@ class CosineLR(_Scheduler):
         """Count one epoch (up to ``total``); returns the new lr (of the first group)."""
         self.epoch = min(self.epoch + 1, self.total)
         return self._set()
+
+
+class CosineAnnealingLR(CosineLR):
+    """PyTorch's ``CosineAnnealingLR(optimizer, T_max, eta_min)``: :class:`CosineLR` that keeps counting past
+    ``T_max`` (the lr climbs back along the cosine, as PyTorch's closed form does) instead of holding ``min_lr``."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
+        if isinstance(T_max, bool) or not isinstance(T_max, (int, np.integer)) or T_max < 1:
+            raise ArgumentError(f"CosineAnnealingLR: T_max must be an int >= 1, got {T_max!r}")
+        super().__init__(optimizer, T_max, _number(eta_min, "CosineAnnealingLR: eta_min"))
+
+    def step(self) -> float:
+        """Count one epoch; returns the new lr (of the first group)."""
+        self.epoch += 1
+        return self._set()
+
+
+# PyTorch's module path: `tm.optim.lr_scheduler.StepLR` and `from tinygrad_mlp.optim.lr_scheduler import StepLR`.
+lr_scheduler = types.ModuleType(f"{__name__}.lr_scheduler", "The schedules under PyTorch's module path.")
+lr_scheduler.__dict__.update(StepLR=StepLR, CosineAnnealingLR=CosineAnnealingLR, CosineLR=CosineLR)
+sys.modules[lr_scheduler.__name__] = lr_scheduler

@@ -41,12 +41,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import checkpoint as ckpt
 from . import jit
+from ._schema import is_int, is_number, short
 from .data import DataLoader
 from .errors import AnomalyError, ArgumentError, CheckpointError, ShapeError, TinygradMLPError
 from .nn import Module, functional
@@ -496,25 +497,12 @@ _MAX_HISTORY = 10**6
 _MAX_SECONDS = 1e12  # about 30,000 years of training
 
 
-def _is_float(value) -> TypeGuard[float]:
-    """A number that converts to a float (not a bool, not an integer of hundreds of digits)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        float(value)
-    except OverflowError:
-        return False
-    return True
-
-
 def validate_train_metadata(metadata, source: str = "resume") -> dict:
     """Check the ``train_state`` and ``history`` that :func:`fit` stores in a checkpoint's metadata (types,
     ranges, sizes) before any of it is used; returns the ``train_state``. Raises :class:`CheckpointError`
     naming ``source`` (the file) and the field."""
     def bad(field: str, wanted: str, value) -> CheckpointError:
-        text = repr(value)
-        text = text if len(text) <= 60 else text[:57] + "..."
-        return CheckpointError(f"{source}: invalid training state: {field} must be {wanted}, got {text}")
+        return CheckpointError(f"{source}: invalid training state: {field} must be {wanted}, got {short(value)}")
 
     state = metadata.get("train_state") if isinstance(metadata, dict) else None
     if not isinstance(state, dict) or state.get("version") != TRAIN_STATE_VERSION:
@@ -522,14 +510,14 @@ def validate_train_metadata(metadata, source: str = "resume") -> dict:
                               "(was it written by fit?)")
     for key, lowest in _STATE_INTS.items():
         value = state.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value < 2**63:
+        if not is_int(value, lowest, 2**63 - 1):
             raise bad(f"train_state.{key}", f"an integer >= {lowest}", value)
     for key in _STATE_SECONDS:
         value = state.get(key)
-        if not _is_float(value) or not 0 <= value < _MAX_SECONDS:
+        if not is_number(value, lambda v: 0 <= v < _MAX_SECONDS):
             raise bad(f"train_state.{key}", f"a finite number >= 0 (seconds, below {_MAX_SECONDS:g})", value)
     value = state.get("epoch_loss_sum")
-    if not _is_float(value) or not math.isfinite(value):
+    if not is_number(value):
         raise bad("train_state.epoch_loss_sum", "a finite number", value)
     for key in ("shuffle", "complete"):
         if not isinstance(state.get(key), bool):

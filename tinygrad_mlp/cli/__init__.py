@@ -10,7 +10,7 @@ A thin layer: each command module parses, calls the library and prints.
 
 * ``options.py``: argparse types, the flags several commands share, printing, loading a model or dataset;
 * ``train.py`` (train), ``score.py`` (eval, predict), ``look.py`` (show-weights, graph, explain, show-hidden),
-  ``check.py`` (gradcheck), ``learn.py`` (nudges, lab).
+  ``check.py`` (gradcheck), ``learn.py`` (nudges, lab), ``serve.py`` (serve: the page of :mod:`tinygrad_mlp.web`).
 
 Adding a command: in a module of its group (or a new one), write ``add_<name>(subparsers)`` (which calls
 ``subparsers.add_parser`` and ``set_defaults(func=run_<name>)``) and ``run_<name>(args) -> int``, and list
@@ -33,7 +33,7 @@ from ..errors import TinygradMLPError
 from ..runs import RUN_SETTINGS, TRAIN_DEFAULTS
 from ..train import TrainingDiverged, TrainingInterrupted
 from ..version import __version__
-from . import check, learn, look, score, train
+from . import check, learn, look, score, serve, train
 from .options import PROG, Parser, UsageError, load_dataset, parse_arch, use_threads
 from .score import format_bars, format_confusion
 
@@ -43,7 +43,7 @@ __all__ = ["main", "build_parser", "COMMANDS", "UsageError", "parse_arch", "load
 #: One entry per subcommand, in the order ``--help`` lists them.
 COMMANDS: list[Callable] = [train.add_train, score.add_eval, score.add_predict, look.add_show_weights,
                             look.add_graph, look.add_explain, check.add_gradcheck, learn.add_nudges,
-                            look.add_show_hidden, learn.add_lab]
+                            look.add_show_hidden, learn.add_lab, serve.add_serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

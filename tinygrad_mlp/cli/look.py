@@ -49,6 +49,10 @@ def run_show_weights(args) -> int:
 # ---------------------------------------------------------------------- graph
 
 
+_EXPAND_HELP = ("draw each fused rule (Linear, Sigmoid, SquaredError ...) as the basis ops it stands for "
+                "(Transpose, MatMul, Add; Neg, Exp, Add, Div; Sub, Mul, Sum, Div): the same values and gradients")
+
+
 def add_graph(subparsers) -> None:
     p = subparsers.add_parser("graph", help="draw the computation graph that backward() walks (Graphviz)",
                               description="Write the computation graph of a cost as Graphviz DOT (one box per "
@@ -65,6 +69,7 @@ def add_graph(subparsers) -> None:
     p.add_argument("--out", metavar="PATH", default="graph.svg",
                    help="graph.svg, .png or .pdf (with Graphviz; without it the .dot file is written), "
                         "a .dot file, or - to print the DOT text (default graph.svg)")
+    p.add_argument("--expand", action="store_true", help=_EXPAND_HELP)
     p.set_defaults(func=run_graph)
 
 
@@ -106,7 +111,8 @@ def _check_graph_args(args) -> None:
     elif not (args.arch or args.model):
         raise o.UsageError("--batch-size applies to --arch and --model only (the chain has one example)")
     if args.out != "-":
-        o.picture_path(args.out, "--out", o.GRAPH_FORMATS)
+        out = o.picture_path(args.out, "--out", o.GRAPH_FORMATS)
+        o.check_picture_target(out.with_suffix(".dot"), "--out")  # written instead when Graphviz is missing
     if args.arch or args.model:
         sizes = o.parse_arch(args.arch) if args.arch else [runs.INPUTS, runs.CLASSES]
         _check_graph_depth(sizes, f"--arch {args.arch}")
@@ -130,6 +136,8 @@ def run_graph(args) -> int:
         except ValueError as e:
             raise o.UsageError(str(e)) from None
         title = f"the notes' chain {args.chain}: C0 = (a_L - y)^2"
+    if args.expand:
+        cost, title = viz.expanded(cost), f"{title}, fused rules expanded into basis ops"
     cost.backward(retain_graph=True)  # keep the graph, so the drawing shows it with the parameters' gradients
     dot_text = viz.to_dot(cost, title=title)
     if args.out == "-":
@@ -161,6 +169,7 @@ def add_explain(subparsers) -> None:
                       help=f"one neuron per layer, this many layers (default 3, at most {EXPLAIN_MAX_LAYERS})")
     what.add_argument("--arch", help="layer widths, input first, each at most 8: e.g. 1-1-1-1 or 2-2-1")
     p.add_argument("--seed", type=o.seed, default=0, help="seed of the random weights, biases and input (default 0)")
+    p.add_argument("--expand", action="store_true", help=_EXPAND_HELP)
     p.set_defaults(func=run_explain)
 
 
@@ -171,7 +180,7 @@ def run_explain(args) -> int:
         raise o.UsageError(f"--arch {shown!r}: at most {EXPLAIN_MAX_LAYERS} layers (the printout grows with "
                            "the square of the depth)")
     try:
-        text = o.viz().explain(sizes, seed=args.seed)
+        text = o.viz().explain(sizes, seed=args.seed, expand=args.expand)
     except ValueError as e:
         raise o.UsageError(str(e)) from None
     o.say(text.rstrip("\n"))

@@ -133,8 +133,6 @@ def picture_path(text: str, option: str, formats: tuple[str, ...]) -> Path:
                          f"{', '.join(formats)}")
     check_writable(path, option)
     check_picture_target(path, option)
-    if path.suffix.lower() in (".png", ".svg", ".pdf"):  # graph writes the DOT text there when Graphviz is missing
-        check_picture_target(path.with_suffix(".dot"), option)
     return path
 
 
@@ -179,7 +177,7 @@ def check_folder(text: str, option: str) -> None:
         check_picture_target(folder / name, option)
 
 
-_MAX_METRICS_BYTES = 64 << 20
+_MAX_METRICS_BYTES = 8 << 20  # a long run's metrics are well under 1 MiB; a bigger file is not ours
 
 
 def is_metrics_file(path: Path) -> bool:

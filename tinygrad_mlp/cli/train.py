@@ -126,6 +126,10 @@ def run_train(args) -> int:
     _check_outputs(args, out)
     o.check_fits(runs.train_bytes(settings), f"training MLP {'-'.join(map(str, settings['sizes']))} with "
                                              f"mini-batches of {settings['batch_size']}")
+    seconds = runs.train_seconds(settings)
+    if seconds > MAX_SECONDS:
+        raise o.UsageError(f"this run would take about {o.duration(seconds)}; at most {o.duration(MAX_SECONDS)} is "
+                           "allowed: use fewer --epochs or a smaller --arch")
     with exclusive_lock(out, "a training checkpoint"):
         return _run(args, settings, resumed, out)
 
@@ -209,26 +213,15 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     scheduler = build_scheduler(settings.get("lr_schedule", "none"), optimizer, settings["epochs"])
     mode = "resuming" if resumed is not None else "training"
     o.say(*_banner(mode, model, settings, used, (len(y_train), len(y_test)), out))
+    seconds = runs.train_seconds(settings)
+    if seconds > 120:
+        o.say(f"(this will take about {o.duration(seconds)}; Ctrl-C saves the run, --resume continues it)")
     if resumed is not None and resumed.metadata["train_state"].get("complete") and \
             resumed.metadata["train_state"]["epoch"] >= settings["epochs"]:
         o.say(f"{args.resume} has already trained {resumed.metadata['train_state']['epoch']} epochs; "
               f"pass --epochs with a larger total to train on")
     meta = {"settings": settings, "dataset": used, "parameters": model.num_parameters()}
-    try:
-        # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
-        # overflowing to 0 or 1 is harmless), so they are silenced while training
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _one_line_warnings():
-            result = fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
-                         epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
-                         progress=False if args.no_progress else None, checkpoint=out,
-                         callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
-                         scheduler=scheduler, resume=resumed, metadata=meta, compile=args.compile)
-    except TrainingInterrupted as e:
-        if e.checkpoint:
-            raise TrainingInterrupted(f"{e}; resume with: {o.PROG} train --resume {shlex.quote(e.checkpoint)}",
-                                      signum=e.signum, epoch=e.epoch, step=e.step,
-                                      steps_per_epoch=e.steps_per_epoch, checkpoint=e.checkpoint) from None
-        raise
+    result = _fit(args, (model, optimizer, scheduler), (x_train, y_train, x_test, y_test), resumed, meta, out)
     with np.errstate(over="ignore"):
         final = evaluate(model, x_test, y_test)
     o.say(f"done: test accuracy {o.format_acc(final.accuracy)} on {o.dataset_words(loaded)} after "
@@ -238,6 +231,31 @@ def _run(args, settings: dict, resumed: checkpoint.Checkpoint | None, out: str) 
     if args.plot is not None:
         o.plot(args.plot or o.plot_folder(out), model, x_test, y_test, result.history)
     return 0
+
+
+MAX_SECONDS = 30 * 86400.0  # a run the estimate puts beyond a month is a typo (--epochs 1e9), refused up front
+
+
+def _fit(args, trio: tuple, arrays: tuple, resumed, meta: dict, out: str):
+    """:func:`tinygrad_mlp.train.fit` as the command runs it; Ctrl-C's message says how to resume (shell-quoted)."""
+    model, optimizer, scheduler = trio
+    x_train, y_train, x_test, y_test = arrays
+    settings = meta["settings"]
+    try:
+        # numpy's overflow warnings say nothing the NaN guard does not say better (and a sigmoid's exp
+        # overflowing to 0 or 1 is harmless), so they are silenced while training
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _one_line_warnings():
+            return fit(model, optimizer, settings["loss"], x_train, y_train, x_test, y_test,
+                       epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"],
+                       progress=False if args.no_progress else None, checkpoint=out,
+                       callbacks=[_epoch_reporter(model, x_train, y_train, settings, out)],
+                       scheduler=scheduler, resume=resumed, metadata=meta, compile=args.compile)
+    except TrainingInterrupted as e:
+        if e.checkpoint:
+            raise TrainingInterrupted(f"{e}; resume with: {o.PROG} train --resume {shlex.quote(e.checkpoint)}",
+                                      signum=e.signum, epoch=e.epoch, step=e.step,
+                                      steps_per_epoch=e.steps_per_epoch, checkpoint=e.checkpoint) from None
+        raise
 
 
 def _write_metrics(args, meta: dict, model: MLP, final, result, out: str) -> None:

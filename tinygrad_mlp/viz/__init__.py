@@ -28,7 +28,7 @@ so draw or explain a graph *before* calling backward, or call
 ``backward(retain_graph=True)`` if the drawing should show the gradients.
 """
 
-from .graph import GraphvizMissing, render_dot, to_dot
+from .graph import GraphvizMissing, expanded, render_dot, to_dot
 from .learning_plots import finish, plot_descent_2d, plot_gradient_noise, plot_hidden_neurons, plot_lr_sweep
 from .narrate import EXPLAIN_MAX_WIDTH, explain, explain_backward, one_neuron_chain
 from .pictures import (
@@ -59,6 +59,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_report",
     "to_dot",
+    "expanded",
     "render_dot",
     "GraphvizMissing",
     "explain_backward",

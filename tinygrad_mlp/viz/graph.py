@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import ops
 from .._guard import atomic_write
+from ..engine import enable_grad
 from ..errors import ArgumentError, GraphError
 from ..tensor_core import Tensor, graph_tensors
 
-__all__ = ["to_dot", "render_dot", "GraphvizMissing"]
+__all__ = ["to_dot", "render_dot", "GraphvizMissing", "expanded"]
 
 
 class GraphvizMissing(UserWarning):
@@ -79,6 +81,32 @@ def _op_label(rule) -> str:
             if value is not None:
                 extras.append(f"{attr}={value}")
     return rule.name + (f"\n{', '.join(extras)}" if extras else "")
+
+
+def expanded(root: Tensor) -> Tensor:
+    """The graph behind ``root`` recorded again with every fused rule (``Linear``, ``Sigmoid``, ``SquaredError``,
+    ``WeightedLogSum`` ...) replaced by its decomposition into basis ops (:data:`tinygrad_mlp.ops.DECOMPOSITIONS`).
+
+    The leaves are the same Tensors (so a ``backward()`` of the result fills the same parameters' ``.grad``); every
+    other tensor is new, with the name of the one it replaces. Its value equals ``root``'s (to rounding), and so
+    does every gradient (tests/test_decompositions.py). The masks and shifts a decomposition needs are constants
+    of these values: the result is for looking at, not for ``tm.compile``.
+    """
+    check_graph(root, "expanded")
+    made: dict[int, Tensor] = {}
+    with enable_grad():
+        for t in graph_tensors(root):
+            node = t.node
+            if node is None or node.inputs is None:
+                made[id(t)] = t
+                continue
+            inputs = [made[id(x)] for x in node.inputs]
+            new = ops.decompose(node.rule, *inputs)
+            if not isinstance(new, Tensor):
+                new = Tensor.apply(node.rule, *inputs)
+            new.name = t.name
+            made[id(t)] = new
+    return made[id(root)]
 
 
 def to_dot(root: Tensor, *, rankdir: str = "LR", title: str | None = None, precision: int = 4) -> str:

@@ -12,7 +12,7 @@ from ..engine import enable_grad, graph_tensors, walk
 from ..errors import GraphError, ShapeError
 from ..nn import parse_sizes
 from ..tensor_core import Tensor
-from .graph import check_graph, d_of, display_names, format_value
+from .graph import check_graph, d_of, display_names, expanded, format_value
 
 __all__ = ["explain_backward", "one_neuron_chain", "explain", "EXPLAIN_MAX_WIDTH"]
 
@@ -206,7 +206,7 @@ def _closed_form(parts: dict, L: int, scalar: bool) -> list[tuple[str, str, np.n
 
 
 def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None, y=None,
-            precision: int = 4) -> str:
+            precision: int = 4, expand: bool = False) -> str:
     """The text of ``tinygrad-mlp explain``: the notes' chain (or a tiny network) forward, backward, and checked.
 
     ``sizes`` is a list of widths or a string like ``"1-1-1-1"`` (the default:
@@ -214,12 +214,16 @@ def explain(sizes: Sequence[int] | str = (1, 1, 1, 1), *, seed: int = 0, x=None,
     the forward values, the backward pass node by node (:func:`explain_backward`),
     then the parameters' gradients three ways: from that walk, from the engine's
     ``backward()``, and from the notes' closed form dC0/dw(L) = a(L-1) sigmoid'(z(L)) 2(a(L) - y).
+    With ``expand``, the walk is the one of the graph with each fused rule (``Sigmoid``) replaced by its basis
+    ops (:func:`~tinygrad_mlp.viz.graph.expanded`: ``Neg``, ``Exp``, ``Add``, ``Div``).
     """
     sizes = parse_sizes(sizes, "explain: sizes", "1-1-1-1 or 2-2-1")
     if max(sizes) > EXPLAIN_MAX_WIDTH:
         raise ShapeError(f"explain: layer widths up to {EXPLAIN_MAX_WIDTH} keep the printout readable, got "
                          f"{'-'.join(map(str, sizes))}; try 1-1-1-1 or 2-2-1")
     cost, parts = one_neuron_chain(sizes, seed=seed, x=x, y=y)
+    if expand:
+        cost = expanded(cost)
     L, scalar = len(sizes) - 1, all(n == 1 for n in sizes)
     p = precision
     out = []

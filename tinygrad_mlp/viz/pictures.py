@@ -166,10 +166,12 @@ def plot_training_curves(history, path=None, *, title: str | None = None, dpi: i
     left, right = fig.subplots(1, 2)
     from matplotlib.ticker import MaxNLocator
 
-    for ax, keys, label in ((left, losses, "loss (cost)"), (right, accs, "accuracy")):
+    # accuracy in percent, as the command line prints it
+    for ax, keys, label, scale in ((left, losses, "loss (cost)", 1.0), (right, accs, "accuracy (%)", 100.0)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for k in keys:
-            ax.plot(epochs[: len(cols[k])], cols[k], marker="o", label=k.replace("_", " "))
+            values = np.asarray(cols[k], dtype=np.float64) * scale
+            ax.plot(epochs[: len(cols[k])], values, marker="o", label=k.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -178,7 +180,7 @@ def plot_training_curves(history, path=None, *, title: str | None = None, dpi: i
         else:
             ax.text(0.5, 0.5, f"no {label} recorded", ha="center", va="center", transform=ax.transAxes)
     left.set_title("loss per epoch")
-    right.set_title("accuracy per epoch")
+    right.set_title("accuracy per epoch, percent")
     fig.suptitle(title or "Training curves")
     fig.tight_layout()
     return save_figure(fig, path)
@@ -235,9 +237,12 @@ def worst_predictions(outputs, labels, k: int = 16) -> np.ndarray:
 
 
 def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_shape: tuple[int, int] = (28, 28),
-                      cols: int | None = None, title: str | None = None, dpi: int = 100) -> Any:
-    """A grid of digits, each captioned ``label -> guess (confidence)``; wrong guesses in red.
+                      cols: int | None = None, title: str | None = None, dpi: int = 100,
+                      label_confidences=None) -> Any:
+    """A grid of digits, each captioned ``label -> guess`` and the guess's output; wrong guesses in red.
 
+    With ``label_confidences`` (the output for the right answer), the caption shows it too: after a long run
+    nearly every worst guess has an output near 1.00, and what tells them apart is how little the right answer got.
     Pass the worst-classified test examples (see :func:`worst_predictions`).
     Pixels are drawn as in MNIST: 0 black, 1 white.
     """
@@ -249,6 +254,9 @@ def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_
                          f"{len(confidences)} confidences")
     if n == 0:
         raise ArgumentError("plot_worst_digits: no images to draw")
+    for_label = None if label_confidences is None else np.asarray(_array(label_confidences)).reshape(-1)
+    if for_label is not None and len(for_label) != n:
+        raise ShapeError(f"plot_worst_digits: {n} images but {len(for_label)} label confidences")
     rows, cols = _grid(n, cols)
     cell = 1.5
     fig = new_figure(cols * cell + 0.4, rows * (cell + 0.25) + 0.8, dpi)
@@ -260,10 +268,19 @@ def plot_worst_digits(images, labels, guesses, confidences, path=None, *, image_
             continue
         ax.imshow(imgs[k], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         wrong = int(labels[k]) != int(guesses[k])
-        ax.set_title(f"label {int(labels[k])} → {int(guesses[k])}\n({float(confidences[k]):.2f})", fontsize=8,
-                     color="crimson" if wrong else "black", pad=2)
-    fig.suptitle(title or "Worst-classified digits: label → guess (confidence)", fontsize=10)
+        caption = f"label {int(labels[k])} → {int(guesses[k])}\n{int(guesses[k])}: {_share(confidences[k])}"
+        if for_label is not None and wrong:
+            caption += f", {int(labels[k])}: {_share(for_label[k])}"
+        ax.set_title(caption, fontsize=9, color="crimson" if wrong else "black", pad=2)
+    what = "the guess's output and the right answer's" if for_label is not None else "the guess's output"
+    fig.suptitle(title or f"Worst-classified digits: label → guess; {what}", fontsize=10)
     return save_figure(fig, path)
+
+
+def _share(v) -> str:
+    """An output in [0, 1] in 3 significant figures at most: 0.999, 0.0031, 2e-05 (not "0.00" for all of those)."""
+    v = float(v)
+    return f"{v:.2f}" if v >= 0.1 else f"{v:.2g}" if v >= 1e-3 else f"{v:.0e}"
 
 
 def plot_output_activations(image, activations, path=None, *, image_shape: tuple[int, int] = (28, 28),
@@ -381,7 +398,8 @@ def plot_report(model, x_test, y_test, folder, *, history=None, k: int = 16, bat
     worst = worst_predictions(outputs, y_test, k)
     if x_test.shape[1:] == (784,) and len(worst):
         paths.append(plot_worst_digits(x_test[worst], y_test[worst], guesses[worst],
-                                       confidence[worst, guesses[worst]], folder / "worst.png"))
+                                       confidence[worst, guesses[worst]], folder / "worst.png",
+                                       label_confidences=confidence[worst, y_test[worst]]))
     return paths
 
 
