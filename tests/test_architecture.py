@@ -230,3 +230,20 @@ def test_no_import_cycles():
                 path.append(child)
                 stack.append((child, iter(sorted(graph[child]))))
     assert not cycles, f"import cycles: {'; '.join(cycles[:5])}"
+
+
+def test_the_compiler_and_the_optimizers_do_not_import_each_other():
+    """tm.compile hears the optimizers and the layers through the engine's listeners (engine.announce), so neither
+    ``optim`` nor ``nn`` imports ``jit`` and ``jit`` does not import ``optim``, not even inside a function (the
+    cycle jit <-> optim, hidden in functions, is what issue 21 removed)."""
+    found = [f"{top_module(p)} imports {target} (line {line})" for p in sources() for line, target, _ in imports(p)
+             if (top_module(p) in ("optim", "nn") and target == "jit") or (top_module(p) == "jit" and target == "optim")]
+    assert not found, "; ".join(found)
+
+
+def test_the_compiler_reads_no_interpreter_frames():
+    """``tm.compile`` learns where a walk starts and ends from the engine's events (``Listener.on_walk_start`` /
+    ``on_walk_end``), not by reading the interpreter's frames, which broke with any change to ``Tensor.backward``."""
+    names = {node.attr for node in ast.walk(ast.parse((PACKAGE / "jit.py").read_text(encoding="utf-8")))
+             if isinstance(node, ast.Attribute)}
+    assert not names & {"_getframe", "f_back", "f_locals", "f_code", "currentframe", "stack"}

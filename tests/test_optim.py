@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygrad_mlp import Tensor
-from tinygrad_mlp.errors import CheckpointError
+from tinygrad_mlp.errors import ArgumentError, CheckpointError
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.nn import functional as F
 from tinygrad_mlp.optim import SGD, Adam, AdamW, CosineLR, Optimizer, RMSprop, StepLR
@@ -372,3 +372,58 @@ def test_sgd_training_reduces_loss_on_separable_problem(loss):
     final = float(loss_fn(model(xs), labels).data)
     assert final < 0.25 * first
     assert np.mean(model(xs).data.argmax(axis=1) == labels) == 1.0
+
+
+# ---------------------------------------------------------------- state made on first use, checked at step()
+
+
+def test_momentum_switched_on_mid_run_starts_from_zeros_as_torch_does():
+    grads = make_grads(steps=4)
+    params = make_params()
+    opt = SGD(params, lr=0.1)
+    run(opt, params, grads[:2])
+    opt.param_groups[0]["momentum"] = 0.9  # was an IndexError: the buffers existed only if momentum began > 0
+    run(opt, params, grads[2:])
+    # the same as two plain steps, then a momentum SGD that starts from those parameters (its buffers zeros)
+    want = make_params()
+    run(SGD(want, lr=0.1), want, grads[:2])
+    run(SGD(want, lr=0.1, momentum=0.9), want, grads[2:])
+    for p, q in zip(params, want, strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    # and the reference rule, which makes the buffer at the first step it is needed
+    ref = torch_sgd([p.data for p in make_params()], grads[:2], lr=0.1)
+    ref = torch_sgd(ref, grads[2:], lr=0.1, momentum=0.9)
+    for p, r in zip(params, ref, strict=True):
+        np.testing.assert_allclose(p.data, r, rtol=1e-6)
+
+
+def test_state_is_made_when_a_step_first_needs_it():
+    params = make_params()
+    opt = Adam(params, lr=0.01)
+    assert opt.state == {}  # nothing allocated before the first step
+    run(opt, params, make_grads(steps=1))
+    assert sorted(opt.state) == ["m", "t", "v"]
+
+
+@pytest.mark.parametrize("make,key,value,match", [
+    (lambda ps: SGD(ps, lr=0.1), "momentum", 1.5, r"SGD: momentum must be in \[0.0, 1.0\), got 1.5"),
+    (lambda ps: SGD(ps, lr=0.1), "lr", -0.5, "SGD: learning rate"),
+    (lambda ps: SGD(ps, lr=0.1, momentum=0.9), "nesterov", True, None),
+    (lambda ps: Adam(ps, lr=0.1), "betas", (0.9, 1.2), "Adam: betas"),
+    (lambda ps: RMSprop(ps, lr=0.1), "alpha", float("nan"), "RMSprop: alpha"),
+    (lambda ps: AdamW(ps, lr=0.1), "weight_decay", -1.0, "AdamW: weight_decay"),
+])
+def test_hyperparameters_set_after_construction_are_checked_at_step(make, key, value, match):
+    params = make_params()
+    opt = make(params)
+    opt.param_groups[0][key] = value
+    grads = make_grads(steps=1)
+    if match is None:  # a valid change is taken
+        run(opt, params, grads)
+        return
+    before = [p.data.copy() for p in params]
+    with pytest.raises(ArgumentError, match=match) as info:
+        run(opt, params, grads)
+    assert "\n" not in str(info.value)
+    for p, b in zip(params, before, strict=True):  # refused before any parameter moved
+        np.testing.assert_array_equal(p.data, b)

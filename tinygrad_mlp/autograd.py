@@ -58,6 +58,7 @@ from . import primitives as P
 from .errors import ArgumentError, GradcheckError, GraphError, ShapeError
 from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, inference_mode, no_grad  # (re-exported: torch.autograd has them too)
+from .methods import initial_gradient
 from .tensor_core import Tensor, concatenate, stack
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp",
@@ -206,7 +207,7 @@ def _grad_tensors(outputs, inputs, grad_outputs=None, create_graph: bool = False
                 raise ShapeError(f"grad: grad_outputs[{i}] has shape {go.shape} but outputs[{i}] has {out.shape}")
             seeds.append(go)  # keep its graph: the result is differentiable with respect to it too
         else:
-            seeds.append(engine.initial_gradient(out, go.data if isinstance(go, Tensor) else go))
+            seeds.append(initial_gradient(out, go.data if isinstance(go, Tensor) else go))
     retain = create_graph if retain_graph is None else retain_graph
     results = _sweep(outputs, seeds, inputs, create_graph=create_graph, retain_graph=retain)
     grads: list[Tensor | None] = []

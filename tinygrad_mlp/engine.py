@@ -27,7 +27,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .errors import ArgumentError, GraphError, ShapeError
+from .errors import ArgumentError, GraphError
 
 _sequence, _last_change = itertools.count(), 0  # creation numbers (inputs' are smaller); the latest in-place change's
 
@@ -103,13 +103,17 @@ class Listener:
 
     ``on_forward(rule, inputs, out)`` runs after every op: the rule, its input Tensors and the result Tensor (its
     ``node`` set when the op was recorded). ``on_backward(out, rule, inputs, grad, input_grads, leaf_grads)`` runs
-    at every step of every walk, with what :func:`walk` yields. ``on_effect(reason)`` hears of a change no op
-    records (an in-place update). Any may raise to stop the computation.
+    at every step of every walk; ``on_walk_start``/``on_walk_end`` bracket each walk. Code above the engine calls
+    the others with :func:`announce`. Any of them may raise to stop the computation.
     """
 
     def on_forward(self, rule, inputs: tuple, out) -> None: pass
     def on_backward(self, out, rule, inputs: tuple, grad, input_grads: list, leaf_grads: list) -> None: pass
-    def on_effect(self, reason: str) -> None: pass
+    def on_walk_start(self, roots: Sequence, seeds: Sequence, by: str, create_graph: bool) -> None: pass
+    def on_walk_end(self) -> None: pass
+    def on_made(self, array: np.ndarray, fn, source) -> None: pass  # the library made array as fn(source)
+    def on_optimizer(self, optimizer, name: str) -> None: pass  # its step()/zero_grad() begins
+    def on_effect(self, reason: str) -> None: pass  # an in-place update no op records
 
 
 def changed_in_place(*tensors) -> None:
@@ -141,11 +145,17 @@ def listen(listener: Listener) -> Iterator[Listener]:
         _count_block(-1)
 
 
+def announce(event: str, *args) -> None:
+    """Call every listener's ``on_<event>(*args)``: ``"made"``, ``"optimizer"``, ``"effect"`` (see Listener)."""
+    for listener in active_listeners():
+        getattr(listener, "on_" + event)(*args)
+
+
 # ---------------------------------------------------------------------- the walk
 
 
 def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_graph: bool = False,
-         tensors: bool = False, wanted: set[int] | None = None) -> Iterator[tuple]:
+         tensors: bool = False, wanted: set[int] | None = None, by: str = "") -> Iterator[tuple]:
     """Walk the graph behind ``roots`` backwards once, newest node first, yielding one step per node.
 
     ``seeds[i]`` is the gradient of the final scalar with respect to ``roots[i]`` (of its shape). At each node the
@@ -166,6 +176,8 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
     """
     pending: list = []  # a heap of (-seq, tensor): the newest node comes out first
     grad_mode = enable_grad if create_graph else no_grad
+    if not quiet and state.listeners:
+        announce("walk_start", roots, seeds, by, create_graph)
     try:
         for root, seed in zip(roots, seeds, strict=True):
             if root.node is not None and (wanted is None or id(root) in wanted):
@@ -226,6 +238,8 @@ def walk(roots: Sequence, seeds: Sequence, *, keep_graph: bool = False, create_g
     finally:
         for _, t in pending:  # after an error (or a caller that stopped early), leave no half-summed gradients
             t.node.grad = None
+        if not quiet and state.listeners:
+            announce("walk_end")
 
 
 def _send(pending: list, t, grad) -> None:
@@ -271,16 +285,3 @@ def graph_tensors(root) -> list:
     leaves = [t for t in found if t.node is None or t.node.inputs is None]
     ops = sorted((t for t in found if t.node is not None and t.node.inputs is not None), key=lambda t: t.node.seq)
     return leaves + ops
-
-
-def initial_gradient(root, gradient) -> np.ndarray:
-    """The seed of a walk from ``root``: ``gradient`` (array-like) as a fresh array of ``root``'s dtype, or 1."""
-    if gradient is None:
-        if root.data.size != 1:
-            raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
-                             "one-element output, so pass backward(gradient=...) with the output's shape")
-        return np.ones(root.data.shape, dtype=root.data.dtype)
-    seed = np.array(gradient, dtype=root.data.dtype)
-    if seed.shape != root.data.shape:
-        raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
-    return seed

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from . import engine
 from . import primitives as P
 from .errors import ArgumentError, GraphError, ShapeError
-from .jit import uncapturable
 from .tensor_core import Tensor, no_grad
 
 __all__ = ["Function", "FunctionCtx"]
@@ -180,6 +180,6 @@ class Function:
         if not positions:
             raise ArgumentError(f"{cls.__name__}.apply: give at least one Tensor argument")
         # the user's Python runs at every call (it may keep anything on ctx), which a replay would not do
-        uncapturable(f"the custom autograd.Function {cls.__name__} runs its own Python code on every call")
+        engine.announce("effect", f"the custom autograd.Function {cls.__name__} runs its own Python code on every call")
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         return Tensor.apply(_Custom(cls, args, positions, ctx), *[args[i] for i in positions])

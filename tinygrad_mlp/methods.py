@@ -9,6 +9,7 @@ code of its own. The arguments are checked here, with numpy's names (``axis``,
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import weakref
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from . import engine
 from . import primitives as P
 from .dtypes import any_dtype, float_dtype  # noqa: F401  (float_dtype: also imported from here by others)
 from .engine import no_grad
-from .errors import ArgumentError, DTypeError, IndexingError, ShapeError
+from .errors import ArgumentError, DTypeError, GraphError, IndexingError, ShapeError
 from .inplace import InPlaceOps
 from .numpy_protocol import NumpyProtocol
 from .ops import (
@@ -67,7 +69,8 @@ from .primitives import array_of
 if TYPE_CHECKING:
     from .tensor_core import Tensor
 
-__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "check_device", "retained", "without_grad"]
+__all__ = ["TensorOps", "ValuesIndices", "shape_arg", "check_device", "retained", "without_grad", "initial_gradient",
+           "made_from"]
 
 
 # ---------------------------------------------------------------------- argument helpers
@@ -155,14 +158,22 @@ def _compare(t: Tensor, other, op: str):
         raise ShapeError(f"{op}: shapes {t.shape} and {o.shape} do not broadcast") from None
 
 
-def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
-    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``TakeAlongAxis``)."""
-    idx = np.asarray(array_of(indices) if isinstance(indices, TensorOps) else indices)
+def _index_array(indices, what: str) -> np.ndarray:
+    """``indices`` (an array, a Tensor, a list) as an integer array; integer-valued floats are converted."""
+    given = array_of(indices) if isinstance(indices, TensorOps) else indices
+    idx = np.asarray(given)
     if idx.dtype.kind not in "iu":
         if idx.dtype.kind == "f" and np.all(idx == np.round(idx)):
             idx = idx.astype(np.intp)
         else:
             raise DTypeError(f"{what}: indices must be integers, got dtype {idx.dtype}")
+    # a converted copy: announced, so that a recording converts each call's indices again
+    return idx if idx is given else made_from(idx, functools.partial(_index_array, what=what), given)
+
+
+def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
+    """``t`` indexed by ``indices`` along ``axis`` and by position along every other axis (one ``TakeAlongAxis``)."""
+    idx = _index_array(indices, what)
     if idx.ndim != t.ndim:
         raise ShapeError(f"{what}: indices of shape {idx.shape} need as many axes as the tensor {t.shape}")
     if not isinstance(axis, (int, np.integer)):
@@ -181,6 +192,46 @@ def _along_axis(t: Tensor, indices, axis, what: str, broadcast: bool) -> Tensor:
         return t.apply(TakeAlongAxis(a, broadcast), t, t.wrap(idx))
     except IndexError as e:
         raise IndexingError(f"{what}: indices do not fit axis {a} of the tensor {t.shape} ({e})") from None
+
+
+def _value_read(how: str) -> None:
+    """Tell the listeners that a Tensor's values go into Python (for an ``if``, a number in the step): a
+    recording (``tm.compile``) could not read them again, so such a step runs eagerly."""
+    if not engine.quiet and engine.state.listeners:
+        engine.announce("effect", f"the step reads a Tensor's value into Python ({how}), which a replay would not "
+                        "read again: do it outside the compiled step")
+
+
+def made_from(array: np.ndarray, fn, source) -> np.ndarray:
+    """``array``, which the library made as ``fn(source)`` (a conversion: labels to integers, data to floats),
+    announced to the engine's listeners, so that a recording (``tm.compile``) replays it from each call's
+    ``source`` rather than keeping the array it saw."""
+    if not engine.quiet and engine.state.listeners:
+        engine.announce("made", array, fn, source)
+    return array
+
+
+def initial_gradient(root, gradient) -> np.ndarray:
+    """The seed of a walk from ``root``: ``gradient`` (array-like) as a fresh array of ``root``'s dtype, or 1.
+
+    (Here, not in the engine: the conversion of an argument. A recording is told of it, and converts each
+    call's gradient again.)
+    """
+    if gradient is None:
+        if root.data.size != 1:
+            raise GraphError(f"backward: the output has shape {root.shape}; a gradient can be implied only for a "
+                             "one-element output, so pass backward(gradient=...) with the output's shape")
+        return np.ones(root.data.shape, dtype=root.data.dtype)
+    seed = made_from(np.array(gradient, dtype=root.data.dtype), functools.partial(np.array, dtype=root.data.dtype),
+                     gradient)
+    if seed.shape != root.data.shape:
+        raise ShapeError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
+    return seed
+
+
+def float_array(data, dtype) -> np.ndarray:
+    """``data`` as an array of ``dtype`` (a new one)."""
+    return np.asarray(data).astype(dtype)
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
@@ -271,6 +322,7 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         """The value of a one-element tensor as a Python float."""
         if self.data.size != 1:
             raise ShapeError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        _value_read("item()")
         return self.data.item()
 
     def __float__(self: Tensor) -> float:
@@ -297,6 +349,7 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         if self.data.size != 1:
             raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use (t.data != 0).any() or .all()")
+        _value_read("bool()")
         return bool(self.data.item())
 
     def __array__(self: Tensor, dtype=None, copy=None) -> np.ndarray:
@@ -307,6 +360,7 @@ class TensorOps(InPlaceOps, NumpyProtocol):
 
     def tolist(self: Tensor):
         """The values as nested Python lists (a float for a 0-d tensor)."""
+        _value_read("tolist()")
         return self.data.tolist()
 
     # Comparisons, == and != included, give boolean Tensors (elementwise, as PyTorch), without a gradient. A Tensor
@@ -387,7 +441,7 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         if lo is None and hi is None:
             return self
         # one Clip node; the bounds are its inputs (a number becomes a constant of this tensor's dtype), its masks
-        # are taken from the values inside the rule (tm.compile replays a mask given as a setting as recorded)
+        # are taken from the values inside the rule (a setting is part of a tm.compile recording)
         bounds = [self._lift(b) for b in (lo, hi) if b is not None]
         return self.apply(Clip(lo is not None, hi is not None), self, *bounds)
 

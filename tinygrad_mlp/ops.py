@@ -13,10 +13,10 @@ numerical stability (``LogSoftmax``, ``LogSumExp``, ``Softplus``, ``Log1p``,
 
 A rule that branches on values (a mask, a shift) computes that from its inputs
 inside ``forward``/``backward``/``jvp``, never in the method that applies it: a
-rule's settings are replayed as recorded by a captured step
-(:mod:`tinygrad_mlp.jit`), so a mask given to ``Where`` would be reused on new
-data. Index arrays (``OneHot``'s labels, ``TakeAlongAxis``'s and ``Take``'s indices) are inputs
-for the same reason.
+rule's settings are part of a ``tm.compile`` recording (the contract:
+:class:`~tinygrad_mlp.primitives.Function`), so a mask given to ``Where`` would
+make a captured step run eagerly. Index arrays (``OneHot``'s labels,
+``TakeAlongAxis``'s and ``Take``'s indices) are inputs for the same reason.
 """
 
 from __future__ import annotations
@@ -214,8 +214,8 @@ def _where(mask: np.ndarray, a: float, b):
 class LeakyRelu(Function):
     """``x`` for ``x > 0``, else ``negative_slope * x``; the derivative at 0 is ``negative_slope`` (as PyTorch).
 
-    The mask ``x > 0`` is taken from the input inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`)
-    takes it again from every batch's values (a ``Where`` holds its mask as a setting, replayed as recorded).
+    The mask ``x > 0`` is taken from the input inside the rule, so a captured step (the contract: ``Function``)
+    takes it again from every batch's values (a ``Where`` holds its mask as a setting: see ``Function``).
     """
 
     __slots__ = ("negative_slope",)
@@ -269,7 +269,7 @@ class Clip(Function):
     ``x`` below ``lo`` is replaced by ``lo``; then what is above ``hi`` by ``hi`` (so ``lo > hi`` gives ``hi``
     everywhere, as numpy). The gradient goes to ``x`` where it is kept (the bounds included), else to the bound
     that replaced it. The bounds are inputs (numbers become constants), and the masks are taken from the values
-    inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`) takes them again from every batch's values.
+    inside the rule, so a captured step (the contract: ``Function``) takes them again from every batch's values.
     """
 
     __slots__ = ("has_lo", "has_hi")
@@ -355,7 +355,7 @@ class LogSoftmax(Function):
 class LogSumExp(Function):
     """``log(sum(exp(x)))`` over ``axes`` (a tuple of non-negative ints), stable: the maximum is taken out first
     (0 where it is not finite: all -inf, or empty), so no exp overflows and large negative values do not all
-    vanish. The shift is computed from the input inside the rule, so a captured step (:mod:`tinygrad_mlp.jit`)
+    vanish. The shift is computed from the input inside the rule, so a captured step (the contract: ``Function``)
     shifts every batch by its own maximum.
     """
 
@@ -395,7 +395,7 @@ class TakeAlongAxis(Function):
     ``take_along_axis``, PyTorch's ``gather``); the gradient is scattered back (repeated picks add up).
 
     ``indices`` (as many axes as ``x``) is an input without a gradient, not a setting, so a captured step
-    (:mod:`tinygrad_mlp.jit`) reads each call's own (as ``OneHot`` reads labels). With ``broadcast`` (numpy's
+    (the contract: ``Function``) reads each call's own (as ``OneHot`` reads labels). With ``broadcast`` (numpy's
     rule) the other axes of ``indices`` broadcast with ``x``'s; without it (PyTorch's) they may be shorter and
     the result has the shape of ``indices``.
     """
@@ -436,7 +436,7 @@ class Take(Function):
     """``x[indices]`` for one integer-valued ``indices`` (numpy's rule): rows of ``x`` picked along axis 0, shape
     ``indices.shape + x.shape[1:]``; the gradient is scattered back (repeated picks add up).
 
-    ``indices`` is an input without a gradient, not a setting, so a captured step (:mod:`tinygrad_mlp.jit`)
+    ``indices`` is an input without a gradient, not a setting, so a captured step (the contract: ``Function``)
     reads each call's own (``t[Tensor(labels)]``, an embedding lookup). Floats are taken when integer-valued;
     negative indices count from the end; anything else out of range raises ``IndexError``.
     """
@@ -469,7 +469,7 @@ class WeightedLogSum(Function):
 
     The cross-entropy's weighted sum of ``log_softmax`` (``cross_entropy`` passes weights ``-q / batch``): one
     node instead of ``Mul`` and ``Sum``, and the masking belongs to the rule, so a captured step
-    (:mod:`tinygrad_mlp.jit`) applies it to every batch's values. A nonzero weight on a -inf ``y`` gives an
+    (the contract: ``Function``) applies it to every batch's values. A nonzero weight on a -inf ``y`` gives an
     infinity, honestly. ``w`` and ``y`` have the same shape.
     """
 
@@ -579,7 +579,7 @@ class OneHot(Function):
     """Rows of the identity (times ``value``) picked by integer ``labels``: (batch,) -> (batch, num_classes).
 
     The labels are an input, not a constant, so a captured training step
-    (:mod:`tinygrad_mlp.jit`) reads each batch's own. They have no gradient.
+    (the contract: ``Function``) reads each batch's own. They have no gradient.
     Labels outside ``[0, num_classes)`` raise ``IndexError``: they are read as
     unsigned integers, so a negative label is out of range too instead of
     counting from the end.

@@ -16,23 +16,21 @@ differs from the optimizer's defaults::
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import engine
 from .errors import ArgumentError, CheckpointError
-from .jit import uncapturable
 from .tensor_core import Tensor
 
-__all__ = ["announcing", "listen", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR",
-           "CosineAnnealingLR", "lr_scheduler", "clip_grad_norm_"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "CosineAnnealingLR", "lr_scheduler",
+           "clip_grad_norm_"]
 
 
 def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf,
@@ -51,62 +49,37 @@ def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: fl
     return v
 
 
-class _Announcing(threading.local):
-    """One thread's optimizer listeners and how many announced methods it is running now (counted only while
-    someone listens)."""
+class _Running(threading.local):
+    """How many announced methods this thread is running now (counted only while someone listens)."""
 
     def __init__(self) -> None:
-        self.listeners: list[Callable[[Optimizer, str], None]] = []
-        self.running = 0
+        self.count = 0
 
 
-# Per thread: functions called as ``listener(optimizer, "step")`` (or ``"zero_grad"``) just before each outermost
-# call of those methods on any optimizer in this thread (a subclass's step calling its parent's counts once).
-# tinygrad_mlp.jit listens while it records a training step, to make the same calls when it replays it; another
-# thread's optimizer steps are not its business. Use :func:`listen`.
-announcing = _Announcing()
-_listening, _listening_lock = 0, threading.Lock()  # listeners in all threads: while 0, no thread-local lookup
-
-
-@contextlib.contextmanager
-def listen(listener: Callable[[Optimizer, str], None]) -> Iterator[None]:
-    """Context manager: ``listener(optimizer, name)`` is called before every ``step()`` and ``zero_grad()`` of this
-    thread."""
-    if not callable(listener):
-        raise ArgumentError(f"optim.listen: needs a function of (optimizer, name), got {type(listener).__name__}")
-    global _listening
-    with _listening_lock:
-        _listening += 1
-    listeners = announcing.listeners
-    listeners.append(listener)
-    try:
-        yield
-    finally:
-        listeners.remove(listener)
-        with _listening_lock:
-            _listening -= 1
+_running = _Running()
 
 
 def _announced(method):
-    """``method`` (``step`` or ``zero_grad``), telling this thread's listeners first when there are any; after a
-    ``step`` the parameters count as changed in place (``engine.changed_in_place``: a graph recorded before cannot
-    be walked through them, as with PyTorch's version counter)."""
+    """``method`` (``step`` or ``zero_grad``), announced first to this thread's engine listeners (``on_optimizer``)
+    when there are any: ``tm.compile`` hears them to make the same calls when it replays a step. A subclass's method
+    calling its parent's is announced once. After a ``step`` the parameters count as changed in place
+    (``engine.changed_in_place``: a graph recorded before cannot be walked through them, as with PyTorch's version
+    counter)."""
     step = method.__name__ == "step"
 
     @functools.wraps(method)
     def announced(self, *args, **kwargs):
-        if not _listening or not announcing.listeners:
+        if engine.quiet or not engine.state.listeners:
             result = method(self, *args, **kwargs)
         else:
-            here = announcing
-            if not here.running:
-                for listener in here.listeners:
-                    listener(self, method.__name__)
-            here.running += 1
+            here = _running
+            if not here.count:
+                engine.announce("optimizer", self, method.__name__)
+            here.count += 1
             try:
                 result = method(self, *args, **kwargs)
             finally:
-                here.running -= 1
+                here.count -= 1
         if step:
             engine.changed_in_place(*self.params)
         return result
@@ -115,14 +88,39 @@ def _announced(method):
     return announced
 
 
+class _Group(dict):
+    """A parameter group: a dict that notes when a hyperparameter is set, so ``step()`` checks it again."""
+
+    changed = True
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.changed = True
+
+    def update(self, *args, **kwargs) -> None:
+        super().update(*args, **kwargs)
+        self.changed = True
+
+    def setdefault(self, key, default=None):
+        self.changed = True
+        return super().setdefault(key, default)
+
+
 class Optimizer:
     """Base class: holds the parameter groups and per-parameter state arrays.
 
     ``defaults`` are the hyperparameters (``lr`` among them) a group takes unless it names its own.
     Subclasses check a group's hyperparameters in :meth:`_check_group` (this one checks ``lr`` and, when
-    there is one, ``weight_decay``). Their ``step`` and ``zero_grad`` are announced to this thread's
-    :data:`announcing` listeners (wrapped once, when the subclass is defined).
+    there is one, ``weight_decay``): when the group is made, and again at the next ``step()`` after any of
+    them is set (``opt.param_groups[0]["momentum"] = 1.5`` is refused there, in one line).
+    ``state[name][i]`` is the state array ``name`` of the i-th parameter (flat order over the groups), made
+    by :meth:`_state` when a step first needs it (so momentum switched on mid-run starts from zeros, as
+    PyTorch's buffers do). Subclasses name the arrays they may make in ``state_names``.
+    ``step`` and ``zero_grad`` are announced to the engine's listeners (``engine.announce("optimizer", ...)``;
+    wrapped once, when the subclass is defined).
     """
+
+    state_names: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -155,6 +153,7 @@ class Optimizer:
             self._add_group(dict(group), seen)
         self.params = [p for g in self.param_groups for p in g["params"]]
         self.steps = 0
+        self.state: dict[str, list[np.ndarray | None]] = {}
 
     def _add_group(self, group: dict, seen: set[int]) -> None:
         name = type(self).__name__
@@ -174,8 +173,9 @@ class Optimizer:
             if id(p) in seen:  # stepping it twice per step would be a silent double update
                 raise ArgumentError(f"{name}: a parameter appears twice (in one group or in two)")
             seen.add(id(p))
-        full = {**self.defaults, **group, "params": params}
+        full = _Group({**self.defaults, **group, "params": params})
         self._check_group(full)
+        full.changed = False
         self.param_groups.append(full)
 
     def _checked_group(self, mine: dict, saved) -> dict:
@@ -219,9 +219,17 @@ class Optimizer:
         return self.param_groups[0].get("weight_decay", 0.0)
 
     def _indexed_groups(self):
-        """``(group, [(flat index, parameter), ...])`` for each group: state arrays are kept in flat order."""
+        """``(group, [(flat index, parameter), ...])`` for each group: state arrays are kept in flat order.
+
+        A group whose hyperparameters were set since they were last checked is checked again first.
+        """
         i = 0
-        for group in self.param_groups:
+        for k, group in enumerate(self.param_groups):
+            if getattr(group, "changed", True):
+                if not isinstance(group, _Group):  # a plain dict put in by hand
+                    group = self.param_groups[k] = _Group(group)
+                self._check_group(group)
+                group.changed = False
             n = len(group["params"])
             yield group, list(zip(range(i, i + n), group["params"], strict=True))
             i += n
@@ -234,8 +242,28 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def _state(self, name: str, i: int) -> np.ndarray:
+        """The state array ``name`` of the i-th parameter, made (zeros, see :meth:`_new_state`) on first use."""
+        arrays = self.state.get(name)
+        if arrays is None:
+            arrays = self.state[name] = [None] * len(self.params)
+        a = arrays[i]
+        if a is None:
+            a = arrays[i] = self._new_state(name, self.params[i].data)
+        return a
+
+    def _new_state(self, name: str, p: np.ndarray) -> np.ndarray:
+        """A fresh state array ``name`` for a parameter of array ``p``: zeros of its shape and dtype."""
+        return np.zeros_like(p)
+
+    def _needed_state(self) -> list[str]:
+        """The state arrays the current hyperparameters use (those :meth:`state_dict` saves)."""
+        return list(self.state_names)
+
     def _state_arrays(self) -> dict[str, list[np.ndarray]]:
-        return {}
+        """Every state array the hyperparameters use or a step has made, zeros (their first value) if not yet made."""
+        names = [*self._needed_state(), *(n for n in self.state if n not in self._needed_state())]
+        return {name: [self._state(name, i) for i in range(len(self.params))] for name in names}
 
     def state_dict(self) -> dict:
         """The state: ``lr``, step count, each group's hyperparameters and per-parameter buffers (copies)."""
@@ -249,13 +277,14 @@ class Optimizer:
         if not isinstance(state, Mapping) or not {"lr", "steps"} <= set(state):
             keys = sorted(state) if isinstance(state, Mapping) else type(state).__name__
             raise CheckpointError(f"{name}: optimizer state must have 'lr' and 'steps' (and 'buffers'), got {keys}")
-        mine = self._state_arrays()
         buffers = state.get("buffers", {})
-        if not isinstance(buffers, Mapping) or set(buffers) != set(mine):
-            raise CheckpointError(f"{name}: optimizer state has buffers {sorted(buffers)}, expected {sorted(mine)}")
-        for key, arrays in mine.items():
-            if len(buffers[key]) != len(arrays) or any(
-                    a.shape != np.shape(b) for a, b in zip(arrays, buffers[key], strict=True)):
+        if not isinstance(buffers, Mapping) or not set(self._needed_state()) <= set(buffers) <= set(self.state_names):
+            raise CheckpointError(f"{name}: optimizer state has buffers {sorted(buffers)}, expected "
+                                  f"{sorted(self._needed_state())} (and maybe some of {sorted(self.state_names)})")
+        for key in buffers:
+            shapes = [self._new_state(key, p.data).shape for p in self.params]
+            if len(buffers[key]) != len(shapes) or any(
+                    s != np.shape(b) for s, b in zip(shapes, buffers[key], strict=True)):
                 raise CheckpointError(f"{name}: optimizer buffer {key!r} does not fit the parameters")
         groups = state.get("param_groups")
         if groups is not None and (not isinstance(groups, (list, tuple)) or len(groups) != len(self.param_groups)):
@@ -265,9 +294,10 @@ class Optimizer:
         checked = [] if groups is None else [self._checked_group(g, s) for g, s in
                                              zip(self.param_groups, groups, strict=True)]
         lr = _number(state["lr"], f"{name}: saved learning rate", low_ok=False, high=1e300)
-        for key, arrays in mine.items():
-            for a, b in zip(arrays, buffers[key], strict=True):
-                np.copyto(a, b, casting="same_kind")
+        self.state = {}  # a buffer the saved state lacks was not made yet: zeros, on first use
+        for key, arrays in buffers.items():
+            for i, b in enumerate(arrays):
+                np.copyto(self._state(key, i), b, casting="same_kind")
         for mine_g, group in zip(self.param_groups, checked, strict=True):
             mine_g.update(group)
         if groups is None or lr != self.lr:
@@ -288,8 +318,6 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov})
-        self.velocity = ([np.zeros_like(p.data) for p in self.params]
-                         if any(g["momentum"] for g in self.param_groups) else [])
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -298,12 +326,14 @@ class SGD(Optimizer):
         if group["nesterov"] and group["momentum"] == 0:
             raise ArgumentError("SGD: nesterov=True needs momentum > 0")
 
+    state_names = ("velocity",)
+
     @property
     def momentum(self) -> float:
         return self.param_groups[0]["momentum"]
 
-    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
-        return {"velocity": self.velocity} if self.velocity else {}
+    def _needed_state(self) -> list[str]:
+        return ["velocity"] if any(g["momentum"] for g in self.param_groups) else []
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
@@ -317,7 +347,7 @@ class SGD(Optimizer):
                 if wd:
                     g = g + wd * p.data
                 if momentum:
-                    v = self.velocity[i]
+                    v = self._state("velocity", i)
                     v *= momentum
                     v += g
                     g = g + momentum * v if nesterov else v
@@ -338,10 +368,21 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
-        # steps taken by each parameter (a parameter without a gradient is not stepped), for the bias corrections
-        self.t = [np.zeros((), dtype=np.int64) for _ in self.params]
+
+    # m, v: the running averages of g and g**2; t: the steps each parameter has taken (one without a gradient is
+    # not stepped), for the bias corrections
+    state_names = ("m", "v", "t")
+
+    def _new_state(self, name: str, p: np.ndarray) -> np.ndarray:
+        return np.zeros((), dtype=np.int64) if name == "t" else np.zeros_like(p)
+
+    @property
+    def m(self) -> list:
+        return self._state_arrays()["m"]
+
+    @property
+    def v(self) -> list:
+        return self._state_arrays()["v"]
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -363,9 +404,6 @@ class Adam(Optimizer):
     def eps(self) -> float:
         return self.param_groups[0]["eps"]
 
-    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
-        return {"m": self.m, "v": self.v, "t": self.t}
-
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
@@ -374,7 +412,7 @@ class Adam(Optimizer):
             for i, p in indexed:
                 if p.grad is None:
                     continue
-                m, v, t = self.m[i], self.v[i], self.t[i]
+                m, v, t = self._state("m", i), self._state("v", i), self._state("t", i)
                 t += 1
                 step_size = lr / (1 - b1 ** int(t))
                 v_correction = math.sqrt(1 - b2 ** int(t))
@@ -419,11 +457,8 @@ class RMSprop(Optimizer):
                  momentum: float = 0.0, centered: bool = False):
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
                                   "momentum": momentum, "centered": centered})
-        self.square_avg = [np.zeros_like(p.data) for p in self.params]
-        self.grad_avg = ([np.zeros_like(p.data) for p in self.params]
-                         if any(g["centered"] for g in self.param_groups) else [])
-        self.momentum_buffer = ([np.zeros_like(p.data) for p in self.params]
-                                if any(g["momentum"] for g in self.param_groups) else [])
+
+    state_names = ("square_avg", "grad_avg", "momentum_buffer")
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -432,13 +467,9 @@ class RMSprop(Optimizer):
         group["momentum"] = _number(group["momentum"], "RMSprop: momentum", high=1.0, high_ok=False)
         group["centered"] = bool(group["centered"])
 
-    def _state_arrays(self) -> dict[str, list[np.ndarray]]:
-        state = {"square_avg": self.square_avg}
-        if self.grad_avg:
-            state["grad_avg"] = self.grad_avg
-        if self.momentum_buffer:
-            state["momentum_buffer"] = self.momentum_buffer
-        return state
+    def _needed_state(self) -> list[str]:
+        return ["square_avg", *(["grad_avg"] if any(g["centered"] for g in self.param_groups) else []),
+                *(["momentum_buffer"] if any(g["momentum"] for g in self.param_groups) else [])]
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
@@ -452,11 +483,11 @@ class RMSprop(Optimizer):
                 g = p.grad.data
                 if wd:
                     g = g + wd * p.data
-                s = self.square_avg[i]
+                s = self._state("square_avg", i)
                 s *= alpha
                 s += (1 - alpha) * (g * g)
                 if centered:
-                    a = self.grad_avg[i]
+                    a = self._state("grad_avg", i)
                     a *= alpha
                     a += (1 - alpha) * g
                     scale = np.sqrt(s - a * a)
@@ -464,7 +495,7 @@ class RMSprop(Optimizer):
                     scale = np.sqrt(s)
                 d = g / (scale + eps)
                 if momentum:
-                    b = self.momentum_buffer[i]
+                    b = self._state("momentum_buffer", i)
                     b *= momentum
                     b += d
                     d = b
@@ -481,7 +512,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     Inside a step given to ``tm.compile`` it makes that step run eagerly (a replay would skip it).
     """
     # it reads and scales .grad in numpy, which a recording cannot see: a replay would leave the gradients unclipped
-    uncapturable("clip_grad_norm_ scales the gradients in place, which a replay would not do")
+    if not engine.quiet and engine.state.listeners:
+        engine.announce("effect", "clip_grad_norm_ scales the gradients in place, which a replay would not do")
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     if not all(isinstance(p, Tensor) for p in params):
         raise ArgumentError("clip_grad_norm_: parameters must be Tensors")
@@ -525,6 +557,9 @@ class _Scheduler:
         raise NotImplementedError
 
     def _set(self) -> float:
+        if not engine.quiet and engine.state.listeners:  # a compiled step that steps a schedule runs eagerly
+            engine.announce("effect", f"{type(self).__name__}.step() changes the learning rate, which a replay "
+                            "would not do: step the schedule outside the compiled step")
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = self._factor_lr(base)
         return self.optimizer.lr

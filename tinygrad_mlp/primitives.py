@@ -121,7 +121,11 @@ def tangent_sum(a, b, shape: tuple[int, ...]):
 
 
 class Function:
-    """Base class of the rules: subclass it, define ``forward`` and ``backward`` (and ``jvp``, ``derivative``)."""
+    """Base class of the rules: subclass it, define ``forward`` and ``backward`` (and ``jvp``, ``derivative``).
+
+    Settings (``__init__``'s) are part of a ``tm.compile`` recording, inputs are read on every replay: what depends
+    on the data (a mask, indices) is an input. The contract of a compiled step: docs/compile.md.
+    """
 
     __slots__ = ()
     forward: Callable[..., np.ndarray]  # forward(*xs): the result, from the inputs' arrays

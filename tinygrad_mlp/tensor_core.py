@@ -14,6 +14,7 @@ rules) and the functions of several tensors; the named methods and comparisons (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from . import primitives as P
 from .dtypes import float_dtype, get_default_dtype, operand_dtypes, scalar_dtype
 from .engine import Node, graph_tensors, is_grad_enabled, no_grad
 from .errors import DTypeError, GraphError, IndexingError, ShapeError
-from .methods import TensorOps, retained, values_of
+from .methods import TensorOps, float_array, initial_gradient, made_from, retained, values_of
 from .ops import Linear, Maximum, Take
 
 __all__ = ["Tensor", "DEFAULT_DTYPE", "no_grad", "is_grad_enabled", "graph_tensors", "linear", "concatenate",
@@ -44,13 +45,14 @@ def _as_float_array(data, dtype) -> np.ndarray:
         dtype = float_dtype(dtype, "Tensor")
         if arr.dtype.kind not in "fbiu":  # numpy would parse strings ('1.5' -> 1.5): refuse them as below
             raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
-        return arr.astype(dtype, copy=False)
-    if arr.dtype.kind == "f":
-        # Python floats become the default dtype; numpy floats keep their precision.
-        return arr if from_numpy else arr.astype(get_default_dtype())
-    if arr.dtype.kind in "biu":
-        return arr.astype(get_default_dtype())
-    raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
+        out = arr.astype(dtype, copy=False)
+    elif arr.dtype.kind == "f" and from_numpy:  # numpy floats keep their precision, used as they are
+        out = arr
+    elif arr.dtype.kind in "fbiu":  # Python floats, integers and booleans become the default dtype
+        out = arr.astype(get_default_dtype())
+    else:
+        raise DTypeError(f"Tensor: cannot make a float tensor from data of dtype {arr.dtype}")
+    return out if out is data else made_from(out, partial(float_array, dtype=out.dtype), data)
 
 
 class Tensor(TensorOps):
@@ -169,12 +171,13 @@ class Tensor(TensorOps):
             return other
         dtype = self.data.dtype
         if isinstance(other, (bool, int, float)):
-            return Tensor.wrap(np.asarray(other, dtype=dtype if dtype.kind == "f" else scalar_dtype(other, dtype)))
+            arr = np.asarray(other, dtype=dtype if dtype.kind == "f" else scalar_dtype(other, dtype))
+            return Tensor.wrap(made_from(arr, None, other))  # a number of the code: a recording keeps it
         arr = np.asarray(other)
         if arr.dtype.kind != "f":
             if arr.dtype.kind not in "biu":
                 raise DTypeError(f"cannot combine a tensor with data of dtype {arr.dtype}")
-            arr = arr.astype(dtype) if dtype.kind == "f" else arr
+            arr = made_from(arr.astype(dtype), partial(np.asarray, dtype=dtype), other) if dtype.kind == "f" else arr
         return Tensor.wrap(arr)
 
     def _operands(self, other, reflected: bool = False, division: bool = False) -> tuple[Tensor, Tensor]:
@@ -257,20 +260,23 @@ class Tensor(TensorOps):
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad and has no graph "
                              "(did you forget requires_grad=True, or compute it under no_grad()?)")
-        array = engine.initial_gradient(self, values_of(gradient))
+        array = initial_gradient(self, values_of(gradient))
         seed = Tensor.wrap(array) if create_graph else array
         if self.node is None:  # the output is itself a leaf
-            _accumulate(self, seed)
+            if not engine.quiet and engine.state.listeners:
+                engine.announce("effect", "backward() of a leaf Tensor adds into its .grad outside any walk")
+            accumulate_grad(self, seed)
             return
-        steps = engine.walk([self], [seed], keep_graph=retain_graph or create_graph, create_graph=create_graph)
+        steps = engine.walk([self], [seed], keep_graph=retain_graph or create_graph, create_graph=create_graph,
+                            by="backward")
         keep = retained()  # the non-leaf tensors whose gradient is kept too (retain_grad; almost always none)
         for out, _rule, _inputs, g, input_grads, leaf_grads in steps:
             if keep and out.retains_grad:
-                _accumulate(out, g)
+                accumulate_grad(out, g)
             for leaf, grad in leaf_grads:
                 # an array that also went elsewhere (g passed through, or one array for two inputs) is not the
-                # leaf's to keep and add into: _accumulate copies it
-                _accumulate(leaf, grad, shared=grad is g or _given_twice(grad, input_grads))
+                # leaf's to keep and add into: accumulate_grad copies it
+                accumulate_grad(leaf, grad, shared=grad is g or _given_twice(grad, input_grads))
 
 
 def _given_twice(grad, grads: list) -> bool:
@@ -282,8 +288,9 @@ def _given_twice(grad, grads: list) -> bool:
     return count > 1
 
 
-def _accumulate(leaf: Tensor, grad, shared: bool = True) -> None:
-    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``.
+def accumulate_grad(leaf: Tensor, grad, shared: bool = True) -> None:
+    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``: what ``Tensor.backward``
+    does with each leaf gradient, and a replay of ``tm.compile`` too (the one place it is done).
 
     A leaf used twice, or in two backward calls, gets the sum, added in place: the leaf's array is its own. So the
     first gradient is adopted as it is only when nothing else holds it (not ``shared``, a fresh writable array of

@@ -23,9 +23,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import engine
 from ..dtypes import dtype_or_default
 from ..errors import ArgumentError, CheckpointError, DTypeError, IndexingError, ShapeError
-from ..jit import uncapturable
 from ..random import generator
 from ..tensor_core import Tensor, linear
 from . import functional, init, utils
@@ -671,7 +671,8 @@ class Dropout(Module):
             return x
         # a new random mask every call: a replay would keep the recorded one (the two recordings usually differ,
         # but not always for a few elements), so the step runs eagerly
-        uncapturable("Dropout draws a new random mask on every call, which a replay would not do")
+        if not engine.quiet and engine.state.listeners:  # tm.compile runs such a step eagerly
+            engine.announce("effect", "Dropout draws a new random mask on every call, which a replay would not do")
         rng = self._rng if self._rng is not None else generator()
         keep = rng.random(x.shape) >= self.p  # each element kept with probability 1 - p
         scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
@@ -778,7 +779,9 @@ class BatchNorm1d(Module):
             centered = x - mean
             var = (centered * centered).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
-                uncapturable("BatchNorm1d updates its running statistics in place, which a replay would not do")
+                if not engine.quiet and engine.state.listeners:  # tm.compile runs such a step eagerly
+                    engine.announce("effect", "BatchNorm1d updates its running statistics in place, which a replay "
+                                    "would not do")
                 self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.data + 1)
                 # momentum=None: the cumulative average of every batch's statistics so far (weight 1/batches)
                 m = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
@@ -791,7 +794,7 @@ class BatchNorm1d(Module):
             # the running statistics enter as the buffers themselves (Tensor ops), not numpy copies, which a captured
             # step (tm.compile) would keep as recorded after training has changed them
             running_mean = self.running_mean.reshape(per_feature).astype(x.dtype)
-            std = (self.running_var.reshape(per_feature).astype(x.dtype) + x.dtype.type(self.eps)).sqrt()
+            std = (self.running_var.reshape(per_feature).astype(x.dtype) + float(self.eps)).sqrt()  # eps in x's dtype
             out = (x - running_mean) / std
         if self.weight is not None and self.bias is not None:
             out = out * self.weight.reshape(per_feature) + self.bias.reshape(per_feature)

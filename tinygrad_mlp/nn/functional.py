@@ -5,12 +5,14 @@ Everything here is composed from Tensor ops; nothing computes its own gradient.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
+from .. import engine
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..jit import uncapturable
+from ..methods import made_from
 from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
 from ..tensor_core import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
@@ -89,7 +91,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, seed=None) -> T
     if not training or p == 0:
         return x
     if not isinstance(seed, (int, np.integer)):  # a new random mask every call (an int seed: the same one each time)
-        uncapturable("dropout draws a new random mask on every call, which a replay would not do")
+        if not engine.quiet and engine.state.listeners:  # tm.compile runs such a step eagerly
+            engine.announce("effect", "dropout draws a new random mask on every call, which a replay would not do")
     keep = generator(seed).random(x.shape) >= p
     return x * (keep * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(x.dtype)
 
@@ -139,7 +142,9 @@ def _labels(labels, what: str) -> np.ndarray:
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"{what}: labels must be integers, got dtype {arr.dtype}")
-    return arr
+    # a converted copy (of floats, a list): announced, so that a recording converts each call's labels again
+    return arr if arr is labels or (isinstance(labels, Tensor) and arr is labels.data) else \
+        made_from(arr, functools.partial(_labels, what=what), labels)
 
 
 def _one_hot_tensor(idx: np.ndarray, num_classes: int, dtype, value: float, what: str) -> Tensor:
@@ -398,7 +403,7 @@ def _target_weights(logp: Tensor, target, weight, ignore_index: int, label_smoot
             raise ArgumentError(f"{what}: ignore_index applies to class-index targets, not to probabilities")
         if arr.size and (np.any(arr < 0) or not np.allclose(arr.sum(axis=1), 1, atol=1e-3)):
             raise ArgumentError(f"{what}: probability targets must be non-negative with rows summing to 1")
-        # with Tensor ops on the array itself (not numpy on a copy, which a captured step would keep as a constant),
+        # with Tensor ops on the array itself (not numpy on a copy, which a captured step could not read again),
         # so tm.compile reads each call's own probabilities; the same values, bit for bit
         q = Tensor.wrap(arr)
         if label_smoothing:
@@ -420,7 +425,7 @@ def _target_weights(logp: Tensor, target, weight, ignore_index: int, label_smoot
         return weights
     # class weights or ignored labels: the weights are computed here with numpy from this call's labels, which a
     # replay could not redo, so the step runs eagerly under tm.compile
-    uncapturable(f"{what} with class weights or ignore_index computes its weights from each call's labels")
+    engine.announce("effect", f"{what} with class weights or ignore_index computes its weights from each call's labels")
     kept = ~ignored
     safe = np.where(kept, idx, 0)
     if np.any(safe < 0) or np.any(safe >= classes):

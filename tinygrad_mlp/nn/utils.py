@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .. import engine
 from ..errors import ArgumentError
-from ..jit import uncapturable
 from ..optim import clip_grad_norm_
 from ..tensor_core import Tensor
 
@@ -18,7 +18,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clip every gradient of ``parameters`` in place to ``[-clip_value, clip_value]``; parameters without a
     gradient are skipped. Inside a step given to ``tm.compile`` it makes that step run eagerly."""
-    uncapturable("clip_grad_value_ clips the gradients in place, which a replay would not do")
+    engine.announce("effect", "clip_grad_value_ clips the gradients in place, which a replay would not do")
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     if not all(isinstance(p, Tensor) for p in params):
         raise ArgumentError("clip_grad_value_: parameters must be Tensors")
