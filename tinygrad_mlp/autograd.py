@@ -58,7 +58,6 @@ from . import primitives as P
 from .errors import ArgumentError, GradcheckError, GraphError, ShapeError
 from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, inference_mode, no_grad  # (re-exported: torch.autograd has them too)
-from .gradcheck import gradcheck as _gradcheck
 from .methods import initial_gradient
 from .tensor_core import Tensor, concatenate, stack
 
@@ -706,17 +705,44 @@ def elementwise_grad(f: Callable[..., Tensor], argnum=0) -> Callable:
 
 def gradcheck(func: Callable[..., Tensor], inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, **ignored) -> bool:
-    """PyTorch's ``torch.autograd.gradcheck(func, inputs)``: ``inputs`` a Tensor or a tuple of them (float64 where
-    they require grad); autograd's gradient against central finite differences with PyTorch's ``eps``/``atol``/
-    ``rtol`` (:func:`tinygrad_mlp.gradcheck` with the elementwise rule). True, or a :class:`GradcheckError`
-    (``False`` with ``raise_exception=False``). PyTorch's other options (``fast_mode`` ...) are accepted."""
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    """PyTorch's ``torch.autograd.gradcheck(func, inputs)``, by PyTorch's method: for every input that requires grad
+    (float64), the Jacobian by reverse mode against the one by central differences (step ``eps``), element by
+    element within ``atol + rtol * |numerical|``. ``inputs`` is a Tensor or a tuple of them and other arguments.
+    True, or a one-line :class:`GradcheckError` (``False`` with ``raise_exception=False``); PyTorch's other options
+    (``fast_mode`` ...) are accepted. For large inputs :func:`tinygrad_mlp.gradcheck` (a random projection) is
+    cheaper."""
+    args = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    wrt = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
     try:
-        return _gradcheck(func, *inputs, eps=eps, atol=atol, rtol=rtol)
+        for i in wrt:
+            if args[i].dtype != np.float64:
+                raise GradcheckError(f"gradcheck: input {i} is {args[i].dtype}; finite differences need float64")
+        if not wrt:
+            return True
+        analytic = jacobian(lambda *a: _check_output(func(*a), "gradcheck"), argnums=tuple(wrt))(*args)
+        for k, i in enumerate(wrt):
+            x = args[i].data
+            numeric = np.empty(analytic[k].shape, dtype=np.float64).reshape(-1, x.size)
+            for j in range(x.size):
+                shifted = []
+                for step in (eps, -eps):
+                    probe = x.copy()
+                    probe.reshape(-1)[j] += step
+                    call = list(args)
+                    call[i] = Tensor(probe)
+                    shifted.append(np.asarray(func(*call).data, dtype=np.float64))
+                numeric[:, j] = ((shifted[0] - shifted[1]) / (2 * eps)).reshape(-1)
+            got = analytic[k].data.reshape(numeric.shape)
+            bad = np.abs(got - numeric) > atol + rtol * np.abs(numeric)
+            if bad.any():
+                row, col = (int(v[0]) for v in np.nonzero(bad))
+                raise GradcheckError(f"gradcheck: Jacobian mismatch for input {i}, output {row}, element {col}: "
+                                     f"autograd {got[row, col]!r}, finite differences {numeric[row, col]!r}")
     except GradcheckError:
         if raise_exception:
             raise
         return False
+    return True
 
 
 _CHECK_TOL = 1e-6  # HIPS autograd's: an absolute or a relative (to |a + b|) difference under it
