@@ -234,10 +234,32 @@ class Optimizer:
             yield group, list(zip(range(i, i + n), group["params"], strict=True))
             i += n
 
-    def zero_grad(self) -> None:
-        """Forget the parameters' gradients (set them to None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients: set them to None (default), or to zeros with ``set_to_none=False``."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor.wrap(np.zeros_like(p.grad.data))
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters (a dict with ``"params"`` and any hyperparameters, the others from the
+        defaults), as PyTorch's; a parameter already held is refused."""
+        if not isinstance(param_group, Mapping):
+            raise ArgumentError(f"{type(self).__name__}.add_param_group: expected a dict, got "
+                                f"{type(param_group).__name__}")
+        self._add_group(dict(param_group), {id(p) for p in self.params})
+        added = self.param_groups[-1]["params"]
+        self.params.extend(added)
+        for arrays in self.state.values():  # the new parameters' state is made on first use, as the others'
+            arrays.extend([None] * len(added))
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines) + "\n)"
 
     def step(self) -> None:
         raise NotImplementedError
@@ -311,20 +333,22 @@ Optimizer.zero_grad = _announced(Optimizer.zero_grad)  # type: ignore[method-ass
 class SGD(Optimizer):
     """Stochastic gradient descent: ``p -= lr * g`` (with optional momentum, Nesterov, L2 weight decay).
 
-    With momentum ``m``: ``v = m * v + g``; the step uses ``v`` (or ``g + m * v``
-    with ``nesterov=True``), as PyTorch's SGD does. Hyperparameters may differ per group.
+    With momentum ``m``: ``v = m * v + (1 - dampening) * g`` (the first step ``v = g``); the step uses ``v``
+    (or ``g + m * v`` with ``nesterov=True``), as PyTorch's SGD does. Hyperparameters may differ per group.
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
-        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov})
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
         group["momentum"] = _number(group["momentum"], "SGD: momentum", high=1.0, high_ok=False)
+        group["dampening"] = _number(group["dampening"], "SGD: dampening", high=1.0)
         group["nesterov"] = bool(group["nesterov"])
-        if group["nesterov"] and group["momentum"] == 0:
-            raise ArgumentError("SGD: nesterov=True needs momentum > 0")
+        if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
+            raise ArgumentError("SGD: nesterov=True needs momentum > 0 and dampening 0 (as PyTorch's)")
 
     state_names = ("velocity",)
 
@@ -340,6 +364,7 @@ class SGD(Optimizer):
         self.steps += 1
         for group, indexed in self._indexed_groups():
             lr, momentum, wd, nesterov = group["lr"], group["momentum"], group["weight_decay"], group["nesterov"]
+            dampening = group["dampening"]
             for i, p in indexed:
                 if p.grad is None:
                     continue
@@ -347,9 +372,11 @@ class SGD(Optimizer):
                 if wd:
                     g = g + wd * p.data
                 if momentum:
+                    fresh = self.state.get("velocity") is None or self.state["velocity"][i] is None
                     v = self._state("velocity", i)
                     v *= momentum
-                    v += g
+                    # PyTorch's buffer starts as the first gradient itself, undamped; later ones are damped
+                    v += g if fresh or not dampening else (1 - dampening) * g
                     g = g + momentum * v if nesterov else v
                 p.data -= lr * g
 
@@ -360,18 +387,23 @@ class Adam(Optimizer):
     ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g**2``, then
     ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias-corrected
     ``m_hat = m / (1 - b1**t)``, ``v_hat = v / (1 - b2**t)``. ``weight_decay`` adds
-    ``weight_decay * p`` to ``g`` (L2, as PyTorch's Adam; see :class:`AdamW` for the decoupled form).
+    ``weight_decay * p`` to ``g`` (L2, as PyTorch's Adam; see :class:`AdamW` for the decoupled form). With
+    ``amsgrad=True`` the denominator uses the largest ``v`` seen so far (Reddi et al.), as PyTorch's.
     """
 
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad})
 
     # m, v: the running averages of g and g**2; t: the steps each parameter has taken (one without a gradient is
     # not stepped), for the bias corrections
-    state_names = ("m", "v", "t")
+    state_names = ("m", "v", "t", "v_max")  # v_max: the largest v so far, with amsgrad
+
+    def _needed_state(self) -> list[str]:
+        return ["m", "v", "t", *(["v_max"] if any(g["amsgrad"] for g in self.param_groups) else [])]
 
     def _new_state(self, name: str, p: np.ndarray) -> np.ndarray:
         return np.zeros((), dtype=np.int64) if name == "t" else np.zeros_like(p)
@@ -395,6 +427,7 @@ class Adam(Optimizer):
             raise ArgumentError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r}")
         group["betas"] = tuple(_number(b, f"{name}: betas", high=1.0, high_ok=False) for b in betas)
         group["eps"] = _number(group["eps"], f"{name}: eps", low_ok=False)
+        group["amsgrad"] = bool(group["amsgrad"])
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -408,7 +441,8 @@ class Adam(Optimizer):
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
         for group, indexed in self._indexed_groups():
-            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            lr, (b1, b2), eps, wd, amsgrad = (group["lr"], group["betas"], group["eps"], group["weight_decay"],
+                                              group["amsgrad"])
             for i, p in indexed:
                 if p.grad is None:
                     continue
@@ -426,6 +460,8 @@ class Adam(Optimizer):
                 m += (1 - b1) * g
                 v *= b2
                 v += (1 - b2) * (g * g)
+                if amsgrad:  # AMSGrad: the denominator uses the largest v so far, so steps never grow back
+                    v = np.maximum(self._state("v_max", i), v, out=self._state("v_max", i))
                 # m_hat / (sqrt(v_hat) + eps), with both corrections folded into step_size and v_correction
                 p.data -= step_size * m / (np.sqrt(v) / v_correction + eps)
 
@@ -441,8 +477,8 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
 class RMSprop(Optimizer):
