@@ -18,35 +18,30 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import threading
-import types
 from collections.abc import Mapping
 
 import numpy as np
 
-from . import engine
-from .errors import ArgumentError, CheckpointError
-from .tensor_core import Tensor
+from .. import engine
+from ..errors import ArgumentError, CheckpointError
+from ..tensor_core import Tensor
+from . import lr_scheduler  # PyTorch's path, tm.optim.lr_scheduler; its schedules are re-exported here too
+from ._numbers import number as _number
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    CosineLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "CosineAnnealingLR", "lr_scheduler",
-           "clip_grad_norm_"]
-
-
-def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf,
-            high_ok: bool = True) -> float:
-    """``value`` as a float inside the given bounds, or an ArgumentError naming ``what``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ArgumentError(f"{what} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:  # an int with hundreds of digits
-        raise ArgumentError(f"{what} must be in [{low}, {high}], got an integer of {len(str(value))} digits") from None
-    ok = (v >= low if low_ok else v > low) and (v <= high if high_ok else v < high)
-    if not ok:  # NaN fails every comparison, so it lands here too
-        lo, hi = ("[" if low_ok else "("), ("]" if high_ok else ")")
-        raise ArgumentError(f"{what} must be in {lo}{low}, {high}{hi}, got {value!r}")
-    return v
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm_", "lr_scheduler", "LRScheduler", "StepLR",
+           "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "CosineLR", "LambdaLR", "LinearLR", "ReduceLROnPlateau"]
 
 
 class _Running(threading.local):
@@ -574,108 +569,3 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
                     p.grad.data *= np.asarray(coef, dtype=p.grad.dtype)
     return total
 
-
-class _Scheduler:
-    """Base of the schedules: sets each group's lr from its initial value (``base_lrs``) and the epoch count."""
-
-    def __init__(self, optimizer: Optimizer):
-        if not isinstance(optimizer, Optimizer):
-            raise ArgumentError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
-        self.optimizer = optimizer
-        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        self.epoch = 0
-
-    @property
-    def base_lr(self) -> float:
-        return self.base_lrs[0]
-
-    def _factor_lr(self, base: float) -> float:
-        raise NotImplementedError
-
-    def _set(self) -> float:
-        if not engine.quiet and engine.state.listeners:  # a compiled step that steps a schedule runs eagerly
-            engine.announce("effect", f"{type(self).__name__}.step() changes the learning rate, which a replay "
-                            "would not do: step the schedule outside the compiled step")
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = self._factor_lr(base)
-        return self.optimizer.lr
-
-    def state_dict(self) -> dict:
-        """``epoch`` and ``base_lrs``: what the schedule needs to continue where it was."""
-        return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`'s result (and the optimizer's lrs that follow from it)."""
-        name = type(self).__name__
-        if not isinstance(state, Mapping) or not {"epoch", "base_lrs"} <= set(state):
-            raise CheckpointError(f"{name}: scheduler state must have 'epoch' and 'base_lrs', got {state!r}")
-        if len(state["base_lrs"]) != len(self.optimizer.param_groups):
-            raise CheckpointError(f"{name}: scheduler state has {len(state['base_lrs'])} learning rates for "
-                                  f"{len(self.optimizer.param_groups)} parameter groups")
-        self.epoch, self.base_lrs = int(state["epoch"]), [float(b) for b in state["base_lrs"]]
-        if self.epoch:
-            self._set()
-
-    def get_last_lr(self) -> list[float]:
-        """Each group's current lr, as PyTorch's schedulers report it."""
-        return [float(g["lr"]) for g in self.optimizer.param_groups]
-
-
-class StepLR(_Scheduler):
-    """Multiply each group's ``lr`` by ``gamma`` every ``step_size`` calls to :meth:`step` (once per epoch)."""
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
-            raise ArgumentError(f"StepLR: step_size must be an int >= 1, got {step_size!r}")
-        gamma = _number(gamma, "StepLR: gamma", low_ok=False)
-        super().__init__(optimizer)
-        self.step_size, self.gamma = int(step_size), gamma
-
-    def _factor_lr(self, base: float) -> float:
-        return base * self.gamma ** (self.epoch // self.step_size)
-
-    def step(self) -> float:
-        """Count one epoch; returns the new lr (of the first group)."""
-        self.epoch += 1
-        return self._set()
-
-
-class CosineLR(_Scheduler):
-    """Anneal each group's ``lr`` from its initial value to ``min_lr`` along half a cosine over ``total`` steps."""
-
-    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
-        if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
-            raise ArgumentError(f"CosineLR: total must be an int >= 1, got {total!r}")
-        min_lr = _number(min_lr, "CosineLR: min_lr")
-        super().__init__(optimizer)
-        self.total, self.min_lr = int(total), min_lr
-
-    def _factor_lr(self, base: float) -> float:
-        cos = (1 + math.cos(math.pi * self.epoch / self.total)) / 2
-        return self.min_lr + (base - self.min_lr) * cos
-
-    def step(self) -> float:
-        """Count one epoch (up to ``total``); returns the new lr (of the first group)."""
-        self.epoch = min(self.epoch + 1, self.total)
-        return self._set()
-
-
-class CosineAnnealingLR(CosineLR):
-    """PyTorch's ``CosineAnnealingLR(optimizer, T_max, eta_min)``: :class:`CosineLR` that keeps counting past
-    ``T_max`` (the lr climbs back along the cosine, as PyTorch's closed form does) instead of holding ``min_lr``."""
-
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        if isinstance(T_max, bool) or not isinstance(T_max, (int, np.integer)) or T_max < 1:
-            raise ArgumentError(f"CosineAnnealingLR: T_max must be an int >= 1, got {T_max!r}")
-        super().__init__(optimizer, T_max, _number(eta_min, "CosineAnnealingLR: eta_min"))
-
-    def step(self) -> float:
-        """Count one epoch; returns the new lr (of the first group)."""
-        self.epoch += 1
-        return self._set()
-
-
-# PyTorch's module path: `tm.optim.lr_scheduler.StepLR` and `from tinygrad_mlp.optim.lr_scheduler import StepLR`.
-lr_scheduler = types.ModuleType(f"{__name__}.lr_scheduler", "The schedules under PyTorch's module path.")
-lr_scheduler.__dict__.update(StepLR=StepLR, CosineAnnealingLR=CosineAnnealingLR, CosineLR=CosineLR)
-sys.modules[lr_scheduler.__name__] = lr_scheduler
