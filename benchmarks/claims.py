@@ -205,9 +205,22 @@ def measure_jacobian(quick: bool, work: Path) -> dict:
     """benchmarks/jacobian_modes.py: forward against reverse mode, median of 5 repetitions."""
     out = work / "jacobian.json"
     argv = [sys.executable, "benchmarks/jacobian_modes.py", "--json", str(out)]
-    run([*argv, "--reps", "1", "--skip-params", "--sizes", "2", "8"] if quick else argv,
+    run([*argv, "--reps", "1", "--sizes", "2", "8"] if quick else argv,
         env={"OPENBLAS_NUM_THREADS": "1"})
     return json.loads(out.read_text())
+
+
+def measure_speed(quick: bool, work: Path) -> dict:
+    """benchmarks/train_speed.py as the README shows it (OPENBLAS_CORETYPE/L2_SIZE unset): its markdown table."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    argv = [sys.executable, "benchmarks/train_speed.py"]
+    quick_options = ["--samples", "500", "--reps", "1", "--configs", "3b1b", "--impls", "tinygrad_mlp", "numpy"]
+    full_env = {**env, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    proc = subprocess.run([*argv, *quick_options] if quick else argv, cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=7200)
+    if proc.returncode != 0:
+        raise SystemExit(f"claims: train_speed.py exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+    return {"table": [line for line in proc.stdout.splitlines() if line.startswith("|")]}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -332,6 +345,10 @@ def render_jacobian(data: dict) -> str:
     return "\n".join(lines)
 
 
+def render_speed(data: dict) -> str:
+    return "\n".join(data["speed"]["table"])
+
+
 @dataclass(frozen=True)
 class Claim:
     measure: Callable[[bool, Path], dict]
@@ -347,6 +364,7 @@ CLAIMS: dict[str, Claim] = {
     "toolbox": Claim(measure_toolbox, {"toolbox": render_toolbox}, "accuracy"),
     "lab": Claim(measure_lab, {"lab": render_lab}, "fraction"),
     "jacobian": Claim(measure_jacobian, {"jacobian": render_jacobian}, "ratio"),
+    "speed": Claim(measure_speed, {"speed": render_speed}, "ratio"),
     "examples": Claim(measure_examples, {"examples": render_examples}, "time"),
     "tests": Claim(measure_tests, {"tests": render_tests}, "count"),  # last: the suite checks the docs just written
 }
@@ -398,6 +416,9 @@ def values_of(kind: str, name: str, data: dict) -> dict[str, list[float]]:
     if name == "lab":  # the last column of each row: a percentage or a similarity
         return {line.split()[0] + "/" + str(i): [float(line.split()[-1].rstrip("%"))]
                 for i, line in enumerate(d["transcript"]) if re.match(r"^\s+[\d.]+\s", line)}
+    if name == "speed":  # each implementation's CPU-time ratio to the numpy step (the table's 8th column)
+        rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in d["table"][2:]]
+        return {f"{row[0]}/{row[1]}": [float(row[7])] for row in rows if len(row) > 7 and row[7]}
     if name == "jacobian":
         return {f"{r['n_in']}x{r['n_out']}": [r["forward_s"] / r["reverse_s"]] for r in d["rows"]}
     return {key: [d[key]] for key in ("passed", "skipped")}

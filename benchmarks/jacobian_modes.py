@@ -99,7 +99,7 @@ def parameter_gradient(reps: int) -> dict:
     g_fwd = jacfwd(loss, argnums=nums)(*frozen)
     t_fwd = time.perf_counter() - start
     diff = max(float(np.max(np.abs(a.data - b.data))) for a, b in zip(g_rev, g_fwd))
-    n = sum(p.size for p in params)
+    n = sum(p.numel() for p in params)
     return {"n_in": n, "n_out": 1, "reverse_s": t_rev, "forward_s": t_fwd,
             "reverse_passes": "1 fwd + 1 bwd", "forward_passes": f"{n:,} fwd (dual)", "max_abs_diff": diff}
 
