@@ -813,12 +813,8 @@ def _transpose(p: _Program, cur: int) -> Step:
     style = p.draw(st.sampled_from(["star", "tuple"])) if axes else "tuple"
     lib = (lambda t: t.transpose(*axes)) if style == "star" else (lambda t: t.transpose(axes))
     ref = lambda a: np.transpose(a, axes)  # noqa: E731
-    if style == "star" and len(axes) == 2:  # two ints: PyTorch's swap, except the ambiguous identity on 2-D
-        if n == 2 and all(-2 <= a < 2 for a in axes) and (axes[0] % 2, axes[1] % 2) == (0, 1):
-            def ref(a):
-                raise ValueError("transpose(0, 1) of a 2-D tensor is refused as ambiguous")
-        else:
-            ref = lambda a: np.swapaxes(a, *axes)  # noqa: E731
+    if style == "star" and len(axes) == 2:  # two ints: PyTorch's swap
+        ref = lambda a: np.swapaxes(a, *axes)  # noqa: E731
     return Step("transpose", f"v{cur}.transpose{axes}", [("v", cur)], lib, ref)
 
 

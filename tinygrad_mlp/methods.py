@@ -712,17 +712,12 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         return self.reshape(*self.shape[:a], 1, *self.shape[a:])
 
     def transpose(self: Tensor, *axes) -> Tensor:
-        """Permute axes as numpy: ``transpose()`` reverses them, ``transpose((2, 0, 1))`` or ``transpose(2, 0, 1)``
-        lists them all.
-
-        Two ints swap those two axes, as PyTorch (numpy refuses them unless the tensor has 2 axes). On a 2-D
-        tensor ``transpose(0, 1)`` is refused: numpy reads it as "keep the order", PyTorch as "swap", and which
-        one you meant cannot be told; write ``.T``, ``swapaxes(0, 1)`` or ``permute(1, 0)``.
+        """Two ints swap those two axes, as PyTorch's ``transpose(dim0, dim1)``: ``m.transpose(0, 1)`` of a matrix
+        is its transpose (numpy would read ``(0, 1)`` as "keep the order"; PyTorch wins, see
+        docs/coming-from-pytorch.md). Otherwise permute axes as numpy: ``transpose()`` reverses them,
+        ``transpose((2, 0, 1))`` (a tuple) or ``transpose(2, 0, 1)`` (three or more ints) lists them all.
         """
         if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
-            if self.ndim == 2 and all(-2 <= a < 2 for a in axes) and (axes[0] % 2, axes[1] % 2) == (0, 1):
-                raise ArgumentError("transpose(0, 1) of a 2-D tensor is ambiguous (numpy: no change; PyTorch: swap); "
-                                    "write .T, swapaxes(0, 1) or permute(1, 0)")
             return self.swapaxes(*axes)
         axes = shape_arg(axes) if axes else tuple(reversed(range(self.ndim)))
         n = self.ndim
