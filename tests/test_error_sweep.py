@@ -383,6 +383,13 @@ BAD_CALLS: dict[str, list] = {
                  lambda: optim.CosineLR(optim.SGD(_params(), lr=0.1), 5, min_lr=-1)],
     "CosineAnnealingLR": [lambda: optim.CosineAnnealingLR(optim.SGD(_params(), lr=0.1), 0),
                           lambda: optim.CosineAnnealingLR(optim.SGD(_params(), lr=0.1), 5, eta_min=-1)],
+    "LRScheduler": [lambda: optim.LRScheduler(object()), lambda: optim.LRScheduler(optim.SGD(_params(), lr=0.1), 5)],
+    "MultiStepLR": [lambda: optim.MultiStepLR(optim.SGD(_params(), lr=0.1), [-1])],
+    "ExponentialLR": [lambda: optim.ExponentialLR(optim.SGD(_params(), lr=0.1), gamma=-1)],
+    "LambdaLR": [lambda: optim.LambdaLR(optim.SGD(_params(), lr=0.1), lr_lambda=3)],
+    "LinearLR": [lambda: optim.LinearLR(optim.SGD(_params(), lr=0.1), start_factor=0)],
+    "ReduceLROnPlateau": [lambda: optim.ReduceLROnPlateau(optim.SGD(_params(), lr=0.1), mode="up"),
+                          lambda: optim.ReduceLROnPlateau(optim.SGD(_params(), lr=0.1), factor=1.5)],
     "clip_grad_norm_": [lambda: optim.clip_grad_norm_(_params(), -1.0), lambda: optim.clip_grad_norm_([1.0], 1.0)],
     # ------------------------------------------------ the notes' backprop by hand
     "forward": [lambda: backprop.forward(*_w(), np.zeros((4, 3))), lambda: backprop.forward(*_w(), X, activation="nope")],

@@ -296,7 +296,7 @@ HOSTILE_RESUMES = [
     (GROUP + ("betas",), 0.9), (GROUP + ("betas",), [0.9]), (GROUP + ("betas",), [0.9, 0.999, 0.5]),
     (GROUP + ("betas",), [1, 2]), (GROUP + ("betas",), [-1.0, 0.5]), (GROUP + ("eps",), [1, 2]),
     (GROUP + ("weight_decay",), [2.0, 3.0]), (GROUP + ("lr",), 1e308), (GROUP + ("eps",), 0.5),
-    (GROUP + ("weight_decay",), 1.5), (("optimizer", "lr"), 5.0), (GROUP + ("amsgrad",), True),
+    (GROUP + ("weight_decay",), 1.5), (("optimizer", "lr"), 5.0), (GROUP + ("momentum",), 0.9),
 ]
 
 

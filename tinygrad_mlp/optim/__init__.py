@@ -18,35 +18,30 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import threading
-import types
 from collections.abc import Mapping
 
 import numpy as np
 
-from . import engine
-from .errors import ArgumentError, CheckpointError
-from .tensor_core import Tensor
+from .. import engine
+from ..errors import ArgumentError, CheckpointError
+from ..tensor_core import Tensor
+from . import lr_scheduler  # PyTorch's path, tm.optim.lr_scheduler; its schedules are re-exported here too
+from ._numbers import number as _number
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    CosineLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "StepLR", "CosineLR", "CosineAnnealingLR", "lr_scheduler",
-           "clip_grad_norm_"]
-
-
-def _number(value, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf,
-            high_ok: bool = True) -> float:
-    """``value`` as a float inside the given bounds, or an ArgumentError naming ``what``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ArgumentError(f"{what} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:  # an int with hundreds of digits
-        raise ArgumentError(f"{what} must be in [{low}, {high}], got an integer of {len(str(value))} digits") from None
-    ok = (v >= low if low_ok else v > low) and (v <= high if high_ok else v < high)
-    if not ok:  # NaN fails every comparison, so it lands here too
-        lo, hi = ("[" if low_ok else "("), ("]" if high_ok else ")")
-        raise ArgumentError(f"{what} must be in {lo}{low}, {high}{hi}, got {value!r}")
-    return v
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm_", "lr_scheduler", "LRScheduler", "StepLR",
+           "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "CosineLR", "LambdaLR", "LinearLR", "ReduceLROnPlateau"]
 
 
 class _Running(threading.local):
@@ -234,10 +229,32 @@ class Optimizer:
             yield group, list(zip(range(i, i + n), group["params"], strict=True))
             i += n
 
-    def zero_grad(self) -> None:
-        """Forget the parameters' gradients (set them to None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients: set them to None (default), or to zeros with ``set_to_none=False``."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor.wrap(np.zeros_like(p.grad.data))
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters (a dict with ``"params"`` and any hyperparameters, the others from the
+        defaults), as PyTorch's; a parameter already held is refused."""
+        if not isinstance(param_group, Mapping):
+            raise ArgumentError(f"{type(self).__name__}.add_param_group: expected a dict, got "
+                                f"{type(param_group).__name__}")
+        self._add_group(dict(param_group), {id(p) for p in self.params})
+        added = self.param_groups[-1]["params"]
+        self.params.extend(added)
+        for arrays in self.state.values():  # the new parameters' state is made on first use, as the others'
+            arrays.extend([None] * len(added))
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines) + "\n)"
 
     def step(self) -> None:
         raise NotImplementedError
@@ -311,20 +328,22 @@ Optimizer.zero_grad = _announced(Optimizer.zero_grad)  # type: ignore[method-ass
 class SGD(Optimizer):
     """Stochastic gradient descent: ``p -= lr * g`` (with optional momentum, Nesterov, L2 weight decay).
 
-    With momentum ``m``: ``v = m * v + g``; the step uses ``v`` (or ``g + m * v``
-    with ``nesterov=True``), as PyTorch's SGD does. Hyperparameters may differ per group.
+    With momentum ``m``: ``v = m * v + (1 - dampening) * g`` (the first step ``v = g``); the step uses ``v``
+    (or ``g + m * v`` with ``nesterov=True``), as PyTorch's SGD does. Hyperparameters may differ per group.
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
-        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov})
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
         group["momentum"] = _number(group["momentum"], "SGD: momentum", high=1.0, high_ok=False)
+        group["dampening"] = _number(group["dampening"], "SGD: dampening", high=1.0)
         group["nesterov"] = bool(group["nesterov"])
-        if group["nesterov"] and group["momentum"] == 0:
-            raise ArgumentError("SGD: nesterov=True needs momentum > 0")
+        if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
+            raise ArgumentError("SGD: nesterov=True needs momentum > 0 and dampening 0 (as PyTorch's)")
 
     state_names = ("velocity",)
 
@@ -340,6 +359,7 @@ class SGD(Optimizer):
         self.steps += 1
         for group, indexed in self._indexed_groups():
             lr, momentum, wd, nesterov = group["lr"], group["momentum"], group["weight_decay"], group["nesterov"]
+            dampening = group["dampening"]
             for i, p in indexed:
                 if p.grad is None:
                     continue
@@ -347,9 +367,11 @@ class SGD(Optimizer):
                 if wd:
                     g = g + wd * p.data
                 if momentum:
+                    fresh = self.state.get("velocity") is None or self.state["velocity"][i] is None
                     v = self._state("velocity", i)
                     v *= momentum
-                    v += g
+                    # PyTorch's buffer starts as the first gradient itself, undamped; later ones are damped
+                    v += g if fresh or not dampening else (1 - dampening) * g
                     g = g + momentum * v if nesterov else v
                 p.data -= lr * g
 
@@ -360,18 +382,23 @@ class Adam(Optimizer):
     ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g**2``, then
     ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias-corrected
     ``m_hat = m / (1 - b1**t)``, ``v_hat = v / (1 - b2**t)``. ``weight_decay`` adds
-    ``weight_decay * p`` to ``g`` (L2, as PyTorch's Adam; see :class:`AdamW` for the decoupled form).
+    ``weight_decay * p`` to ``g`` (L2, as PyTorch's Adam; see :class:`AdamW` for the decoupled form). With
+    ``amsgrad=True`` the denominator uses the largest ``v`` seen so far (Reddi et al.), as PyTorch's.
     """
 
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad})
 
     # m, v: the running averages of g and g**2; t: the steps each parameter has taken (one without a gradient is
     # not stepped), for the bias corrections
-    state_names = ("m", "v", "t")
+    state_names = ("m", "v", "t", "v_max")  # v_max: the largest v so far, with amsgrad
+
+    def _needed_state(self) -> list[str]:
+        return ["m", "v", "t", *(["v_max"] if any(g["amsgrad"] for g in self.param_groups) else [])]
 
     def _new_state(self, name: str, p: np.ndarray) -> np.ndarray:
         return np.zeros((), dtype=np.int64) if name == "t" else np.zeros_like(p)
@@ -395,6 +422,7 @@ class Adam(Optimizer):
             raise ArgumentError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']!r}")
         group["betas"] = tuple(_number(b, f"{name}: betas", high=1.0, high_ok=False) for b in betas)
         group["eps"] = _number(group["eps"], f"{name}: eps", low_ok=False)
+        group["amsgrad"] = bool(group["amsgrad"])
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -408,7 +436,8 @@ class Adam(Optimizer):
         """Update every parameter that has a gradient, in place."""
         self.steps += 1
         for group, indexed in self._indexed_groups():
-            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            lr, (b1, b2), eps, wd, amsgrad = (group["lr"], group["betas"], group["eps"], group["weight_decay"],
+                                              group["amsgrad"])
             for i, p in indexed:
                 if p.grad is None:
                     continue
@@ -426,6 +455,8 @@ class Adam(Optimizer):
                 m += (1 - b1) * g
                 v *= b2
                 v += (1 - b2) * (g * g)
+                if amsgrad:  # AMSGrad: the denominator uses the largest v so far, so steps never grow back
+                    v = np.maximum(self._state("v_max", i), v, out=self._state("v_max", i))
                 # m_hat / (sqrt(v_hat) + eps), with both corrections folded into step_size and v_correction
                 p.data -= step_size * m / (np.sqrt(v) / v_correction + eps)
 
@@ -441,8 +472,8 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
 class RMSprop(Optimizer):
@@ -538,108 +569,3 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
                     p.grad.data *= np.asarray(coef, dtype=p.grad.dtype)
     return total
 
-
-class _Scheduler:
-    """Base of the schedules: sets each group's lr from its initial value (``base_lrs``) and the epoch count."""
-
-    def __init__(self, optimizer: Optimizer):
-        if not isinstance(optimizer, Optimizer):
-            raise ArgumentError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
-        self.optimizer = optimizer
-        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        self.epoch = 0
-
-    @property
-    def base_lr(self) -> float:
-        return self.base_lrs[0]
-
-    def _factor_lr(self, base: float) -> float:
-        raise NotImplementedError
-
-    def _set(self) -> float:
-        if not engine.quiet and engine.state.listeners:  # a compiled step that steps a schedule runs eagerly
-            engine.announce("effect", f"{type(self).__name__}.step() changes the learning rate, which a replay "
-                            "would not do: step the schedule outside the compiled step")
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = self._factor_lr(base)
-        return self.optimizer.lr
-
-    def state_dict(self) -> dict:
-        """``epoch`` and ``base_lrs``: what the schedule needs to continue where it was."""
-        return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`'s result (and the optimizer's lrs that follow from it)."""
-        name = type(self).__name__
-        if not isinstance(state, Mapping) or not {"epoch", "base_lrs"} <= set(state):
-            raise CheckpointError(f"{name}: scheduler state must have 'epoch' and 'base_lrs', got {state!r}")
-        if len(state["base_lrs"]) != len(self.optimizer.param_groups):
-            raise CheckpointError(f"{name}: scheduler state has {len(state['base_lrs'])} learning rates for "
-                                  f"{len(self.optimizer.param_groups)} parameter groups")
-        self.epoch, self.base_lrs = int(state["epoch"]), [float(b) for b in state["base_lrs"]]
-        if self.epoch:
-            self._set()
-
-    def get_last_lr(self) -> list[float]:
-        """Each group's current lr, as PyTorch's schedulers report it."""
-        return [float(g["lr"]) for g in self.optimizer.param_groups]
-
-
-class StepLR(_Scheduler):
-    """Multiply each group's ``lr`` by ``gamma`` every ``step_size`` calls to :meth:`step` (once per epoch)."""
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
-            raise ArgumentError(f"StepLR: step_size must be an int >= 1, got {step_size!r}")
-        gamma = _number(gamma, "StepLR: gamma", low_ok=False)
-        super().__init__(optimizer)
-        self.step_size, self.gamma = int(step_size), gamma
-
-    def _factor_lr(self, base: float) -> float:
-        return base * self.gamma ** (self.epoch // self.step_size)
-
-    def step(self) -> float:
-        """Count one epoch; returns the new lr (of the first group)."""
-        self.epoch += 1
-        return self._set()
-
-
-class CosineLR(_Scheduler):
-    """Anneal each group's ``lr`` from its initial value to ``min_lr`` along half a cosine over ``total`` steps."""
-
-    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
-        if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
-            raise ArgumentError(f"CosineLR: total must be an int >= 1, got {total!r}")
-        min_lr = _number(min_lr, "CosineLR: min_lr")
-        super().__init__(optimizer)
-        self.total, self.min_lr = int(total), min_lr
-
-    def _factor_lr(self, base: float) -> float:
-        cos = (1 + math.cos(math.pi * self.epoch / self.total)) / 2
-        return self.min_lr + (base - self.min_lr) * cos
-
-    def step(self) -> float:
-        """Count one epoch (up to ``total``); returns the new lr (of the first group)."""
-        self.epoch = min(self.epoch + 1, self.total)
-        return self._set()
-
-
-class CosineAnnealingLR(CosineLR):
-    """PyTorch's ``CosineAnnealingLR(optimizer, T_max, eta_min)``: :class:`CosineLR` that keeps counting past
-    ``T_max`` (the lr climbs back along the cosine, as PyTorch's closed form does) instead of holding ``min_lr``."""
-
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        if isinstance(T_max, bool) or not isinstance(T_max, (int, np.integer)) or T_max < 1:
-            raise ArgumentError(f"CosineAnnealingLR: T_max must be an int >= 1, got {T_max!r}")
-        super().__init__(optimizer, T_max, _number(eta_min, "CosineAnnealingLR: eta_min"))
-
-    def step(self) -> float:
-        """Count one epoch; returns the new lr (of the first group)."""
-        self.epoch += 1
-        return self._set()
-
-
-# PyTorch's module path: `tm.optim.lr_scheduler.StepLR` and `from tinygrad_mlp.optim.lr_scheduler import StepLR`.
-lr_scheduler = types.ModuleType(f"{__name__}.lr_scheduler", "The schedules under PyTorch's module path.")
-lr_scheduler.__dict__.update(StepLR=StepLR, CosineAnnealingLR=CosineAnnealingLR, CosineLR=CosineLR)
-sys.modules[lr_scheduler.__name__] = lr_scheduler
