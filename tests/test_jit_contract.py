@@ -10,6 +10,8 @@ stale value without a warning before issue 21 (main 411df7f).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -23,37 +25,57 @@ X = np.random.default_rng(0).standard_normal((3, 4))
 LABELS = ([0, 0, 0], [0, 0, 0], [1, 2, 1], [2, 1, 2])  # the first two batches agree (a data set sorted by class)
 
 
-def _run(make, calls):
-    """``make()`` -> (step, state): run the step eagerly on one copy, compiled on another; return both results.
+class _Run(NamedTuple):
+    """One run of a step over the calls: its losses, the final arrays of its state, the warnings it gave, the step."""
 
-    A result is the list of losses and the final arrays of ``state`` (parameters, buffers); warnings are caught.
-    """
-    out = []
-    for compiled in (False, True):
-        step, state = make()
-        f = compile(step) if compiled else step
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            losses = [f(*args) for args in calls(state)]
-        out.append(([None if v is None else np.array(v.data) for v in losses],
-                    [np.array(t.data) for t in state["tensors"]()], caught, f))
-    return out
+    losses: list
+    tensors: list
+    warnings: list
+    step: Callable
 
 
-def _assert_same(eager, compiled):
-    for a, b in zip(eager[0], compiled[0], strict=True):
-        assert a is None and b is None or np.array_equal(a, b), f"losses differ: {a} vs {b}"
-    for a, b in zip(eager[1], compiled[1], strict=True):
+def _run(make, calls, *, compiled: bool) -> _Run:
+    """``make()`` -> (step, state): run the step (compiled or not) on ``calls(state)``, catching its warnings."""
+    step, state = make()
+    f = compile(step) if compiled else step
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        losses = [f(*args) for args in calls(state)]
+    return _Run([None if v is None else np.array(v.data) for v in losses],
+                [np.array(t.data) for t in state["tensors"]()], caught, f)
+
+
+def _compiled_equals_eager(make, calls) -> _Run:
+    """Run ``make()``'s step eagerly on one copy and compiled on another, on the same ``calls``; assert the losses
+    and the final parameters and buffers are equal bit for bit; return the compiled run."""
+    eager, compiled = _run(make, calls, compiled=False), _run(make, calls, compiled=True)
+    for a, b in zip(eager.losses, compiled.losses, strict=True):
+        assert (a is None and b is None) or np.array_equal(a, b), f"losses differ: {a} vs {b}"
+    for a, b in zip(eager.tensors, compiled.tensors, strict=True):
         assert np.array_equal(a, b), "parameters differ"
+    return compiled
 
 
-def _messages(result) -> str:
-    return " | ".join(str(w.message) for w in result[2])
+def _messages(result: _Run) -> str:
+    return " | ".join(str(w.message) for w in result.warnings)
 
 
 def _linear_sgd(seed=0):
     m = nn.Linear(4, 3, seed=seed, dtype=np.float64)
     return m, optim.SGD(m.parameters(), lr=0.5)
+
+
+def _cross_entropy_step(m, opt):
+    """The plain training step: cross-entropy of ``m(x)`` against labels ``y``, backward, one ``opt`` step.
+
+    ``m`` and ``opt`` are closure variables of the step, as in a step written inline."""
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(Tensor(x)), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
 
 
 # ---------------------------------------------------------------------- A-C: conversions the library makes
@@ -64,20 +86,13 @@ def test_a_labels_as_whole_number_floats_or_a_tensor_are_read_on_every_call(as_t
     def make():
         m, opt = _linear_sgd()
 
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(m(Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, {"tensors": m.parameters}
+        return _cross_entropy_step(m, opt), {"tensors": m.parameters}
 
     def calls(_):
         return [(X, Tensor(np.array(y, float)) if as_tensor else np.array(y, float)) for y in LABELS]
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
-    assert compiled[3].stats == {"recorded": 2, "replayed": 2, "eager": 0}  # replayed: the labels are an input
+    compiled = _compiled_equals_eager(make, calls)
+    assert compiled.step.stats == {"recorded": 2, "replayed": 2, "eager": 0}  # replayed: the labels are an input
 
 
 @pytest.mark.parametrize("method", ["gather", "take_along_axis"])
@@ -98,9 +113,8 @@ def test_b_float_index_arrays_are_read_on_every_call(method):
     def calls(_):
         return [(X, np.array(y, float)[:, None].copy()) for y in LABELS]
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["replayed"] == 2
+    compiled = _compiled_equals_eager(make, calls)
+    assert compiled.step.stats["replayed"] == 2
 
 
 def test_c_a_backward_seed_given_as_an_argument_is_read_on_every_call():
@@ -117,9 +131,8 @@ def test_c_a_backward_seed_given_as_an_argument_is_read_on_every_call():
 
     seeds = [np.array([1.0, 1.0, 1.0]), np.array([1.0, 1.0, 1.0]), np.array([0.5, -2.0, 3.0]),
              np.array([2.0, 0.0, -1.0])]
-    eager, compiled = _run(make, lambda _: [(X, w) for w in seeds])
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["replayed"] == 2
+    compiled = _compiled_equals_eager(make, lambda _: [(X, w) for w in seeds])
+    assert compiled.step.stats["replayed"] == 2
 
 
 # ---------------------------------------------------------------------- D: what the step reaches through Python
@@ -156,9 +169,8 @@ def test_d_a_replaced_parameter_layer_or_optimizer_is_used_not_the_recorded_one(
                     cells["opt"] = optim.SGD(cells["m"].parameters(), lr=0.5)
             yield X, np.array(y)
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["recorded"] >= 3  # recorded again after the change
+    compiled = _compiled_equals_eager(make, calls)
+    assert compiled.step.stats["recorded"] >= 3  # recorded again after the change
 
 
 def test_d_a_model_and_optimizer_rebound_in_the_closure_are_used():
@@ -202,8 +214,7 @@ def test_d_a_replaced_batchnorm_buffer_is_read():
             yield (X,)
 
     with tm.no_grad():
-        eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
+        _compiled_equals_eager(make, calls)
 
 
 # ---------------------------------------------------------------------- E: a limit on recordings
@@ -221,11 +232,10 @@ def test_e_a_number_that_changes_every_call_stops_recording_after_the_limit_with
             return loss
         return step, {"tensors": m.parameters}
 
-    eager, compiled = _run(make, lambda _: [(X, np.array(LABELS[k % 4]), k) for k in range(40)])
-    _assert_same(eager, compiled)
-    f = compiled[3]
+    compiled = _compiled_equals_eager(make, lambda _: [(X, np.array(LABELS[k % 4]), k) for k in range(40)])
+    f = compiled.step
     assert f.stats["recorded"] == f.limit == 8 and f.stats["eager"] == 40 - 8
-    limit_warnings = [w for w in compiled[2] if "recordings" in str(w.message)]
+    limit_warnings = [w for w in compiled.warnings if "recordings" in str(w.message)]
     assert len(limit_warnings) == 1 and "'counter'" in str(limit_warnings[0].message)
 
 
@@ -267,14 +277,8 @@ def test_switching_from_eval_to_train_after_recording_in_eval():
         model = _bn_model()
         opt = optim.SGD(model.parameters(), lr=0.5)
         model.eval()
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, {"tensors": lambda: [*model.parameters(), *model.buffers()], "model": model}
+        return _cross_entropy_step(model, opt), {"tensors": lambda: [*model.parameters(), *model.buffers()],
+                                                 "model": model}
 
     def calls(state):
         for k, y in enumerate(LABELS):
@@ -282,8 +286,7 @@ def test_switching_from_eval_to_train_after_recording_in_eval():
                 state["model"].train()
             yield X, np.array(y)
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
+    _compiled_equals_eager(make, calls)
 
 
 def test_a_schedule_stepped_inside_the_step_runs_eagerly():
@@ -300,8 +303,7 @@ def test_a_schedule_stepped_inside_the_step_runs_eagerly():
             return loss
         return step, {"tensors": m.parameters}
 
-    eager, compiled = _run(make, lambda _: [(X, np.array(y)) for y in LABELS])
-    _assert_same(eager, compiled)
+    compiled = _compiled_equals_eager(make, lambda _: [(X, np.array(y)) for y in LABELS])
     assert "StepLR.step() changes the learning rate" in _messages(compiled)
 
 
@@ -320,8 +322,7 @@ def test_argmax_pseudo_labels_run_eagerly():
         return step, {"tensors": m.parameters}
 
     xs = [X, X, X[::-1].copy() * 3, -X]
-    eager, compiled = _run(make, lambda _: [(x,) for x in xs])
-    _assert_same(eager, compiled)
+    compiled = _compiled_equals_eager(make, lambda _: [(x,) for x in xs])
     assert "rebuilds on every call" in _messages(compiled)
 
 
@@ -340,8 +341,7 @@ def test_a_where_mask_built_from_data_runs_eagerly():
         return step, {"tensors": m.parameters}
 
     xs = [X, X, -X, X * 2 - 1]
-    eager, compiled = _run(make, lambda _: [(x,) for x in xs])
-    _assert_same(eager, compiled)
+    compiled = _compiled_equals_eager(make, lambda _: [(x,) for x in xs])
     assert "runs eagerly" in _messages(compiled)  # the masks differ, or are equal in new arrays
 
 
@@ -358,8 +358,7 @@ def test_an_array_computed_from_the_data_with_numpy_runs_eagerly():
         return step, {"tensors": m.parameters}
 
     xs = [X, X, -X, X * 2 - 1]
-    eager, compiled = _run(make, lambda _: [(x, np.array(y)) for x, y in zip(xs, LABELS, strict=True)])
-    _assert_same(eager, compiled)
+    compiled = _compiled_equals_eager(make, lambda _: [(x, np.array(y)) for x, y in zip(xs, LABELS, strict=True)])
     assert "rebuilds on every call" in _messages(compiled)
 
 
@@ -377,9 +376,8 @@ def test_an_integer_index_converted_by_tensor_is_read_on_every_call():
         return step, {"tensors": lambda: [table]}
 
     idxs = [np.array([0, 1]), np.array([0, 1]), np.array([3, 4]), np.array([2, 2])]
-    eager, compiled = _run(make, lambda _: [(i,) for i in idxs])
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["replayed"] == 2
+    compiled = _compiled_equals_eager(make, lambda _: [(i,) for i in idxs])
+    assert compiled.step.stats["replayed"] == 2
 
 
 # ---------------------------------------------------------------------- hyperparameters and values read in Python
@@ -389,13 +387,7 @@ def test_hyperparameters_changed_between_calls_give_the_eager_answer():
     def make():
         m, opt = _linear_sgd()
 
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(m(Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, {"tensors": m.parameters, "opt": opt}
+        return _cross_entropy_step(m, opt), {"tensors": m.parameters, "opt": opt}
 
     def calls(state):
         for k in range(6):
@@ -407,9 +399,8 @@ def test_hyperparameters_changed_between_calls_give_the_eager_answer():
                 state["opt"].param_groups[0]["weight_decay"] = 0.1
             yield X, np.array(LABELS[k % 4])
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["replayed"] == 4
+    compiled = _compiled_equals_eager(make, calls)
+    assert compiled.step.stats["replayed"] == 4
 
 
 def test_a_value_read_into_python_makes_the_step_run_eagerly():
@@ -428,8 +419,7 @@ def test_a_value_read_into_python_makes_the_step_run_eagerly():
         return step, {"tensors": m.parameters}
 
     xs = [X * 5, X * 5, X * 0.01, X * 0.02]  # the first two calls take the branch, the others not
-    eager, compiled = _run(make, lambda _: [(x, np.array(y)) for x, y in zip(xs, LABELS, strict=True)])
-    _assert_same(eager, compiled)
+    compiled = _compiled_equals_eager(make, lambda _: [(x, np.array(y)) for x, y in zip(xs, LABELS, strict=True)])
     assert "reads a Tensor's value into Python" in _messages(compiled)
 
 
@@ -449,9 +439,8 @@ def test_a_constant_changed_in_place_inside_the_step_is_never_replayed_stale():
             return loss
         return step, {"tensors": lambda: [*m.parameters(), buf]}
 
-    eager, compiled = _run(make, lambda _: [(X, np.array(LABELS[k % 4])) for k in range(12)])
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["replayed"] == 0 and "constant Tensor" in _messages(compiled)
+    compiled = _compiled_equals_eager(make, lambda _: [(X, np.array(LABELS[k % 4])) for k in range(12)])
+    assert compiled.step.stats["replayed"] == 0 and "constant Tensor" in _messages(compiled)
 
 
 def test_a_constant_changed_outside_between_the_recordings_is_recorded_again_then_replayed():
@@ -473,9 +462,8 @@ def test_a_constant_changed_outside_between_the_recordings_is_recorded_again_the
                 state["mask"].data[k % 3] = 0.5
             yield X, np.array(LABELS[k % 4])
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)  # the replays read the mask's current values
-    assert compiled[3].stats == {"recorded": 3, "replayed": 5, "eager": 0}
+    compiled = _compiled_equals_eager(make, calls)  # the replays read the mask's current values
+    assert compiled.step.stats == {"recorded": 3, "replayed": 5, "eager": 0}
 
 
 def test_a_module_setting_changed_after_recording_is_used():
@@ -485,13 +473,7 @@ def test_a_module_setting_changed_after_recording_is_used():
         model = nn.Sequential(nn.Linear(4, 3, seed=0, dtype=np.float64), nn.LeakyReLU(0.01))
         opt = optim.SGD(model.parameters(), lr=0.1)
 
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step, {"tensors": model.parameters, "model": model}
+        return _cross_entropy_step(model, opt), {"tensors": model.parameters, "model": model}
 
     def calls(state):
         for k in range(5):
@@ -499,9 +481,8 @@ def test_a_module_setting_changed_after_recording_is_used():
                 state["model"].layers[1].negative_slope = 0.5
             yield -X, np.array(LABELS[k % 4])
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
-    assert compiled[3].stats["recorded"] == 4
+    compiled = _compiled_equals_eager(make, calls)
+    assert compiled.step.stats["recorded"] == 4
 
 
 def test_a_mutable_default_argument_changed_after_recording_is_read():
@@ -522,5 +503,4 @@ def test_a_mutable_default_argument_changed_after_recording_is_read():
                 state["step"].__defaults__[0]["scale"] = 3.0
             yield X, np.array(LABELS[k % 4])
 
-    eager, compiled = _run(make, calls)
-    _assert_same(eager, compiled)
+    _compiled_equals_eager(make, calls)
