@@ -50,8 +50,7 @@ def _batch_lines(args, weights, biases, x_test, y_test, kinds) -> list[str]:
 
 def run_nudges(args) -> int:
     model, ck = o.load_model(args.model)
-    loaded = o.model_dataset(args, ck)
-    _, _, x_test, y_test = loaded.arrays
+    loaded, x_test, y_test = o.model_test_set(args, ck)
     if args.index + args.batch > len(y_test):
         last = args.index + args.batch - 1
         raise o.UsageError(f"--index {args.index} --batch {args.batch} needs test images up to {last}"

@@ -236,8 +236,7 @@ def run_show_hidden(args) -> int:
     if not args.no_plot:
         o.picture_prefix(args.out, "--out", ("layer1", "layer2"))
     model, ck = o.load_model(args.model)
-    loaded = o.model_dataset(args, ck)
-    _, _, x_test, y_test = loaded.arrays
+    loaded, x_test, y_test = o.model_test_set(args, ck)
     if args.top > len(y_test):
         raise o.UsageError(f"--top {args.top} is more than the {len(y_test)} test images")
     weights = [W.data for W in model.weights]

@@ -313,12 +313,14 @@ def saved(ck) -> tuple[dict, dict]:
     return meta, settings if isinstance(settings, dict) else {}
 
 
-def model_dataset(args, ck) -> data.Dataset:
+def model_test_set(args, ck) -> tuple[data.Dataset, np.ndarray, np.ndarray]:
     """The test set a model is scored on: --dataset, else the one it was trained on (same synthetic draw), as far
-    as the file's checked metadata says."""
+    as the file's checked metadata says; returns the dataset (for its name) and its test images and labels."""
     name, synthetic = runs.dataset_of(ck, args.model)
-    return load_dataset(args.dataset or name or "auto", args.data_dir, synthetic, not args.no_download,
-                        test_only=True)
+    loaded = load_dataset(args.dataset or name or "auto", args.data_dir, synthetic, not args.no_download,
+                          test_only=True)
+    _, _, x_test, y_test = loaded.arrays
+    return loaded, x_test, y_test
 
 
 def model_loss(ck) -> str:

@@ -41,8 +41,7 @@ def run_eval(args) -> int:
     if args.plot is not None:
         o.check_folder(args.plot or o.plot_folder(args.model), "--plot")
     model, ck = o.load_any_model(args.model)
-    loaded = o.model_dataset(args, ck)
-    _, _, x_test, y_test = loaded.arrays
+    loaded, x_test, y_test = o.model_test_set(args, ck)
     with np.errstate(over="ignore"):  # a sigmoid's exp overflowing to inf gives exactly 0: nothing to warn about
         res = evaluate(model, x_test, y_test)
     correct = int(np.trace(res.confusion))
@@ -96,8 +95,7 @@ def _image(args, ck) -> tuple[np.ndarray, str, int | None]:
     if args.random:
         image = np.random.default_rng(args.seed).random(runs.INPUTS, dtype=np.float32)
         return image, f"uniform random noise (seed {args.seed})", None
-    loaded = o.model_dataset(args, ck)
-    _, _, x_test, y_test = loaded.arrays
+    loaded, x_test, y_test = o.model_test_set(args, ck)
     if args.index >= len(y_test):
         raise o.UsageError(f"--index {args.index} is out of range: the {loaded.name} test set has {len(y_test)} "
                            f"images (0..{len(y_test) - 1})")
