@@ -34,6 +34,7 @@ import numpy as np
 from . import engine
 from . import primitives as P
 from .errors import ArgumentError, GraphError, ShapeError
+from .methods import broadcasts_to
 from .tensor_core import Tensor, no_grad
 
 __all__ = ["Function", "FunctionCtx"]
@@ -75,11 +76,7 @@ def _as_array(value, like: np.ndarray, what: str) -> np.ndarray | None:
     arr = value.data if isinstance(value, Tensor) else np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise ArgumentError(f"{what} must be a Tensor, got {type(value).__name__}")
-    try:
-        fits = np.broadcast_shapes(arr.shape, like.shape) == arr.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(like.shape, arr.shape):  # a gradient may come broadcast (engine.unbroadcast reduces it)
         raise ShapeError(f"{what} has shape {arr.shape}, which does not fit the input's {like.shape}")
     return arr.astype(like.dtype, copy=False)
 

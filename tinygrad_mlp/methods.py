@@ -234,7 +234,8 @@ def float_array(data, dtype) -> np.ndarray:
     return np.asarray(data).astype(dtype)
 
 
-def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` without growing it (also used by function, nn)."""
     try:
         return np.broadcast_shapes(shape, target) == target
     except ValueError:
@@ -1009,7 +1010,7 @@ class TensorOps(InPlaceOps, NumpyProtocol):
         cond = np.asarray(values_of(mask))
         if cond.dtype != bool:
             raise DTypeError(f"masked_fill: the mask must be boolean, got dtype {cond.dtype}")
-        if not _broadcasts_to(cond.shape, self.shape):
+        if not broadcasts_to(cond.shape, self.shape):
             raise ShapeError(f"masked_fill: a mask of shape {cond.shape} does not broadcast to {self.shape}")
         fill = self._lift(value)
         if fill.ndim:

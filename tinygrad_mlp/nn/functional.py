@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import convolution, engine
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..methods import made_from
+from ..methods import broadcasts_to, made_from
 from ..ops import OneHot, SquaredError, WeightedLogSum
 from ..random import generator
 from ..tensor_core import Tensor, linear, where  # noqa: F401  (re-exported: F.linear)
@@ -380,11 +380,7 @@ def _elementwise_weight(weight, input: Tensor, what: str, name: str = "weight") 
     if weight is None:
         return None
     w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=input.dtype))
-    try:
-        fits = np.broadcast_shapes(w.shape, input.shape) == input.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(w.shape, input.shape):
         raise ShapeError(f"{what}: {name} of shape {w.shape} does not broadcast to the input's {input.shape}")
     return w
 
