@@ -61,10 +61,11 @@ def _reduction(draw, kind):
 
 
 @st.composite
-def _log_softmax(draw):
+def _one_axis(draw, kind):
+    """``kind(axis)`` (LogSoftmax, Cumsum) along one axis of values of at least one dimension."""
     shape = draw(S.shapes(min_dims=1))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
-    return (lambda t: apply(ops.LogSoftmax(axis), t)), [draw(S.values(shape))]
+    return (lambda t: apply(kind(axis), t)), [draw(S.values(shape))]
 
 
 @st.composite
@@ -213,13 +214,6 @@ def _take(draw):
 
 
 @st.composite
-def _cumsum(draw):
-    shape = draw(S.shapes(min_dims=1))
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
-    return (lambda t: apply(ops.Cumsum(axis), t)), [draw(S.values(shape))]
-
-
-@st.composite
 def _select(draw):
     # The mask is a boolean input without a gradient (masked_fill's), broadcasting with x and y.
     sa, sb = draw(_pairs())
@@ -356,7 +350,7 @@ CASES = {
     "Clip": _clip(),
     "Sum": _reduction(P.Sum),
     "Max": _reduction(P.Max),
-    "LogSoftmax": _log_softmax(),
+    "LogSoftmax": _one_axis(ops.LogSoftmax),
     "LogSumExp": _log_sum_exp(),
     "WeightedLogSum": _weighted_log_sum(),
     "SquaredError": _squared_error(),
@@ -379,7 +373,7 @@ CASES = {
     "Expm1": _unary(ops.Expm1, S.values),
     "Softplus": _unary(ops.Softplus, S.values),
     "Erf": _unary(ops.Erf, lambda s: S.values(s, 2.5)),
-    "Cumsum": _cumsum(),
+    "Cumsum": _one_axis(ops.Cumsum),
     "Conv": _conv(),
     "ConvInputGrad": _conv_adjoint("input"),
     "ConvWeightGrad": _conv_adjoint("weight"),
