@@ -71,6 +71,12 @@ def _leaves(*arrays):
     return [None if a is None else Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
 
 
+def _draw_conv_inputs(data, x_shape, w_shape):
+    """Values for a convolution's input and weight, and a bias ``(O,)`` or None."""
+    x, w = data.draw(S.values(x_shape)), data.draw(S.values(w_shape))
+    return x, w, data.draw(st.none() | S.values(w_shape[:1]))
+
+
 # ---------------------------------------------------------------- values: the definition, and torch
 
 
@@ -78,8 +84,7 @@ def _leaves(*arrays):
 @given(geometry=S.conv_geometries(), data=st.data())
 def test_conv_equals_the_definition(geometry, data):
     x_shape, w_shape, stride, pads, dilation, groups = geometry
-    x, w = data.draw(S.values(x_shape)), data.draw(S.values(w_shape))
-    b = data.draw(st.none() | S.values(w_shape[:1]))
+    x, w, b = _draw_conv_inputs(data, x_shape, w_shape)
     got = _apply_conv(*[None if a is None else Tensor(a) for a in (x, w, b)], stride, pads, dilation, groups)
     np.testing.assert_allclose(got.data, _naive_conv(x, w, b, stride, pads, dilation, groups), rtol=1e-12,
                                atol=1e-12)
@@ -90,8 +95,7 @@ def test_conv_equals_the_definition(geometry, data):
 @given(geometry=S.conv_geometries(), data=st.data())
 def test_conv_values_and_gradients_equal_torch(geometry, data):
     x_shape, w_shape, stride, pads, dilation, groups = geometry
-    x, w = data.draw(S.values(x_shape)), data.draw(S.values(w_shape))
-    b = data.draw(st.none() | S.values(w_shape[:1]))
+    x, w, b = _draw_conv_inputs(data, x_shape, w_shape)
     tx, tw, tb = _leaves(x, w, b)
     y = _apply_conv(tx, tw, tb, stride, pads, dilation, groups)
     g = np.random.default_rng(0).standard_normal(y.shape)
