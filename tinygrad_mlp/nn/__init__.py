@@ -643,11 +643,7 @@ class Flatten(Module):
         start, end = self.start_dim, self.end_dim
         if not (-n <= start < n and -n <= end < n) or start % n > end % n:
             raise ShapeError(f"Flatten: dims {start}..{end} do not fit an input of shape {x.shape}")
-        if x.ndim == 0:
-            return x.reshape(1)
-        start, end = start % n, end % n
-        merged = int(np.prod(x.shape[start:end + 1]))
-        return x.reshape(*x.shape[:start], merged, *x.shape[end + 1:])
+        return x.flatten(start, end)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
