@@ -59,6 +59,13 @@ def test_the_96_percent_recipe_holds_as_committed():
     assert sum(values) / len(values) >= 96.0, values
 
 
+def test_over_seeds_gives_mean_sd_and_each_runs_own_seed():
+    runs = [{"seed": 3, "accuracy": 90.0}, {"seed": 7, "accuracy": 92.0}]
+    assert claims.over_seeds(runs, 1) == "91.00 ± 1.41% (seeds 3, 7: 90.0%, 92.0%)"
+    assert claims.over_seeds(runs, 2, bold=True) == "**91.00 ± 1.41%** (seeds 3, 7: 90.00%, 92.00%)"
+    assert claims.spread([0.5, 0.7], 2, "") == "0.60 ± 0.14"
+
+
 def test_check_names_each_number_outside_its_spread():
     committed = copy.deepcopy(COMMITTED)
     if MEASURING_TESTS:
