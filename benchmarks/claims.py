@@ -24,6 +24,7 @@ import argparse
 import copy
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -61,16 +62,18 @@ QUICK_TRAIN = "--dataset synthetic --limit-train 300 --epochs 1"
 REUSE = False  # --reuse: trainings whose results are already in --work are not run again
 
 
-def run(argv: list[str], *, env: dict | None = None, timeout: float = 3600) -> tuple[str, float]:
-    """Run a command from the repository root; its stdout and its wall seconds. Raises on a non-zero exit."""
+def run(argv: list[str], *, env: dict | None = None, timeout: float = 3600, status: int = 0,
+        stderr: bool = False) -> tuple[str, float]:
+    """Run a command from the repository root; its stdout (then its stderr, with ``stderr=True``) and its wall
+    seconds. Raises unless it exits with ``status``."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", **(env or {})}
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
+    if proc.returncode != status:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise SystemExit(f"claims: {shlex.join(argv)} exited {proc.returncode}: {' | '.join(tail)}")
-    return proc.stdout, seconds
+        raise SystemExit(f"claims: {shlex.join(argv)} exited {proc.returncode}, not {status}: {' | '.join(tail)}")
+    return (proc.stdout + proc.stderr if stderr else proc.stdout), seconds
 
 
 def train_command(options: str, seed: int, out: Path, metrics: Path, quick: bool) -> list[str]:
@@ -138,6 +141,32 @@ def measure_noise(quick: bool, work: Path) -> dict:
         values = {key: float(re.search(pattern, stdout).group(1)) for key, pattern in NOISE_LINES.items()}
         runs.append({"seed": seed, **values})
     return {"recipe": name, "runs": runs}
+
+
+# The README's example of a loss that blows up without a NaN: tests/test_trust.py's command, whatever the data.
+DIVERGE = ("--dataset synthetic --arch 784-32-10 --activation relu --loss ce --lr 1e6 --limit-train 300 --epochs 3 "
+           "--no-progress")
+
+
+def measure_cli(quick: bool, work: Path) -> dict:
+    """Two statements of the README about `tinygrad-mlp`: the finite blow-up that stops `train` (DIVERGE with seeds
+    0, 1, 2: the train loss of the epoch it stopped after, and how many epochs it ran), and how long `eval` of a
+    notes' network takes on the 10,000 MNIST test images (wall seconds, 3 runs; the weights do not matter)."""
+    divergence = []
+    for seed in SEEDS[:1] if quick else SEEDS:
+        argv = [sys.executable, "-m", "tinygrad_mlp", "train", *DIVERGE.split(), "--seed", str(seed),
+                "--out", str(work / f"diverge-{seed}.npz"), "--force"]
+        output, _ = run(argv, env={"OPENBLAS_NUM_THREADS": "1"}, status=1, stderr=True)
+        loss = re.search(r"training diverged: the train loss is ([\d.e+-]+),", output)
+        if not loss:
+            raise SystemExit(f"claims: {shlex.join(argv)} did not stop with the divergence message")
+        divergence.append({"seed": seed, "loss": float(loss.group(1)),
+                           "epochs": len(re.findall(r"^epoch +\d+/", output, re.M))})
+    model = work / "eval-model.npz"
+    run(train_command("", 0, model, work / "eval-model.json", True))
+    argv = [sys.executable, "-m", "tinygrad_mlp", "eval", str(model), "--dataset", "synthetic" if quick else "mnist"]
+    seconds = [round(run(argv)[1], 2) for _ in range(1 if quick else 3)]
+    return {"divergence": divergence, "eval_seconds": seconds}
 
 
 def measure_tests(quick: bool, work: Path) -> dict:
@@ -295,6 +324,22 @@ def render_noise(data: dict) -> str:
             f"--only noise` ({data['machines']['noise']['date']}).")
 
 
+def render_divergence(data: dict) -> str:
+    runs = data["cli"]["divergence"]
+    losses = sorted(r["loss"] for r in runs)
+    epochs = sorted({r["epochs"] for r in runs})
+    return (f"the train loss of the first epoch was {losses[0]:.1e} to {losses[-1]:.1e} over seeds "
+            f"{', '.join(str(r['seed']) for r in runs)} of `tinygrad-mlp train {DIVERGE}`, which stopped after epoch "
+            f"{' or '.join(map(str, epochs))}; measured by `python benchmarks/claims.py --only cli`, "
+            f"{data['machines']['cli']['date']}")
+
+
+def render_eval_seconds(data: dict) -> str:
+    seconds = data["cli"]["eval_seconds"]
+    return (f"{statistics.median(seconds):.1f} s (median of {len(seconds)} runs, {min(seconds):.1f} to "
+            f"{max(seconds):.1f} s, {data['machines']['cli']['date']})")
+
+
 def render_tests(data: dict) -> str:
     t = data["tests"]
     return (f"{t['passed']:,} passed, {t['skipped']} skipped in {t['seconds']} s "
@@ -362,7 +407,8 @@ def render_speed(data: dict) -> str:
 class Claim:
     measure: Callable[[bool, Path], dict]
     blocks: dict[str, Callable[[dict], str]]   # block name -> its renderer
-    kind: str   # how --check compares: "accuracy" (percent), "fraction", "time" and "ratio" (factor 2), "count"
+    kind: str | dict[str, str]  # how --check compares: "accuracy" (percent), "fraction", "time" and "ratio"
+    # (factor 2), "count", "magnitude" (log10, within the committed range widened by 3); a dict: per label
 
 
 CLAIMS: dict[str, Claim] = {
@@ -374,6 +420,8 @@ CLAIMS: dict[str, Claim] = {
     "lab": Claim(measure_lab, {"lab": render_lab}, "fraction"),
     "jacobian": Claim(measure_jacobian, {"jacobian": render_jacobian}, "ratio"),
     "speed": Claim(measure_speed, {"speed": render_speed}, "ratio"),
+    "cli": Claim(measure_cli, {"divergence": render_divergence, "eval-seconds": render_eval_seconds},
+                 {"divergence/log10 loss": "magnitude", "divergence/epochs": "count", "eval seconds": "time"}),
     "examples": Claim(measure_examples, {"examples": render_examples}, "time"),
     "tests": Claim(measure_tests, {"tests": render_tests}, "count"),  # last: the suite checks the docs just written
 }
@@ -411,7 +459,7 @@ def render_docs(data: dict, root: Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------------------------
 # --check: the measured values against the committed ones.
 
-def values_of(kind: str, name: str, data: dict) -> dict[str, list[float]]:
+def values_of(name: str, data: dict) -> dict[str, list[float]]:
     """A claim's data as {label: the values one spread is taken over}."""
     d = data[name]
     if name == "accuracy":
@@ -428,21 +476,29 @@ def values_of(kind: str, name: str, data: dict) -> dict[str, list[float]]:
     if name == "speed":  # each implementation's CPU-time ratio to the numpy step (the table's 8th column)
         rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in d["table"][2:]]
         return {f"{row[0]}/{row[1]}": [float(row[7])] for row in rows if len(row) > 7 and row[7]}
+    if name == "cli":
+        runs = d["divergence"]
+        return {"divergence/log10 loss": [math.log10(r["loss"]) for r in runs],
+                "divergence/epochs": [r["epochs"] for r in runs], "eval seconds": d["eval_seconds"]}
     if name == "jacobian":
         return {f"{r['n_in']}x{r['n_out']}": [r["forward_s"] / r["reverse_s"]] for r in d["rows"]}
     return {key: [d[key]] for key in ("passed", "skipped")}
 
 
 def disagreements(name: str, old: dict, new: dict) -> list[str]:
-    kind = CLAIMS[name].kind
+    kinds = CLAIMS[name].kind
     found = []
-    old_values, new_values = values_of(kind, name, old), values_of(kind, name, new)
+    old_values, new_values = values_of(name, old), values_of(name, new)
     for label, committed in old_values.items():
+        kind = kinds.get(label, "count") if isinstance(kinds, dict) else kinds
         measured = new_values.get(label)
         if measured is None:
             found.append(f"{name}/{label}: not measured")
             continue
-        if kind == "count":
+        if kind == "magnitude":
+            low, high = min(committed) - 3, max(committed) + 3
+            ok, bound = all(low <= v <= high for v in measured), f"within 1e{low:.0f} to 1e{high:.0f}"
+        elif kind == "count":
             ok = committed == measured
             bound = "equal"
         elif kind in ("time", "ratio"):

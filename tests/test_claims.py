@@ -82,6 +82,20 @@ def test_check_names_each_number_outside_its_spread():
     assert [p.split(":")[0] for p in claims.disagreements("examples", committed, new)] == [f"examples/{example}"]
 
 
+def test_check_compares_the_cli_claims_each_in_its_own_way():
+    committed = copy.deepcopy(COMMITTED)
+    assert not claims.disagreements("cli", committed, copy.deepcopy(committed))
+    new = copy.deepcopy(committed)
+    for r in new["cli"]["divergence"]:
+        r["loss"] *= 1e2   # two orders of magnitude more: within the committed range widened by 3
+    assert not claims.disagreements("cli", committed, new)
+    new["cli"]["divergence"][0]["epochs"] = 2          # a run that did not stop after its first bad epoch
+    new["cli"]["divergence"][1]["loss"] = 50.0         # a loss that hardly grew
+    new["cli"]["eval_seconds"] = [3 * t for t in new["cli"]["eval_seconds"]]
+    assert sorted(p.split(":")[0] for p in claims.disagreements("cli", committed, new)) == [
+        "cli/divergence/epochs", "cli/divergence/log10 loss", "cli/eval seconds"]
+
+
 def test_a_block_no_claim_renders_is_refused(tmp_path):
     (tmp_path / "docs").mkdir()
     for doc in claims.DOCS:
