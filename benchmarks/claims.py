@@ -239,6 +239,16 @@ def measure_jacobian(quick: bool, work: Path) -> dict:
     return json.loads(out.read_text())
 
 
+def measure_conv(quick: bool, work: Path) -> dict:
+    """benchmarks/conv_speed.py: a LeNet training step, eager and compiled, against PyTorch (when installed)."""
+    out = work / "conv.json"
+    argv = [sys.executable, "benchmarks/conv_speed.py", "--json", str(out)]
+    run([*argv, "--steps", "2", "--rounds", "1"] if quick else argv)
+    result = json.loads(out.read_text())
+    return {key: result[key] for key in ("batch", "steps", "rounds", "threads")} | {
+        "cpu_us": {name: round(impl["cpu_us"]) for name, impl in result["impls"].items()}}
+
+
 def measure_speed(quick: bool, work: Path) -> dict:
     """benchmarks/train_speed.py as the README shows it (OPENBLAS_CORETYPE/L2_SIZE unset): its markdown table."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -399,6 +409,20 @@ def render_jacobian(data: dict) -> str:
     return "\n".join(lines)
 
 
+def render_conv(data: dict) -> str:
+    conv, cpu = data["conv"], data["conv"]["cpu_us"]
+    torch = cpu.get("torch")
+
+    def ms(name: str) -> str:
+        return f"{cpu[name] / 1e3:.1f} ms" + (f" ({cpu[name] / torch:.2f}x)" if torch and name != "torch" else "")
+
+    shown = [("PyTorch eager", "torch"), ("this library eager", "tinygrad_mlp"), ("compiled", "compiled")]
+    return (f"CPU time per step ({conv['threads']} BLAS thread, batch {conv['batch']}, median of {conv['rounds']} "
+            f"rounds of {conv['steps']} steps): "
+            + ", ".join(f"{label} {ms(name)}" for label, name in shown if name in cpu)
+            + f" ({machine_line(data['machines']['conv'])})")
+
+
 def render_speed(data: dict) -> str:
     return "\n".join(data["speed"]["table"])
 
@@ -419,6 +443,7 @@ CLAIMS: dict[str, Claim] = {
     "toolbox": Claim(measure_toolbox, {"toolbox": render_toolbox}, "accuracy"),
     "lab": Claim(measure_lab, {"lab": render_lab}, "fraction"),
     "jacobian": Claim(measure_jacobian, {"jacobian": render_jacobian}, "ratio"),
+    "conv": Claim(measure_conv, {"conv": render_conv}, "ratio"),
     "speed": Claim(measure_speed, {"speed": render_speed}, "ratio"),
     "cli": Claim(measure_cli, {"divergence": render_divergence, "eval-seconds": render_eval_seconds},
                  {"divergence/log10 loss": "magnitude", "divergence/epochs": "count", "eval seconds": "time"}),
@@ -476,6 +501,9 @@ def values_of(name: str, data: dict) -> dict[str, list[float]]:
     if name == "speed":  # each implementation's CPU-time ratio to the numpy step (the table's 8th column)
         rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in d["table"][2:]]
         return {f"{row[0]}/{row[1]}": [float(row[7])] for row in rows if len(row) > 7 and row[7]}
+    if name == "conv":  # each implementation's CPU time per step, as a ratio to PyTorch's (absolute without it)
+        base = d["cpu_us"].get("torch", 1.0)
+        return {impl: [us / base] for impl, us in d["cpu_us"].items() if impl != "torch"}
     if name == "cli":
         runs = d["divergence"]
         return {"divergence/log10 loss": [math.log10(r["loss"]) for r in runs],

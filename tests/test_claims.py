@@ -96,6 +96,18 @@ def test_check_compares_the_cli_claims_each_in_its_own_way():
         "cli/divergence/epochs", "cli/divergence/log10 loss", "cli/eval seconds"]
 
 
+def test_check_compares_the_conv_step_as_a_ratio_to_pytorch():
+    committed = copy.deepcopy(COMMITTED)
+    new = copy.deepcopy(committed)
+    for impl in new["conv"]["cpu_us"]:
+        new["conv"]["cpu_us"][impl] *= 2.5   # a slower machine: every step slower, the ratios the same
+    assert not claims.disagreements("conv", committed, new)
+    new["conv"]["cpu_us"]["compiled"] *= 3    # the compiled step alone three times slower
+    assert [p.split(":")[0] for p in claims.disagreements("conv", committed, new)] == ["conv/compiled"]
+    assert "1.22x" in claims.render_conv({**committed, "conv": {**committed["conv"], "cpu_us": {
+        "torch": 1000, "tinygrad_mlp": 1500, "compiled": 1220}}}).replace(" ", "")
+
+
 def test_a_block_no_claim_renders_is_refused(tmp_path):
     (tmp_path / "docs").mkdir()
     for doc in claims.DOCS:
