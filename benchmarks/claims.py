@@ -125,21 +125,47 @@ NOISE_LINES = {
 }
 
 
-def measure_noise(quick: bool, work: Path) -> dict:
-    """examples/random_noise.py on the checkpoints of the notes' cosine recipe (trained by `accuracy` if absent)."""
+def notes_checkpoints(quick: bool, work: Path) -> tuple[str, list[tuple[int, Path]]]:
+    """The README's `notes.npz`, one per seed: the notes' cosine recipe, trained by `accuracy` into ``work`` (here
+    if absent). Quick: the first recipe's tiny stand-ins."""
     name = RECIPES[0][0] if quick else "notes-cosine"
     options = {r[0]: r[2] for r in RECIPES}[name]
-    runs = []
+    checkpoints = []
     for seed in SEEDS[:1] if quick else SEEDS:
         checkpoint = work / f"{name}-{seed}.npz"
         if not checkpoint.exists():
             run(train_command(options, seed, checkpoint, work / f"{name}-{seed}.json", quick),
                 env={"OPENBLAS_NUM_THREADS": "1"})
+        checkpoints.append((seed, checkpoint))
+    return name, checkpoints
+
+
+def measure_noise(quick: bool, work: Path) -> dict:
+    """examples/random_noise.py on each seed's `notes.npz`."""
+    name, checkpoints = notes_checkpoints(quick, work)
+    runs = []
+    for seed, checkpoint in checkpoints:
         argv = [sys.executable, "examples/random_noise.py", "--checkpoint", str(checkpoint), "--seed", str(seed),
                 "--out-dir", str(work / "noise")]
         stdout, _ = run([*argv, "--quick"] if quick else [*argv, "--mnist"])
         values = {key: float(re.search(pattern, stdout).group(1)) for key, pattern in NOISE_LINES.items()}
         runs.append({"seed": seed, **values})
+    return {"recipe": name, "runs": runs}
+
+
+def measure_hidden(quick: bool, work: Path) -> dict:
+    """`tinygrad-mlp show-hidden --no-plot` on each seed's `notes.npz`: how many neurons of each hidden layer have a
+    mean activation above 0.5 for three or more digits (the tutorial's 'each takes part in many digits')."""
+    name, checkpoints = notes_checkpoints(quick, work)
+    runs = []
+    for seed, checkpoint in checkpoints:
+        argv = [sys.executable, "-m", "tinygrad_mlp", "show-hidden", str(checkpoint), "--no-plot"]
+        stdout, _ = run(argv if quick else [*argv, "--dataset", "mnist"])
+        broad = [int(n) for n in re.findall(r"^ +(\d+) of \d+ neurons have a mean activation above 0\.5", stdout,
+                                             re.M)]
+        if len(broad) != 2:
+            raise SystemExit(f"claims: {shlex.join(argv)} did not print the two layers' counts")
+        runs.append({"seed": seed, "layer1": broad[0], "layer2": broad[1]})
     return {"recipe": name, "runs": runs}
 
 
@@ -379,6 +405,18 @@ def render_toolbox(data: dict) -> str:
             f"{data['machines']['toolbox']['date']})")
 
 
+def render_hidden(data: dict) -> str:
+    runs = data["hidden"]["runs"]
+
+    def counts(key: str) -> str:
+        low, high = min(r[key] for r in runs), max(r[key] for r in runs)
+        return f"{low} of the 16" if low == high else f"{low} to {high} of the 16"
+
+    seeds = "; ".join(f"seed {r['seed']}: {r['layer1']} and {r['layer2']}" for r in runs)
+    return (f"{counts('layer1')} first-layer neurons and {counts('layer2')} second-layer neurons ({seeds}; "
+            f"`python benchmarks/claims.py --only hidden`, {data['machines']['hidden']['date']})")
+
+
 def render_noise_range(data: dict) -> str:
     runs = data["noise"]["runs"]
     half = sorted(r["above_half"] for r in runs)
@@ -432,13 +470,15 @@ class Claim:
     measure: Callable[[bool, Path], dict]
     blocks: dict[str, Callable[[dict], str]]   # block name -> its renderer
     kind: str | dict[str, str]  # how --check compares: "accuracy" (percent), "fraction", "time" and "ratio"
-    # (factor 2), "count", "magnitude" (log10, within the committed range widened by 3); a dict: per label
+    # (factor 2), "count", "neurons" (a count over seeds: within 3 sd, at least 2), "magnitude" (log10, within the
+    # committed range widened by 3); a dict: per label
 
 
 CLAIMS: dict[str, Claim] = {
     "accuracy": Claim(measure_accuracy, {"accuracy-table": render_accuracy, "accuracy-96": render_accuracy_96},
                       "accuracy"),
     "noise": Claim(measure_noise, {"noise": render_noise, "noise-range": render_noise_range}, "fraction"),
+    "hidden": Claim(measure_hidden, {"hidden": render_hidden}, "neurons"),
     "tutorial": Claim(measure_tutorial, {"tutorial-accuracy": render_tutorial}, "accuracy"),
     "toolbox": Claim(measure_toolbox, {"toolbox": render_toolbox}, "accuracy"),
     "lab": Claim(measure_lab, {"lab": render_lab}, "fraction"),
@@ -493,6 +533,8 @@ def values_of(name: str, data: dict) -> dict[str, list[float]]:
         return {name: [r["accuracy"] for r in d["runs"]]}
     if name == "noise":
         return {key: [r[key] for r in d["runs"]] for key in NOISE_LINES}
+    if name == "hidden":
+        return {key: [r[key] for r in d["runs"]] for key in ("layer1", "layer2")}
     if name == "examples":
         return dict(d)
     if name == "lab":  # the last column of each row: a percentage or a similarity
@@ -534,7 +576,7 @@ def disagreements(name: str, old: dict, new: dict) -> list[str]:
             ok, bound = 0.5 <= ratio <= 2.0, "within a factor of 2"
         else:
             mean, sd = mean_sd(committed)
-            floor = 0.3 if kind == "accuracy" else 0.05 * max(abs(mean), 1e-9)
+            floor = {"accuracy": 0.3, "neurons": 2.0}.get(kind, 0.05 * max(abs(mean), 1e-9))
             tolerance = max(3 * sd, floor)
             ok, bound = abs(statistics.fmean(measured) - mean) <= tolerance, f"within ±{tolerance:.2f}"
         if not ok:

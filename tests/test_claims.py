@@ -108,6 +108,20 @@ def test_check_compares_the_conv_step_as_a_ratio_to_pytorch():
         "torch": 1000, "tinygrad_mlp": 1500, "compiled": 1220}}}).replace(" ", "")
 
 
+def test_check_allows_hidden_neuron_counts_their_spread_over_seeds():
+    runs = [{"seed": seed, "layer1": 6, "layer2": 14 + seed} for seed in (0, 1, 2)]
+    committed = {"hidden": {"recipe": "notes-cosine", "runs": runs}}
+    new = copy.deepcopy(committed)
+    for r in new["hidden"]["runs"]:
+        r["layer1"] += 2   # two neurons more in each run: the same seeds agreed exactly, but 2 neurons are allowed
+    assert not claims.disagreements("hidden", committed, new)
+    for r in new["hidden"]["runs"]:
+        r["layer1"] += 1
+        r["layer2"] -= 4   # beyond 3 standard deviations of 14, 15, 16
+    assert [p.split(":")[0] for p in claims.disagreements("hidden", committed, new)] == [
+        "hidden/layer1", "hidden/layer2"]
+
+
 def test_a_block_no_claim_renders_is_refused(tmp_path):
     (tmp_path / "docs").mkdir()
     for doc in claims.DOCS:
