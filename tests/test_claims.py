@@ -122,6 +122,28 @@ def test_check_allows_hidden_neuron_counts_their_spread_over_seeds():
         "hidden/layer1", "hidden/layer2"]
 
 
+def test_the_test_count_says_why_tests_were_skipped():
+    output = ("....\n===== short test summary info =====\n"
+              "SKIPPED [1] tests/test_web.py:120: chromedriver is not installed\n"
+              "SKIPPED [3] tests/test_oracle.py:5: torch is not installed\n3234 passed, 4 skipped in 496.00s\n")
+    reasons = claims.skip_reasons(output)
+    assert reasons == ["chromedriver is not installed", "3 x torch is not installed"]
+    data = {**COMMITTED, "tests": {"passed": 3234, "skipped": 4, "seconds": 496, "skip_reasons": reasons}}
+    if "tests" not in data["machines"]:
+        data["machines"] = {**data["machines"], "tests": data["machines"]["accuracy"]}
+    assert claims.render_tests(data).startswith(
+        "3,234 passed, 4 skipped (chromedriver is not installed; 3 x torch is not installed) in 496 s (")
+
+
+def test_check_compares_each_thread_setting_s_times():
+    committed = copy.deepcopy(COMMITTED)
+    new = copy.deepcopy(committed)
+    new["threads"]["seconds"]["relu"]["0"] = [10 * t for t in new["threads"]["seconds"]["relu"]["0"]]
+    assert [p.split(":")[0] for p in claims.disagreements("threads", committed, new)] == ["threads/relu/--threads 0"]
+    table = claims.render_threads(committed)
+    assert table.count("\n| ") == 3 and "| default / 1 thread |" in table   # header and one row per network
+
+
 def test_a_block_no_claim_renders_is_refused(tmp_path):
     (tmp_path / "docs").mkdir()
     for doc in claims.DOCS:
