@@ -104,6 +104,8 @@ def test_check_compares_the_conv_step_as_a_ratio_to_pytorch():
     assert not claims.disagreements("conv", committed, new)
     new["conv"]["cpu_us"]["compiled"] *= 3    # the compiled step alone three times slower
     assert [p.split(":")[0] for p in claims.disagreements("conv", committed, new)] == ["conv/compiled"]
+    del new["conv"]["cpu_us"]["torch"]           # measured where torch is missing: no ratio to compare, said so
+    assert [p.split(": ", 1)[1] for p in claims.disagreements("conv", committed, new)] == ["not measured"] * 2
     assert "1.22x" in claims.render_conv({**committed, "conv": {**committed["conv"], "cpu_us": {
         "torch": 1000, "tinygrad_mlp": 1500, "compiled": 1220}}}).replace(" ", "")
 
@@ -138,8 +140,13 @@ def test_the_test_count_says_why_tests_were_skipped():
 def test_check_compares_each_thread_setting_s_times():
     committed = copy.deepcopy(COMMITTED)
     new = copy.deepcopy(committed)
-    new["threads"]["seconds"]["relu"]["0"] = [10 * t for t in new["threads"]["seconds"]["relu"]["0"]]
-    assert [p.split(":")[0] for p in claims.disagreements("threads", committed, new)] == ["threads/relu/--threads 0"]
+    two = new["threads"]["seconds"]["relu"]["0"]
+    two[:] = [min(two), min(two), max(two)]   # the median moves to the committed range's end: BLAS threads swing so
+    new["threads"]["seconds"]["notes"]["1"] = [2.5 * t for t in new["threads"]["seconds"]["notes"]["1"]]
+    assert [p.split(":")[0] for p in claims.disagreements("threads", committed, new)] == ["threads/notes/--threads 1"]
+    two[:] = [3 * max(two)] * 3
+    assert [p.split(":")[0] for p in claims.disagreements("threads", committed, new)] == [
+        "threads/notes/--threads 1", "threads/relu/--threads 0"]
     table = claims.render_threads(committed)
     assert table.count("\n| ") == 3 and "| default / 1 thread |" in table   # header and one row per network
 
