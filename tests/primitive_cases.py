@@ -609,7 +609,8 @@ def _norm(draw):
     shape = draw(S.shapes(min_dims=1))
     p = draw(st.sampled_from([2, 1, 3, np.inf]))
     dim = draw(st.sampled_from([None, *range(len(shape))]))
-    elems = S.distinct if p == np.inf else lambda s: S.away_from_zero(s)
+    # the inf-norm is max |x|: no ties of |x|, and no x at abs's kink (0): distinct values, shifted to >= 0.5
+    elems = (lambda s: S.distinct(s).map(lambda v: v - v.min() + 0.5)) if p == np.inf else S.away_from_zero
     return (lambda t: t.norm(p, dim)), [draw(elems(shape))], lambda v: np.linalg.norm(
         v.reshape(-1) if dim is None else v, p, axis=None if dim is None else dim)
 
