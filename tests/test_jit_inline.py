@@ -261,3 +261,26 @@ def test_threads_sharing_one_compiled_function_never_mix_their_planned_arrays():
     finally:
         sys.setswitchinterval(interval)
     assert not wrong, f"{len(wrong)} of 1,200 calls returned another call's values"
+
+
+def test_a_parameter_without_gradient_keeps_momentum_sgd_correct():
+    made = []
+    for _ in range(2):
+        model = MLP([12, 6, 4], "relu", None, seed=8)
+        unused = Tensor(np.ones(3, np.float32), requires_grad=True)  # never reaches the loss: no velocity made
+        opt = optim.SGD([*model.parameters(), unused], lr=0.1, momentum=0.9)
+
+        def step(xb, yb, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        made.append((model, step))
+    (eager_model, eager_step), (model, step) = made
+    compiled = compile(step)
+    for i in range(0, 60, 10):
+        assert np.array_equal(eager_step(X[i:i + 10], Y[i:i + 10]).data, compiled(X[i:i + 10], Y[i:i + 10]).data)
+    assert compiled.stats["replayed"] == 4
+    _assert_same(eager_model, model)

@@ -284,9 +284,16 @@ def backward_lines(rule, g: str, out: str, ins: list[str], info: tuple[Info, ...
 
 
 def _inline_sgd(opt) -> bool:
-    return (type(opt) is optim.SGD and type(opt).step is optim.SGD.step and len(opt.param_groups) == 1
-            and hasattr(opt.param_groups[0], "changed") and len(opt.param_groups[0]["params"]) == len(opt.params)
-            and all(p is q for p, q in zip(opt.param_groups[0]["params"], opt.params, strict=True)))
+    """Whether ``opt.step()`` is written out: plain ``SGD`` with one group (of the optimizer's parameters, in its
+    order), and with momentum, a velocity array for every parameter (made by the recorded steps)."""
+    if type(opt) is not optim.SGD or type(opt).step is not optim.SGD.step or len(opt.param_groups) != 1:
+        return False
+    group = opt.param_groups[0]
+    if not hasattr(group, "changed") or len(group["params"]) != len(opt.params) or any(
+            p is not q for p, q in zip(group["params"], opt.params, strict=True)):
+        return False
+    velocity = opt.state.get("velocity")
+    return not group["momentum"] or (velocity is not None and all(v is not None for v in velocity))
 
 
 def optimizer_guards(opt, plan: Plan) -> list[tuple[str, Any]]:
