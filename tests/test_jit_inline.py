@@ -263,24 +263,28 @@ def test_threads_sharing_one_compiled_function_never_mix_their_planned_arrays():
     assert not wrong, f"{len(wrong)} of 1,200 calls returned another call's values"
 
 
-def test_a_parameter_without_gradient_keeps_momentum_sgd_correct():
+def test_a_parameter_without_velocity_yet_keeps_momentum_sgd_as_eager():
     made = []
     for _ in range(2):
         model = MLP([12, 6, 4], "relu", None, seed=8)
-        unused = Tensor(np.ones(3, np.float32), requires_grad=True)  # never reaches the loss: no velocity made
-        opt = optim.SGD([*model.parameters(), unused], lr=0.1, momentum=0.9)
+        extra = Tensor(np.ones(3, np.float32), requires_grad=True)  # no gradient from the loss: no velocity yet
+        opt = optim.SGD([*model.parameters(), extra], lr=0.1, momentum=0.9)
 
-        def step(xb, yb, model=model, opt=opt):
-            opt.zero_grad()
+        def step(xb, yb, model=model, opt=opt):  # zero_grad() outside: .grad is whatever the caller left
             loss = F.cross_entropy(model(Tensor(xb)), yb)
             loss.backward()
             opt.step()
             return loss
 
-        made.append((model, step))
-    (eager_model, eager_step), (model, step) = made
+        made.append((model, opt, extra, step))
+    (eager_model, eager_opt, eager_extra, eager_step), (model, opt, extra, step) = made
     compiled = compile(step)
-    for i in range(0, 60, 10):
+    for k, i in enumerate(range(0, 80, 10)):
+        eager_opt.zero_grad()
+        opt.zero_grad()
+        if k >= 5:  # a gradient set by hand: its velocity is made now, in eager mode and in the replay alike
+            eager_extra.grad, extra.grad = Tensor(np.full(3, 0.5, np.float32)), Tensor(np.full(3, 0.5, np.float32))
         assert np.array_equal(eager_step(X[i:i + 10], Y[i:i + 10]).data, compiled(X[i:i + 10], Y[i:i + 10]).data)
-    assert compiled.stats["replayed"] == 4
+    assert compiled.stats["replayed"] == 6
     _assert_same(eager_model, model)
+    assert np.array_equal(eager_extra.data, extra.data)
