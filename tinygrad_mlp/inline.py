@@ -9,9 +9,10 @@ call writes into an array planned once, when the replay is built (``out=``): the
 gradients sent between nodes, a little scratch. numpy computes the same numbers into a given array as into a
 new one, so the replay stays bit for bit eager mode (tests/test_jit_inline.py holds it to that).
 
-Arrays that leave the step are never planned ones: a parameter's ``.grad`` is a new array every step, as in
-eager mode, and a returned value is copied. A rule, shape or dtype not covered here is replayed by calling the
-rule's methods, as before; the two mix freely in one replay.
+Planned arrays never leave the step: a returned value is copied, and a parameter's ``.grad`` is a new array
+every step, as in eager mode, unless nobody could tell (the replay checks reference counts: see
+``jit._Writer._leaf_target``). A rule, shape or dtype not covered here is replayed by calling the rule's methods,
+as before; the two mix freely in one replay.
 
 Each ``*_lines`` function returns source lines (indented for the replay's body), or ``None`` when it does not
 cover the case, and names the arrays and constants it needs through the :class:`Plan` it is given.
