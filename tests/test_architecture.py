@@ -26,7 +26,7 @@ LAYERS = {
     "random": 1,  # (imports only errors) the in-place random fills use its generator
     "engine": 2, "ops": 2, "methods": 2, "inplace": 2, "numpy_protocol": 2, "convolution": 2,
     "tensor_core": 3, "grad_mode": 3,
-    "nn": 4, "optim": 4, "jit": 4, "native": 4, "autograd": 4, "function": 4, "anomaly": 4, "gradcheck": 4,
+    "nn": 4, "optim": 4, "jit": 4, "inline": 4, "native": 4, "autograd": 4, "function": 4, "anomaly": 4, "gradcheck": 4,
     "threeway": 4, "viz": 4, "creation": 4, "functions": 4, "backprop": 4, "exercises": 4, "learning": 4,
     "train": 5, "checkpoint": 5, "data": 5, "runs": 5, "utils": 5, "serialization": 5,
     "cli": 6,

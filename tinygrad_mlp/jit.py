@@ -8,13 +8,14 @@ tiny arrays, and most of the time goes to the engine's own Python work: making
 Tensors, recording nodes, walking the graph. :func:`compile` runs your step
 function eagerly (twice, to check it behaves the same on different data) while
 listening to the engine, and writes down what happened as straight-line Python:
-each op's ``forward`` on plain arrays, each node's ``backward`` in the order the
-engine's walk took them, the gradients added into the parameters' ``.grad`` as
-``Tensor.backward`` does, and the optimizer's ``zero_grad()``/``step()`` calls.
-Later calls with arguments of the same shapes and dtypes run that code: the
-same rules' ``forward`` and ``backward`` that eager mode calls (no gradient code
-of its own), without Tensors, nodes, the walk or its checks. The result is bit
-for bit what eager mode computes.
+each op's forward, each node's backward in the order the engine's walk took
+them, the gradients added into the parameters' ``.grad`` as ``Tensor.backward``
+does, and the optimizer's ``zero_grad()``/``step()``. The common rules' and
+SGD's numpy bodies are written out (:mod:`tinygrad_mlp.inline`), into arrays
+planned once; any other rule's ``forward``/``backward`` is called, as eager mode
+calls it (no gradient code of its own). Later calls with arguments of the same
+shapes and dtypes run that code, without Tensors, nodes, the walk or its
+checks. The result is bit for bit what eager mode computes.
 
 What is captured, what makes it record again, and what cannot be captured:
 see ``docs/compile.md``.
@@ -26,6 +27,8 @@ import functools
 import inspect
 import operator
 import re
+import sys
+import threading
 import types
 import warnings
 import weakref
@@ -34,7 +37,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from . import engine
+from . import engine, inline
 from .engine import Listener
 from .errors import ArgumentError, TinygradMLPError
 from .tensor_core import Tensor, accumulate_grad
@@ -98,8 +101,20 @@ class CompiledStep:
         self.reasons: list[str] = []
         self.changes: dict[str, int] = {}
         self._gave_up = False
+        # the replay last used, with a test of its signature written for it: (test, replay) or None
+        self._fast: tuple[Callable, Callable] | None = None
+        # a replay writes into arrays planned for it (and a native one into its work array): one call at a time
+        self._replaying = threading.Lock()
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and engine.quiet and not kwargs and fast[0](args):
+            # the usual call: grad mode on, nobody listening (engine.quiet), arguments of the last replay's shapes
+            with self._replaying:
+                out = fast[1](args)
+            if out is not _STALE:
+                self.stats["replayed"] += 1
+                return out
         sig = None if kwargs else _signature(args)
         if sig is None or engine.active_listeners() or self._gave_up:
             # keyword or unhashable arguments, someone listening (detect_anomaly, jvp, an outer recording), or
@@ -111,10 +126,13 @@ class CompiledStep:
             entry = self._entries[sig] = _Entry()
         self._last = entry
         if entry.replay is not None:
-            out = entry.replay(args)
+            with self._replaying:
+                out = entry.replay(args)
             if out is not _STALE:
                 self.stats["replayed"] += 1
+                self._fast = (_signature_test(sig), entry.replay) if sig[0] else None
                 return out
+            self._fast = None
             # something the recording relied on changed: a guard failed; record again
             guards = entry.previous.guards if entry.previous is not None else None
             self._changed("a parameter's array or requires_grad" if guards is None else guards.first_failure(), entry)
@@ -137,7 +155,7 @@ class CompiledStep:
         entry.replay, entry.previous = None, None
 
     def _give_up(self) -> None:
-        self._gave_up = True
+        self._gave_up, self._fast = True, None
         name = getattr(self.fn, "__name__", "fn")
         warnings.warn(f"compile({name}): {self.limit} recordings made, and it would need more: runs eagerly from "
                       f"now on. {_what_kept_changing(self)}", stacklevel=3)
@@ -214,6 +232,27 @@ def _signature(args: tuple) -> tuple | None:
                 return None
             sig += (type(a), a)
     return tuple(sig)
+
+
+def _signature_test(sig: tuple) -> Callable[[tuple], bool]:
+    """A function telling whether ``args`` have the signature ``sig`` (grad mode aside), faster than making
+    theirs: dtypes compared by identity (numpy's built-in ones are single objects; any other takes the long way)."""
+    ns: dict[str, Any] = {"_ndarray": np.ndarray, "_Tensor": Tensor}
+    tests = []
+    for k, part in enumerate(_per_argument(sig)):
+        a = f"args[{k}]"
+        if len(part) == 3:
+            ns[f"s{k}"], ns[f"d{k}"], ns[f"r{k}"] = part
+            tests.append(f"type({a}) is _Tensor and {a}.data.shape == s{k} and {a}.data.dtype is d{k} "
+                         f"and {a}.requires_grad is r{k}")
+        elif isinstance(part[0], tuple) and isinstance(part[1], np.dtype):
+            ns[f"s{k}"], ns[f"d{k}"] = part
+            tests.append(f"type({a}) is _ndarray and {a}.shape == s{k} and {a}.dtype is d{k}")
+        else:
+            ns[f"t{k}"], ns[f"v{k}"] = part
+            tests.append(f"type({a}) is t{k} and {a} == v{k}")
+    exec(f"def test(args):\n    return len(args) == {len(tests)}{''.join(' and ' + t for t in tests)}\n", ns)
+    return ns["test"]
 
 
 def _per_argument(sig: tuple) -> list[tuple]:
@@ -449,6 +488,9 @@ class _Trace:
         self.arrays: list[tuple[np.ndarray, np.ndarray]] = []  # (array, a copy of its values when met)
         self.setting_arrays: list[tuple[np.ndarray, np.ndarray]] = []  # arrays held by rules' settings
         self.out_info: list[tuple] = []  # per op result: (shape, dtype, is 0-d)
+        self.in_info: dict[int, tuple] = {}  # per forward's result j: its inputs' (shape, dtype)
+        self.grad_info: dict[int, tuple] = {}  # per backward (index in ops): (g's dtype, (each input grad's
+        # (shape, dtype), or None))
         self.result: Any = None
         self.tensor_args: set[int] = set()  # positions of the arguments that are Tensors
         self.guards: _Guards | None = None
@@ -580,6 +622,7 @@ class _Recorder(Listener):
         if self.slot_of_array[id(out.data)] == j:
             self.forget.append(weakref.ref(out.data, functools.partial(_forget, self.slot_of_array, id(out.data))))
         self.trace.out_info.append((out.data.shape, out.data.dtype, out.data.ndim == 0))
+        self.trace.in_info[j] = tuple((x.data.shape, x.data.dtype) for x in inputs)
         self.trace.ops.append(("forward", rule, refs, j))
 
     def on_backward(self, out, rule, inputs, grad, input_grads, leaf_grads) -> None:
@@ -630,6 +673,8 @@ class _Recorder(Listener):
                          and id(gx) not in self.slot_of_array and all(gx is not o for o in others))
                 dests.append(("leaf", r, fresh))
         shapes = tuple(x.data.shape for x in inputs)
+        self.trace.grad_info[len(self.trace.ops)] = (getattr(grad, "dtype", None), tuple(
+            None if gx is None else (np.shape(gx), getattr(gx, "dtype", None)) for gx in input_grads))
         self.trace.ops.append(("backward", rule, j, seed, in_refs, needs, shapes, tuple(dests)))
 
     def on_optimizer(self, opt, name: str) -> None:  # an optimizer's step() or zero_grad() begins
@@ -812,10 +857,12 @@ def _same_value(x, y) -> bool:
 # ---------------------------------------------------------------------- the replay, as Python source
 
 
-def guard_lines(trace: _Trace, name: Callable[[Any, str], str], parameters: dict[int, str], stale: str) -> list[str]:
+def guard_lines(trace: _Trace, name: Callable[[Any, str], str], parameters: dict[int, str], stale: str,
+                more: tuple[list[tuple[str, Any]], list[tuple[str, Any]]] = ([], [])) -> list[str]:
     """The first lines of any replay of ``trace`` (a function of ``args``): they return ``stale`` unless every
     parameter (``parameters``: leaf index -> the replay's global name of that Tensor) still holds the array it held
-    and still requires grad as it did, and what the step reaches through Python is what it was (``trace.guards``).
+    and still requires grad as it did, and what the step reaches through Python is what it was (``trace.guards``),
+    and ``more`` checks hold (``(by identity, by value)`` lists as :meth:`_Guards.reads` gives).
     ``name(obj, prefix)`` makes an object a global of the replay and returns its name; the replay's globals must
     hold ``_all``, ``_map`` and ``_is`` (``all``, ``map``, ``operator.is_``). A faster replay must begin with them.
     """
@@ -825,6 +872,8 @@ def guard_lines(trace: _Trace, name: Callable[[Any, str], str], parameters: dict
         more_objects, more_values = trace.guards.reads(name)
         same_object += more_objects
         same_value += more_values
+    same_object += more[0]
+    same_value += more[1]
     if not same_object and not same_value:
         return []
     # two comparisons of tuples, not one test per check: a guard costs about two bytecodes, not five (on the notes'
@@ -858,100 +907,316 @@ def _with_guards(trace: _Trace, replay: Callable) -> Callable:
 
 
 def _build(trace: _Trace) -> tuple[Callable, str]:
-    """Write the replay of ``trace`` as one straight-line Python function, and compile it.
+    """Write the replay of ``trace`` as one straight-line Python function, and compile it: ``(replay, source)``.
 
     It begins with the guards: each parameter still holds the array it held when recorded (so its shape and
     dtype are the recorded ones) and still requires grad as it did, and what the step reaches through Python
-    (globals, closure variables, module attributes, ``training`` flags) is what it was; else it returns
-    ``_STALE`` and the step is recorded again.
+    (globals, closure variables, module attributes, ``training`` flags, the optimizers' parameters) is what it
+    was; else it returns ``_STALE`` and the step is recorded again. Then each op: the common rules' and SGD's
+    numpy bodies written out into planned arrays (:mod:`tinygrad_mlp.inline`), any other rule's ``forward`` or
+    ``backward`` called; a forward whose value nothing reads is left out.
     """
-    ns: dict[str, Any] = {"_STALE": _STALE, "_all": all, "_map": map, "_is": operator.is_, "_T": Tensor.wrap,
-                          "_acc": accumulate_grad, "_asarray": np.asarray, "_unbroadcast": engine.unbroadcast}
-    names: dict[int, str] = {}
-    lines: list[str] = []
-    emit = lines.append
+    return _Writer(trace).write()
 
-    def name(obj, prefix: str) -> str:  # a global of the replay for obj (one per object)
-        key = names.get(id(obj))
+
+class _Writer:
+    """Writes the replay of one trace (see :func:`_build`); ``lines`` is its body, ``ns`` its globals."""
+
+    def __init__(self, trace: _Trace):
+        self.trace = trace
+        self.ns: dict[str, Any] = {"_STALE": _STALE, "_all": all, "_map": map, "_is": operator.is_,
+                                   "_T": Tensor.wrap, "_acc": accumulate_grad, "_asarray": np.asarray,
+                                   "_unbroadcast": engine.unbroadcast, **inline.NUMPY}
+        self.names: dict[int, str] = {}
+        self.lines: list[str | list[str]] = []  # (a list: room for lines added later, see optimizer())
+        self.plan = inline.Plan(self.name)
+        self.leaf_names = {i: self.name(t, "p" if i in trace.persistent else "c") for i, t in enumerate(trace.leaves)}
+        self.value: dict[int, str] = {}  # op result j -> its name in the replay (a planned array; else v{j})
+        self.readers: dict[int, int] = {}  # op result j -> how many ops of the replay read it
+        self.grad: dict[int, str] = {}  # node j -> the name of its gradient so far (a planned array, or g{j})
+        self.planned: set[int] = set()  # nodes whose gradient is in a planned array (added to in place)
+        # parameters whose .grad this replay knows (by id): None (set to None by a zero_grad written out here),
+        # or the name of the array it has just made their .grad
+        self.known_grad: dict[int, str | None] = {}
+        self.zeroed_at: dict[int, tuple[list, list]] = {}  # parameter (by id) -> room around its zero_grad's lines
+        self.held: list[Tensor | None] = []  # the .grad Tensors the replay made last call, to be written over
+        self.reused: dict[str, str] = {}  # a leaf gradient's name -> the Tensor holding it (see _leaf_target)
+
+    def name(self, obj, prefix: str) -> str:
+        """A global of the replay for ``obj`` (one per object)."""
+        key = self.names.get(id(obj))
         if key is None:
-            key = f"{prefix}_{len(ns)}" if prefix[-1].isalpha() and len(prefix) > 2 else f"{prefix}{len(ns)}"
-            ns[key] = obj
-            names[id(obj)] = key
+            key = f"{prefix}_{len(self.ns)}" if prefix[-1].isalpha() and len(prefix) > 2 else f"{prefix}{len(self.ns)}"
+            self.ns[key] = obj
+            self.names[id(obj)] = key
         return key
 
-    persistent = trace.persistent
-    leaf_names = {i: name(t, "p" if i in persistent else "c") for i, t in enumerate(trace.leaves)}
-
-    def val(r: tuple) -> str:
+    def val(self, r: tuple) -> str:
+        """The replay's expression for the array of ref ``r``."""
         kind, i = r
         if kind == "arg":
             return f"a{i}"
         if kind == "out":
-            return f"v{i}"
+            return self.value.get(i, f"v{i}")
         if kind == "const":
-            return name(trace.consts[i][0], "k")
+            return self.name(self.trace.consts[i][0], "k")
         if kind == "array":
-            return name(trace.arrays[i][0], "A")
-        return f"l{i}" if i in persistent else f"{leaf_names[i]}.data"
+            return self.name(self.trace.arrays[i][0], "A")
+        return f"l{i}" if i in self.trace.persistent else f"{self.leaf_names[i]}.data"
 
-    lines += guard_lines(trace, name, {i: leaf_names[i] for i in persistent}, "_STALE")
-    for i in sorted(persistent):
-        emit(f"    l{i} = {leaf_names[i]}.data")
-    used: set[int] = set()
-    for op in trace.ops:
-        refs = op[2] if op[0] == "forward" else op[4] if op[0] == "backward" else (op[2],) if op[0] == "made" else ()
-        used.update(r[1] for r in (*refs, *((op[3],) if op[0] == "backward" and op[3] else ())) if r[0] == "arg")
-    for k in sorted(used):
-        emit(f"    a{k} = args[{k}].data" if k in trace.tensor_args else f"    a{k} = args[{k}]")
-    for op in trace.ops:
-        if op[0] == "forward":
-            _, rule, refs, j = op
-            emit(f"    v{j} = {name(rule.forward, rule.name + '_forward')}({', '.join(val(x) for x in refs)})")
-            if trace.out_info[j][2]:
-                emit(f"    v{j} = _asarray(v{j})")
-        elif op[0] == "made":  # a conversion the library made (labels, indices, a seed), from this call's source
-            _, fn, src, j = op
-            emit(f"    v{j} = {name(fn, 'made')}({val(src)})")
+    def data(self, t: Tensor) -> str:
+        """The replay's expression for a parameter's array."""
+        for i, leaf in enumerate(self.trace.leaves):
+            if leaf is t and i in self.trace.persistent:
+                return f"l{i}"
+        return f"{self.name(t, 'p')}.data"
+
+    def write(self) -> tuple[Callable, str]:
+        trace, emit = self.trace, self.lines.append
+        optimizers = list({id(op[1]): op[1] for op in trace.ops if op[0] == "optimizer"}.values())
+        checks = [check for opt in optimizers for check in inline.optimizer_guards(opt, self.plan)]
+        self.lines += guard_lines(trace, self.name, {i: self.leaf_names[i] for i in trace.persistent}, "_STALE",
+                                  (checks, []))
+        for i in sorted(trace.persistent):
+            emit(f"    l{i} = {self.leaf_names[i]}.data")
+            self.plan.arrays[f"l{i}"] = trace.leaves[i].data  # (the guard holds it the same)
+        used: set[int] = set()
+        for op in trace.ops:
+            refs = (op[2] if op[0] == "forward" else op[4] if op[0] == "backward" else (op[2],) if op[0] == "made"
+                    else ())
+            used.update(r[1] for r in (*refs, *((op[3],) if op[0] == "backward" and op[3] else ())) if r[0] == "arg")
+        for k in sorted(used):
+            emit(f"    a{k} = args[{k}].data" if k in trace.tensor_args else f"    a{k} = args[{k}]")
+        unread, self.readers = _readers(trace)
+        for k, op in enumerate(trace.ops):
+            if op[0] == "forward":
+                if op[3] not in unread:
+                    self.forward(*op[1:])
+            elif op[0] == "made":  # a conversion the library made (labels, indices, a seed), from this call's source
+                _, fn, src, j = op
+                emit(f"    v{j} = {self.name(fn, 'made')}({self.val(src)})")
+            elif op[0] == "backward":
+                _, _, j, seed, _, needs, _, _ = op
+                if seed is not None and seed[0] == "const":  # (the seed is read where it is used)
+                    self.grad[j] = self.val(seed)
+                    self.plan.constants[self.grad[j]] = trace.consts[seed[1]][0]
+                elif seed is not None:
+                    emit(f"    g{j} = {self.val(seed)}")
+                    self.grad[j] = f"g{j}"
+                if any(needs):
+                    self.backward(op, trace.grad_info[k])
+            else:
+                self.optimizer(op[1], op[2])
+        emit(f"    return {self.result_code(trace.result, set(self.value.values()))}")
+        self.plan.settle(self.ns)
+        planned_ids = frozenset(id(a) for a in self.plan.buffers)
+        # a value returned by a rule called here may be a planned array, or a view of one: the caller gets a copy
+        self.ns["_own"] = lambda a: a.copy() if a.base is not None or id(a) in planned_ids else a
+        self.ns.update(_held=self.held, _rc=sys.getrefcount, _empty=np.empty)
+        lines = [line for item in self.lines for line in (item if isinstance(item, list) else (item,))]
+        source = "def replay(args):\n" + "\n".join(_free_early(lines)) + "\n"
+        exec(source, self.ns)  # our own generated code: straight-line numpy calls and calls of the recorded rules
+        return self.ns["replay"], source
+
+    def forward(self, rule, refs: tuple, j: int) -> None:
+        out_shape, out_dtype, zero_d = self.trace.out_info[j]
+        # an elementwise rule whose input is a planned array that no other op reads writes over it (as a hand-
+        # written step computes an activation in place: half the arrays, and the cache holds them)
+        into = None
+        if (len(refs) == 1 and refs[0][0] == "out" and refs[0][1] in self.value and self.readers.get(refs[0][1]) == 1
+                and self.trace.out_info[refs[0][1]][:2] == (out_shape, out_dtype)):
+            into = self.value[refs[0][1]]
+        planned = None if zero_d else inline.forward_lines(
+            rule, [self.val(x) for x in refs], self.trace.in_info[j], (out_shape, out_dtype), self.plan, into)
+        if planned is not None:
+            self.value[j], body = planned
+            self.lines += [f"    # {rule.name}.forward", *body]
+            return
+        self.lines.append(f"    v{j} = {self.name(rule.forward, rule.name + '_forward')}"
+                          f"({', '.join(self.val(x) for x in refs)})")
+        if zero_d:
+            self.lines.append(f"    v{j} = _asarray(v{j})")
+
+    def backward(self, op: tuple, grad_info: tuple) -> None:
+        """One walk step: node ``j``'s rule sends its gradient to its inputs (``dests``)."""
+        _, rule, j, _, in_refs, needs, shapes, dests = op
+        emit, plan = self.lines.append, self.plan
+        g, out = self.grad.get(j, f"g{j}"), self.val(("out", j))
+        if inline.backward_covered(rule, self.trace.in_info[j], grad_info, tuple(d is not None for d in dests)):
+            # the rule's numpy body: a node's gradient into a planned array, a leaf's into a new one (its .grad)
+            # an elementwise rule writes its input's gradient over its own (planned) one: no other op reads it
+            over = (inline.elementwise(rule) and j in self.planned and dests[0] is not None and dests[0][0] == "node"
+                    and grad_info[1][0] == self.plan.info(g))
+            targets = [None if d is None else (g, False) if over else (plan.buffer(*grad_info[1][i]), False)
+                       if d[0] == "node" else self._leaf_target(d[1], grad_info[1][i]) for i, d in enumerate(dests)]
+            emit(f"    # {rule.name}.backward")
+            self.lines += inline.backward_lines(rule, g, out, [self.val(x) for x in in_refs], self.trace.in_info[j],
+                                                targets, plan)
+            results = [None if t is None else t[0] for t in targets]
+            fresh = [True] * len(dests)
+        else:  # any other rule: its backward, called; each result summed back after broadcasting exactly when the
+            # walk does it (when the shapes differ)
+            kw = f", needs_grad={needs!r}" if rule.takes_needs_grad else ""
+            emit(f"    t = {self.name(rule.backward, rule.name + '_backward')}({g}, {out}, "
+                 f"{', '.join(self.val(x) for x in in_refs)}{kw})")
+            results = []
+            for i, d in enumerate(dests):
+                summed = f"t[{i}] if t[{i}].shape == {shapes[i]!r} else _unbroadcast(t[{i}], {shapes[i]!r})"
+                if d is not None and d[0] == "leaf":
+                    emit(f"    {self._leaf_grad_name(d[1])} = {summed}")
+                    results.append(self._leaf_grad_name(d[1]))
+                else:
+                    results.append(f"({summed})")
+            fresh = [d is not None and d[0] == "leaf" and d[2] for d in dests]
+        for d, result, is_fresh in zip(dests, results, fresh, strict=True):
+            if d is None or result is None:
+                continue
+            if d[0] == "node":
+                self._to_node(d[1], d[2], result)
+            else:
+                self._to_leaf(d[1], result, is_fresh)
+
+    def _leaf_grad_name(self, r: tuple) -> str:
+        return f"d{r[1]}" if r[0] == "leaf" else f"da{r[1]}"
+
+    def _leaf_target(self, r: tuple, info: tuple) -> tuple[str, bool]:
+        """Where a covered rule writes a leaf's gradient: a new array (``fresh``), or, for a parameter whose .grad
+        this replay's zero_grad set to None and which gets its first gradient here, last step's .grad array when
+        nothing but the parameter held it (reference counts: then nobody can tell it from a new one; eager mode
+        makes a new one every step, and so does this when the caller kept ``p.grad`` or its array)."""
+        name = self._leaf_grad_name(r)
+        leaf = None if r[0] == "arg" else self.trace.leaves[r[1]]
+        if leaf is None or self.known_grad.get(id(leaf), "?") is not None or id(leaf) not in self.zeroed_at:
+            return name, True
+        before, after = self.zeroed_at.pop(id(leaf))
+        held, p = f"h{r[1]}", self.leaf_names[r[1]]
+        k = len(self.held)
+        self.held.append(None)
+        before.append(f"    {held} = {p}.grad")
+        after += [f"    if {held} is not _held[{k}] or _rc({held}) != 3 or _rc({held}.data) != 2:",
+                  f"        {held} = _held[{k}] = _T(_empty({info[0]!r}, {self.name(info[1], 'dtype')}))",
+                  f"    {name} = {held}.data"]
+        self.reused[name] = held
+        return name, False
+
+    def _to_node(self, slot: int, again: bool, result: str) -> None:
+        """Node ``slot``'s gradient gets ``result`` (a planned array, or an expression in parentheses)."""
+        emit = self.lines.append
+        if not again:  # its first gradient
+            if result.startswith("("):
+                emit(f"    g{slot} = {result}")
+                self.grad[slot] = f"g{slot}"
+            else:
+                self.grad[slot] = result
+                self.planned.add(slot)
+        elif slot in self.planned:  # added to the first, as the walk does (first + this), in place
+            emit(f"    _add({self.grad[slot]}, {result}, out={self.grad[slot]})")
+        else:
+            emit(f"    g{slot} = {self.grad[slot]} + {result}")
+            self.grad[slot] = f"g{slot}"
+
+    def _to_leaf(self, r: tuple, grad: str, fresh: bool) -> None:
+        """A leaf's gradient, the array ``grad``, added into its ``.grad`` as ``Tensor.backward`` does (through
+        :func:`accumulate_grad`): the first one, made for this leaf alone (``fresh``), becomes its .grad as it is."""
+        emit = self.lines.append
+        leaf = None if r[0] == "arg" else self.trace.leaves[r[1]]
+        target = f"args[{r[1]}]" if leaf is None else self.leaf_names[r[1]]
+        if grad in self.reused:  # last step's .grad (or a new one): see _leaf_target
+            emit(f"    {target}.grad = {self.reused.pop(grad)}")
+            self.known_grad[id(leaf)] = grad
+            return
+        if leaf is not None and fresh and id(leaf) in self.known_grad and self.known_grad[id(leaf)] is None:
+            emit(f"    {target}.grad = _T({grad})")  # its .grad was set to None by this replay's zero_grad
+            self.known_grad[id(leaf)] = grad
+            return
+        if leaf is not None:
+            self.known_grad.pop(id(leaf), None)
+        if fresh:  # (inline, as accumulate_grad would do it: 1% of a small step's instructions)
+            self.lines += [f"    if {target}.grad is None:", f"        {target}.grad = _T({grad})", "    else:",
+                           f"        _acc({target}, {grad}, False)"]
+        else:
+            emit(f"    _acc({target}, {grad}, True)")
+
+    def optimizer(self, opt, method: str) -> None:
+        lines = inline.optimizer_lines(opt, method, self.plan, self.data, self.known_grad)
+        if lines is None:  # the optimizer's own method, called: any .grad may have changed
+            self.lines.append(f"    {self.name(opt, 'opt')}.{method}()")
+            self.known_grad.clear()
+            self.zeroed_at.clear()
+        elif method == "zero_grad":  # with room before and after it for lines _leaf_target may add
+            before: list[str] = []
+            after: list[str] = []
+            self.lines += [before, *lines, after]
+            self.zeroed_at.update((id(p), (before, after)) for p in opt.params)
+        else:
+            self.lines += lines
+
+    def result_code(self, template, planned: set[str]) -> str:
+        """The replay's return value: Tensors around the arrays the step returns, copied from a planned array
+        (the next call writes over it) or from a view (of one, maybe)."""
+        if template is None:
+            return "None"
+        if template[0] == "tensor":
+            v = self.val(template[1])
+            return f"_T({v}.copy())" if v in planned else f"_T(_own({v}))" if planned else f"_T({v})"
+        kind, items = template
+        inner = ", ".join(self.result_code(t, planned) for t in items)
+        return f"({inner},)" if kind is tuple else f"[{inner}]"
+
+
+def _readers(trace: _Trace) -> tuple[set[int], dict[int, int]]:
+    """``(unread, readers)``: the forward results nothing reads, of rules without effects (:func:`inline.pure`:
+    the loss's value of a step that neither returns it nor differentiates through it, as a covered backward does
+    not read it), left out of the replay; and how many ops of the replay read each other result (a value read by
+    one op only may be written over by it)."""
+    readers: dict[int, int] = {}
+
+    def read(j: int) -> None:
+        readers[j] = readers.get(j, 0) + 1
+
+    stack = [trace.result]
+    while stack:  # what the step returns
+        t = stack.pop()
+        if t is None:
+            continue
+        if t[0] == "tensor":
+            read(t[1][1])
+            read(t[1][1])  # (never written over: returned)
+        else:
+            stack.extend(t[1])
+    for k, op in enumerate(trace.ops):
+        if op[0] == "made" and op[2][0] == "out":
+            read(op[2][1])
         elif op[0] == "backward":
-            _, rule, j, seed, in_refs, needs, shapes, dests = op
-            if seed is not None:
-                emit(f"    g{j} = {val(seed)}")
+            _, rule, j, _, in_refs, needs, _, dests = op
             if not any(needs):
                 continue
-            kw = f", needs_grad={needs!r}" if rule.takes_needs_grad else ""
-            emit(f"    t = {name(rule.backward, rule.name + '_backward')}(g{j}, v{j}, "
-                 f"{', '.join(val(x) for x in in_refs)}{kw})")
-            for i, d in enumerate(dests):
-                if d is None:
-                    continue
-                # summed back after broadcasting exactly when the walk does it: when the shapes differ
-                summed = f"t[{i}] if t[{i}].shape == {shapes[i]!r} else _unbroadcast(t[{i}], {shapes[i]!r})"
-                if d[0] == "node":
-                    _, slot, again = d
-                    emit(f"    g{slot} = g{slot} + ({summed})" if again else f"    g{slot} = {summed}")
-                else:
-                    gx = f"t{i}"
-                    emit(f"    {gx} = {summed}")
-                    _, r, fresh = d
-                    target = f"args[{r[1]}]" if r[0] == "arg" else leaf_names[r[1]]
-                    if fresh:  # the common case, inline: the first gradient, an array made for this leaf alone,
-                        # becomes its .grad as accumulate_grad would make it (1% of a small step's instructions)
-                        emit(f"    if {target}.grad is None:")
-                        emit(f"        {target}.grad = _T({gx})")
-                        emit("    else:")
-                        emit(f"        _acc({target}, {gx}, False)")
-                    else:
-                        emit(f"    _acc({target}, {gx}, True)")  # as Tensor.backward adds it
-        else:
-            _, opt, method = op
-            emit(f"    {name(opt, 'opt')}.{method}()")
-    emit(f"    return {_result_code(trace.result)}")
-    source = "def replay(args):\n" + "\n".join(_free_early(lines)) + "\n"
-    exec(source, ns)  # our own generated code: straight-line calls of the recorded rules
-    return ns["replay"], source
+            wanted = tuple(d is not None for d in dests)
+            reads = inline.backward_reads(rule, wanted)
+            if reads is not None and inline.backward_covered(rule, trace.in_info[j], trace.grad_info[k], wanted):
+                reads_out, reads_inputs = reads
+            else:
+                reads_out, reads_inputs = True, (True,) * len(in_refs)
+            if reads_out:
+                read(j)
+            for r, wanted_input in zip(in_refs, reads_inputs, strict=True):
+                if wanted_input and r[0] == "out":
+                    read(r[1])
+    unread = set()
+    for op in reversed(trace.ops):
+        if op[0] == "forward":
+            _, rule, refs, j = op
+            if j not in readers and inline.pure(rule):
+                unread.add(j)
+            else:
+                for r in refs:
+                    if r[0] == "out":
+                        read(r[1])
+    return unread, readers
 
 
-_LOCAL = re.compile(r"\b[vgt]\d*\b")  # the replay's array-holding locals: values, gradients, backward results
+_LOCAL = re.compile(r"\b(?:[vgt]\d*|da?\d+)\b")  # the replay's array-holding locals: values, gradients,
+# backward results, leaves' gradients
 
 
 def _free_early(lines: list[str]) -> list[str]:
@@ -977,13 +1242,3 @@ def _free_early(lines: list[str]) -> list[str]:
         if done and not stmt[0].lstrip().startswith("return"):
             out.append(f"    del {', '.join(done)}")
     return out
-
-
-def _result_code(template) -> str:
-    if template is None:
-        return "None"
-    if template[0] == "tensor":
-        return f"_T(v{template[1][1]})"
-    kind, items = template
-    inner = ", ".join(_result_code(t) for t in items)
-    return f"({inner},)" if kind is tuple else f"[{inner}]"

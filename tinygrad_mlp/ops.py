@@ -50,7 +50,8 @@ def _exp_limit(dtype) -> np.floating:
     return limit
 
 
-_EXP_LIMIT = {np.dtype(t): _exp_limit(t) for t in (np.float16, np.float32, np.float64)}
+EXP_LIMIT = {  # (public: the compiled replay writes Sigmoid's body with it)
+    np.dtype(t): _exp_limit(t) for t in (np.float16, np.float32, np.float64)}
 
 
 class Sigmoid(Function):
@@ -71,7 +72,7 @@ class Sigmoid(Function):
         out = np.negative(x)
         if not x.ndim:  # numpy returns a scalar for a 0-d array, and a scalar cannot be written into
             out = np.array(out)
-        np.minimum(out, _EXP_LIMIT.get(x.dtype, 709.0), out=out)
+        np.minimum(out, EXP_LIMIT.get(x.dtype, 709.0), out=out)
         np.exp(out, out=out)
         out += 1
         return np.reciprocal(out, out=out)
