@@ -462,6 +462,9 @@ BAD_CALLS: dict[str, list] = {
     "uncapturable": [],  # says why the step being recorded (if any) must run eagerly; any text will do
     "guard_lines": [],  # low level: code for a replay of a recording, called by jit._build (and a faster backend)
     "build": [lambda: native.build(42, (), None, None)],  # native: a jit recording, not anything else
+    # inline: low level, lines of a replay's source written from a jit recording, called by jit._build only
+    **{name: [] for name in ("Plan", "forward_lines", "backward_covered", "backward_lines", "backward_reads", "pure",
+                             "elementwise", "optimizer_lines", "optimizer_guards")},
     "TrainConfig": [lambda: train.TrainConfig(epochs=0), lambda: train.TrainConfig(batch_size=-1)],
     "FitResult": [],  # a plain record of results
     "Evaluation": [],

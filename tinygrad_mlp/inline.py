@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, optim
+from . import engine
 from .ops import EXP_LIMIT, Linear, LogSoftmax, OneHot, Relu, Sigmoid, SquaredError, Tanh, WeightedLogSum
 
 __all__ = ["Plan", "NUMPY", "forward_lines", "backward_covered", "backward_lines", "backward_reads", "pure",
@@ -287,6 +287,8 @@ def backward_lines(rule, g: str, out: str, ins: list[str], info: tuple[Info, ...
 def _inline_sgd(opt) -> bool:
     """Whether ``opt.step()`` is written out: plain ``SGD`` with one group (of the optimizer's parameters, in its
     order), and with momentum, a velocity array for every parameter (made by the recorded steps)."""
+    from . import optim  # (here: `import tinygrad_mlp` does not import the optimizers)
+
     if type(opt) is not optim.SGD or type(opt).step is not optim.SGD.step or len(opt.param_groups) != 1:
         return False
     group = opt.param_groups[0]
@@ -316,6 +318,8 @@ def optimizer_lines(opt, method: str, plan: Plan, data: Callable[[Any], str],
     ``step()``, which checks them); ``None`` for any other (the replay calls it). ``data(p)`` names ``p.data``;
     ``known_grad`` maps a parameter (by id) to the name of the array the replay has just made its ``.grad``, or
     to None where it set it to None: this updates it, and the step reads a gradient from it when it can."""
+    from . import optim
+
     o = plan.name(opt, "opt")
     params = [plan.name(p, "p") for p in opt.params]
     if method == "zero_grad" and type(opt).zero_grad is optim.Optimizer.zero_grad:
