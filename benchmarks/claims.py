@@ -324,7 +324,8 @@ def measure_speed(quick: bool, work: Path) -> dict:
                           text=True, timeout=7200)
     if proc.returncode != 0:
         raise SystemExit(f"claims: train_speed.py exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
-    return {"table": [line for line in proc.stdout.splitlines() if line.startswith("|")]}
+    return {"header": [line for line in proc.stdout.splitlines() if line.startswith("# ")],
+            "table": [line for line in proc.stdout.splitlines() if line.startswith("|")]}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -520,8 +521,40 @@ def render_conv(data: dict) -> str:
             + f" ({machine_line(data['machines']['conv'])})")
 
 
+# issue 22's targets: CPU time as a ratio to the lean numpy step
+SPEED_TARGETS = {"compiled": {"3b1b": 0.95, "relu-ce": 0.95, "wide": 1.0},
+                 "native": {"3b1b": 0.45, "relu-ce": 0.8, "wide": 0.95}}
+SPEED_ROWS = {"compiled": "numpy replay (`tm.compile`)", "native": "native (`tm.compile(..., backend=\"native\")`)",
+              "tinygrad_mlp": "eager", "gemms": "the matrix products alone (`gemms`)", "jax": "JAX `jit`",
+              "torch": "PyTorch eager", "backprop-module": "`tinygrad_mlp.backprop` (readable, checked)"}
+
+
+def speed_ratios(table: list[str]) -> dict[tuple[str, str], float]:
+    """``(config, implementation) -> CPU-time ratio to the numpy step``, from train_speed.py's table."""
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[2:]]
+    return {(row[0], row[1]): float(row[7]) for row in rows if len(row) > 7 and row[7] not in ("", "n/a")}
+
+
 def render_speed(data: dict) -> str:
-    return "\n".join(data["speed"]["table"])
+    speed = data["speed"]
+    ratios = speed_ratios(speed["table"])
+    configs = list(dict.fromkeys(config for config, _ in ratios))
+    lines = [(f"Measured by `python benchmarks/claims.py --only speed` ({machine_line(data['machines']['speed'])}), "
+              "which runs the first command above with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` unset; "
+              "its header:"), "", "```text", *speed.get("header", []), "```", "", *speed["table"], "",
+             "The CPU-time ratios to the lean numpy step, against the targets of issue 22:", "",
+             f"| | {' | '.join(configs)} |", "|---|" + "---:|" * len(configs)]
+    for impl, label in SPEED_ROWS.items():
+        if not any((config, impl) in ratios for config in configs):
+            continue
+        cells = []
+        for config in configs:
+            ratio = ratios.get((config, impl))
+            target = SPEED_TARGETS.get(impl, {}).get(config)
+            verdict = f" (target {target}: {'met' if ratio <= target else 'missed'})" if target and ratio else ""
+            cells.append("n/a" if ratio is None else f"{ratio:.2f}{verdict}")
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -602,8 +635,7 @@ def values_of(name: str, data: dict) -> dict[str, list[float]]:
         return {line.split()[0] + "/" + str(i): [float(line.split()[-1].rstrip("%"))]
                 for i, line in enumerate(d["transcript"]) if re.match(r"^\s+[\d.]+\s", line)}
     if name == "speed":  # each implementation's CPU-time ratio to the numpy step (the table's 8th column)
-        rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in d["table"][2:]]
-        return {f"{row[0]}/{row[1]}": [float(row[7])] for row in rows if len(row) > 7 and row[7]}
+        return {f"{config}/{impl}": [ratio] for (config, impl), ratio in speed_ratios(d["table"]).items()}
     if name == "conv":  # each implementation's CPU time per step as a ratio to PyTorch's (none without torch)
         base = d["cpu_us"].get("torch")
         return {impl: [us / base] for impl, us in d["cpu_us"].items() if impl != "torch"} if base else {}

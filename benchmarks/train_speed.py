@@ -13,7 +13,8 @@ function under ``tinygrad_mlp.compile`` (recorded on its first calls, replayed
 after). The ratio baseline "numpy" is a minimal vectorised numpy step written
 for speed (no checks, rows are examples); "backprop-module" is the library's
 readable hand-derived reference ``tinygrad_mlp.backprop.train_step``, which
-validates its inputs every call. "torch" (PyTorch eager) and "jax" (the whole
+validates its inputs every call; "gemms" is not a step but the lean step's
+matrix products alone, the part of any numpy step that BLAS does. "torch" (PyTorch eager) and "jax" (the whole
 step under ``jax.jit``, parameters donated, XLA on one thread) run when
 installed. Reported per configuration and implementation: the median epoch time
 over the repetitions, samples/s, microseconds per step, the ratio to the numpy
@@ -43,11 +44,12 @@ def _parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--configs", nargs="+", default=["3b1b", "relu-ce", "wide"], choices=["3b1b", "relu-ce", "wide"])
     p.add_argument("--impls", nargs="+",
-                   default=["tinygrad_mlp", "compiled", "native", "numpy", "backprop-module", "torch", "jax"],
-                   choices=["tinygrad_mlp", "compiled", "native", "numpy", "backprop-module", "torch", "jax"],
+                   default=["tinygrad_mlp", "compiled", "native", "numpy", "gemms", "backprop-module", "torch", "jax"],
+                   choices=["tinygrad_mlp", "compiled", "native", "numpy", "gemms", "backprop-module", "torch", "jax"],
                    help="tinygrad_mlp: eager; compiled: the same step under tinygrad_mlp.compile; "
                         "native: under tinygrad_mlp.compile(backend='native') (C, compiled at run time); "
                         "numpy: a minimal vectorised step written for speed (the ratio baseline); "
+                        "gemms: not a step, the lean step's matrix products alone (what any numpy step pays); "
                         "backprop-module: tinygrad_mlp.backprop.train_step, the readable reference with its checks")
     p.add_argument("--reps", type=int, default=3, help="repetitions per implementation (median is reported)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
@@ -64,6 +66,7 @@ set_threads(ARGS.threads)  # before numpy (and its BLAS) and jax are imported
 
 import functools  # noqa: E402
 import importlib.util  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -106,7 +109,7 @@ def load_data(n: int) -> tuple[np.ndarray, np.ndarray, str]:
 def make_tinygrad(cfg, init_w, init_b):
     sizes, act, out_act, loss_name, _, lr = cfg
     model = MLP(sizes, act, out_act)
-    model.load_state_dict({f"layers.{i}.{k}": v for i, (w, b) in enumerate(zip(init_w, init_b))
+    model.load_state_dict({f"layers.{i}.{k}": v for i, (w, b) in enumerate(zip(init_w, init_b, strict=True))
                            for k, v in (("weight", w), ("bias", b))})
     opt = optim.SGD(model.parameters(), lr=lr)
     loss_fn = F.loss(loss_name)
@@ -131,7 +134,7 @@ def make_native(cfg, init_w, init_b):
 
 
 def make_numpy(cfg, init_w, init_b):
-    sizes, act, out_act, loss_name, _, lr = cfg
+    _, act, out_act, loss_name, _, lr = cfg
     weights, biases = [w.copy() for w in init_w], [b.copy() for b in init_b]
 
     def step(xb, yb):
@@ -147,7 +150,7 @@ def make_torch(cfg, init_w, init_b):
     sizes, act, out_act, loss_name, _, lr = cfg
     acts = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
     layers = []
-    for i, (w, b) in enumerate(zip(init_w, init_b)):
+    for i, (w, b) in enumerate(zip(init_w, init_b, strict=True)):
         lin = torch.nn.Linear(w.shape[1], w.shape[0])
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(w))
@@ -194,9 +197,9 @@ def make_jax(cfg, init_w, init_b):
     @functools.partial(jax.jit, donate_argnums=0)
     def train_step(params, xb, yb):
         loss, grads = jax.value_and_grad(loss_of)(params, xb, yb)
-        return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(params, grads)], loss
+        return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(params, grads, strict=True)], loss
 
-    state = {"params": [(jnp.asarray(w), jnp.asarray(b)) for w, b in zip(init_w, init_b)]}
+    state = {"params": [(jnp.asarray(w), jnp.asarray(b)) for w, b in zip(init_w, init_b, strict=True)]}
 
     def step(xb, yb):
         state["params"], _ = train_step(state["params"], xb, yb)
@@ -296,8 +299,35 @@ def make_numpy_lean(cfg, init_w, init_b):
     return step
 
 
+def make_gemms(cfg, init_w, init_b):
+    """Not a training step: the lean step's matrix products alone, the same shapes through numpy's BLAS (the
+    forward ``a W^T`` of each layer, each ``delta^T a_prev`` and each ``delta W`` but the first layer's). Every
+    numpy-based step pays at least this; what an implementation takes beyond it is everything else."""
+    sizes = cfg[0]
+    weights = [w.copy() for w in init_w]
+    buffers: dict[int, tuple] = {}
+
+    def step(xb, yb):
+        batch = len(xb)
+        if batch not in buffers:  # the deltas hold small numbers (no denormals, no NaN to slow a product)
+            buffers[batch] = ([np.empty((batch, n), xb.dtype) for n in sizes[1:]],
+                              [np.full((batch, n), 0.01, xb.dtype) for n in sizes[1:]],
+                              [np.empty_like(w) for w in weights])
+        acts, deltas, grads = buffers[batch]
+        prev = xb
+        for i, w in enumerate(weights):
+            np.matmul(prev, w.T, out=acts[i])
+            prev = acts[i]
+        for i in range(len(weights) - 1, -1, -1):
+            np.matmul(deltas[i].T, acts[i - 1] if i else xb, out=grads[i])
+            if i:
+                np.matmul(deltas[i], weights[i], out=deltas[i - 1])
+
+    return step
+
+
 MAKERS = {"tinygrad_mlp": make_tinygrad, "compiled": make_compiled, "native": make_native, "numpy": make_numpy_lean,
-          "backprop-module": make_numpy, "torch": make_torch, "jax": make_jax}
+          "gemms": make_gemms, "backprop-module": make_numpy, "torch": make_torch, "jax": make_jax}
 OPTIONAL = {"torch": "`pip install torch==2.13.0`", "jax": "`pip install jax jaxlib` (CPU)"}
 
 
@@ -372,7 +402,7 @@ def _time(fn, number: int) -> float:
 
 def epoch_flops(sizes, n: int) -> float:
     """Multiply-adds of forward (x W^T), weight gradients (g^T x) and input gradients (g W, not for layer 1)."""
-    pairs = list(zip(sizes, sizes[1:]))
+    pairs = list(itertools.pairwise(sizes))
     per_sample = sum(2 * i * o for i, o in pairs) * 2 + sum(2 * i * o for i, o in pairs[1:])
     return per_sample * n
 
