@@ -100,6 +100,15 @@ def test_the_common_rules_and_sgd_are_written_out_and_an_unread_loss_is_left_out
 
 
 def test_a_gradient_the_caller_keeps_is_never_written_over():
+    # kept from the last recording (eager mode's own .grad), then written over by the first replay?
+    (_, _, _), (model, _, step) = _pair("sigmoid", "sigmoid", "mse", "sgd", np.float32, False)
+    compiled = compile(step)
+    compiled(X[:10], Y[:10])
+    compiled(X[10:20], Y[10:20])
+    recorded = model.parameters()[0].grad
+    recorded_values = recorded.data.copy()
+    compiled(X[20:30], Y[20:30])
+    assert compiled.stats["replayed"] == 1 and np.array_equal(recorded.data, recorded_values)
     model, _, compiled = _compiled_step()
     w = model.parameters()[0]
     kept, kept_array = w.grad, w.grad.data.copy()
@@ -288,3 +297,60 @@ def test_a_parameter_without_velocity_yet_keeps_momentum_sgd_as_eager():
     assert compiled.stats["replayed"] == 6
     _assert_same(eager_model, model)
     assert np.array_equal(eager_extra.data, extra.data)
+
+
+def test_any_memory_layout_of_parameters_and_batches_replays_as_eager():
+    # the planned arrays are C-ordered; the parameters and the batch may be anything numpy allows: a Fortran-
+    # ordered weight (BLAS takes another kernel), a batch that is a strided view of a wider array
+    made = []
+    for _ in range(2):
+        model = MLP([12, 9, 4], "sigmoid", None, seed=9)
+        for layer in model.layers:
+            layer.weight.data = np.asfortranarray(layer.weight.data)
+        opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
+
+        def step(xb, yb, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        made.append((model, step))
+    (eager_model, eager_step), (model, step) = made
+    compiled = compile(step)
+    wide = np.repeat(X, 2, axis=1)  # every other column of it is X, as a strided view
+    for i in range(0, len(X), 10):
+        xb = wide[i:i + 10, ::2]
+        assert not xb.flags.c_contiguous
+        assert np.array_equal(eager_step(xb, Y[i:i + 10]).data, compiled(xb, Y[i:i + 10]).data)
+    assert compiled.stats["replayed"] == 10 and "Linear_forward" not in compiled.source()
+    _assert_same(eager_model, model)
+    assert model.layers[0].weight.data.flags.f_contiguous  # the replay left the user's layout as it was
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "nesterov-wd"])
+def test_a_large_parameter_is_updated_a_block_of_rows_at_a_time_as_eager(opt_name):
+    from tinygrad_mlp import inline
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 300)).astype(np.float32)
+    made = []
+    for _ in range(2):
+        model = MLP([300, 250, 4], "relu", None, seed=3)  # 75,000 weights in the first layer: three blocks
+        opt = OPTIMIZERS[opt_name](model.parameters())
+
+        def step(xb, yb, model=model, opt=opt):
+            opt.zero_grad()
+            F.cross_entropy(model(Tensor(xb)), yb).backward()
+            opt.step()
+
+        made.append((model, step))
+    (eager_model, eager_step), (model, step) = made
+    compiled = compile(step)
+    for i in range(0, 40, 8):
+        eager_step(x[i:i + 8], Y[i:i + 8])
+        compiled(x[i:i + 8], Y[i:i + 8])
+    assert model.layers[0].weight.data.size > 2 * inline.UPDATE_BLOCK
+    assert compiled.source().count("_sub(R") >= 3  # the first layer's rows, block by block
+    _assert_same(eager_model, model)

@@ -20,6 +20,7 @@ cover the case, and names the arrays and constants it needs through the :class:`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ NUMPY: dict[str, Any] = {
 }
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+UPDATE_BLOCK = 32768  # numbers of a parameter updated at a time by the written-out SGD step (its temporary's size)
 Info = tuple[tuple[int, ...], np.dtype]  # an array's (shape, dtype)
 Target = tuple[str, bool]  # where a result goes: (name, fresh): a new array of that name, or into that array
 
@@ -48,41 +50,62 @@ class Plan:
     """The arrays and constants a replay's lines use, made its globals through ``name(obj, prefix)``.
 
     ``buffer`` plans an array of the replay's own (one per value or gradient); ``scratch`` one shared by every
-    kernel that needs a temporary of that shape and dtype (used within one kernel's lines only).
+    kernel that needs a temporary of that shape and dtype (used within one kernel's lines only); ``shared`` a view
+    of one array per dtype. They are made by :meth:`settle`, after the replay's source is compiled (compiling
+    takes about half a megabyte for a while: not on top of them).
     """
 
     def __init__(self, name: Callable[[Any, str], str]):
         self.name = name
-        self.buffers: list[np.ndarray] = []
-        self._scratch: dict[tuple, str] = {}
+        self.buffers: list[np.ndarray] = []  # the arrays made by settle()
         self.constants: dict[str, np.ndarray] = {}  # the names of arrays the replay never changes (a seed)
-        self.arrays: dict[str, np.ndarray] = {}  # the planned arrays, and the parameters' (guarded), by name
+        self.arrays: dict[str, np.ndarray] = {}  # arrays that exist already and stay the same (parameters'), by name
+        self._planned: dict[str, tuple[tuple[int, ...], np.dtype]] = {}  # name -> (shape, dtype), made by settle()
+        self._views: list[tuple[str, str, Callable]] = []  # (name, planned array's name, view of it)
+        self._scratch: dict[tuple, str] = {}
         self._scalars: dict[tuple, str] = {}
         self._shared: dict[np.dtype, list[tuple[str, tuple]]] = {}
 
     def buffer(self, shape: tuple[int, ...], dtype) -> str:
-        a = np.empty(shape, dtype)
-        self.buffers.append(a)
-        self.arrays[self.name(a, "buf")] = a
-        return self.name(a, "buf")
+        name = self.name(object(), "buf")  # (a placeholder: settle() puts the array there)
+        self._planned[name] = (tuple(shape), np.dtype(dtype))
+        return name
+
+    def info(self, name: str) -> Info | None:
+        """The (shape, dtype) of the planned array ``name``, or None."""
+        return self._planned.get(name)
+
+    def transposed(self, expr: str) -> str:
+        """``expr.T``, made once when ``expr`` names an array that stays the same object (a view, a few attribute
+        reads less per call)."""
+        if expr in self.arrays:
+            return self.name(self.arrays[expr].T, "T")
+        if expr in self._planned:
+            name = self.name(object(), "T")
+            self._views.append((name, expr, lambda a: a.T))
+            return name
+        return f"{expr}.T"
+
+    def rows(self, expr: str, start: int, stop: int) -> str:
+        """``expr[start:stop]``, made once like :meth:`transposed`."""
+        if expr in self.arrays:
+            return self.name(self.arrays[expr][start:stop], "R")
+        return f"{expr}[{start}:{stop}]"
+
+    def scratch(self, shape: tuple[int, ...], dtype, k: int = 0) -> str:
+        key = (shape, np.dtype(dtype), k)
+        if key not in self._scratch:
+            self._scratch[key] = self.buffer(shape, dtype)
+        return self._scratch[key]
 
     def shared(self, shape: tuple[int, ...], dtype) -> str:
         """A scratch array of ``shape`` and ``dtype`` that is a view of one array shared by every such request of
-        that dtype (sized when the replay is built, by :meth:`settle`): for values used in one statement pair only
-        (the optimizer's update), so that they take the room of the largest alone."""
-        key = np.dtype(dtype)
-        views = self._shared.setdefault(key, [])
-        name = self.name(object(), "U")  # its array is made by settle()
+        that dtype: for values used in one statement pair only (the optimizer's update), so that they take the
+        room of the largest alone."""
+        views = self._shared.setdefault(np.dtype(dtype), [])
+        name = self.name(object(), "U")
         views.append((name, shape))
         return name
-
-    def settle(self, ns: dict[str, Any]) -> None:
-        """Make the arrays of :meth:`shared`: one per dtype, of the largest size asked for, and the views."""
-        for dtype, views in self._shared.items():
-            base = np.empty(max(int(np.prod(shape)) for _, shape in views), dtype)
-            self.buffers.append(base)
-            for name, shape in views:
-                ns[name] = base[:int(np.prod(shape))].reshape(shape)
 
     def scalar(self, value, dtype) -> str:
         """A 0-d array of ``value`` in ``dtype``: the number a ufunc would make of the Python or numpy scalar, given
@@ -92,22 +115,19 @@ class Plan:
             self._scalars[key] = self.name(np.array(value, dtype), "s")
         return self._scalars[key]
 
-    def info(self, name: str) -> Info | None:
-        """The (shape, dtype) of the planned array ``name``, or None."""
-        a = self.arrays.get(name)
-        return None if a is None else (a.shape, a.dtype)
-
-    def transposed(self, expr: str) -> str:
-        """``expr.T``, made once when ``expr`` names an array that stays the same object (a view, a few attribute
-        reads less per call)."""
-        a = self.arrays.get(expr)
-        return f"{expr}.T" if a is None else self.name(a.T, "T")
-
-    def scratch(self, shape: tuple[int, ...], dtype, k: int = 0) -> str:
-        key = (shape, np.dtype(dtype), k)
-        if key not in self._scratch:
-            self._scratch[key] = self.buffer(shape, dtype)
-        return self._scratch[key]
+    def settle(self, ns: dict[str, Any]) -> None:
+        """Make the planned arrays, their views and the shared ones (one per dtype, of the largest size asked
+        for), as the replay's globals ``ns``."""
+        for name, (shape, dtype) in self._planned.items():
+            ns[name] = np.empty(shape, dtype)
+            self.buffers.append(ns[name])
+        for name, of, view in self._views:
+            ns[name] = view(ns[of])
+        for dtype, views in self._shared.items():
+            base = np.empty(max(math.prod(shape) for _, shape in views), dtype)
+            self.buffers.append(base)
+            for name, shape in views:
+                ns[name] = base[:math.prod(shape)].reshape(shape)
 
 
 def _into(call: str, target: Target) -> str:
@@ -349,7 +369,6 @@ def optimizer_lines(opt, method: str, plan: Plan, data: Callable[[Any], str],
         if dtype not in lrs:
             lrs[dtype] = plan.name(np.zeros((), dtype), "lr")
             lines.append(f"        {lrs[dtype]}[()] = {g}['lr']")
-        update = plan.shared(t.data.shape, dtype)
         indent, q = "        ", known
         if known == "?":  # whatever the .grad is now
             lines += [f"        q = {p}.grad", "        if q is not None:", "            q = q.data"]
@@ -365,6 +384,17 @@ def optimizer_lines(opt, method: str, plan: Plan, data: Callable[[Any], str],
             if nesterov:
                 lines.append(f"{indent}q = {q} + {m} * {v}")
             q = "q" if nesterov else v
-        lines += [f"{indent}_mul({lrs[dtype]}, {q}, out={update})", f"{indent}_sub({data(t)}, {update}, out={data(t)})"]
+        # p.data -= lr * g, a block of rows at a time: lr * g needs a temporary array, and a small one does
+        shape = t.data.shape
+        step_rows = max(1, UPDATE_BLOCK // max(1, math.prod(shape[1:]))) if shape else 1
+        for start in range(0, shape[0], step_rows) if shape and math.prod(shape) > UPDATE_BLOCK else (None,):
+            if start is None:
+                p_rows, g_rows, update = data(t), q, plan.shared(shape, dtype)
+            else:
+                stop = min(shape[0], start + step_rows)
+                p_rows, g_rows = plan.rows(data(t), start, stop), f"{q}[{start}:{stop}]"
+                update = plan.shared((stop - start, *shape[1:]), dtype)
+            lines += [f"{indent}_mul({lrs[dtype]}, {g_rows}, out={update})",
+                      f"{indent}_sub({p_rows}, {update}, out={p_rows})"]
     lines.append(f"        _changed(*{o}.params)")
     return lines

@@ -1008,14 +1008,14 @@ class _Writer:
             else:
                 self.optimizer(op[1], op[2])
         emit(f"    return {self.result_code(trace.result, set(self.value.values()))}")
-        self.plan.settle(self.ns)
-        planned_ids = frozenset(id(a) for a in self.plan.buffers)
-        # a value returned by a rule called here may be a planned array, or a view of one: the caller gets a copy
-        self.ns["_own"] = lambda a: a.copy() if a.base is not None or id(a) in planned_ids else a
-        self.ns.update(_held=self.held, _rc=sys.getrefcount, _empty=np.empty)
         lines = [line for item in self.lines for line in (item if isinstance(item, list) else (item,))]
         source = "def replay(args):\n" + "\n".join(_free_early(lines)) + "\n"
         exec(source, self.ns)  # our own generated code: straight-line numpy calls and calls of the recorded rules
+        self.plan.settle(self.ns)  # (after compiling: the compiler's memory is given back first)
+        planned_ids = frozenset(id(a) for a in self.plan.buffers)
+        # a value returned by a rule called here may be a planned array, or a view of one: the caller gets a copy
+        self.ns["_own"] = lambda a: a.copy() if a.base is not None or id(a) in planned_ids else a
+        self.ns.update(_held=self.held, _rc=sys.getrefcount, _empty=np.empty, _fits=_fits)
         return self.ns["replay"], source
 
     def forward(self, rule, refs: tuple, j: int) -> None:
@@ -1093,8 +1093,13 @@ class _Writer:
         k = len(self.held)
         self.held.append(None)
         before.append(f"    {held} = {p}.grad")
+        shape, dtype = info[0], self.name(info[1], "dtype")
         after += [f"    if {held} is not _held[{k}] or _rc({held}) != 3 or _rc({held}.data) != 2:",
-                  f"        {held} = _held[{k}] = _T(_empty({info[0]!r}, {self.name(info[1], 'dtype')}))",
+                  # not last step's: one nothing else holds may still be taken (eager mode's, on the first replay)
+                  f"        if {held} is None or _rc({held}) != 2 or _rc({held}.data) != 2 or not _fits({held}.data, "
+                  f"{shape!r}, {dtype}):",
+                  f"            {held} = _T(_empty({shape!r}, {dtype}))",
+                  f"        _held[{k}] = {held}",
                   f"    {name} = {held}.data"]
         self.reused[name] = held
         return name, False
@@ -1162,6 +1167,11 @@ class _Writer:
         kind, items = template
         inner = ", ".join(self.result_code(t, planned) for t in items)
         return f"({inner},)" if kind is tuple else f"[{inner}]"
+
+
+def _fits(a: np.ndarray, shape: tuple, dtype: np.dtype) -> bool:
+    """Whether ``a`` can take a gradient of ``shape`` and ``dtype`` written into it: its own C-ordered memory."""
+    return a.shape == shape and a.dtype == dtype and a.base is None and a.flags.c_contiguous and a.flags.writeable
 
 
 def _readers(trace: _Trace) -> tuple[set[int], dict[int, int]]:
