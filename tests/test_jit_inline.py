@@ -49,6 +49,24 @@ def _pair(act: str, out_act: str | None, loss: str, opt_name: str, dtype, return
     return made
 
 
+def _twins(make):
+    """Two identical ``(model, optimizer, step)``, each from ``make()`` (a new model and optimizer), stepping with
+    the plain cross-entropy step that returns the loss: one to run eagerly, one to compile."""
+    made = []
+    for _ in range(2):
+        model, opt = make()
+
+        def step(xb, yb, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        made.append((model, opt, step))
+    return made
+
+
 def _assert_same(a, b):
     for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
         assert p.data.dtype == q.data.dtype and np.array_equal(p.data, q.data), f"{name} differs"
@@ -158,20 +176,13 @@ def test_hyperparameters_set_mid_run_are_checked_and_used_as_eager():
 
 def test_exact_zeros_into_relu_give_the_eager_mask():
     # relu's backward takes its mask from relu(x) instead of x: the same at x == 0 (and -0.0)
-    made = []
-    for _ in range(2):
+    def make():
         model = MLP([3, 4, 2], "relu", None, seed=0)
         model.layers[0].weight.data[:] = 0.0
         model.layers[0].bias.data[:] = np.array([0.0, -0.0, 1.0, -1.0], np.float32)
-        opt = optim.SGD(model.parameters(), lr=0.1)
+        return model, optim.SGD(model.parameters(), lr=0.1)
 
-        def step(xb, yb, model=model, opt=opt):
-            opt.zero_grad()
-            F.cross_entropy(model(Tensor(xb)), yb).backward()
-            opt.step()
-
-        made.append((model, step))
-    (eager_model, eager_step), (model, step) = made
+    (eager_model, _, eager_step), (model, _, step) = _twins(make)
     compiled = compile(step)
     xb = np.ones((5, 3), np.float32)
     for _ in range(4):
@@ -302,22 +313,13 @@ def test_a_parameter_without_velocity_yet_keeps_momentum_sgd_as_eager():
 def test_any_memory_layout_of_parameters_and_batches_replays_as_eager():
     # the planned arrays are C-ordered; the parameters and the batch may be anything numpy allows: a Fortran-
     # ordered weight (BLAS takes another kernel), a batch that is a strided view of a wider array
-    made = []
-    for _ in range(2):
+    def make():
         model = MLP([12, 9, 4], "sigmoid", None, seed=9)
         for layer in model.layers:
             layer.weight.data = np.asfortranarray(layer.weight.data)
-        opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
+        return model, optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
 
-        def step(xb, yb, model=model, opt=opt):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(Tensor(xb)), yb)
-            loss.backward()
-            opt.step()
-            return loss
-
-        made.append((model, step))
-    (eager_model, eager_step), (model, step) = made
+    (eager_model, _, eager_step), (model, _, step) = _twins(make)
     compiled = compile(step)
     wide = np.repeat(X, 2, axis=1)  # every other column of it is X, as a strided view
     for i in range(0, len(X), 10):
@@ -333,24 +335,15 @@ def test_any_memory_layout_of_parameters_and_batches_replays_as_eager():
 def test_a_large_parameter_is_updated_a_block_of_rows_at_a_time_as_eager(opt_name):
     from tinygrad_mlp import inline
 
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((40, 300)).astype(np.float32)
-    made = []
-    for _ in range(2):
+    def make():
         model = MLP([300, 250, 4], "relu", None, seed=3)  # 75,000 weights in the first layer: three blocks
-        opt = OPTIMIZERS[opt_name](model.parameters())
+        return model, OPTIMIZERS[opt_name](model.parameters())
 
-        def step(xb, yb, model=model, opt=opt):
-            opt.zero_grad()
-            F.cross_entropy(model(Tensor(xb)), yb).backward()
-            opt.step()
-
-        made.append((model, step))
-    (eager_model, eager_step), (model, step) = made
+    (eager_model, _, eager_step), (model, _, step) = _twins(make)
     compiled = compile(step)
+    x = np.random.default_rng(3).standard_normal((40, 300)).astype(np.float32)
     for i in range(0, 40, 8):
-        eager_step(x[i:i + 8], Y[i:i + 8])
-        compiled(x[i:i + 8], Y[i:i + 8])
+        assert np.array_equal(eager_step(x[i:i + 8], Y[i:i + 8]).data, compiled(x[i:i + 8], Y[i:i + 8]).data)
     assert model.layers[0].weight.data.size > 2 * inline.UPDATE_BLOCK
     assert compiled.source().count("_sub(R") >= 3  # the first layer's rows, block by block
     _assert_same(eager_model, model)
