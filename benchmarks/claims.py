@@ -437,9 +437,9 @@ def render_threads(data: dict) -> str:
 
 def render_tests(data: dict) -> str:
     t = data["tests"]
-    why = f" ({'; '.join(t['skip_reasons'])})" if t.get("skip_reasons") else ""
-    return (f"{t['passed']:,} passed, {t['skipped']} skipped{why} in {t['seconds']} s "
-            f"({machine_line(data['machines']['tests'])})")
+    why = f"; skipped: {'; '.join(t['skip_reasons'])}" if t.get("skip_reasons") else ""
+    return (f"{t['passed']:,} passed, {t['skipped']} skipped in {t['seconds']} s "
+            f"({machine_line(data['machines']['tests'])}){why}")
 
 
 def render_examples(data: dict) -> str:
