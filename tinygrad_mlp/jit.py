@@ -1096,8 +1096,8 @@ class _Writer:
         shape, dtype = info[0], self.name(info[1], "dtype")
         after += [f"    if {held} is not _held[{k}] or _rc({held}) != 3 or _rc({held}.data) != 2:",
                   # not last step's: one nothing else holds may still be taken (eager mode's, on the first replay)
-                  f"        if {held} is None or _rc({held}) != 2 or _rc({held}.data) != 2 or not _fits({held}.data, "
-                  f"{shape!r}, {dtype}):",
+                  (f"        if {held} is None or _rc({held}) != 2 or _rc({held}.data) != 2 or not _fits({held}.data, "
+                   f"{shape!r}, {dtype}):"),
                   f"            {held} = _T(_empty({shape!r}, {dtype}))",
                   f"        _held[{k}] = {held}",
                   f"    {name} = {held}.data"]
