@@ -14,8 +14,9 @@ every step, as in eager mode, unless nobody could tell (the replay checks refere
 ``jit._Writer._leaf_target``). A rule, shape or dtype not covered here is replayed by calling the rule's methods,
 as before; the two mix freely in one replay.
 
-Each ``*_lines`` function returns source lines (indented for the replay's body), or ``None`` when it does not
-cover the case, and names the arrays and constants it needs through the :class:`Plan` it is given.
+The ``*_lines`` functions return source lines (indented for the replay's body) and name the arrays and
+constants they need through the :class:`Plan` they are given; ``forward_lines`` and ``optimizer_lines`` return
+``None`` for a case they do not cover, and :func:`backward_covered` says which cases ``backward_lines`` covers.
 """
 
 from __future__ import annotations
