@@ -15,7 +15,7 @@ for speed (no checks, rows are examples); "backprop-module" is the library's
 readable hand-derived reference ``tinygrad_mlp.backprop.train_step``, which
 validates its inputs every call; "gemms" is not a step but the lean step's
 matrix products alone, the part of any numpy step that BLAS does. "torch" (PyTorch eager) and "jax" (the whole
-step under ``jax.jit``, parameters donated, XLA on one thread) run when
+step under ``jax.jit``, parameters donated, XLA asked for one thread) run when
 installed. Reported per configuration and implementation: the median epoch time
 over the repetitions, samples/s, microseconds per step, the ratio to the numpy
 reference, the median CPU seconds of the process (all its threads) and their
