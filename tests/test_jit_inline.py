@@ -347,3 +347,18 @@ def test_a_large_parameter_is_updated_a_block_of_rows_at_a_time_as_eager(opt_nam
     assert model.layers[0].weight.data.size > 2 * inline.UPDATE_BLOCK
     assert compiled.source().count("_sub(R") >= 3  # the first layer's rows, block by block
     _assert_same(eager_model, model)
+
+
+def test_two_shapes_in_turn_keep_their_signature_tests():
+    # the fast path's test of the arguments is made once per signature, not again at each switch of shape
+    _, _, compiled = _compiled_step()
+    for _ in range(4):  # batches of 7 recorded (twice), then both shapes replay in turn
+        compiled(X[:7], Y[:7])
+        compiled(X[:10], Y[:10])
+    tests = {sig: entry.test for sig, entry in compiled._entries.items()}
+    assert len(tests) == 2 and all(t is not None for t in tests.values())
+    for _ in range(3):
+        compiled(X[:7], Y[:7])
+        compiled(X[:10], Y[:10])
+    assert all(entry.test is tests[sig] for sig, entry in compiled._entries.items())
+    assert compiled.stats["eager"] == 0 and compiled.stats["replayed"] == 1 + 2 + 4 + 6

@@ -130,7 +130,9 @@ class CompiledStep:
                 out = entry.replay(args)
             if out is not _STALE:
                 self.stats["replayed"] += 1
-                self._fast = (_signature_test(sig), entry.replay) if sig[0] else None
+                if entry.test is None:  # (made once per signature: a step alternating two shapes pays it twice)
+                    entry.test = _signature_test(sig)
+                self._fast = (entry.test, entry.replay) if sig[0] else None
                 return out
             self._fast = None
             # something the recording relied on changed: a guard failed; record again
@@ -203,13 +205,14 @@ class _Changed(Exception):
 
 
 class _Entry:
-    __slots__ = ("previous", "replay", "source", "reason")
+    __slots__ = ("previous", "replay", "source", "reason", "test")
 
     def __init__(self):
         self.previous: _Trace | None = None
         self.replay: Callable | None = None
         self.source: str | None = None
         self.reason: str | None = None
+        self.test: Callable[[tuple], bool] | None = None  # whether arguments have this signature (the fast path)
 
 
 _STALE = object()  # returned by a replay whose guards failed: something it relied on changed
@@ -1053,7 +1056,7 @@ class _Writer:
             self.lines += inline.backward_lines(rule, g, out, [self.val(x) for x in in_refs], self.trace.in_info[j],
                                                 targets, plan)
             results = [None if t is None else t[0] for t in targets]
-            fresh = [True] * len(dests)
+            fresh, planned = [True] * len(dests), True
         else:  # any other rule: its backward, called; each result summed back after broadcasting exactly when the
             # walk does it (when the shapes differ)
             kw = f", needs_grad={needs!r}" if rule.takes_needs_grad else ""
@@ -1067,12 +1070,12 @@ class _Writer:
                     results.append(self._leaf_grad_name(d[1]))
                 else:
                     results.append(f"({summed})")
-            fresh = [d is not None and d[0] == "leaf" and d[2] for d in dests]
+            fresh, planned = [d is not None and d[0] == "leaf" and d[2] for d in dests], False
         for d, result, is_fresh in zip(dests, results, fresh, strict=True):
             if d is None or result is None:
                 continue
             if d[0] == "node":
-                self._to_node(d[1], d[2], result)
+                self._to_node(d[1], d[2], result, planned)
             else:
                 self._to_leaf(d[1], result, is_fresh)
 
@@ -1104,11 +1107,11 @@ class _Writer:
         self.reused[name] = held
         return name, False
 
-    def _to_node(self, slot: int, again: bool, result: str) -> None:
-        """Node ``slot``'s gradient gets ``result`` (a planned array, or an expression in parentheses)."""
+    def _to_node(self, slot: int, again: bool, result: str, planned: bool) -> None:
+        """Node ``slot``'s gradient gets ``result``: a planned array (``planned``), or an expression."""
         emit = self.lines.append
         if not again:  # its first gradient
-            if result.startswith("("):
+            if not planned:
                 emit(f"    g{slot} = {result}")
                 self.grad[slot] = f"g{slot}"
             else:
